@@ -1,0 +1,123 @@
+//! The `saml-idp` command line: `serve`, `migrate`, `sp …`, `metadata`. Every subcommand
+//! reads the same configuration, so it reaches the same database as the server. Errors are
+//! one line on standard error and a non-zero exit status.
+
+mod error;
+mod sp;
+mod sp_fields;
+mod startup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use error::CliError;
+
+use crate::config::{Config, Mode, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "saml-idp", version, about = "A SAML 2.0 identity provider")]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "SAML_IDP_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the SQLite database and development keys (default ./data).
+    #[arg(long, global = true, env = "SAML_IDP_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://PATH, a file path, or postgres://… (default: DATA_DIR/saml-idp.sqlite3).
+    #[arg(long, global = true, env = "SAML_IDP_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    /// Public base URL; the entity ID is BASE_URL/api/saml.
+    #[arg(long, global = true, env = "SAML_IDP_BASE_URL", value_name = "URL")]
+    base_url: Option<String>,
+    /// development (creates keys on first start) or production (requires configured keys).
+    #[arg(long, global = true, env = "SAML_IDP_MODE", value_name = "MODE")]
+    mode: Option<Mode>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the identity provider.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "SAML_IDP_LISTEN", value_name = "HOST:PORT")]
+        listen: Option<String>,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Manage service providers.
+    Sp {
+        #[command(subcommand)]
+        command: Box<sp::SpCommand>,
+    },
+    /// Print the signed metadata of a live year.
+    Metadata {
+        #[arg(long)]
+        year: u16,
+    },
+}
+
+/// Parses arguments and runs; the process exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// clap's own messages span several lines; a script wants one (help and version print whole).
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return ExitCode::from(2);
+    }
+    let text = e.to_string();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    eprintln!("{}", line.trim());
+    ExitCode::from(2)
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let config = Config::load(&Overrides {
+        config_file: cli.global.config,
+        mode: cli.global.mode,
+        listen,
+        data_dir: cli.global.data_dir,
+        base_url: cli.global.base_url,
+        database_url: cli.global.database_url,
+    })?;
+    match cli.command {
+        Command::Serve { .. } => startup::serve(config),
+        Command::Migrate => startup::migrate(&config),
+        Command::Sp { command } => sp::run(&config, *command),
+        Command::Metadata { year } => startup::print_metadata(&config, year),
+    }
+}

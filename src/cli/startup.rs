@@ -1,0 +1,150 @@
+//! Start-up shared by the subcommands: logging, the key ring (with development keys when
+//! none are configured), the database with its migrations, then `serve`, `migrate` and
+//! `metadata`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use chrono::Datelike;
+
+use super::CliError;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Mode};
+use crate::crypto::dev_keys::{self, DevKeyOutcome};
+use crate::crypto::KeyRing;
+use crate::idp::{MetadataDocuments, SpCache};
+use crate::ids::RandomIds;
+use crate::registry::SpRegistry;
+use crate::saml::SamlYear;
+use crate::store::{Database, DieselSpRegistry};
+use crate::web::{self, AppState};
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SAML_IDP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The configured keys, or in development mode keys for the previous and the current
+/// calendar year under the data directory (created on first use).
+pub fn key_ring(config: &Config, clock: &dyn Clock) -> Result<KeyRing, CliError> {
+    if !config.signing_keys.is_empty() {
+        return Ok(KeyRing::load(&config.signing_keys)?);
+    }
+    debug_assert_eq!(
+        config.mode,
+        Mode::Development,
+        "Config::load refuses production without keys"
+    );
+    let this_year = u16::try_from(clock.now().year()).ok();
+    let years: Vec<SamlYear> = this_year
+        .into_iter()
+        .flat_map(|y| [y.saturating_sub(1), y])
+        .filter_map(SamlYear::new)
+        .collect();
+    let mut configs = Vec::with_capacity(years.len());
+    for (key_config, outcome) in dev_keys::ensure(&config.data_dir, &years)? {
+        match outcome {
+            DevKeyOutcome::Created(path) => tracing::warn!(
+                year = %key_config.year, certificate = %path.display(),
+                "created a development signing key (not for production)"
+            ),
+            DevKeyOutcome::Reused(path) => tracing::info!(
+                year = %key_config.year, certificate = %path.display(),
+                "using development signing key"
+            ),
+        }
+        configs.push(key_config);
+    }
+    Ok(KeyRing::load(&configs)?)
+}
+
+/// Connects and applies pending migrations.
+pub fn open_database(config: &Config) -> Result<Database, CliError> {
+    let db = Database::connect(&config.database_url)?;
+    for version in db.migrate()? {
+        tracing::info!(%version, "applied migration");
+    }
+    Ok(db)
+}
+
+/// Where the database is, for logs: never a password.
+pub fn describe_database(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.scheme().starts_with("postgres") => {
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub fn serve(config: Config) -> Result<(), CliError> {
+    init_tracing();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let keys = key_ring(&config, clock.as_ref())?;
+    let db = open_database(&config)?;
+    let registry: Arc<dyn SpRegistry> = Arc::new(DieselSpRegistry::new(db.clone(), clock));
+    let sp_cache = Arc::new(SpCache::new(registry));
+    sp_cache.refresh()?;
+    let metadata = MetadataDocuments::build(&config, &keys, &RandomIds)?;
+    let years: Vec<String> = keys.years().map(|y| y.to_string()).collect();
+    tracing::info!(
+        listen = %config.listen, base_url = %config.base_url, years = %years.join(","),
+        database = %describe_database(&config.database_url), "saml-idp starting"
+    );
+    let listen = config.listen.clone();
+    let state = AppState {
+        config: Arc::new(config),
+        metadata: Arc::new(metadata),
+        sp_cache,
+        db,
+    };
+    actix_web::rt::System::new()
+        .block_on(web::server::run(state, &listen))
+        .map_err(CliError::Serve)
+}
+
+pub fn migrate(config: &Config) -> Result<(), CliError> {
+    let db = Database::connect(&config.database_url)?;
+    let applied = db.migrate()?;
+    println!(
+        "{} migration(s) applied to {}",
+        applied.len(),
+        describe_database(&config.database_url)
+    );
+    Ok(())
+}
+
+pub fn print_metadata(config: &Config, year: u16) -> Result<(), CliError> {
+    let keys = key_ring(config, &SystemClock)?;
+    let live: Vec<String> = keys.years().map(|y| y.to_string()).collect();
+    let not_live = || {
+        CliError::Usage(format!(
+            "year {year} is not live (live years: {})",
+            live.join(", ")
+        ))
+    };
+    let year = SamlYear::new(year).ok_or_else(not_live)?;
+    let documents = MetadataDocuments::build(config, &keys, &RandomIds)?;
+    let document = documents.get(year).ok_or_else(not_live)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&document)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(|e| CliError::Usage(format!("cannot write to standard output: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_descriptions_hide_passwords() {
+        let d =
+            super::describe_database("postgres://idp:s3cret@db.internal:5432/idp?sslmode=require");
+        assert!(!d.contains("s3cret"), "{d}");
+        assert!(d.contains("db.internal"), "{d}");
+    }
+}

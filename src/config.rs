@@ -1,0 +1,379 @@
+//! Configuration: built-in defaults, then a TOML file, then environment variables and flags
+//! (`SAML_IDP_<NAME>` / `--<name>`). Holds paths and names only; key material is loaded by
+//! `crypto::keyring`, and nothing here is ever logged whole (a passphrase is read from the
+//! environment variable the file names, at the moment the key is loaded).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::saml::SamlYear;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_REGISTRY_REFRESH_SECONDS: u64 = 2;
+pub const SQLITE_FILE_NAME: &str = "saml-idp.sqlite3";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is invalid: {detail}")]
+    Parse { path: PathBuf, detail: String },
+    #[error("configuration value `{field}` is invalid: {detail}")]
+    Invalid { field: &'static str, detail: String },
+    #[error("signing key year {0} is listed more than once")]
+    DuplicateYear(u16),
+    #[error("production mode needs explicitly configured signing keys ([[signing_keys]] in the configuration file)")]
+    ProductionWithoutKeys,
+}
+
+/// `development` creates keys on first start; `production` refuses to start without them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Development,
+    Production,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "development" => Ok(Mode::Development),
+            "production" => Ok(Mode::Production),
+            other => Err(format!(
+                "unknown mode {other:?} (expected development or production)"
+            )),
+        }
+    }
+}
+
+/// Where one live year's certificate and private key are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyConfig {
+    pub year: SamlYear,
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+    /// Name of the environment variable holding the passphrase of an encrypted PEM key.
+    pub passphrase_env: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    pub name: String,
+    pub display_name: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub company: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub email: String,
+}
+
+/// The resolved configuration every subcommand works from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub base_url: String,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub signing_keys: Vec<SigningKeyConfig>,
+    pub organization: Organization,
+    pub technical_contact: Contact,
+    pub registry_refresh_seconds: u64,
+}
+
+impl Config {
+    /// The entity ID and `Issuer` of everything the IdP emits (SPEC 1): no year.
+    pub fn entity_id(&self) -> String {
+        format!("{}/api/saml", self.base_url)
+    }
+}
+
+/// Values given on the command line or in `SAML_IDP_*` variables; they win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub mode: Option<Mode>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub base_url: Option<String>,
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    mode: Option<Mode>,
+    base_url: Option<String>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    registry_refresh_seconds: Option<u64>,
+    #[serde(default)]
+    signing_keys: Vec<FileSigningKey>,
+    organization: Option<Organization>,
+    technical_contact: Option<Contact>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSigningKey {
+    year: u16,
+    /// Defaults to `certs/saml{YEAR}.crt` next to the configuration file.
+    certificate: Option<PathBuf>,
+    private_key: PathBuf,
+    passphrase_env: Option<String>,
+}
+
+impl Config {
+    /// Resolves defaults ← file ← overrides and checks every value.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let (file, base_dir) = match &overrides.config_file {
+            Some(path) => (read_file(path)?, parent_dir(path)),
+            None => (FileConfig::default(), PathBuf::from(".")),
+        };
+        let mode = overrides.mode.or(file.mode).unwrap_or_default();
+        let listen = pick(&overrides.listen, &file.listen, DEFAULT_LISTEN);
+        let data_dir = match (&overrides.data_dir, &file.data_dir) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(dir)) => base_dir.join(dir),
+            (None, None) => PathBuf::from(DEFAULT_DATA_DIR),
+        };
+        let default_base = format!("http://{listen}");
+        let base_url =
+            normalize_base_url(&pick(&overrides.base_url, &file.base_url, &default_base))?;
+        let default_db = data_dir.join(SQLITE_FILE_NAME).display().to_string();
+        let database_url = pick(&overrides.database_url, &file.database_url, &default_db);
+        let signing_keys = resolve_keys(file.signing_keys, &base_dir)?;
+        if mode == Mode::Production && signing_keys.is_empty() {
+            return Err(ConfigError::ProductionWithoutKeys);
+        }
+        let refresh = file
+            .registry_refresh_seconds
+            .unwrap_or(DEFAULT_REGISTRY_REFRESH_SECONDS);
+        if !(1..=3600).contains(&refresh) {
+            return Err(invalid(
+                "registry_refresh_seconds",
+                "must be between 1 and 3600",
+            ));
+        }
+        Ok(Config {
+            mode,
+            organization: file
+                .organization
+                .unwrap_or_else(|| default_organization(&base_url)),
+            technical_contact: file.technical_contact.unwrap_or_else(default_contact),
+            base_url,
+            listen,
+            data_dir,
+            database_url,
+            signing_keys,
+            registry_refresh_seconds: refresh,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        detail: e.message().to_string(),
+    })
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn pick(over: &Option<String>, file: &Option<String>, default: &str) -> String {
+    over.clone()
+        .or_else(|| file.clone())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn invalid(field: &'static str, detail: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        detail: detail.into(),
+    }
+}
+
+/// `base_url` must be an absolute http(s) URL without query or fragment; a trailing slash is
+/// dropped so that `{base_url}/api/saml` has exactly one slash.
+fn normalize_base_url(raw: &str) -> Result<String, ConfigError> {
+    let parsed = url::Url::parse(raw).map_err(|e| invalid("base_url", format!("{raw:?}: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(invalid(
+            "base_url",
+            format!("{raw:?} is not an http(s) URL"),
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid(
+            "base_url",
+            format!("{raw:?} must not have a query or fragment"),
+        ));
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+fn resolve_keys(
+    keys: Vec<FileSigningKey>,
+    base: &Path,
+) -> Result<Vec<SigningKeyConfig>, ConfigError> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let year = SamlYear::new(key.year).ok_or_else(|| {
+            invalid(
+                "signing_keys.year",
+                format!("{} is not a four-digit year", key.year),
+            )
+        })?;
+        if !seen.insert(year) {
+            return Err(ConfigError::DuplicateYear(key.year));
+        }
+        let certificate = key
+            .certificate
+            .unwrap_or_else(|| PathBuf::from(format!("certs/saml{year}.crt")));
+        if let Some(var) = &key.passphrase_env {
+            if var.is_empty() || !var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(invalid(
+                    "signing_keys.passphrase_env",
+                    format!("{var:?} is not an environment variable name"),
+                ));
+            }
+        }
+        out.push(SigningKeyConfig {
+            year,
+            certificate: base.join(certificate),
+            private_key: base.join(key.private_key),
+            passphrase_env: key.passphrase_env,
+        });
+    }
+    Ok(out)
+}
+
+fn default_organization(base_url: &str) -> Organization {
+    Organization {
+        name: "saml-idp".into(),
+        display_name: "saml-idp development identity provider".into(),
+        url: base_url.to_string(),
+    }
+}
+
+fn default_contact() -> Contact {
+    Contact {
+        company: None,
+        given_name: Some("Technical support".into()),
+        surname: None,
+        email: "mailto:support@example.invalid".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_config(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        f.write_all(text.as_bytes()).expect("write");
+        f
+    }
+
+    fn load_file(text: &str) -> Result<Config, ConfigError> {
+        let f = write_config(text);
+        Config::load(&Overrides {
+            config_file: Some(f.path().to_path_buf()),
+            ..Overrides::default()
+        })
+    }
+
+    #[test]
+    fn defaults_give_a_development_server_on_sqlite() {
+        let c = Config::load(&Overrides::default()).expect("defaults");
+        assert_eq!(c.mode, Mode::Development);
+        assert_eq!(c.listen, DEFAULT_LISTEN);
+        assert_eq!(c.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.entity_id(), "http://127.0.0.1:8080/api/saml");
+        assert!(c.database_url.ends_with(SQLITE_FILE_NAME));
+        assert!(c.signing_keys.is_empty());
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let f =
+            write_config("base_url = \"https://file.example.gov/\"\nlisten = \"0.0.0.0:9000\"\n");
+        let c = Config::load(&Overrides {
+            config_file: Some(f.path().to_path_buf()),
+            base_url: Some("https://flag.example.gov".into()),
+            ..Overrides::default()
+        })
+        .expect("config");
+        assert_eq!(c.base_url, "https://flag.example.gov");
+        assert_eq!(c.listen, "0.0.0.0:9000");
+    }
+
+    #[test]
+    fn duplicate_years_are_refused() {
+        let err = load_file(
+            "[[signing_keys]]\nyear = 2026\nprivate_key = \"a.key\"\n[[signing_keys]]\nyear = 2026\nprivate_key = \"b.key\"\n",
+        )
+        .expect_err("duplicate");
+        assert_eq!(
+            err.to_string(),
+            "signing key year 2026 is listed more than once"
+        );
+    }
+
+    #[test]
+    fn production_without_keys_is_refused() {
+        let err = load_file("mode = \"production\"\n").expect_err("no keys");
+        assert!(matches!(err, ConfigError::ProductionWithoutKeys));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_named() {
+        let err = load_file("base_ulr = \"x\"\n").expect_err("typo");
+        assert!(err.to_string().contains("base_ulr"), "{err}");
+        let err = load_file("base_url = \"/relative\"\n").expect_err("relative");
+        assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn key_paths_are_relative_to_the_file() {
+        let f = write_config("[[signing_keys]]\nyear = 2026\nprivate_key = \"keys/k.pem\"\n");
+        let c = Config::load(&Overrides {
+            config_file: Some(f.path().to_path_buf()),
+            ..Overrides::default()
+        })
+        .expect("config");
+        let dir = f.path().parent().expect("dir");
+        assert_eq!(c.signing_keys[0].private_key, dir.join("keys/k.pem"));
+        assert_eq!(
+            c.signing_keys[0].certificate,
+            dir.join("certs/saml2026.crt")
+        );
+    }
+}

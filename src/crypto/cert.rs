@@ -1,0 +1,145 @@
+//! X.509 certificates as the IdP accepts them: PEM, RSA, at least 2048 bits (SPEC 2, 11).
+
+use base64::Engine;
+use openssl::pkey::{PKey, Public};
+use openssl::x509::X509;
+use thiserror::Error;
+
+pub const MIN_RSA_BITS: u32 = 2048;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum CertificateError {
+    #[error("not a PEM X.509 certificate ({0})")]
+    NotPem(String),
+    #[error("holds {count} certificates; give exactly one")]
+    NotExactlyOne { count: usize },
+    #[error("the certificate's key is not RSA")]
+    NotRsa,
+    #[error("the certificate's RSA key has {bits} bits; at least {MIN_RSA_BITS} are required")]
+    TooSmall { bits: u32 },
+}
+
+/// A parsed certificate with its key checked. Cheap to clone (reference-counted by openssl).
+#[derive(Clone)]
+pub struct Certificate {
+    x509: X509,
+    public_key: PKey<Public>,
+}
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Certificate(serial {})", self.serial_hex())
+    }
+}
+
+impl Certificate {
+    /// Parses exactly one PEM certificate and checks that its key is RSA ≥ 2048 bits.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, CertificateError> {
+        let stack =
+            X509::stack_from_pem(pem).map_err(|e| CertificateError::NotPem(first_reason(&e)))?;
+        match stack.len() {
+            0 => Err(CertificateError::NotPem("no certificate found".into())),
+            1 => stack
+                .into_iter()
+                .next()
+                .ok_or(CertificateError::NotExactlyOne { count: 0 })
+                .and_then(Self::from_x509),
+            count => Err(CertificateError::NotExactlyOne { count }),
+        }
+    }
+
+    pub fn from_x509(x509: X509) -> Result<Self, CertificateError> {
+        let public_key = x509
+            .public_key()
+            .map_err(|e| CertificateError::NotPem(first_reason(&e)))?;
+        let rsa = public_key.rsa().map_err(|_| CertificateError::NotRsa)?;
+        let bits = rsa.size() * 8;
+        if bits < MIN_RSA_BITS {
+            return Err(CertificateError::TooSmall { bits });
+        }
+        Ok(Certificate { x509, public_key })
+    }
+
+    pub fn x509(&self) -> &X509 {
+        &self.x509
+    }
+
+    pub fn public_key(&self) -> &PKey<Public> {
+        &self.public_key
+    }
+
+    /// Base64 of the DER encoding, no line breaks: the `ds:X509Certificate` text.
+    pub fn der_base64(&self) -> String {
+        let der = self.x509.to_der().unwrap_or_default();
+        base64::engine::general_purpose::STANDARD.encode(der)
+    }
+
+    /// PEM text, for storage and display.
+    pub fn to_pem(&self) -> String {
+        self.x509
+            .to_pem()
+            .ok()
+            .and_then(|p| String::from_utf8(p).ok())
+            .unwrap_or_default()
+    }
+
+    /// Serial number in hex: how logs refer to a certificate (never the key or subject PII).
+    pub fn serial_hex(&self) -> String {
+        self.x509
+            .serial_number()
+            .to_bn()
+            .and_then(|bn| bn.to_hex_str().map(|s| s.to_string()))
+            .unwrap_or_else(|_| "unknown".into())
+    }
+}
+
+/// openssl error stacks are long; the first reason is the useful part.
+pub(crate) fn first_reason(stack: &openssl::error::ErrorStack) -> String {
+    stack
+        .errors()
+        .first()
+        .and_then(|e| e.reason().map(str::to_string))
+        .unwrap_or_else(|| "unrecognised data".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/fixtures/keys/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+    }
+
+    #[test]
+    fn accepts_rsa_2048() {
+        let cert = Certificate::from_pem(&fixture("sp1-test-only.crt")).expect("valid");
+        assert!(!cert.der_base64().contains('\n'));
+        assert!(cert.to_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn refuses_weak_ec_and_garbage() {
+        assert_eq!(
+            Certificate::from_pem(&fixture("weak-1024-test-only.crt")).err(),
+            Some(CertificateError::TooSmall { bits: 1024 })
+        );
+        assert_eq!(
+            Certificate::from_pem(&fixture("ec-test-only.crt")).err(),
+            Some(CertificateError::NotRsa)
+        );
+        assert!(matches!(
+            Certificate::from_pem(b"hello"),
+            Err(CertificateError::NotPem(_))
+        ));
+        let mut two = fixture("sp1-test-only.crt");
+        two.extend(fixture("sp2-test-only.crt"));
+        assert_eq!(
+            Certificate::from_pem(&two).err(),
+            Some(CertificateError::NotExactlyOne { count: 2 })
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! saml-idp: a SAML 2.0 identity provider that service providers integrate with exactly as
+//! partners integrate with login.gov.
+//!
+//! Layers (see DESIGN.md): `web` → `idp` → {`saml`, `crypto`, `registry`, `store`}; `cli` and
+//! `config` sit on top. `saml`, `crypto`, `registry` and `idp` import no actix-web or Diesel.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod idp;
+pub mod ids;
+pub mod registry;
+pub mod saml;
+pub mod store;
+pub mod web;

@@ -1,0 +1,46 @@
+//! The service-provider registry (SPEC 11): the `ServiceProvider` type, its validation, the
+//! file format operators import and export, and the storage trait that `store` implements.
+
+pub mod record;
+pub mod service_provider;
+pub mod validate;
+
+use thiserror::Error;
+
+pub use record::{RecordFile, SpRecord};
+pub use service_provider::{BlockEncryption, ServiceProvider};
+pub use validate::{validate, ValidationError};
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RegistryError {
+    #[error("service provider {0:?} already exists")]
+    Duplicate(String),
+    #[error("no service provider with issuer {0:?}")]
+    NotFound(String),
+    #[error("stored service provider {issuer:?} is invalid: {detail}")]
+    Corrupt { issuer: String, detail: String },
+    #[error("database error: {0}")]
+    Storage(String),
+}
+
+/// How many SPs an import created and updated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub created: usize,
+    pub updated: usize,
+}
+
+/// Where SPs live. Every write bumps `revision`, which lets caches notice changes made by
+/// another process cheaply.
+pub trait SpRegistry: Send + Sync {
+    fn list(&self) -> Result<Vec<ServiceProvider>, RegistryError>;
+    fn find(&self, issuer: &str) -> Result<Option<ServiceProvider>, RegistryError>;
+    /// Fails with `Duplicate` when the issuer exists.
+    fn add(&self, sp: &ServiceProvider) -> Result<(), RegistryError>;
+    /// Fails with `NotFound` when the issuer does not exist.
+    fn update(&self, sp: &ServiceProvider) -> Result<(), RegistryError>;
+    /// Inserts or replaces every SP by issuer, all in one transaction.
+    fn upsert_all(&self, sps: &[ServiceProvider]) -> Result<UpsertCounts, RegistryError>;
+    fn remove(&self, issuer: &str) -> Result<(), RegistryError>;
+    fn revision(&self) -> Result<i64, RegistryError>;
+}

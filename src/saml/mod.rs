@@ -1,0 +1,12 @@
+//! The SAML protocol core: types, parsers and writers. Strings and bytes in, typed values
+//! out; no HTTP, database or templates here.
+
+pub mod attributes;
+pub mod metadata;
+pub mod ns;
+pub mod sp_metadata;
+pub mod xml_reader;
+pub mod xml_writer;
+pub mod year;
+
+pub use year::SamlYear;

@@ -1,0 +1,48 @@
+//! Every namespace, binding, format and algorithm URN the IdP reads or writes, in one place.
+
+// Namespaces (saml-core §1.2, xmldsig-core §4, xmlenc-core §3).
+pub const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+pub const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+pub const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub const XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
+pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
+pub const XS: &str = "http://www.w3.org/2001/XMLSchema";
+pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// The prefixes the IdP writes, with their namespaces. `xml` is bound by definition and is
+/// never declared (xml-names §3).
+pub const PREFIXES: &[(&str, &str)] = &[
+    ("saml", SAML),
+    ("samlp", SAMLP),
+    ("md", MD),
+    ("ds", DS),
+    ("xenc", XENC),
+    ("xml", XML),
+    ("xs", XS),
+    ("xsi", XSI),
+];
+
+/// The namespace bound to one of our prefixes.
+pub fn uri_of(prefix: &str) -> Option<&'static str> {
+    PREFIXES.iter().find(|(p, _)| *p == prefix).map(|(_, u)| *u)
+}
+
+// Protocol support and bindings (saml-bindings §3.4, §3.5).
+pub const PROTOCOL: &str = SAMLP;
+pub const BINDING_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+pub const BINDING_ARTIFACT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact";
+pub const BINDING_SOAP: &str = "urn:oasis:names:tc:SAML:2.0:bindings:SOAP";
+
+// Name identifier formats (saml-core §8.3).
+pub const NAMEID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+pub const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+
+// XML Signature algorithms (xmldsig-core §6, RFC 6931).
+pub const ALG_EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+pub const ALG_ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+pub const ALG_RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+pub const ALG_SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";

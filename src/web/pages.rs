@@ -1,0 +1,87 @@
+//! HTML pages rendered with tera. Templates are compiled into the binary so the server does
+//! not depend on its working directory; tera escapes every value by default.
+
+use std::sync::LazyLock;
+
+use tera::{Context, Tera};
+
+use super::error::WebError;
+
+pub const STYLESHEET: &str = include_str!("../../templates/site.css");
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/layout.html")),
+    ("index.html", include_str!("../../templates/index.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+];
+
+/// Templates are constants of the binary, compiled once on first use; a test renders every
+/// one of them, so a broken template fails the build's tests, not a request.
+pub static PAGES: LazyLock<Result<Pages, String>> =
+    LazyLock::new(|| Pages::load().map_err(|e| format!("{e:?}")));
+
+pub struct Pages {
+    tera: Tera,
+}
+
+impl Pages {
+    pub fn load() -> Result<Pages, tera::Error> {
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html"]);
+        tera.add_raw_templates(TEMPLATES.iter().copied())?;
+        Ok(Pages { tera })
+    }
+
+    pub fn render(&self, name: &str, context: &Context) -> Result<String, WebError> {
+        self.tera
+            .render(name, context)
+            .map_err(|e| WebError::Internal(format!("template {name}: {e}")))
+    }
+
+    /// The error page; falls back to plain text if rendering itself fails.
+    pub fn error_page(&self, title: &str, message: &str) -> String {
+        let mut context = Context::new();
+        context.insert("title", title);
+        context.insert("message", message);
+        self.tera
+            .render("error.html", &context)
+            .unwrap_or_else(|_| format!("{title}: {message}"))
+    }
+}
+
+/// Renders with the compiled templates.
+pub fn render(name: &str, context: &Context) -> Result<String, WebError> {
+    match &*PAGES {
+        Ok(pages) => pages.render(name, context),
+        Err(e) => Err(WebError::Internal(format!(
+            "templates failed to compile: {e}"
+        ))),
+    }
+}
+
+/// The error page for any `WebError`.
+pub fn error_page(title: &str, message: &str) -> String {
+    match &*PAGES {
+        Ok(pages) => pages.error_page(title, message),
+        Err(_) => format!("{title}: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles_and_escapes() {
+        let page = error_page("Error", "<script>alert(1)</script>");
+        assert!(page.contains("&lt;script&gt;"), "{page}");
+        assert!(!page.contains("<script>"));
+        let mut context = Context::new();
+        context.insert("title", "t");
+        context.insert("years", &[2026]);
+        context.insert("entity_id", "https://idp.example.gov/api/saml");
+        assert!(render("index.html", &context)
+            .expect("index")
+            .contains("metadata2026"));
+    }
+}

@@ -1,0 +1,53 @@
+//! Runs the HTTP server: the registry refresh loop, request logging without query strings
+//! (they carry SAML messages), graceful shutdown on SIGINT/SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::ServiceRequest;
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+
+use super::{configure, default_headers, not_found, AppState};
+use crate::idp::sp_cache::{Refresh, SpCache};
+
+/// Serves until a shutdown signal arrives.
+pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
+    let interval = Duration::from_secs(state.config.registry_refresh_seconds);
+    actix_web::rt::spawn(refresh_loop(state.sp_cache.clone(), interval));
+    HttpServer::new(move || {
+        App::new()
+            .wrap(default_headers())
+            .wrap(
+                Logger::new("%{METHOD_PATH}xi %s %Dms")
+                    .custom_request_replace("METHOD_PATH", method_path),
+            )
+            .configure(configure(state.clone()))
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(10)
+    .bind(listen)?
+    .run()
+    .await
+}
+
+fn method_path(req: &ServiceRequest) -> String {
+    format!("{} {}", req.method(), req.path())
+}
+
+/// Polls the registry revision; a failed poll keeps the last good snapshot and is logged.
+async fn refresh_loop(cache: Arc<SpCache>, every: Duration) {
+    let mut ticker = actix_web::rt::time::interval(every);
+    loop {
+        ticker.tick().await;
+        let cache = cache.clone();
+        match web::block(move || cache.refresh()).await {
+            Ok(Ok(Refresh::Reloaded { revision, count })) => {
+                tracing::info!(revision, count, "service-provider registry reloaded");
+            }
+            Ok(Ok(Refresh::Unchanged)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "service-provider registry refresh failed"),
+            Err(e) => tracing::warn!(error = %e, "service-provider registry refresh was cancelled"),
+        }
+    }
+}
