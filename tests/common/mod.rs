@@ -1,0 +1,178 @@
+//! Shared test harness: fixture paths, a fixed clock, the test key ring, databases on
+//! SQLite (always) and PostgreSQL (when `TEST_DATABASE_URL` is set, one fresh schema per
+//! test), and an application with all of them wired in.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+
+use saml_idp::clock::{Clock, FixedClock};
+use saml_idp::config::{Config, Overrides, SigningKeyConfig};
+use saml_idp::crypto::KeyRing;
+use saml_idp::idp::{MetadataDocuments, SpCache};
+use saml_idp::ids::SequentialIds;
+use saml_idp::registry::SpRegistry;
+use saml_idp::saml::SamlYear;
+use saml_idp::store::{Database, DieselSpRegistry};
+use saml_idp::web::AppState;
+
+pub const BASE_URL: &str = "https://idp.test.example.gov";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(relative: &str) -> PathBuf {
+    root().join("fixtures").join(relative)
+}
+
+pub fn key(name: &str) -> PathBuf {
+    fixture(&format!("keys/{name}"))
+}
+
+pub fn year(y: u16) -> SamlYear {
+    SamlYear::new(y).expect("year")
+}
+
+/// 2026-03-15T12:00:00Z: inside the spring overlap of the 2025 and 2026 certificates.
+pub fn clock() -> Arc<dyn Clock> {
+    Arc::new(FixedClock(
+        Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 0)
+            .single()
+            .expect("time"),
+    ))
+}
+
+pub fn signing_key_config(y: u16) -> SigningKeyConfig {
+    SigningKeyConfig {
+        year: year(y),
+        certificate: key(&format!("idp-{y}-test-only.crt")),
+        private_key: key(&format!("idp-{y}-test-only.key")),
+        passphrase_env: None,
+    }
+}
+
+/// 2025 and 2026, from the test-only fixture keys.
+pub fn key_ring() -> KeyRing {
+    KeyRing::load(&[signing_key_config(2025), signing_key_config(2026)]).expect("test key ring")
+}
+
+pub fn config(database_url: &str) -> Config {
+    let mut config = Config::load(&Overrides {
+        base_url: Some(BASE_URL.into()),
+        database_url: Some(database_url.into()),
+        ..Overrides::default()
+    })
+    .expect("config");
+    config.signing_keys = vec![signing_key_config(2025), signing_key_config(2026)];
+    config
+}
+
+/// A migrated database that lives as long as the value.
+pub struct TestDb {
+    pub url: String,
+    pub db: Database,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg_schema {
+            if let Ok(mut conn) = diesel::PgConnection::establish(base) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+pub fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
+    let db = Database::connect(&url).expect("sqlite");
+    db.migrate().expect("migrate sqlite");
+    TestDb {
+        url,
+        db,
+        _dir: Some(dir),
+        pg_schema: None,
+    }
+}
+
+/// The PostgreSQL under test, if `TEST_DATABASE_URL` names one.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh schema in the PostgreSQL of `TEST_DATABASE_URL`, selected through `search_path`.
+pub fn postgres_db(base: &str) -> TestDb {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = diesel::PgConnection::establish(base).expect("TEST_DATABASE_URL reachable");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("create schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    let db = Database::connect(&url).expect("postgres");
+    db.migrate().expect("migrate postgres");
+    TestDb {
+        url,
+        db,
+        _dir: None,
+        pg_schema: Some((base.to_string(), schema)),
+    }
+}
+
+/// SQLite always, PostgreSQL too when configured: run a contract test against each.
+pub fn every_backend() -> Vec<(&'static str, TestDb)> {
+    let mut out = vec![("sqlite", sqlite_db())];
+    if let Some(base) = postgres_url() {
+        out.push(("postgres", postgres_db(&base)));
+    } else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL backend skipped");
+    }
+    out
+}
+
+pub fn registry(db: &TestDb) -> Arc<dyn SpRegistry> {
+    Arc::new(DieselSpRegistry::new(db.db.clone(), clock()))
+}
+
+/// The application state the server would build, over the test keys and `db`.
+pub fn app_state(db: &TestDb) -> AppState {
+    let config = config(&db.url);
+    let keys = key_ring();
+    let metadata =
+        MetadataDocuments::build(&config, &keys, &SequentialIds::default()).expect("metadata");
+    let sp_cache = Arc::new(SpCache::new(registry(db)));
+    sp_cache.refresh().expect("cache");
+    AppState {
+        config: Arc::new(config),
+        metadata: Arc::new(metadata),
+        sp_cache,
+        db: db.db.clone(),
+    }
+}
+
+/// Runs a command and returns (status ok, stdout, stderr).
+pub fn run(cmd: &mut std::process::Command) -> (bool, String, String) {
+    let out = cmd.output().expect("command runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Writes `bytes` to a file in `dir` and returns its path.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write file");
+    path
+}
