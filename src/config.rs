@@ -194,8 +194,23 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        detail: e.message().to_string(),
+        detail: toml_error_line(&e),
     })
+}
+
+/// toml's messages can span lines; errors here are one line (`a; b`), with the position.
+pub fn toml_error_line(e: &toml::de::Error) -> String {
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    match e.span() {
+        Some(span) => format!("{message} (at byte {})", span.start),
+        None => message,
+    }
 }
 
 fn parent_dir(path: &Path) -> PathBuf {

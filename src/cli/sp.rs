@@ -11,7 +11,7 @@ use super::sp_fields::SpFields;
 use super::startup::open_database;
 use super::CliError;
 use crate::clock::SystemClock;
-use crate::config::Config;
+use crate::config::{toml_error_line, Config};
 use crate::registry::{validate, RecordFile, RegistryError, ServiceProvider, SpRecord, SpRegistry};
 use crate::saml::sp_metadata::parse_sp_metadata;
 use crate::store::DieselSpRegistry;
@@ -177,7 +177,7 @@ fn import(registry: &dyn SpRegistry, path: &Path) -> Result<(), CliError> {
         detail,
     };
     let text = String::from_utf8(read_limited(path)?).map_err(|_| bad_file("not UTF-8".into()))?;
-    let file: RecordFile = toml::from_str(&text).map_err(|e| bad_file(e.message().to_string()))?;
+    let file: RecordFile = toml::from_str(&text).map_err(|e| bad_file(toml_error_line(&e)))?;
     if file.service_provider.is_empty() {
         return Err(bad_file("no [[service_provider]] entries".into()));
     }

@@ -242,11 +242,16 @@ impl SpRegistry for DieselSpRegistry {
     fn list(&self) -> Result<Vec<ServiceProvider>, RegistryError> {
         let mut conn = self.db.conn().map_err(storage)?;
         let rows: Vec<SpRow> = service_providers::table
-            .order(service_providers::issuer.asc())
             .select(SpRow::as_select())
             .load(&mut *conn)
             .map_err(|e| storage(e.into()))?;
-        rows.into_iter().map(SpRow::into_domain).collect()
+        // Sorted here, by bytes: database collations differ between backends and locales.
+        let mut sps = rows
+            .into_iter()
+            .map(SpRow::into_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        sps.sort_by(|a, b| a.issuer.cmp(&b.issuer));
+        Ok(sps)
     }
 
     fn find(&self, issuer: &str) -> Result<Option<ServiceProvider>, RegistryError> {
