@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -94,6 +95,9 @@ pub struct Config {
     pub organization: Organization,
     pub technical_contact: Contact,
     pub registry_refresh_seconds: u64,
+    /// Server-wide switch for the facial-match service levels (SPEC 6).
+    pub facial_match_enabled: bool,
+    pub limits: Limits,
 }
 
 impl Config {
@@ -124,9 +128,55 @@ struct FileConfig {
     database_url: Option<String>,
     registry_refresh_seconds: Option<u64>,
     #[serde(default)]
+    facial_match_enabled: bool,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
     organization: Option<Organization>,
     technical_contact: Option<Contact>,
+}
+
+/// `[limits]`: each optional, in bytes (SPEC 3).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    body: Option<usize>,
+    saml_request: Option<usize>,
+    inflated: Option<usize>,
+    depth: Option<usize>,
+    attributes: Option<usize>,
+    relay_state: Option<usize>,
+}
+
+impl FileLimits {
+    fn resolve(&self) -> Result<Limits, ConfigError> {
+        let d = Limits::default();
+        let pick = |field: &'static str, v: Option<usize>, default: usize, max: usize| match v {
+            None => Ok(default),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(n) => Err(invalid(field, format!("{n} is outside 1..={max}"))),
+        };
+        const MIB: usize = 1024 * 1024;
+        Ok(Limits {
+            body: pick("limits.body", self.body, d.body, 16 * MIB)?,
+            saml_param: pick(
+                "limits.saml_request",
+                self.saml_request,
+                d.saml_param,
+                16 * MIB,
+            )?,
+            inflated: pick("limits.inflated", self.inflated, d.inflated, 16 * MIB)?,
+            depth: pick("limits.depth", self.depth, d.depth, 256)?,
+            attributes: pick("limits.attributes", self.attributes, d.attributes, 256)?,
+            relay_state: pick(
+                "limits.relay_state",
+                self.relay_state,
+                d.relay_state,
+                64 * 1024,
+            )?,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,8 +221,11 @@ impl Config {
                 "must be between 1 and 3600",
             ));
         }
+        let limits = file.limits.resolve()?;
         Ok(Config {
             mode,
+            facial_match_enabled: file.facial_match_enabled,
+            limits,
             organization: file
                 .organization
                 .unwrap_or_else(|| default_organization(&base_url)),

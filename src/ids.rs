@@ -3,9 +3,15 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
 pub trait IdSource: Send + Sync {
     /// A fresh XML `ID` (an NCName: it starts with `_`).
     fn new_id(&self) -> String;
+    /// A fresh 256-bit secret, base64url without padding (cookie tokens). `None` if the
+    /// system's random generator fails: callers refuse the request rather than go on.
+    fn secret_token(&self) -> Option<String>;
 }
 
 #[derive(Debug, Default)]
@@ -14,6 +20,12 @@ pub struct RandomIds;
 impl IdSource for RandomIds {
     fn new_id(&self) -> String {
         format!("_{}", uuid::Uuid::new_v4())
+    }
+
+    fn secret_token(&self) -> Option<String> {
+        let mut bytes = [0u8; 32];
+        openssl::rand::rand_bytes(&mut bytes).ok()?;
+        Some(URL_SAFE_NO_PAD.encode(bytes))
     }
 }
 
@@ -25,5 +37,10 @@ impl IdSource for SequentialIds {
     fn new_id(&self) -> String {
         let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
         format!("_00000000-0000-4000-8000-{n:012x}")
+    }
+
+    fn secret_token(&self) -> Option<String> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        Some(URL_SAFE_NO_PAD.encode(format!("test-token-{n:021}")))
     }
 }

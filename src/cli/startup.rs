@@ -16,7 +16,7 @@ use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::RandomIds;
 use crate::registry::SpRegistry;
 use crate::saml::SamlYear;
-use crate::store::{Database, DieselSpRegistry};
+use crate::store::{Database, DieselPendingStore, DieselSpRegistry};
 use crate::web::{self, AppState};
 
 pub fn init_tracing() {
@@ -88,7 +88,8 @@ pub fn serve(config: Config) -> Result<(), CliError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let keys = key_ring(&config, clock.as_ref())?;
     let db = open_database(&config)?;
-    let registry: Arc<dyn SpRegistry> = Arc::new(DieselSpRegistry::new(db.clone(), clock));
+    crate::crypto::xmlsec_ffi::init();
+    let registry: Arc<dyn SpRegistry> = Arc::new(DieselSpRegistry::new(db.clone(), clock.clone()));
     let sp_cache = Arc::new(SpCache::new(registry));
     sp_cache.refresh()?;
     let metadata = MetadataDocuments::build(&config, &keys, &RandomIds)?;
@@ -102,7 +103,10 @@ pub fn serve(config: Config) -> Result<(), CliError> {
         config: Arc::new(config),
         metadata: Arc::new(metadata),
         sp_cache,
+        pending: Arc::new(DieselPendingStore::new(db.clone())),
         db,
+        clock,
+        ids: Arc::new(RandomIds),
     };
     actix_web::rt::System::new()
         .block_on(web::server::run(state, &listen))

@@ -4,7 +4,10 @@
 pub mod cert;
 pub mod dev_keys;
 pub mod keyring;
+pub mod query_signature;
 pub mod xml_signer;
+pub mod xml_verify;
+pub mod xmlsec_ffi;
 
 pub use cert::{Certificate, CertificateError};
 pub use keyring::{KeyRing, KeyRingError, SigningKey};

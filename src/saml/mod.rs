@@ -2,9 +2,13 @@
 //! out; no HTTP, database or templates here.
 
 pub mod attributes;
+pub mod authn_context;
+pub mod authn_request;
+pub mod codec;
 pub mod metadata;
 pub mod ns;
 pub mod sp_metadata;
+pub mod xml_doc;
 pub mod xml_reader;
 pub mod xml_writer;
 pub mod year;

@@ -2,6 +2,7 @@
 //! an r2d2 pool, embedded migrations, and the Diesel implementations of the domain traits.
 //! `diesel` is named nowhere outside this module.
 
+mod pending_store;
 mod schema;
 mod sp_store;
 
@@ -14,6 +15,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use thiserror::Error;
 
+pub use pending_store::DieselPendingStore;
 pub use sp_store::DieselSpRegistry;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

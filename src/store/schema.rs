@@ -31,3 +31,13 @@ diesel::table! {
         revision -> BigInt,
     }
 }
+
+diesel::table! {
+    pending_requests (token_hash) {
+        token_hash -> Text,
+        issuer -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}

@@ -6,12 +6,25 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use thiserror::Error;
 
-use super::pages;
+use super::i18n::Locale;
+use super::{intake_errors, pages};
+use crate::idp::intake_error::IntakeError;
 
 #[derive(Debug, Error)]
 pub enum WebError {
     #[error("not found")]
     NotFound,
+    /// A SAML request refused by intake: 400 with every error (SPEC 4).
+    #[error("SAML request refused: {errors:?}")]
+    Rejected {
+        errors: Vec<IntakeError>,
+        locale: Locale,
+        json: bool,
+        help_base: String,
+    },
+    /// A valid request from an SP that is no longer in service.
+    #[error("inactive service provider")]
+    InactiveSp { locale: Locale },
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("database unavailable: {0}")]
@@ -25,6 +38,10 @@ impl WebError {
     fn public(&self) -> (&'static str, &'static str) {
         match self {
             WebError::NotFound => ("Page not found", "There is nothing at this address."),
+            WebError::Rejected { locale, .. } => (locale.t("error.title"), locale.t("error.intro")),
+            WebError::InactiveSp { locale } => {
+                (locale.t("inactive.title"), locale.t("inactive.body"))
+            }
             WebError::MethodNotAllowed => (
                 "Method not allowed",
                 "This address does not accept that request method.",
@@ -45,6 +62,8 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::Rejected { .. } => StatusCode::BAD_REQUEST,
+            WebError::InactiveSp { .. } => StatusCode::FORBIDDEN,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,14 +76,42 @@ impl ResponseError for WebError {
                 tracing::warn!(%detail, "database unavailable")
             }
             WebError::Internal(detail) => tracing::error!(%detail, "internal error"),
-            WebError::NotFound | WebError::MethodNotAllowed => {}
+            WebError::Rejected { errors, .. } => {
+                let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
+                tracing::info!(?codes, "SAML request refused");
+            }
+            WebError::NotFound | WebError::MethodNotAllowed | WebError::InactiveSp { .. } => {}
         }
-        let (title, message) = self.public();
-        HttpResponse::build(self.status_code())
-            .insert_header((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ))
-            .body(pages::error_page(title, message))
+        let mut response = HttpResponse::build(self.status_code());
+        let (content_type, body) = match self {
+            WebError::Rejected {
+                errors,
+                locale,
+                json: true,
+                help_base,
+            } => (
+                "application/json",
+                intake_errors::json(errors, *locale, help_base),
+            ),
+            WebError::Rejected {
+                errors,
+                locale,
+                help_base,
+                ..
+            } => (
+                "text/html; charset=utf-8",
+                intake_errors::html(errors, *locale, help_base),
+            ),
+            _ => {
+                let (title, message) = self.public();
+                (
+                    "text/html; charset=utf-8",
+                    pages::error_page(title, message),
+                )
+            }
+        };
+        response
+            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)))
+            .body(body)
     }
 }

@@ -29,3 +29,10 @@ pub async fn stylesheet() -> HttpResponse {
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(pages::STYLESHEET)
 }
+
+pub async fn auto_submit_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(pages::AUTO_SUBMIT_JS)
+}

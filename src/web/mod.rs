@@ -4,9 +4,14 @@
 pub mod error;
 mod health;
 mod home;
+pub mod i18n;
+mod intake_errors;
 mod metadata;
 pub mod pages;
+mod saml_params;
 pub mod server;
+mod sign_in;
+mod sso;
 mod state;
 
 use actix_web::middleware::DefaultHeaders;
@@ -23,7 +28,7 @@ fn security_headers() -> DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
         .add((
             "Content-Security-Policy",
-            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
 }
 
@@ -42,7 +47,26 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 web::scope("/api/saml")
                     .wrap(no_store())
                     .route("/metadata{year}", web::get().to(metadata::metadata))
+                    // Before `auth{year}`, which would otherwise take `authpost2026` as a year.
+                    .service(
+                        web::resource("/authpost{year}")
+                            .route(web::post().to(sso::authpost))
+                            .default_service(web::to(sso::other_method)),
+                    )
+                    .service(
+                        web::resource("/auth{year}")
+                            .route(web::get().to(sso::auth_get))
+                            .route(web::head().to(sso::auth_get))
+                            .route(web::post().to(sso::auth_post))
+                            .default_service(web::to(sso::other_method)),
+                    )
                     .default_service(web::to(not_found)),
+            )
+            .route("/sign-in", web::get().to(sign_in::sign_in))
+            .route("/help/errors", web::get().to(sign_in::help_errors))
+            .route(
+                "/static/auto-submit.js",
+                web::get().to(home::auto_submit_js),
             )
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))

@@ -9,10 +9,26 @@ use super::error::WebError;
 
 pub const STYLESHEET: &str = include_str!("../../templates/site.css");
 
+pub const AUTO_SUBMIT_JS: &str = include_str!("../../templates/auto-submit.js");
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     ("index.html", include_str!("../../templates/index.html")),
     ("error.html", include_str!("../../templates/error.html")),
+    (
+        "saml_error.html",
+        include_str!("../../templates/saml_error.html"),
+    ),
+    ("message.html", include_str!("../../templates/message.html")),
+    ("sign_in.html", include_str!("../../templates/sign_in.html")),
+    (
+        "post_form.html",
+        include_str!("../../templates/post_form.html"),
+    ),
+    (
+        "help_errors.html",
+        include_str!("../../templates/help_errors.html"),
+    ),
 ];
 
 /// Templates are constants of the binary, compiled once on first use; a test renders every

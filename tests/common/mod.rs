@@ -17,7 +17,7 @@ use saml_idp::idp::{MetadataDocuments, SpCache};
 use saml_idp::ids::SequentialIds;
 use saml_idp::registry::SpRegistry;
 use saml_idp::saml::SamlYear;
-use saml_idp::store::{Database, DieselSpRegistry};
+use saml_idp::store::{Database, DieselPendingStore, DieselSpRegistry};
 use saml_idp::web::AppState;
 
 pub const BASE_URL: &str = "https://idp.test.example.gov";
@@ -152,11 +152,15 @@ pub fn app_state(db: &TestDb) -> AppState {
         MetadataDocuments::build(&config, &keys, &SequentialIds::default()).expect("metadata");
     let sp_cache = Arc::new(SpCache::new(registry(db)));
     sp_cache.refresh().expect("cache");
+    saml_idp::crypto::xmlsec_ffi::init();
     AppState {
         config: Arc::new(config),
         metadata: Arc::new(metadata),
         sp_cache,
+        pending: Arc::new(DieselPendingStore::new(db.db.clone())),
         db: db.db.clone(),
+        clock: clock(),
+        ids: Arc::new(SequentialIds::default()),
     }
 }
 
@@ -175,4 +179,16 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write file");
     path
+}
+
+/// Registers the SPs of `fixtures/service_providers.toml` (sp1, sp2) in `db`.
+pub fn seed_fixture_sps(db: &TestDb) {
+    let text = std::fs::read_to_string(fixture("service_providers.toml")).expect("fixture SPs");
+    let file: saml_idp::registry::RecordFile = toml::from_str(&text).expect("parses");
+    let registry = registry(db);
+    for record in &file.service_provider {
+        let sp = saml_idp::registry::validate(record, &root().join("fixtures"))
+            .expect("valid fixture SP");
+        registry.add(&sp).expect("add");
+    }
 }

@@ -1,0 +1,223 @@
+//! Verification of an enveloped XML signature on the root element (SPEC 5), by libxmlsec1
+//! on the same libxml2 document the values are read from. The structure is checked first and
+//! strictly, so xmlsec only ever computes what we allow:
+//! exactly one `ds:Signature`, a direct child of the root; one `Reference` to `#` + the
+//! root's `ID`; transforms enveloped-signature then exc-c14n; canonicalisation exc-c14n;
+//! RSA-SHA256; SHA-256/384/512 digest; IDs unique in the document. Only registered
+//! certificates are tried, in order; a certificate in `KeyInfo` is never trusted.
+
+use base64::Engine;
+use libxml::tree::Node;
+use thiserror::Error;
+use xmlsec::{XmlSecDocumentExt, XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
+
+use super::cert::Certificate;
+use crate::saml::ns;
+use crate::saml::xml_doc::{self, XmlDoc};
+
+const DIGESTS: &[&str] = &[
+    ns::ALG_SHA256,
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+];
+
+/// Why a signature was refused; `detail()` names it for logs and error pages.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum SignatureError {
+    #[error("signature structure refused: {0}")]
+    Structure(&'static str),
+    #[error("signature algorithm not allowed: {0}")]
+    WrongAlgorithm(String),
+    #[error("the KeyInfo certificate element is blank")]
+    BlankCertificate,
+    #[error("the KeyInfo certificate is not registered for this service provider")]
+    CertificateNotRegistered,
+    #[error("no registered certificate verifies the signature")]
+    NoMatchingCertificate,
+    #[error("the service provider has no registered certificate")]
+    NoCertificates,
+}
+
+impl SignatureError {
+    /// A short machine-readable reason (SPEC 5's `wrong_sig_algorithm` and friends).
+    pub fn detail(&self) -> &'static str {
+        match self {
+            SignatureError::Structure(_) => "wrong_signature_structure",
+            SignatureError::WrongAlgorithm(_) => "wrong_sig_algorithm",
+            SignatureError::BlankCertificate => "blank_cert_element_req",
+            SignatureError::CertificateNotRegistered => "request_cert_not_registered",
+            SignatureError::NoMatchingCertificate => "no_matching_certificate",
+            SignatureError::NoCertificates => "no_cert_registered",
+        }
+    }
+}
+
+/// The outcome for a document whose signature structure and value were acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signed {
+    /// No `ds:Signature` anywhere in the document.
+    No,
+    /// Verified by the registered certificate at this index: the *matching certificate*.
+    Yes { certificate: usize },
+}
+
+/// Is the root of `doc` signed, and by which registered certificate?
+pub fn verify_root(doc: &XmlDoc, certs: &[Certificate]) -> Result<Signed, SignatureError> {
+    let root = doc
+        .root()
+        .ok_or(SignatureError::Structure("no root element"))?;
+    let all = xml_doc::descendants(&root);
+    let signatures: Vec<&Node> = all
+        .iter()
+        .filter(|n| xml_doc::is(n, ns::DS, "Signature"))
+        .collect();
+    let signature = match signatures.as_slice() {
+        [] => return Ok(Signed::No),
+        [only] if only.get_parent().is_some_and(|p| p == root) => (*only).clone(),
+        [_] => {
+            return Err(SignatureError::Structure(
+                "the signature is not a direct child of the root",
+            ))
+        }
+        _ => return Err(SignatureError::Structure("more than one signature")),
+    };
+    let root_id =
+        xml_doc::attr(&root, "ID").ok_or(SignatureError::Structure("the root has no ID"))?;
+    ensure_unique_ids(&all)?;
+    check_signed_info(&signature, &root_id)?;
+    if certs.is_empty() {
+        return Err(SignatureError::NoCertificates);
+    }
+    doc.document()
+        .specify_idattr("/*", "ID", None)
+        .map_err(|_| SignatureError::Structure("the root ID cannot be registered"))?;
+    for (index, cert) in certs.iter().enumerate() {
+        if verifies_with(&signature, cert) {
+            return Ok(Signed::Yes { certificate: index });
+        }
+    }
+    Err(SignatureError::NoMatchingCertificate)
+}
+
+fn verifies_with(signature: &Node, cert: &Certificate) -> bool {
+    let Ok(key) = XmlSecKey::from_memory(cert.to_pem().as_bytes(), XmlSecKeyFormat::CertPem, None)
+    else {
+        return false;
+    };
+    let mut context = XmlSecSignatureContext::new();
+    context.insert_key(key);
+    matches!(context.verify_node(signature), Ok(true))
+}
+
+fn ensure_unique_ids(all: &[Node]) -> Result<(), SignatureError> {
+    let mut seen = std::collections::HashSet::new();
+    for id in all.iter().filter_map(|n| xml_doc::attr(n, "ID")) {
+        if !seen.insert(id) {
+            return Err(SignatureError::Structure(
+                "an ID occurs twice in the document",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn algorithm(node: &Node) -> String {
+    xml_doc::attr(node, "Algorithm").unwrap_or_default()
+}
+
+fn one(parent: &Node, local: &'static str) -> Result<Node, SignatureError> {
+    xml_doc::only_child(parent, ns::DS, local).ok_or(SignatureError::Structure(local))
+}
+
+fn check_signed_info(signature: &Node, root_id: &str) -> Result<(), SignatureError> {
+    let allowed = ["SignedInfo", "SignatureValue", "KeyInfo"];
+    if signature
+        .get_child_elements()
+        .iter()
+        .any(|c| !allowed.iter().any(|a| xml_doc::is(c, ns::DS, a)))
+    {
+        return Err(SignatureError::Structure("unexpected element in Signature"));
+    }
+    one(signature, "SignatureValue")?;
+    let signed_info = one(signature, "SignedInfo")?;
+    if algorithm(&one(&signed_info, "CanonicalizationMethod")?) != ns::ALG_EXC_C14N {
+        return Err(SignatureError::Structure(
+            "canonicalization must be exc-c14n",
+        ));
+    }
+    let method = algorithm(&one(&signed_info, "SignatureMethod")?);
+    if method != ns::ALG_RSA_SHA256 {
+        return Err(SignatureError::WrongAlgorithm(method));
+    }
+    let reference = one(&signed_info, "Reference")?;
+    if xml_doc::attr(&reference, "URI").as_deref() != Some(&format!("#{root_id}")) {
+        return Err(SignatureError::Structure(
+            "the reference is not to the root element",
+        ));
+    }
+    let digest = algorithm(&one(&reference, "DigestMethod")?);
+    if !DIGESTS.contains(&digest.as_str()) {
+        return Err(SignatureError::WrongAlgorithm(digest));
+    }
+    one(&reference, "DigestValue")?;
+    check_transforms(&one(&reference, "Transforms")?)
+}
+
+/// Exactly enveloped-signature then exc-c14n (which may carry InclusiveNamespaces).
+fn check_transforms(transforms: &Node) -> Result<(), SignatureError> {
+    let list = transforms.get_child_elements();
+    let algorithms: Vec<String> = list.iter().map(algorithm).collect();
+    let names_ok = list.iter().all(|t| xml_doc::is(t, ns::DS, "Transform"));
+    if !names_ok || algorithms != [ns::ALG_ENVELOPED, ns::ALG_EXC_C14N] {
+        return Err(SignatureError::Structure(
+            "transforms must be enveloped-signature then exc-c14n",
+        ));
+    }
+    let extra = list[0].get_child_elements().len()
+        + list[1]
+            .get_child_elements()
+            .iter()
+            .filter(|c| !xml_doc::is(c, ns::ALG_EXC_C14N, "InclusiveNamespaces"))
+            .count();
+    if extra > 0 {
+        return Err(SignatureError::Structure(
+            "unexpected content in a transform",
+        ));
+    }
+    Ok(())
+}
+
+/// A certificate in the KeyInfo of the root's signature is never used to verify; if present
+/// it must be one of the registered ones (SPEC 5). Checked apart from `verify_root` so that
+/// both findings are reported.
+pub fn check_key_info(doc: &XmlDoc, certs: &[Certificate]) -> Result<(), SignatureError> {
+    let Some(root) = doc.root() else {
+        return Ok(());
+    };
+    let Some(signature) = xml_doc::only_child(&root, ns::DS, "Signature") else {
+        return Ok(());
+    };
+    let Some(key_info) = xml_doc::only_child(&signature, ns::DS, "KeyInfo") else {
+        return Ok(());
+    };
+    for data in xml_doc::children(&key_info, ns::DS, "X509Data") {
+        for element in xml_doc::children(&data, ns::DS, "X509Certificate") {
+            let text = xml_doc::plain_text(&element)
+                .map_err(|_| SignatureError::CertificateNotRegistered)?;
+            let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            if compact.is_empty() {
+                return Err(SignatureError::BlankCertificate);
+            }
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .map_err(|_| SignatureError::CertificateNotRegistered)?;
+            if !certs
+                .iter()
+                .any(|c| c.x509().to_der().ok().as_deref() == Some(der.as_slice()))
+            {
+                return Err(SignatureError::CertificateNotRegistered);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! The pending request: a verified AuthnRequest stored server-side while the user signs in
+//! (SPEC 7, 13). The browser holds a random 256-bit token in a cookie; the store keeps only
+//! its SHA-256, so a database read does not yield usable cookies.
+
+use chrono::{DateTime, Duration, Utc};
+use openssl::hash::{hash, MessageDigest};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::sso::{NameIdFormat, VerifiedAuthnRequest};
+use crate::saml::authn_context::AuthnContext;
+use crate::saml::SamlYear;
+
+/// How long a pending request waits for the user (the idle timeout of a session, SPEC 7).
+pub const PENDING_LIFETIME_MINUTES: i64 = 15;
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("pending request store failed: {0}")]
+pub struct PendingError(pub String);
+
+/// Everything the later steps (sign-in, consent, response) need from the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRequest {
+    pub issuer: String,
+    pub request_id: String,
+    /// The year of the endpoint the request came in on: it selects the signing key.
+    pub year: u16,
+    pub acs_url: String,
+    pub relay_state: Option<String>,
+    pub authn_context: AuthnContext,
+    pub email_name_id: bool,
+    pub force_authn: bool,
+    pub is_passive: bool,
+    pub matching_certificate: Option<usize>,
+    pub received_at: DateTime<Utc>,
+}
+
+impl PendingRequest {
+    pub fn from_verified(v: &VerifiedAuthnRequest, year: SamlYear, now: DateTime<Utc>) -> Self {
+        PendingRequest {
+            issuer: v.sp.issuer.clone(),
+            request_id: v.request.id.clone(),
+            year: year.value(),
+            acs_url: v.acs_url.clone(),
+            relay_state: v.relay_state.clone(),
+            authn_context: v.authn_context.clone(),
+            email_name_id: v.name_id_format == NameIdFormat::Email,
+            force_authn: v.request.force_authn,
+            is_passive: v.request.is_passive,
+            matching_certificate: v.matching_certificate,
+            received_at: now,
+        }
+    }
+
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.received_at + Duration::minutes(PENDING_LIFETIME_MINUTES)
+    }
+}
+
+/// Where pending requests live (the database, so every node can resume them).
+pub trait PendingStore: Send + Sync {
+    fn put(&self, token_hash: &str, pending: &PendingRequest) -> Result<(), PendingError>;
+    /// The request if it exists and has not expired at `now`.
+    fn get(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PendingRequest>, PendingError>;
+    fn count(&self) -> Result<i64, PendingError>;
+}
+
+/// SHA-256 of the cookie token, hex: the only form in which tokens are stored.
+pub fn token_hash(token: &str) -> String {
+    hash(MessageDigest::sha256(), token.as_bytes())
+        .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default()
+}

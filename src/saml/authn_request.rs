@@ -1,0 +1,182 @@
+//! `samlp:AuthnRequest` (saml-core §3.4.1), read from the root element of the parsed
+//! document only: `/samlp:AuthnRequest/saml:Issuer`, never "the first Issuer anywhere"
+//! (document-wide lookups are how signature wrapping works, SPEC 4).
+
+use libxml::tree::Node;
+use thiserror::Error;
+
+use super::ns;
+use super::xml_doc::{self, XmlDoc, XmlDocError};
+
+/// What the root of an incoming message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    AuthnRequest,
+    LogoutRequest,
+    /// The root is one and the document also holds the other.
+    Both,
+    Neither,
+}
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum AuthnRequestError {
+    #[error(transparent)]
+    Xml(#[from] XmlDocError),
+    #[error("the root element has no ID")]
+    MissingId,
+    #[error("Version must be 2.0")]
+    WrongVersion,
+    #[error("{attribute} must be true, false, 1 or 0")]
+    BadBoolean { attribute: &'static str },
+}
+
+/// The values of an AuthnRequest the IdP acts on. Still unverified: see `idp::sso`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthnRequest {
+    pub id: String,
+    pub issue_instant: Option<String>,
+    pub destination: Option<String>,
+    /// Trimmed; `None` when absent or empty.
+    pub issuer: Option<String>,
+    pub acs_url: Option<String>,
+    pub protocol_binding: Option<String>,
+    pub force_authn: bool,
+    pub is_passive: bool,
+    pub name_id_format: Option<String>,
+    /// `RequestedAuthnContext/AuthnContextClassRef` texts, trimmed, in document order.
+    pub authn_context_class_refs: Vec<String>,
+    pub comparison: Option<String>,
+}
+
+pub fn kind(doc: &XmlDoc) -> MessageKind {
+    let Some(root) = doc.root() else {
+        return MessageKind::Neither;
+    };
+    let all = xml_doc::descendants(&root);
+    let has = |local: &str| all.iter().skip(1).any(|n| xml_doc::is(n, ns::SAMLP, local));
+    match (
+        xml_doc::is(&root, ns::SAMLP, "AuthnRequest"),
+        xml_doc::is(&root, ns::SAMLP, "LogoutRequest"),
+    ) {
+        (true, _) if has("LogoutRequest") => MessageKind::Both,
+        (_, true) if has("AuthnRequest") => MessageKind::Both,
+        (true, _) => MessageKind::AuthnRequest,
+        (_, true) => MessageKind::LogoutRequest,
+        _ => MessageKind::Neither,
+    }
+}
+
+/// Reads the request from a document whose root `kind` reported as `AuthnRequest`.
+pub fn read(doc: &XmlDoc) -> Result<AuthnRequest, AuthnRequestError> {
+    let root = doc.root().ok_or(XmlDocError::Unparseable)?;
+    let id = xml_doc::attr(&root, "ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(AuthnRequestError::MissingId)?;
+    if xml_doc::attr(&root, "Version").as_deref() != Some("2.0") {
+        return Err(AuthnRequestError::WrongVersion);
+    }
+    let issuer = match xml_doc::only_child(&root, ns::SAML, "Issuer") {
+        Some(node) => {
+            Some(xml_doc::plain_text(&node)?.trim().to_string()).filter(|s| !s.is_empty())
+        }
+        None => None,
+    };
+    let (authn_context_class_refs, comparison) = requested_authn_context(&root)?;
+    Ok(AuthnRequest {
+        id,
+        issue_instant: xml_doc::attr(&root, "IssueInstant"),
+        destination: xml_doc::attr(&root, "Destination"),
+        issuer,
+        acs_url: xml_doc::attr(&root, "AssertionConsumerServiceURL"),
+        protocol_binding: xml_doc::attr(&root, "ProtocolBinding"),
+        force_authn: boolean(&root, "ForceAuthn")?,
+        is_passive: boolean(&root, "IsPassive")?,
+        name_id_format: xml_doc::only_child(&root, ns::SAMLP, "NameIDPolicy")
+            .and_then(|p| xml_doc::attr(&p, "Format")),
+        authn_context_class_refs,
+        comparison,
+    })
+}
+
+fn requested_authn_context(
+    root: &Node,
+) -> Result<(Vec<String>, Option<String>), AuthnRequestError> {
+    let Some(context) = xml_doc::only_child(root, ns::SAMLP, "RequestedAuthnContext") else {
+        return Ok((Vec::new(), None));
+    };
+    let refs = xml_doc::children(&context, ns::SAML, "AuthnContextClassRef")
+        .iter()
+        .map(|n| xml_doc::plain_text(n).map(|t| t.trim().to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((refs, xml_doc::attr(&context, "Comparison")))
+}
+
+/// xs:boolean (XML Schema §3.2.2): true, false, 1, 0; absent is false.
+fn boolean(node: &Node, attribute: &'static str) -> Result<bool, AuthnRequestError> {
+    match xml_doc::attr(node, attribute).as_deref().map(str::trim) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(AuthnRequestError::BadBoolean { attribute }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::saml::xml_reader::Limits;
+
+    fn doc(xml: &str) -> XmlDoc {
+        XmlDoc::parse(xml.as_bytes(), &Limits::default()).expect("parses")
+    }
+
+    const REQUEST: &str = r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="2026-03-15T12:00:00Z" Destination="https://idp/api/saml/auth2026" AssertionConsumerServiceURL="https://sp/acs" ForceAuthn="1"><saml:Issuer> urn:sp </saml:Issuer><samlp:Extensions><saml:Issuer>urn:evil</saml:Issuer></samlp:Extensions><samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"/><samlp:RequestedAuthnContext Comparison="minimum"><saml:AuthnContextClassRef>urn:acr.login.gov:auth-only</saml:AuthnContextClassRef><saml:AuthnContextClassRef> http://idmanagement.gov/ns/assurance/aal/2 </saml:AuthnContextClassRef></samlp:RequestedAuthnContext></samlp:AuthnRequest>"#;
+
+    #[test]
+    fn reads_the_root_elements_own_children() {
+        let d = doc(REQUEST);
+        assert_eq!(kind(&d), MessageKind::AuthnRequest);
+        let r = read(&d).expect("reads");
+        assert_eq!(
+            r.issuer.as_deref(),
+            Some("urn:sp"),
+            "the Issuer inside Extensions is not read"
+        );
+        assert!(r.force_authn && !r.is_passive);
+        assert_eq!(r.comparison.as_deref(), Some("minimum"));
+        assert_eq!(
+            r.authn_context_class_refs,
+            [
+                "urn:acr.login.gov:auth-only",
+                "http://idmanagement.gov/ns/assurance/aal/2"
+            ]
+        );
+        assert_eq!(r.name_id_format.as_deref(), Some(ns::NAMEID_PERSISTENT));
+    }
+
+    #[test]
+    fn comment_inside_issuer_is_malformed() {
+        let xml = REQUEST.replace(
+            "> urn:sp </saml:Issuer>",
+            ">urn:sp<!---->.evil</saml:Issuer>",
+        );
+        assert!(matches!(
+            read(&doc(&xml)),
+            Err(AuthnRequestError::Xml(XmlDocError::NotPlainText { .. }))
+        ));
+    }
+
+    #[test]
+    fn kinds() {
+        let both = REQUEST.replace(
+            "<samlp:NameIDPolicy",
+            "<samlp:LogoutRequest/><samlp:NameIDPolicy",
+        );
+        assert_eq!(kind(&doc(&both)), MessageKind::Both);
+        assert_eq!(
+            kind(&doc(
+                "<x:Other xmlns:x=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>"
+            )),
+            MessageKind::Neither
+        );
+    }
+}

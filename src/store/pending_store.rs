@@ -1,0 +1,70 @@
+//! `PendingStore` on Diesel: one row per pending request, the payload as JSON.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::pending_requests;
+use super::Database;
+use crate::idp::pending::{PendingError, PendingRequest, PendingStore};
+
+pub struct DieselPendingStore {
+    db: Database,
+}
+
+impl DieselPendingStore {
+    pub fn new(db: Database) -> Self {
+        DieselPendingStore { db }
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> PendingError {
+    PendingError(e.to_string())
+}
+
+fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+impl PendingStore for DieselPendingStore {
+    fn put(&self, token_hash: &str, pending: &PendingRequest) -> Result<(), PendingError> {
+        let payload = serde_json::to_string(pending).map_err(err)?;
+        let mut conn = self.db.conn().map_err(err)?;
+        diesel::insert_into(pending_requests::table)
+            .values((
+                pending_requests::token_hash.eq(token_hash),
+                pending_requests::issuer.eq(&pending.issuer),
+                pending_requests::payload.eq(payload),
+                pending_requests::created_at.eq(naive(pending.received_at)),
+                pending_requests::expires_at.eq(naive(pending.expires_at())),
+            ))
+            .execute(&mut *conn)
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn get(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PendingRequest>, PendingError> {
+        let mut conn = self.db.conn().map_err(err)?;
+        let payload: Option<String> = pending_requests::table
+            .filter(pending_requests::token_hash.eq(token_hash))
+            .filter(pending_requests::expires_at.gt(naive(now)))
+            .select(pending_requests::payload)
+            .first(&mut *conn)
+            .optional()
+            .map_err(err)?;
+        payload
+            .map(|p| serde_json::from_str(&p).map_err(err))
+            .transpose()
+    }
+
+    fn count(&self) -> Result<i64, PendingError> {
+        let mut conn = self.db.conn().map_err(err)?;
+        pending_requests::table
+            .count()
+            .get_result(&mut *conn)
+            .map_err(err)
+    }
+}

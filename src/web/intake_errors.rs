@@ -1,0 +1,93 @@
+//! How intake refusals look: the localised HTML list (title "Error", one item per error with
+//! its field, message and a link to the integration help) or `{"errors":[…]}` (SPEC 4).
+
+use serde::Serialize;
+use tera::Context;
+
+use super::i18n::Locale;
+use super::pages;
+use crate::idp::intake_error::{IntakeCode, IntakeError};
+
+#[derive(Debug, Serialize)]
+struct Item {
+    field: &'static str,
+    field_label: &'static str,
+    code: &'static str,
+    message: String,
+    detail: Option<String>,
+    help_url: String,
+}
+
+fn items(errors: &[IntakeError], locale: Locale, help_base: &str) -> Vec<Item> {
+    errors
+        .iter()
+        .map(|e| Item {
+            field: e.code.field().as_str(),
+            field_label: locale.t(&format!("field.{}", e.code.field().as_str())),
+            code: e.code.as_str(),
+            message: locale.t(&format!("code.{}", e.code.as_str())).to_string(),
+            detail: e.detail.clone(),
+            help_url: format!(
+                "{help_base}/help/errors?locale={}#{}",
+                locale.code(),
+                e.code.as_str()
+            ),
+        })
+        .collect()
+}
+
+pub fn html(errors: &[IntakeError], locale: Locale, help_base: &str) -> String {
+    let mut context = Context::new();
+    context.insert("lang", locale.code());
+    context.insert("title", locale.t("error.title"));
+    context.insert("intro", locale.t("error.intro"));
+    context.insert("more_info", locale.t("error.more_info"));
+    context.insert("errors", &items(errors, locale, help_base));
+    pages::render("saml_error.html", &context)
+        .unwrap_or_else(|_| pages::error_page(locale.t("error.title"), locale.t("error.intro")))
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    field: &'a str,
+    code: &'a str,
+    message: String,
+}
+
+pub fn json(errors: &[IntakeError], locale: Locale, help_base: &str) -> String {
+    let list: Vec<JsonItem<'_>> = items(errors, locale, help_base)
+        .into_iter()
+        .map(|i| JsonItem {
+            field: i.field,
+            code: i.code,
+            message: match i.detail {
+                Some(detail) => format!("{} ({detail})", i.message),
+                None => i.message,
+            },
+        })
+        .collect();
+    serde_json::json!({ "errors": list }).to_string()
+}
+
+/// The integration help page: every code with its message and how to fix it.
+pub fn help_page(locale: Locale) -> Result<String, super::WebError> {
+    #[derive(Serialize)]
+    struct Entry {
+        code: &'static str,
+        message: &'static str,
+        help: &'static str,
+    }
+    let entries: Vec<Entry> = IntakeCode::all()
+        .map(|c| Entry {
+            code: c.as_str(),
+            message: locale.t(&format!("code.{}", c.as_str())),
+            help: locale.t(&format!("help.{}", c.as_str())),
+        })
+        .collect();
+    let mut context = Context::new();
+    context.insert("lang", locale.code());
+    context.insert("title", locale.t("help.title"));
+    context.insert("intro", locale.t("help.intro"));
+    context.insert("errors", &entries);
+    pages::render("help_errors.html", &context)
+}
