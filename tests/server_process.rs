@@ -246,3 +246,92 @@ fn readiness_fails_while_the_database_is_unreachable() {
         thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A config file using the test-only fixture keys for 2025 and 2026.
+fn fixture_config(dir: &Path) -> PathBuf {
+    let key = |name: &str| common::key(name).display().to_string();
+    let text = format!(
+        "base_url = \"{}\"\n\n[[signing_keys]]\nyear = 2025\ncertificate = \"{}\"\nprivate_key = \"{}\"\n\n[[signing_keys]]\nyear = 2026\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+        common::BASE_URL,
+        key("idp-2025-test-only.crt"),
+        key("idp-2025-test-only.key"),
+        key("idp-2026-test-only.crt"),
+        key("idp-2026-test-only.key"),
+    );
+    common::write(dir, "saml-idp.toml", text.as_bytes())
+}
+
+/// (status) of a form POST.
+fn curl_post(server: &Server, path: &str, body_file: &Path) -> u16 {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "30",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--data-binary",
+        ])
+        .arg(format!("@{}", body_file.display()))
+        .arg(format!("http://127.0.0.1:{}{path}", server.port))
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+#[test]
+fn concurrent_signed_and_hostile_requests_get_their_answers() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = fixture_config(dir.path());
+    let config_arg = config.display().to_string();
+    let (ok, _, stderr) = common::run(
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .args(["--config", &config_arg, "sp", "import"])
+            .arg(common::fixture("service_providers.toml")),
+    );
+    assert!(ok, "{stderr}");
+    let server = Arc::new(start(dir.path(), &["--config", &config_arg]));
+    let body = |name: &str| {
+        let b64 = std::fs::read_to_string(common::fixture(&format!("requests/{name}.b64")))
+            .expect("fixture");
+        let form: String = url::form_urlencoded::byte_serialize(b64.trim().as_bytes()).collect();
+        common::write(
+            dir.path(),
+            &format!("{name}.form"),
+            format!("SAMLRequest={form}").as_bytes(),
+        )
+    };
+    let cases = Arc::new(vec![
+        (body("post-signed-xmlsec1"), 303),
+        (body("post-signed-python3-saml"), 303),
+        (body("hostile-wrapped-extensions"), 400),
+        (body("hostile-digest-changed"), 400),
+        (body("hostile-doctype-entity"), 400),
+    ]);
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (server, cases) = (server.clone(), cases.clone());
+            thread::spawn(move || {
+                for round in 0..10 {
+                    let (file, expected) = &cases[(w + round) % cases.len()];
+                    assert_eq!(
+                        curl_post(&server, "/api/saml/authpost2026", file),
+                        *expected,
+                        "{}",
+                        file.display()
+                    );
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("worker passed");
+    }
+    assert_eq!(curl(&server, "/healthz").0, 200, "the server survived");
+}
