@@ -97,6 +97,9 @@ pub struct Config {
     pub registry_refresh_seconds: u64,
     /// Server-wide switch for the facial-match service levels (SPEC 6).
     pub facial_match_enabled: bool,
+    /// File holding the base64 AES-256 key that seals PII at rest; `SAML_IDP_DATA_KEY`
+    /// (the key itself) wins. Development mode creates one in the data directory.
+    pub data_key_file: Option<PathBuf>,
     pub limits: Limits,
 }
 
@@ -129,6 +132,7 @@ struct FileConfig {
     registry_refresh_seconds: Option<u64>,
     #[serde(default)]
     facial_match_enabled: bool,
+    data_key_file: Option<PathBuf>,
     #[serde(default)]
     limits: FileLimits,
     #[serde(default)]
@@ -225,6 +229,7 @@ impl Config {
         Ok(Config {
             mode,
             facial_match_enabled: file.facial_match_enabled,
+            data_key_file: file.data_key_file.map(|p| base_dir.join(p)),
             limits,
             organization: file
                 .organization

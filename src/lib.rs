@@ -6,6 +6,7 @@
 // `unsafe` is denied everywhere but `crypto::xmlsec_ffi` (one FFI declaration, commented there).
 #![deny(unsafe_code)]
 
+pub mod accounts;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,5 +15,6 @@ pub mod idp;
 pub mod ids;
 pub mod registry;
 pub mod saml;
+pub mod sessions;
 pub mod store;
 pub mod web;

@@ -47,6 +47,7 @@ fn start(dir: &Path, extra: &[&str]) -> Server {
         .env_remove("SAML_IDP_CONFIG")
         .env_remove("SAML_IDP_DATABASE_URL")
         .env_remove("SAML_IDP_DATA_DIR")
+        .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -334,4 +335,151 @@ fn concurrent_signed_and_hostile_requests_get_their_answers() {
         worker.join().expect("worker passed");
     }
     assert_eq!(curl(&server, "/healthz").0, 200, "the server survived");
+}
+
+/// curl with a shared cookie jar: (status, Location, body).
+fn browse(port: u16, jar: &Path, path: &str, form: Option<&str>) -> (u16, String, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "--max-time", "30", "-b"])
+        .arg(jar)
+        .arg("-c")
+        .arg(jar);
+    cmd.args(["-w", "\n%{http_code} %{redirect_url}"]);
+    if let Some(body) = form {
+        cmd.args(["--data-binary", body]);
+    }
+    let out = cmd
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, last) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let (status, location) = last.split_once(' ').unwrap_or((last, ""));
+    let location = location
+        .split_once(&format!(":{port}"))
+        .map_or(location, |(_, p)| p)
+        .to_string();
+    (
+        status.trim().parse().unwrap_or(0),
+        location,
+        body.replace("&#x2F;", "/"),
+    )
+}
+
+fn csrf_of(body: &str) -> String {
+    let start = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    body[start..].split('"').next().expect("value").to_string()
+}
+
+#[test]
+fn sign_in_on_one_node_and_complete_on_another() {
+    let Some(base) = common::postgres_url() else {
+        eprintln!("TEST_DATABASE_URL not set: skipped");
+        return;
+    };
+    let db = common::postgres_db(&base);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = fixture_config(dir.path()).display().to_string();
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    let cli = |args: &[&str]| {
+        let (ok, _, stderr) = common::run(
+            Command::new(BIN)
+                .current_dir(dir.path())
+                .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+                .args([
+                    "--config",
+                    &config,
+                    "--database-url",
+                    &db.url,
+                    "--base-url",
+                    "http://idp.localtest",
+                ])
+                .args(args),
+        );
+        assert!(ok, "{args:?}: {stderr}");
+    };
+    cli(&[
+        "sp",
+        "import",
+        &common::fixture("service_providers.toml")
+            .display()
+            .to_string(),
+    ]);
+    cli(&[
+        "user",
+        "add",
+        "--email",
+        "ada@example.gov",
+        "--password",
+        "pw-for-two-nodes",
+        "--totp-secret",
+        secret,
+    ]);
+    let extra = [
+        "--config",
+        config.as_str(),
+        "--database-url",
+        db.url.as_str(),
+        "--base-url",
+        "http://idp.localtest",
+    ];
+    let (a, b) = (start(dir.path(), &extra), start(dir.path(), &extra));
+    let jar = dir.path().join("cookies.txt");
+    let xml = "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_two\" Version=\"2.0\"><saml:Issuer>urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1</saml:Issuer></samlp:AuthnRequest>";
+    let value: String = url::form_urlencoded::byte_serialize(
+        saml_idp::saml::codec::encode_redirect(xml.as_bytes()).as_bytes(),
+    )
+    .collect();
+    assert_eq!(
+        browse(
+            a.port,
+            &jar,
+            &format!("/api/saml/auth2026?SAMLRequest={value}"),
+            None
+        )
+        .0,
+        303
+    );
+    let csrf = csrf_of(&browse(a.port, &jar, "/sign-in", None).2);
+    let (status, location, _) = browse(
+        a.port,
+        &jar,
+        "/sign-in",
+        Some(&format!(
+            "csrf={csrf}&email=ada%40example.gov&password=pw-for-two-nodes"
+        )),
+    );
+    assert_eq!(
+        (status, location.starts_with("/sign-in/mfa")),
+        (303, true),
+        "{location}"
+    );
+    let csrf = csrf_of(&browse(a.port, &jar, "/sign-in/mfa", None).2);
+    let totp = saml_idp::accounts::totp::TotpSecret::from_base32(secret).expect("secret");
+    let code = saml_idp::accounts::totp::code_at(
+        &totp,
+        saml_idp::accounts::totp::step_of(chrono::Utc::now().timestamp()),
+    );
+    assert_eq!(
+        browse(
+            a.port,
+            &jar,
+            "/sign-in/mfa",
+            Some(&format!("csrf={csrf}&code={code}"))
+        )
+        .0,
+        303
+    );
+    // Node B has never seen this browser: everything it needs is in the database.
+    assert!(browse(b.port, &jar, "/api/saml/complete", None)
+        .1
+        .starts_with("/consent"));
+    let csrf = csrf_of(&browse(b.port, &jar, "/consent", None).2);
+    assert_eq!(
+        browse(b.port, &jar, "/consent", Some(&format!("csrf={csrf}"))).0,
+        303
+    );
+    let (status, _, body) = browse(b.port, &jar, "/api/saml/complete", None);
+    assert_eq!(status, 200);
+    assert!(body.contains("Test SP One"), "{body}");
 }

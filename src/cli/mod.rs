@@ -6,6 +6,7 @@ mod error;
 mod sp;
 mod sp_fields;
 mod startup;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +59,11 @@ enum Command {
     Sp {
         #[command(subcommand)]
         command: Box<sp::SpCommand>,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: Box<user::UserCommand>,
     },
     /// Print the signed metadata of a live year.
     Metadata {
@@ -118,6 +124,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve { .. } => startup::serve(config),
         Command::Migrate => startup::migrate(&config),
         Command::Sp { command } => sp::run(&config, *command),
+        Command::User { command } => user::run(&config, *command),
         Command::Metadata { year } => startup::print_metadata(&config, year),
     }
 }

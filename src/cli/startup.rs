@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::Datelike;
 
 use super::CliError;
+use crate::accounts::sealing::AccountCrypto;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Mode};
 use crate::crypto::dev_keys::{self, DevKeyOutcome};
@@ -16,7 +17,7 @@ use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::RandomIds;
 use crate::registry::SpRegistry;
 use crate::saml::SamlYear;
-use crate::store::{Database, DieselPendingStore, DieselSpRegistry};
+use crate::store::{Database, DieselSpRegistry};
 use crate::web::{self, AppState};
 
 pub fn init_tracing() {
@@ -62,6 +63,35 @@ pub fn key_ring(config: &Config, clock: &dyn Clock) -> Result<KeyRing, CliError>
     Ok(KeyRing::load(&configs)?)
 }
 
+/// The key that seals PII at rest: `SAML_IDP_DATA_KEY`, else `data_key_file`, else (in
+/// development) a key created under the data directory.
+pub fn account_crypto(config: &Config) -> Result<AccountCrypto, CliError> {
+    let key = match (
+        std::env::var("SAML_IDP_DATA_KEY").ok(),
+        &config.data_key_file,
+    ) {
+        (Some(key), _) => key,
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| CliError::Read {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?,
+        (None, None) if config.mode == Mode::Production => return Err(CliError::Usage(
+            "production mode needs a data-encryption key: set SAML_IDP_DATA_KEY or data_key_file"
+                .into(),
+        )),
+        (None, None) => {
+            let (key, outcome) = dev_keys::ensure_data_key(&config.data_dir)?;
+            if let DevKeyOutcome::Created(path) = outcome {
+                tracing::warn!(file = %path.display(), "created a development data-encryption key (not for production)");
+            }
+            key
+        }
+    };
+    AccountCrypto::new(key.trim()).ok_or_else(|| {
+        CliError::Usage("the data-encryption key must be base64 of 32 random bytes".into())
+    })
+}
+
 /// Connects and applies pending migrations.
 pub fn open_database(config: &Config) -> Result<Database, CliError> {
     let db = Database::connect(&config.database_url)?;
@@ -99,15 +129,16 @@ pub fn serve(config: Config) -> Result<(), CliError> {
         database = %describe_database(&config.database_url), "saml-idp starting"
     );
     let listen = config.listen.clone();
-    let state = AppState {
-        config: Arc::new(config),
-        metadata: Arc::new(metadata),
+    let crypto = account_crypto(&config)?;
+    let state = AppState::build(
+        Arc::new(config),
+        Arc::new(metadata),
         sp_cache,
-        pending: Arc::new(DieselPendingStore::new(db.clone())),
         db,
         clock,
-        ids: Arc::new(RandomIds),
-    };
+        Arc::new(RandomIds),
+        crypto,
+    );
     actix_web::rt::System::new()
         .block_on(web::server::run(state, &listen))
         .map_err(CliError::Serve)

@@ -27,6 +27,8 @@ pub enum DevKeyError {
     },
     #[error("cannot create a development certificate: {0}")]
     Openssl(#[from] openssl::error::ErrorStack),
+    #[error("the system random generator failed")]
+    Random,
 }
 
 /// What `ensure` did for one year, so the caller can log it.
@@ -64,6 +66,23 @@ pub fn ensure(
             Ok((config, outcome))
         })
         .collect()
+}
+
+/// The development data-encryption key (AES-256, base64), created on first use.
+pub fn ensure_data_key(data_dir: &Path) -> Result<(String, DevKeyOutcome), DevKeyError> {
+    let dir = data_dir.join(DEV_KEY_DIR);
+    std::fs::create_dir_all(&dir).map_err(|source| DevKeyError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let path = dir.join("data-encryption.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok((existing.trim().to_string(), DevKeyOutcome::Reused(path)));
+    }
+    let key =
+        super::secret_box::SecretBox::generate_key_base64().map_err(|_| DevKeyError::Random)?;
+    write_file(&path, key.as_bytes(), true)?;
+    Ok((key, DevKeyOutcome::Created(path)))
 }
 
 fn create(config: &SigningKeyConfig) -> Result<(), DevKeyError> {

@@ -2,8 +2,10 @@
 //! an r2d2 pool, embedded migrations, and the Diesel implementations of the domain traits.
 //! `diesel` is named nowhere outside this module.
 
+mod account_store;
 mod pending_store;
 mod schema;
+mod session_store;
 mod sp_store;
 
 use std::path::Path;
@@ -15,7 +17,9 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use thiserror::Error;
 
+pub use account_store::DieselAccountStore;
 pub use pending_store::DieselPendingStore;
+pub use session_store::DieselSessionStore;
 pub use sp_store::DieselSpRegistry;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

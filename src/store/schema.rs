@@ -41,3 +41,107 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        public_id -> Text,
+        password_hash -> Text,
+        totp_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        locale -> Text,
+        status -> Text,
+        failed_attempts -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        verified_profile -> Nullable<Text>,
+        verified_at -> Nullable<Timestamp>,
+        piv_record -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_emails (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        email_lookup -> Text,
+        email_sealed -> Text,
+        for_sign_in -> Bool,
+        confirmed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    backup_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    browser_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Nullable<BigInt>,
+        csrf_token -> Text,
+        password_at -> Nullable<Timestamp>,
+        mfa_at -> Nullable<Timestamp>,
+        mfa_method -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remembered_browsers (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agency_identities (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        agency_key -> Text,
+        uuid -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sp_consents (user_id, issuer) {
+        user_id -> BigInt,
+        issuer -> Text,
+        attributes -> Text,
+        consented_at -> Timestamp,
+        last_authenticated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        event -> Text,
+        issuer -> Nullable<Text>,
+        user_public_id -> Nullable<Text>,
+        success -> Bool,
+        detail -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_limits (bucket) {
+        bucket -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}
+
+diesel::joinable!(user_emails -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, user_emails);

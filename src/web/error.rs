@@ -25,6 +25,18 @@ pub enum WebError {
     /// A valid request from an SP that is no longer in service.
     #[error("inactive service provider")]
     InactiveSp { locale: Locale },
+    /// A form without its session's CSRF token.
+    #[error("CSRF token missing or wrong")]
+    Csrf { locale: Locale },
+    /// A form post whose session is gone (expired or never started).
+    #[error("session expired")]
+    SessionExpired { locale: Locale },
+    /// Too many attempts from one address.
+    #[error("rate limited")]
+    RateLimited { locale: Locale },
+    /// A form that does not parse.
+    #[error("invalid form: {0}")]
+    InvalidForm(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("database unavailable: {0}")]
@@ -42,6 +54,18 @@ impl WebError {
             WebError::InactiveSp { locale } => {
                 (locale.t("inactive.title"), locale.t("inactive.body"))
             }
+            WebError::Csrf { locale } => (
+                locale.t("form.invalid_title"),
+                locale.t("form.invalid_body"),
+            ),
+            WebError::SessionExpired { locale } => (
+                locale.t("session.expired_title"),
+                locale.t("session.expired_body"),
+            ),
+            WebError::RateLimited { locale } => {
+                (locale.t("ratelimit.title"), locale.t("ratelimit.body"))
+            }
+            WebError::InvalidForm(_) => ("Error", "The form could not be read. Please try again."),
             WebError::MethodNotAllowed => (
                 "Method not allowed",
                 "This address does not accept that request method.",
@@ -64,6 +88,10 @@ impl ResponseError for WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Rejected { .. } => StatusCode::BAD_REQUEST,
             WebError::InactiveSp { .. } => StatusCode::FORBIDDEN,
+            WebError::Csrf { .. } => StatusCode::FORBIDDEN,
+            WebError::SessionExpired { .. } => StatusCode::UNAUTHORIZED,
+            WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            WebError::InvalidForm(_) => StatusCode::BAD_REQUEST,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -80,7 +108,13 @@ impl ResponseError for WebError {
                 let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
                 tracing::info!(?codes, "SAML request refused");
             }
-            WebError::NotFound | WebError::MethodNotAllowed | WebError::InactiveSp { .. } => {}
+            WebError::Csrf { .. } => tracing::warn!("form refused: CSRF token missing or wrong"),
+            WebError::RateLimited { .. } => tracing::warn!("rate limit reached"),
+            WebError::InvalidForm(detail) => tracing::info!(%detail, "invalid form"),
+            WebError::NotFound
+            | WebError::MethodNotAllowed
+            | WebError::InactiveSp { .. }
+            | WebError::SessionExpired { .. } => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         let (content_type, body) = match self {

@@ -1,13 +1,27 @@
-//! The landing page and its stylesheet.
+//! The landing page (signed in or not, with sign-out), sign-out, and static assets.
 
-use actix_web::{web, HttpResponse};
-use tera::Context;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
 
+use super::flow::{self, page_context, render_page};
+use super::session::{self, SESSION_COOKIE};
+use super::sign_in::LocaleQuery;
 use super::{pages, AppState, WebError};
 
-pub async fn index(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let mut context = Context::new();
-    context.insert("title", "saml-idp identity provider");
+pub async fn index(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = flow::locale(&req, q.locale.as_deref());
+    let session = session::current(&state, &req).await?;
+    let mut context = page_context(&state, &req, locale, "home.title").await?;
+    context.insert("title", "saml-idp");
+    context.insert(
+        "signed_in",
+        &session.as_ref().is_some_and(|s| s.mfa_at.is_some()),
+    );
+    context.insert("csrf", &session.map(|s| s.csrf_token).unwrap_or_default());
     context.insert("entity_id", &state.config.entity_id());
     context.insert(
         "years",
@@ -17,10 +31,34 @@ pub async fn index(state: web::Data<AppState>) -> Result<HttpResponse, WebError>
             .map(|y| y.value())
             .collect::<Vec<_>>(),
     );
-    let html = pages::render("index.html", &context)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
+    render_page("index.html", &context, None, 200)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Ends this browser's IdP session (the SAML logout endpoints come with the logout issue).
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<SignOutForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = flow::locale(&req, None);
+    if let Some(current) = session::current(&state, &req).await? {
+        if !session::csrf_ok(&current, &form.csrf) {
+            return Err(WebError::Csrf { locale });
+        }
+        let store = state.sessions.clone();
+        flow::block(move || store.delete(&current.token_hash)).await?;
+    }
+    let mut response = flow::redirect("/");
+    response
+        .add_removal_cookie(&session::removal(&state, SESSION_COOKIE))
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(response)
 }
 
 pub async fn stylesheet() -> HttpResponse {

@@ -2,6 +2,7 @@
 //! extract, call `idp`, render.
 
 pub mod error;
+mod flow;
 mod health;
 mod home;
 pub mod i18n;
@@ -10,6 +11,7 @@ mod metadata;
 pub mod pages;
 mod saml_params;
 pub mod server;
+mod session;
 mod sign_in;
 mod sso;
 mod state;
@@ -43,10 +45,16 @@ fn no_store() -> DefaultHeaders {
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(16 * 1024)
+                    .error_handler(|e, _| WebError::InvalidForm(e.to_string()).into()),
+            )
             .service(
                 web::scope("/api/saml")
                     .wrap(no_store())
                     .route("/metadata{year}", web::get().to(metadata::metadata))
+                    .route("/complete", web::get().to(flow::complete))
                     // Before `auth{year}`, which would otherwise take `authpost2026` as a year.
                     .service(
                         web::resource("/authpost{year}")
@@ -62,8 +70,24 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     )
                     .default_service(web::to(not_found)),
             )
-            .route("/sign-in", web::get().to(sign_in::sign_in))
-            .route("/help/errors", web::get().to(sign_in::help_errors))
+            .service(
+                web::resource("/sign-in")
+                    .route(web::get().to(sign_in::form))
+                    .route(web::post().to(sign_in::submit)),
+            )
+            .service(
+                web::resource("/sign-in/mfa")
+                    .route(web::get().to(sign_in::mfa_form))
+                    .route(web::post().to(sign_in::mfa_submit)),
+            )
+            .service(
+                web::resource("/consent")
+                    .route(web::get().to(flow::consent_form))
+                    .route(web::post().to(flow::consent_submit)),
+            )
+            .route("/cancel", web::get().to(flow::cancel))
+            .route("/sign-out", web::post().to(home::sign_out))
+            .route("/help/errors", web::get().to(flow::help_errors))
             .route(
                 "/static/auto-submit.js",
                 web::get().to(home::auto_submit_js),

@@ -29,6 +29,9 @@ const TEMPLATES: &[(&str, &str)] = &[
         "help_errors.html",
         include_str!("../../templates/help_errors.html"),
     ),
+    ("mfa.html", include_str!("../../templates/mfa.html")),
+    ("consent.html", include_str!("../../templates/consent.html")),
+    ("handoff.html", include_str!("../../templates/handoff.html")),
 ];
 
 /// Templates are constants of the binary, compiled once on first use; a test renders every
@@ -49,9 +52,15 @@ impl Pages {
     }
 
     pub fn render(&self, name: &str, context: &Context) -> Result<String, WebError> {
-        self.tera
-            .render(name, context)
-            .map_err(|e| WebError::Internal(format!("template {name}: {e}")))
+        self.tera.render(name, context).map_err(|e| {
+            let mut detail = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                detail = format!("{detail}: {cause}");
+                source = cause.source();
+            }
+            WebError::Internal(format!("template {name}: {detail}"))
+        })
     }
 
     /// The error page; falls back to plain text if rendering itself fails.
@@ -88,6 +97,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_template_file_is_registered() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).expect("templates").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".html") {
+                assert!(
+                    TEMPLATES.iter().any(|(n, _)| *n == name),
+                    "{name} is not registered"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_template_compiles_and_escapes() {
         let page = error_page("Error", "<script>alert(1)</script>");
         assert!(page.contains("&lt;script&gt;"), "{page}");
@@ -96,6 +119,14 @@ mod tests {
         context.insert("title", "t");
         context.insert("years", &[2026]);
         context.insert("entity_id", "https://idp.example.gov/api/saml");
+        context.insert("signed_in", &false);
+        context.insert("csrf", "c");
+        let t = std::collections::HashMap::from([
+            ("home_signed_out", "out"),
+            ("home_signed_in", "in"),
+            ("home_sign_out", "x"),
+        ]);
+        context.insert("t", &t);
         assert!(render("index.html", &context)
             .expect("index")
             .contains("metadata2026"));

@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
+use crate::accounts::sealing::AccountCrypto;
+use crate::accounts::AccountStore;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::idp::pending::PendingStore;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
 use crate::saml::SamlYear;
+use crate::sessions::{AuditLog, IdentityStore, RateLimiter, SessionStore};
 use crate::store::Database;
 
 #[derive(Clone)]
@@ -19,6 +22,12 @@ pub struct AppState {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub account_crypto: Arc<AccountCrypto>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub identities: Arc<dyn IdentityStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub rate_limiter: Arc<dyn RateLimiter>,
 }
 
 impl AppState {
@@ -34,5 +43,35 @@ impl AppState {
     /// Cookies are `Secure` whenever the IdP is served over https (SPEC 7).
     pub fn secure_cookies(&self) -> bool {
         self.config.base_url.starts_with("https://")
+    }
+}
+
+impl AppState {
+    /// Wires the Diesel stores over `db`; the server and the tests build the same state.
+    pub fn build(
+        config: Arc<Config>,
+        metadata: Arc<MetadataDocuments>,
+        sp_cache: Arc<SpCache>,
+        db: Database,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        account_crypto: AccountCrypto,
+    ) -> AppState {
+        let sessions = Arc::new(crate::store::DieselSessionStore::new(db.clone()));
+        AppState {
+            config,
+            metadata,
+            sp_cache,
+            pending: Arc::new(crate::store::DieselPendingStore::new(db.clone())),
+            accounts: Arc::new(crate::store::DieselAccountStore::new(db.clone())),
+            account_crypto: Arc::new(account_crypto),
+            sessions: sessions.clone(),
+            identities: sessions.clone(),
+            audit: sessions.clone(),
+            rate_limiter: sessions,
+            db,
+            clock,
+            ids,
+        }
     }
 }

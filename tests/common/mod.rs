@@ -17,7 +17,7 @@ use saml_idp::idp::{MetadataDocuments, SpCache};
 use saml_idp::ids::SequentialIds;
 use saml_idp::registry::SpRegistry;
 use saml_idp::saml::SamlYear;
-use saml_idp::store::{Database, DieselPendingStore, DieselSpRegistry};
+use saml_idp::store::{Database, DieselSpRegistry};
 use saml_idp::web::AppState;
 
 pub const BASE_URL: &str = "https://idp.test.example.gov";
@@ -146,6 +146,11 @@ pub fn registry(db: &TestDb) -> Arc<dyn SpRegistry> {
 
 /// The application state the server would build, over the test keys and `db`.
 pub fn app_state(db: &TestDb) -> AppState {
+    app_state_at(db, clock())
+}
+
+/// As `app_state`, with the given clock.
+pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
     let config = config(&db.url);
     let keys = key_ring();
     let metadata =
@@ -153,15 +158,22 @@ pub fn app_state(db: &TestDb) -> AppState {
     let sp_cache = Arc::new(SpCache::new(registry(db)));
     sp_cache.refresh().expect("cache");
     saml_idp::crypto::xmlsec_ffi::init();
-    AppState {
-        config: Arc::new(config),
-        metadata: Arc::new(metadata),
+    AppState::build(
+        Arc::new(config),
+        Arc::new(metadata),
         sp_cache,
-        pending: Arc::new(DieselPendingStore::new(db.db.clone())),
-        db: db.db.clone(),
-        clock: clock(),
-        ids: Arc::new(SequentialIds::default()),
-    }
+        db.db.clone(),
+        clock,
+        Arc::new(SequentialIds::default()),
+        account_crypto(),
+    )
+}
+
+/// Seals with a fixed TEST-ONLY data key.
+pub const TEST_DATA_KEY: &str = "dGVzdC1vbmx5IGRhdGEga2V5IG5vdCBmb3IgdXNlISE=";
+
+pub fn account_crypto() -> saml_idp::accounts::sealing::AccountCrypto {
+    saml_idp::accounts::sealing::AccountCrypto::new(TEST_DATA_KEY).expect("test data key")
 }
 
 /// Runs a command and returns (status ok, stdout, stderr).

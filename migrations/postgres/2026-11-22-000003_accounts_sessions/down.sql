@@ -1,0 +1,9 @@
+DROP TABLE rate_limits;
+DROP TABLE audit_events;
+DROP TABLE sp_consents;
+DROP TABLE agency_identities;
+DROP TABLE remembered_browsers;
+DROP TABLE browser_sessions;
+DROP TABLE backup_codes;
+DROP TABLE user_emails;
+DROP TABLE users;

@@ -1,0 +1,114 @@
+//! Sealing of account data at rest (SPEC 12): emails, TOTP secrets, verified profiles and
+//! PIV/CAC records, each bound to its owner through the AEAD context, so a ciphertext moved
+//! to another row does not open.
+
+use openssl::hash::{hash, MessageDigest};
+use serde::{Deserialize, Serialize};
+
+use super::email;
+use super::totp::TotpSecret;
+use crate::crypto::secret_box::SecretBox;
+
+/// The proofed attributes of a verified user (reference/user-attributes.txt).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifiedProfile {
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zipcode: Option<String>,
+    pub phone: Option<String>,
+    pub dob: Option<String>,
+    pub ssn: Option<String>,
+}
+
+/// A PIV/CAC card on file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PivRecord {
+    pub subject: String,
+    pub issuer: String,
+}
+
+pub struct AccountCrypto {
+    secret_box: SecretBox,
+    lookup_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for AccountCrypto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountCrypto(..)")
+    }
+}
+
+impl AccountCrypto {
+    /// `key_b64` is the data-encryption key; the email lookup key is derived from it.
+    pub fn new(key_b64: &str) -> Option<AccountCrypto> {
+        let secret_box = SecretBox::from_base64(key_b64).ok()?;
+        let lookup_key = hash(
+            MessageDigest::sha256(),
+            format!("saml-idp email lookup:{key_b64}").as_bytes(),
+        )
+        .ok()?
+        .to_vec();
+        Some(AccountCrypto {
+            secret_box,
+            lookup_key,
+        })
+    }
+
+    /// The lookup hash of an email as typed; `None` if it is not an email address.
+    pub fn email_lookup(&self, typed: &str) -> Option<(String, String)> {
+        let normalized = email::normalize(typed)?;
+        let lookup = email::lookup_hash(&self.lookup_key, &normalized)?;
+        Some((normalized, lookup))
+    }
+
+    pub fn seal_email(&self, normalized: &str, lookup: &str) -> Option<String> {
+        self.seal(normalized.as_bytes(), &format!("user_emails:{lookup}"))
+    }
+
+    pub fn open_email(&self, sealed: &str, lookup: &str) -> Option<String> {
+        self.open_string(sealed, &format!("user_emails:{lookup}"))
+    }
+
+    pub fn seal_totp(&self, public_id: &str, secret: &TotpSecret) -> Option<String> {
+        self.seal(secret.as_bytes(), &format!("users.totp_secret:{public_id}"))
+    }
+
+    pub fn open_totp(&self, public_id: &str, sealed: &str) -> Option<TotpSecret> {
+        let bytes = self
+            .secret_box
+            .open(sealed, format!("users.totp_secret:{public_id}").as_bytes())
+            .ok()?;
+        TotpSecret::from_bytes(bytes).ok()
+    }
+
+    pub fn seal_profile(&self, public_id: &str, profile: &VerifiedProfile) -> Option<String> {
+        let json = serde_json::to_vec(profile).ok()?;
+        self.seal(&json, &format!("users.verified_profile:{public_id}"))
+    }
+
+    pub fn open_profile(&self, public_id: &str, sealed: &str) -> Option<VerifiedProfile> {
+        let text = self.open_string(sealed, &format!("users.verified_profile:{public_id}"))?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn seal_piv(&self, public_id: &str, piv: &PivRecord) -> Option<String> {
+        let json = serde_json::to_vec(piv).ok()?;
+        self.seal(&json, &format!("users.piv_record:{public_id}"))
+    }
+
+    fn seal(&self, plaintext: &[u8], context: &str) -> Option<String> {
+        self.secret_box.seal(plaintext, context.as_bytes()).ok()
+    }
+
+    fn open_string(&self, sealed: &str, context: &str) -> Option<String> {
+        let bytes = self.secret_box.open(sealed, context.as_bytes()).ok()?;
+        String::from_utf8(bytes).ok()
+    }
+}

@@ -1,0 +1,319 @@
+//! `saml-idp user add | list | show | suspend | reactivate | remove | import` (SPEC 7).
+//! Passwords are hashed with Argon2id, TOTP secrets and PII sealed before they are stored;
+//! nothing secret is printed except what `add` must hand over once (provisioning URI,
+//! backup codes).
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+use serde::Deserialize;
+
+use super::startup::{account_crypto, open_database};
+use super::CliError;
+use crate::accounts::sealing::{AccountCrypto, PivRecord, VerifiedProfile};
+use crate::accounts::totp::{self, TotpSecret};
+use crate::accounts::{backup_codes, password, AccountStore, EmailRecord, NewUser, UserStatus};
+use crate::config::{toml_error_line, Config};
+use crate::store::DieselAccountStore;
+
+const BACKUP_CODES: usize = 10;
+const LOCALES: &[&str] = &["en", "es", "fr"];
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints the id, the TOTP provisioning URI and the backup codes.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// The password, or `-` to read it from standard input.
+        #[arg(long)]
+        password: String,
+        /// Use this base32 TOTP secret instead of a new one.
+        #[arg(long, value_name = "BASE32")]
+        totp_secret: Option<String>,
+        #[arg(long, default_value = "en")]
+        locale: String,
+    },
+    List,
+    Show {
+        id: String,
+    },
+    Suspend {
+        id: String,
+    },
+    Reactivate {
+        id: String,
+    },
+    Remove {
+        id: String,
+    },
+    /// Create the [[user]] entries of a TOML file (verified profiles, PIV/CAC records).
+    Import {
+        file: PathBuf,
+    },
+}
+
+pub fn run(config: &Config, command: UserCommand) -> Result<(), CliError> {
+    let crypto = account_crypto(config)?;
+    let store = DieselAccountStore::new(open_database(config)?);
+    match command {
+        UserCommand::Add {
+            email,
+            password,
+            totp_secret,
+            locale,
+        } => {
+            let password = read_password(password)?;
+            let input = UserInput {
+                email,
+                password,
+                totp_secret,
+                locale,
+                ..UserInput::default()
+            };
+            let created = create(&store, &crypto, input)?;
+            println!("user {}", created.public_id);
+            println!("totp {}", created.provisioning_uri);
+            println!("backup codes {}", created.backup_codes.join(" "));
+            Ok(())
+        }
+        UserCommand::List => list(&store),
+        UserCommand::Show { id } => show(&store, &crypto, &id),
+        UserCommand::Suspend { id } => set_status(&store, &id, UserStatus::Suspended),
+        UserCommand::Reactivate { id } => set_status(&store, &id, UserStatus::Active),
+        UserCommand::Remove { id } => {
+            store.remove(&id).map_err(account_err)?;
+            println!("removed user {id}");
+            Ok(())
+        }
+        UserCommand::Import { file } => import(&store, &crypto, &file),
+    }
+}
+
+fn account_err(e: crate::accounts::AccountError) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+fn read_password(value: String) -> Result<String, CliError> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        CliError::Usage(format!("cannot read the password from standard input: {e}"))
+    })?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// One user as given on the command line or in an import file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserInput {
+    email: String,
+    password: String,
+    totp_secret: Option<String>,
+    #[serde(default = "default_locale")]
+    locale: String,
+    verified_at: Option<DateTime<Utc>>,
+    profile: Option<VerifiedProfile>,
+    piv: Option<PivRecord>,
+}
+
+fn default_locale() -> String {
+    "en".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    #[serde(default)]
+    user: Vec<UserInput>,
+}
+
+struct Created {
+    public_id: String,
+    provisioning_uri: String,
+    backup_codes: Vec<String>,
+}
+
+/// Everything checked and sealed before the one write.
+fn prepare(crypto: &AccountCrypto, input: UserInput) -> Result<(NewUser, Created), CliError> {
+    let bad = |m: String| CliError::Usage(m);
+    let (normalized, lookup) = crypto
+        .email_lookup(&input.email)
+        .ok_or_else(|| bad(format!("email: {:?} is not an email address", input.email)))?;
+    if !LOCALES.contains(&input.locale.as_str()) {
+        return Err(bad(format!(
+            "locale: {:?} is not one of en, es, fr",
+            input.locale
+        )));
+    }
+    let password_hash =
+        password::hash_password(&input.password).map_err(|e| bad(format!("password: {e}")))?;
+    let secret = match &input.totp_secret {
+        Some(b32) => TotpSecret::from_base32(b32).map_err(|e| bad(format!("totp_secret: {e}")))?,
+        None => TotpSecret::generate().map_err(|e| bad(format!("totp_secret: {e}")))?,
+    };
+    if input.profile.is_some() != input.verified_at.is_some() {
+        return Err(bad("profile and verified_at go together".into()));
+    }
+    let public_id = uuid::Uuid::new_v4().to_string();
+    let sealing = |what: &str| bad(format!("cannot seal the {what}"));
+    let codes = backup_codes::generate(BACKUP_CODES).map_err(|e| bad(e.to_string()))?;
+    let new_user = NewUser {
+        totp_secret_sealed: Some(
+            crypto
+                .seal_totp(&public_id, &secret)
+                .ok_or_else(|| sealing("TOTP secret"))?,
+        ),
+        emails: vec![EmailRecord {
+            sealed: crypto
+                .seal_email(&normalized, &lookup)
+                .ok_or_else(|| sealing("email"))?,
+            lookup,
+            for_sign_in: true,
+        }],
+        backup_code_hashes: codes.iter().filter_map(|c| backup_codes::hash(c)).collect(),
+        verified_profile_sealed: match &input.profile {
+            Some(p) => Some(
+                crypto
+                    .seal_profile(&public_id, p)
+                    .ok_or_else(|| sealing("profile"))?,
+            ),
+            None => None,
+        },
+        verified_at: input.verified_at,
+        piv_record_sealed: match &input.piv {
+            Some(p) => Some(
+                crypto
+                    .seal_piv(&public_id, p)
+                    .ok_or_else(|| sealing("PIV record"))?,
+            ),
+            None => None,
+        },
+        public_id: public_id.clone(),
+        password_hash,
+        locale: input.locale,
+    };
+    let created = Created {
+        provisioning_uri: totp::provisioning_uri(&secret, "saml-idp", &normalized),
+        public_id,
+        backup_codes: codes,
+    };
+    Ok((new_user, created))
+}
+
+fn create(
+    store: &dyn AccountStore,
+    crypto: &AccountCrypto,
+    input: UserInput,
+) -> Result<Created, CliError> {
+    let (new_user, created) = prepare(crypto, input)?;
+    store.create(&new_user, Utc::now()).map_err(account_err)?;
+    Ok(created)
+}
+
+fn list(store: &dyn AccountStore) -> Result<(), CliError> {
+    println!("{:<36}  {:<9}  {:<8}  CREATED", "ID", "STATUS", "VERIFIED");
+    for user in store.list().map_err(account_err)? {
+        let verified = if user.verified_at.is_some() {
+            "yes"
+        } else {
+            "no"
+        };
+        println!(
+            "{:<36}  {:<9}  {verified:<8}  {}",
+            user.public_id,
+            user.status.as_str(),
+            user.created_at.to_rfc3339()
+        );
+    }
+    Ok(())
+}
+
+fn show(store: &dyn AccountStore, crypto: &AccountCrypto, id: &str) -> Result<(), CliError> {
+    let user = store
+        .find_by_public_id(id)
+        .map_err(account_err)?
+        .ok_or_else(|| CliError::Usage(format!("no such user {id}")))?;
+    let emails: Vec<String> = store
+        .emails(user.id)
+        .map_err(account_err)?
+        .iter()
+        .map(|e| {
+            crypto
+                .open_email(&e.sealed, &e.lookup)
+                .unwrap_or_else(|| "(unreadable with this key)".into())
+        })
+        .collect();
+    println!("id = {:?}", user.public_id);
+    println!("status = {:?}", user.status.as_str());
+    println!("locale = {:?}", user.locale);
+    println!("emails = {emails:?}");
+    println!("totp = {}", user.totp_secret_sealed.is_some());
+    println!(
+        "verified_at = {:?}",
+        user.verified_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+    );
+    println!("piv = {}", user.piv_record_sealed.is_some());
+    println!(
+        "locked_until = {:?}",
+        user.locked_until
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn set_status(store: &dyn AccountStore, id: &str, status: UserStatus) -> Result<(), CliError> {
+    store.set_status(id, status).map_err(account_err)?;
+    println!("user {id} is {}", status.as_str());
+    Ok(())
+}
+
+/// Every entry is checked first; then each user is created (duplicates refused).
+fn import(store: &dyn AccountStore, crypto: &AccountCrypto, path: &Path) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::Read {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let file: UserFile = toml::from_str(&text).map_err(|e| CliError::RecordFile {
+        path: path.to_path_buf(),
+        detail: toml_error_line(&e),
+    })?;
+    let mut prepared = Vec::with_capacity(file.user.len());
+    for (i, input) in file.user.into_iter().enumerate() {
+        let (new_user, _) = prepare(crypto, input)
+            .map_err(|e| CliError::Usage(format!("{}: user #{}: {e}", path.display(), i + 1)))?;
+        prepared.push(new_user);
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !prepared
+        .iter()
+        .all(|u| seen.insert(u.emails[0].lookup.clone()))
+    {
+        return Err(CliError::Usage(format!(
+            "{}: the same email appears twice; nothing imported",
+            path.display()
+        )));
+    }
+    for user in &prepared {
+        if store
+            .find_by_email(&user.emails[0].lookup)
+            .map_err(account_err)?
+            .is_some()
+        {
+            return Err(CliError::Usage(format!(
+                "{}: an account with one of these emails already exists; nothing imported",
+                path.display()
+            )));
+        }
+    }
+    for user in &prepared {
+        store.create(user, Utc::now()).map_err(account_err)?;
+        println!("user {}", user.public_id);
+    }
+    Ok(())
+}

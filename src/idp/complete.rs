@@ -1,0 +1,328 @@
+//! `/api/saml/complete`: given the pending request and what this browser's session has done,
+//! the next step of the flow (SPEC 7). A pure function: the web layer gathers the facts,
+//! acts on the answer, and loops until the hand-off.
+
+use chrono::{DateTime, Utc};
+
+use super::pending::PendingRequest;
+use super::release::{released, Grant};
+use crate::accounts::UserStatus;
+use crate::registry::ServiceProvider;
+use crate::saml::authn_context::{Aal, Ial};
+
+/// The facts about the browser and user, gathered from the stores.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    pub pending: &'a PendingRequest,
+    pub sp: &'a ServiceProvider,
+    /// When the password was verified in this session, if it was.
+    pub password_at: Option<DateTime<Utc>>,
+    /// When a second factor was verified in this session, if it was.
+    pub mfa_at: Option<DateTime<Utc>>,
+    pub status: Option<UserStatus>,
+    /// The browser was remembered by this user (satisfies the default AAL only).
+    pub remembered: bool,
+    pub user_verified: bool,
+    /// The user has WebAuthn or PIV/CAC (this server offers neither yet).
+    pub has_phishing_resistant: bool,
+    pub consented: Option<&'a [String]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    SignIn,
+    SecondFactor,
+    /// IsPassive and the user would have to interact: a NoPassive response.
+    NoPassive,
+    Suspended,
+    PhishingResistantRequired,
+    VerifyIdentity,
+    Consent(Vec<&'static str>),
+    HandOff(Vec<&'static str>),
+}
+
+/// After `since`? (ForceAuthn: only authentication after the request counts.)
+fn fresh(at: Option<DateTime<Utc>>, since: Option<DateTime<Utc>>) -> bool {
+    match (at, since) {
+        (Some(at), Some(since)) => at >= since,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+pub fn next_step(f: &Facts<'_>) -> Step {
+    let p = f.pending;
+    let since = p.force_authn.then_some(p.received_at);
+    let interact = |step: Step| if p.is_passive { Step::NoPassive } else { step };
+    if !fresh(f.password_at, since) {
+        return interact(Step::SignIn);
+    }
+    if f.status != Some(UserStatus::Active) {
+        return Step::Suspended;
+    }
+    let aal = p.authn_context.aal;
+    if matches!(aal, Aal::PhishingResistant | Aal::Hspd12) && !f.has_phishing_resistant {
+        return Step::PhishingResistantRequired;
+    }
+    // A remembered browser stands in for the second factor only at the default AAL and
+    // never under ForceAuthn.
+    let second_factor =
+        fresh(f.mfa_at, since) || (aal == Aal::Default && since.is_none() && f.remembered);
+    if !second_factor {
+        return interact(Step::SecondFactor);
+    }
+    let ial = p.authn_context.ial;
+    if ial >= Ial::Verified && !f.user_verified {
+        return Step::VerifyIdentity;
+    }
+    let grant = Grant {
+        user_verified: f.user_verified,
+        piv_session: false,
+    };
+    let attributes = released(f.sp, &p.authn_context, grant);
+    let covered = f
+        .consented
+        .is_some_and(|c| attributes.iter().all(|a| c.iter().any(|k| k == a)));
+    if covered {
+        Step::HandOff(attributes)
+    } else {
+        interact(Step::Consent(attributes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::saml::authn_context::{parse, SpPolicy};
+    use chrono::TimeZone;
+
+    fn t(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 15, 12, minute, 0)
+            .single()
+            .expect("time")
+    }
+
+    fn sp() -> ServiceProvider {
+        let record = crate::registry::SpRecord {
+            issuer: "urn:sp".into(),
+            acs_urls: vec!["https://sp.example.gov/acs".into()],
+            attribute_bundle: vec!["email".into(), "first_name".into()],
+            ial: Some(2),
+            active: true,
+            ..Default::default()
+        };
+        crate::registry::validate(&record, std::path::Path::new(".")).expect("valid")
+    }
+
+    fn pending(values: &[&str], force: bool, passive: bool) -> PendingRequest {
+        let values: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+        let policy = SpPolicy {
+            ial: 2,
+            default_aal: None,
+            ialmax_allowed: false,
+            facial_match_enabled: false,
+        };
+        PendingRequest {
+            issuer: "urn:sp".into(),
+            request_id: "_r".into(),
+            year: 2026,
+            acs_url: "https://sp.example.gov/acs".into(),
+            relay_state: None,
+            authn_context: parse(&values, None, &policy).expect("context"),
+            email_name_id: false,
+            force_authn: force,
+            is_passive: passive,
+            matching_certificate: None,
+            received_at: t(10),
+        }
+    }
+
+    struct Case {
+        name: &'static str,
+        values: &'static [&'static str],
+        force: bool,
+        passive: bool,
+        password_at: Option<u32>,
+        mfa_at: Option<u32>,
+        remembered: bool,
+        verified: bool,
+        consented: bool,
+        expect: &'static str,
+    }
+
+    const BASE: Case = Case {
+        name: "",
+        values: &[],
+        force: false,
+        passive: false,
+        password_at: Some(5),
+        mfa_at: Some(5),
+        remembered: false,
+        verified: false,
+        consented: true,
+        expect: "",
+    };
+
+    const AUTH_ONLY: &[&str] = &["urn:acr.login.gov:auth-only"];
+    const AAL2: &[&str] = &[
+        "urn:acr.login.gov:auth-only",
+        "http://idmanagement.gov/ns/assurance/aal/2",
+    ];
+
+    const CASES: &[Case] = &[
+        Case {
+            name: "not signed in",
+            values: AUTH_ONLY,
+            password_at: None,
+            mfa_at: None,
+            expect: "SignIn",
+            ..BASE
+        },
+        Case {
+            name: "passive, not signed in",
+            values: AUTH_ONLY,
+            passive: true,
+            password_at: None,
+            mfa_at: None,
+            expect: "NoPassive",
+            ..BASE
+        },
+        Case {
+            name: "password only",
+            values: AUTH_ONLY,
+            mfa_at: None,
+            expect: "SecondFactor",
+            ..BASE
+        },
+        Case {
+            name: "remembered browser, default AAL",
+            values: AUTH_ONLY,
+            mfa_at: None,
+            remembered: true,
+            expect: "HandOff",
+            ..BASE
+        },
+        Case {
+            name: "remembered browser is not aal/2",
+            values: AAL2,
+            mfa_at: None,
+            remembered: true,
+            expect: "SecondFactor",
+            ..BASE
+        },
+        Case {
+            name: "aal/2 with MFA in this session",
+            values: AAL2,
+            expect: "HandOff",
+            ..BASE
+        },
+        Case {
+            name: "phishing resistant",
+            values: &["http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true"],
+            expect: "PhishingResistantRequired",
+            ..BASE
+        },
+        Case {
+            name: "verified, unverified user",
+            values: &["urn:acr.login.gov:verified"],
+            expect: "VerifyIdentity",
+            ..BASE
+        },
+        Case {
+            name: "verified, verified user",
+            values: &["urn:acr.login.gov:verified"],
+            verified: true,
+            expect: "HandOff",
+            ..BASE
+        },
+        Case {
+            name: "no consent yet",
+            values: AUTH_ONLY,
+            consented: false,
+            expect: "Consent",
+            ..BASE
+        },
+        Case {
+            name: "ForceAuthn, old authentication",
+            values: AUTH_ONLY,
+            force: true,
+            expect: "SignIn",
+            ..BASE
+        },
+        Case {
+            name: "ForceAuthn, fresh password, old MFA",
+            values: AUTH_ONLY,
+            force: true,
+            password_at: Some(11),
+            remembered: true,
+            expect: "SecondFactor",
+            ..BASE
+        },
+        Case {
+            name: "ForceAuthn, fresh both",
+            values: AUTH_ONLY,
+            force: true,
+            password_at: Some(11),
+            mfa_at: Some(11),
+            expect: "HandOff",
+            ..BASE
+        },
+    ];
+
+    fn name(step: &Step) -> &'static str {
+        match step {
+            Step::SignIn => "SignIn",
+            Step::SecondFactor => "SecondFactor",
+            Step::NoPassive => "NoPassive",
+            Step::Suspended => "Suspended",
+            Step::PhishingResistantRequired => "PhishingResistantRequired",
+            Step::VerifyIdentity => "VerifyIdentity",
+            Step::Consent(_) => "Consent",
+            Step::HandOff(_) => "HandOff",
+        }
+    }
+
+    #[test]
+    fn each_situation_leads_to_its_step() {
+        let sp = sp();
+        for c in CASES {
+            let p = pending(c.values, c.force, c.passive);
+            let everything: Vec<String> = vec!["email".into(), "first_name".into()];
+            let facts = Facts {
+                pending: &p,
+                sp: &sp,
+                password_at: c.password_at.map(t),
+                mfa_at: c.mfa_at.map(t),
+                status: Some(UserStatus::Active),
+                remembered: c.remembered,
+                user_verified: c.verified,
+                has_phishing_resistant: false,
+                consented: c.consented.then_some(everything.as_slice()),
+            };
+            assert_eq!(name(&next_step(&facts)), c.expect, "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn suspended_users_stop_and_consent_lists_what_is_released() {
+        let (sp, p) = (sp(), pending(AUTH_ONLY, false, false));
+        let mut facts = Facts {
+            pending: &p,
+            sp: &sp,
+            password_at: Some(t(5)),
+            mfa_at: Some(t(5)),
+            status: Some(UserStatus::Suspended),
+            remembered: false,
+            user_verified: false,
+            has_phishing_resistant: false,
+            consented: None,
+        };
+        assert_eq!(next_step(&facts), Step::Suspended);
+        facts.status = Some(UserStatus::Active);
+        assert_eq!(
+            next_step(&facts),
+            Step::Consent(vec!["email"]),
+            "first_name needs a verified request"
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! Browser sessions and the other per-user state the SAML flow keeps in the database (SPEC 7,
+//! 13): sessions (cookie token stored only as its SHA-256), remembered browsers, agency
+//! identities, consent, audit events and rate-limit counters. All in the database, so any
+//! node can serve any step.
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("session storage failed: {0}")]
+pub struct SessionError(pub String);
+
+/// How the second factor was satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaMethod {
+    Totp,
+    BackupCode,
+}
+
+impl MfaMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaMethod::Totp => "totp",
+            MfaMethod::BackupCode => "backup_code",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "totp" => Some(MfaMethod::Totp),
+            "backup_code" => Some(MfaMethod::BackupCode),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_hash: String,
+    pub user_id: Option<i64>,
+    pub csrf_token: String,
+    /// When the password was verified in this session.
+    pub password_at: Option<DateTime<Utc>>,
+    /// When a second factor was verified in this session.
+    pub mfa_at: Option<DateTime<Utc>>,
+    pub mfa_method: Option<MfaMethod>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One audit event; never holds PII (SPEC 12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub event: String,
+    pub issuer: Option<String>,
+    pub user_public_id: Option<String>,
+    pub success: bool,
+    pub detail: Option<String>,
+}
+
+pub trait SessionStore: Send + Sync {
+    fn create(&self, session: &SessionRecord) -> Result<(), SessionError>;
+    /// The session if it exists, `expires_at > now` and `last_seen_at > idle_cutoff`.
+    fn get(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle_cutoff: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, SessionError>;
+    fn touch(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), SessionError>;
+    /// Records a verified password for `user_id`; clears any earlier second factor.
+    fn set_password(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), SessionError>;
+    fn set_mfa(
+        &self,
+        token_hash: &str,
+        method: MfaMethod,
+        at: DateTime<Utc>,
+    ) -> Result<(), SessionError>;
+    fn delete(&self, token_hash: &str) -> Result<(), SessionError>;
+    /// Ends every session of a user (remote logout); returns how many.
+    fn delete_for_user(&self, user_id: i64) -> Result<usize, SessionError>;
+    fn remember_browser(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        until: DateTime<Utc>,
+    ) -> Result<(), SessionError>;
+    fn is_remembered(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, SessionError>;
+}
+
+pub trait IdentityStore: Send + Sync {
+    /// The user's persistent UUID for an agency, created with `new_uuid` the first time
+    /// (race-safe: concurrent first hand-offs end with one UUID).
+    fn agency_uuid(
+        &self,
+        user_id: i64,
+        agency_key: &str,
+        new_uuid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, SessionError>;
+    /// The user's agency UUID lookup in reverse (remote logout's SessionIndex).
+    fn user_for_agency_uuid(
+        &self,
+        agency_key: &str,
+        uuid: &str,
+    ) -> Result<Option<i64>, SessionError>;
+    fn consent(&self, user_id: i64, issuer: &str) -> Result<Option<Vec<String>>, SessionError>;
+    fn save_consent(
+        &self,
+        user_id: i64,
+        issuer: &str,
+        attributes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), SessionError>;
+    fn record_authentication(
+        &self,
+        user_id: i64,
+        issuer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), SessionError>;
+}
+
+pub trait AuditLog: Send + Sync {
+    fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError>;
+    /// Most recent first (operators and tests).
+    fn recent(&self, limit: i64) -> Result<Vec<AuditEvent>, SessionError>;
+}
+
+pub trait RateLimiter: Send + Sync {
+    /// Counts one hit in `bucket`'s fixed window starting at `window_start`; true while the
+    /// count is at most `limit`.
+    fn hit(
+        &self,
+        bucket: &str,
+        window_start: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<bool, SessionError>;
+}

@@ -1,0 +1,620 @@
+//! The sign-in flow over HTTP with a cookie jar (SPEC 7): AuthnRequest → sign-in → TOTP →
+//! consent → hand-off, for each assurance situation, and every refusal (wrong password,
+//! wrong/reused/expired code, CSRF, expired session, suspended user, lock-out, rate limit)
+//! leaving no authenticated session.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::{test, App};
+use chrono::{Duration, TimeZone, Utc};
+
+use saml_idp::accounts::sealing::{PivRecord, VerifiedProfile};
+use saml_idp::accounts::totp::{self, TotpSecret};
+use saml_idp::accounts::{backup_codes, password, EmailRecord, NewUser, UserStatus};
+use saml_idp::clock::ManualClock;
+use saml_idp::saml::codec::encode_redirect;
+use saml_idp::web::{self, AppState};
+
+const SP1: &str = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1";
+const VERIFIED_SP: &str = "urn:test:verified-sp";
+const PASSWORD: &str = "correct horse battery staple";
+const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+struct Flow {
+    _db: common::TestDb,
+    state: AppState,
+    clock: Arc<ManualClock>,
+    jar: HashMap<String, String>,
+    backup: Vec<String>,
+}
+
+fn start() -> Flow {
+    let db = common::sqlite_db();
+    common::seed_fixture_sps(&db);
+    add_verified_sp(&db);
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 10)
+            .single()
+            .expect("time"),
+    ));
+    let state = common::app_state_at(&db, clock.clone());
+    let backup = add_user(&state, "ada@example.gov", None, None);
+    Flow {
+        _db: db,
+        state,
+        clock,
+        jar: HashMap::new(),
+        backup,
+    }
+}
+
+fn add_verified_sp(db: &common::TestDb) {
+    let record = saml_idp::registry::SpRecord {
+        issuer: VERIFIED_SP.into(),
+        friendly_name: Some("Verified Benefits".into()),
+        acs_urls: vec!["http://localhost:9003/acs".into()],
+        ial: Some(2),
+        attribute_bundle: vec!["email".into(), "first_name".into(), "verified_at".into()],
+        block_encryption: Some("none".into()),
+        return_to_sp_url: Some("http://localhost:9003/".into()),
+        failure_to_proof_url: Some("http://localhost:9003/proofing-failed".into()),
+        active: true,
+        ..Default::default()
+    };
+    let sp = saml_idp::registry::validate(&record, std::path::Path::new(".")).expect("valid");
+    common::registry(db).add(&sp).expect("add");
+}
+
+/// Creates a user the way `saml-idp user add` does; returns the backup codes.
+fn add_user(
+    state: &AppState,
+    email: &str,
+    profile: Option<VerifiedProfile>,
+    piv: Option<PivRecord>,
+) -> Vec<String> {
+    let crypto = &state.account_crypto;
+    let (normalized, lookup) = crypto.email_lookup(email).expect("email");
+    let public_id = uuid::Uuid::new_v4().to_string();
+    let secret = TotpSecret::from_base32(SECRET).expect("secret");
+    let codes = backup_codes::generate(3).expect("codes");
+    let user = NewUser {
+        public_id: public_id.clone(),
+        password_hash: password::hash_password(PASSWORD).expect("hash"),
+        totp_secret_sealed: crypto.seal_totp(&public_id, &secret),
+        locale: "en".into(),
+        emails: vec![EmailRecord {
+            sealed: crypto.seal_email(&normalized, &lookup).expect("seal"),
+            lookup,
+            for_sign_in: true,
+        }],
+        backup_code_hashes: codes.iter().filter_map(|c| backup_codes::hash(c)).collect(),
+        verified_at: profile.as_ref().map(|_| Utc::now()),
+        verified_profile_sealed: profile.and_then(|p| crypto.seal_profile(&public_id, &p)),
+        piv_record_sealed: piv.and_then(|p| crypto.seal_piv(&public_id, &p)),
+    };
+    state
+        .accounts
+        .create(&user, state.clock.now())
+        .expect("create user");
+    codes
+}
+
+fn authn_request(issuer: &str, attrs: &str, contexts: &[&str]) -> String {
+    let refs: String = contexts
+        .iter()
+        .map(|c| format!("<saml:AuthnContextClassRef>{c}</saml:AuthnContextClassRef>"))
+        .collect();
+    format!(
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_flow" Version="2.0" IssueInstant="2026-03-15T12:00:00Z" {attrs}><saml:Issuer>{issuer}</saml:Issuer><samlp:RequestedAuthnContext>{refs}</samlp:RequestedAuthnContext></samlp:AuthnRequest>"#
+    )
+}
+
+/// (status, Location, body)
+struct Answer {
+    status: u16,
+    location: String,
+    body: String,
+}
+
+impl Flow {
+    async fn send(&mut self, req: test::TestRequest) -> Answer {
+        let mut req = req;
+        for (name, value) in &self.jar {
+            req = req.cookie(actix_web::cookie::Cookie::new(name.clone(), value.clone()));
+        }
+        let app =
+            test::init_service(App::new().configure(web::configure(self.state.clone()))).await;
+        let response: ServiceResponse = app.call(req.to_request()).await.expect("no service error");
+        for cookie in response.response().cookies() {
+            if cookie.value().is_empty() {
+                self.jar.remove(cookie.name());
+            } else {
+                self.jar
+                    .insert(cookie.name().to_string(), cookie.value().to_string());
+            }
+        }
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = String::from_utf8_lossy(&test::read_body(response).await).replace("&#x2F;", "/");
+        Answer {
+            status,
+            location,
+            body,
+        }
+    }
+
+    async fn get(&mut self, uri: &str) -> Answer {
+        self.send(test::TestRequest::get().uri(uri)).await
+    }
+
+    async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Answer {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let req = test::TestRequest::post()
+            .uri(uri)
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(body);
+        self.send(req).await
+    }
+
+    async fn request(&mut self, xml: &str) -> Answer {
+        let value: String =
+            url::form_urlencoded::byte_serialize(encode_redirect(xml.as_bytes()).as_bytes())
+                .collect();
+        self.get(&format!("/api/saml/auth2026?SAMLRequest={value}"))
+            .await
+    }
+
+    async fn csrf(&mut self, page: &str) -> String {
+        let answer = self.get(page).await;
+        let body = answer.body;
+        let Some(start) = body.find("name=\"csrf\" value=\"").map(|i| i + 19) else {
+            panic!(
+                "no csrf field on {page}: {} {} {body}",
+                answer.status, answer.location
+            );
+        };
+        body[start..].split('"').next().expect("value").to_string()
+    }
+
+    async fn password(&mut self, email: &str, password: &str) -> Answer {
+        let csrf = self.csrf("/sign-in").await;
+        self.post(
+            "/sign-in",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    fn code(&self) -> String {
+        let secret = TotpSecret::from_base32(SECRET).expect("secret");
+        totp::code_at(&secret, totp::step_of(self.state.clock.now().timestamp()))
+    }
+
+    async fn second_factor(&mut self, code: &str, remember: bool) -> Answer {
+        let csrf = self.csrf("/sign-in/mfa").await;
+        let mut fields = vec![("csrf", csrf.as_str()), ("code", code)];
+        if remember {
+            fields.push(("remember", "1"));
+        }
+        self.post("/sign-in/mfa", &fields).await
+    }
+
+    /// Follows `/api/saml/complete` through consent; returns the final answer.
+    async fn complete(&mut self) -> Answer {
+        let answer = self.get("/api/saml/complete").await;
+        if answer.location.starts_with("/consent") {
+            let csrf = self.csrf("/consent").await;
+            let after = self.post("/consent", &[("csrf", &csrf)]).await;
+            assert!(
+                after.location.starts_with("/api/saml/complete"),
+                "consent leads back"
+            );
+            return self.get("/api/saml/complete").await;
+        }
+        answer
+    }
+
+    /// Request, password, code, consent: the whole path.
+    async fn sign_in_fully(&mut self, xml: &str, remember: bool) -> Answer {
+        assert_eq!(self.request(xml).await.status, 303);
+        assert!(self
+            .password("ada@example.gov", PASSWORD)
+            .await
+            .location
+            .starts_with("/sign-in/mfa"));
+        let code = self.code();
+        assert_eq!(
+            self.second_factor(&code, remember).await.location,
+            "/api/saml/complete"
+        );
+        self.complete().await
+    }
+
+    fn tick(&self, seconds: i64) {
+        self.clock.advance(Duration::seconds(seconds));
+    }
+}
+
+#[actix_web::test]
+async fn auth_only_request_signs_in_consents_and_hands_off() {
+    let mut f = start();
+    assert_eq!(
+        f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+            .await
+            .location,
+        "/sign-in?locale=en"
+    );
+    let page = f.get("/sign-in").await;
+    assert!(
+        page.body.contains("Test SP One") && page.body.contains("href=\"/cancel?locale=en\""),
+        "{}",
+        page.body
+    );
+    assert!(f
+        .password("ada@example.gov", PASSWORD)
+        .await
+        .location
+        .starts_with("/sign-in/mfa"));
+    let code = f.code();
+    assert_eq!(
+        f.second_factor(&code, false).await.location,
+        "/api/saml/complete"
+    );
+    let to_consent = f.get("/api/saml/complete").await;
+    assert!(to_consent.location.starts_with("/consent"));
+    let consent = f.get("/consent").await;
+    for shown in [
+        "Email address",
+        "All email addresses on your account",
+        "Test SP One",
+    ] {
+        assert!(
+            consent.body.contains(shown),
+            "consent lists {shown}: {}",
+            consent.body
+        );
+    }
+    let done = f.complete().await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("Test SP One"), "{}", done.body);
+    let events = f.state.audit.recent(20).expect("audit");
+    assert!(events.iter().any(|e| e.event == "SAML Auth" && e.success));
+    assert!(events.iter().any(|e| e.event == "Sign In Success"));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.detail.as_deref().is_none_or(|d| !d.contains("ada@"))),
+        "no PII in audit events"
+    );
+}
+
+#[actix_web::test]
+async fn a_remembered_browser_satisfies_the_default_aal_but_not_aal2() {
+    let mut f = start();
+    let default = authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]);
+    assert_eq!(f.sign_in_fully(&default, true).await.status, 200);
+    assert!(f.jar.contains_key("saml_idp_remember"));
+    f.jar.remove("saml_idp_session");
+    f.tick(60);
+    assert_eq!(f.request(&default).await.status, 303);
+    f.password("ada@example.gov", PASSWORD).await;
+    assert_eq!(
+        f.get("/api/saml/complete").await.status,
+        200,
+        "remembered: no second factor"
+    );
+    f.jar.remove("saml_idp_session");
+    let aal2 = authn_request(
+        SP1,
+        "",
+        &[
+            "urn:acr.login.gov:auth-only",
+            "http://idmanagement.gov/ns/assurance/aal/2",
+        ],
+    );
+    assert_eq!(f.request(&aal2).await.status, 303);
+    f.password("ada@example.gov", PASSWORD).await;
+    assert!(
+        f.get("/api/saml/complete")
+            .await
+            .location
+            .starts_with("/sign-in/mfa"),
+        "aal/2 needs a fresh second factor"
+    );
+}
+
+#[actix_web::test]
+async fn verified_requests_need_a_verified_user() {
+    let mut f = start();
+    let profile = VerifiedProfile {
+        first_name: Some("Grace".into()),
+        ..Default::default()
+    };
+    add_user(&f.state, "grace@example.gov", Some(profile), None);
+    let verified = authn_request(VERIFIED_SP, "", &["urn:acr.login.gov:verified"]);
+    let unverified = f.sign_in_fully(&verified, false).await;
+    assert_eq!(unverified.status, 403);
+    assert!(unverified.body.contains("Verify your identity"));
+    assert!(unverified
+        .body
+        .contains("http://localhost:9003/proofing-failed"));
+    f.jar.clear();
+    f.tick(60);
+    assert_eq!(f.request(&verified).await.status, 303);
+    f.password("grace@example.gov", PASSWORD).await;
+    let code = f.code();
+    f.second_factor(&code, false).await;
+    assert!(f
+        .get("/api/saml/complete")
+        .await
+        .location
+        .starts_with("/consent"));
+    let consent = f.get("/consent").await;
+    assert!(
+        consent.body.contains("First name")
+            && consent.body.contains("When your identity was verified")
+    );
+    assert_eq!(f.complete().await.status, 200);
+}
+
+#[actix_web::test]
+async fn phishing_resistant_requests_explain_what_is_missing() {
+    let mut f = start();
+    let xml = authn_request(
+        SP1,
+        "",
+        &["http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true"],
+    );
+    let page = f.sign_in_fully(&xml, false).await;
+    assert_eq!(page.status, 403);
+    assert!(page
+        .body
+        .contains("A security key or PIV/CAC card is required"));
+    assert!(
+        page.body.contains("http://localhost:9001/"),
+        "links back to the SP"
+    );
+}
+
+#[actix_web::test]
+async fn force_authn_asks_again_once_and_does_not_loop() {
+    let mut f = start();
+    let plain = authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]);
+    assert_eq!(f.sign_in_fully(&plain, false).await.status, 200);
+    f.tick(60);
+    assert_eq!(
+        f.request(&authn_request(
+            SP1,
+            "ForceAuthn=\"true\"",
+            &["urn:acr.login.gov:auth-only"]
+        ))
+        .await
+        .status,
+        303
+    );
+    assert!(
+        f.get("/api/saml/complete")
+            .await
+            .location
+            .starts_with("/sign-in"),
+        "must authenticate again"
+    );
+    f.password("ada@example.gov", PASSWORD).await;
+    let backup = f.backup[0].clone();
+    assert_eq!(
+        f.second_factor(&backup, false).await.location,
+        "/api/saml/complete"
+    );
+    assert_eq!(
+        f.get("/api/saml/complete").await.status,
+        200,
+        "the resumed request completes"
+    );
+}
+
+#[actix_web::test]
+async fn cancel_returns_to_the_sp() {
+    let mut f = start();
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    let cancel = f.get("/cancel").await;
+    assert_eq!(
+        (cancel.status, cancel.location.as_str()),
+        (303, "http://localhost:9001/")
+    );
+    assert!(!f.jar.contains_key("saml_idp_pending"));
+}
+
+/// True when the browser holds an authenticated session (complete would not ask to sign in).
+async fn authenticated(f: &mut Flow) -> bool {
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    !f.get("/api/saml/complete")
+        .await
+        .location
+        .starts_with("/sign-in")
+}
+
+#[actix_web::test]
+async fn wrong_password_and_unknown_email_give_the_same_answer() {
+    let mut f = start();
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    let wrong = f.password("ada@example.gov", "not it").await;
+    let unknown = f.password("nobody@example.gov", "not it").await;
+    assert_eq!((wrong.status, unknown.status), (401, 401));
+    assert!(wrong.body.contains("The email or password is not correct."));
+    assert_eq!(wrong.body, unknown.body);
+    assert!(!authenticated(&mut f).await);
+}
+
+#[actix_web::test]
+async fn wrong_reused_and_expired_codes_are_refused() {
+    let mut f = start();
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    f.password("ada@example.gov", PASSWORD).await;
+    assert_eq!(f.second_factor("000000", false).await.status, 401, "wrong");
+    let stale = f.code();
+    f.tick(120);
+    assert_eq!(f.second_factor(&stale, false).await.status, 401, "expired");
+    let code = f.code();
+    assert_eq!(
+        f.second_factor(&code, false).await.status,
+        303,
+        "fresh code"
+    );
+    f.jar.remove("saml_idp_session");
+    f.password("ada@example.gov", PASSWORD).await;
+    assert_eq!(f.second_factor(&code, false).await.status, 401, "reused");
+    assert!(!authenticated(&mut f).await);
+}
+
+#[actix_web::test]
+async fn missing_or_forged_csrf_and_expired_sessions_are_refused() {
+    let mut f = start();
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    f.get("/sign-in").await;
+    let missing = f
+        .post(
+            "/sign-in",
+            &[("email", "ada@example.gov"), ("password", PASSWORD)],
+        )
+        .await;
+    let forged = f
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", "forged"),
+                ("email", "ada@example.gov"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!((missing.status, forged.status), (403, 403));
+    assert!(!authenticated(&mut f).await);
+    f.password("ada@example.gov", PASSWORD).await;
+    let csrf = f.csrf("/sign-in/mfa").await;
+    f.tick(16 * 60);
+    let code = f.code();
+    let expired = f
+        .post("/sign-in/mfa", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(expired.status, 401);
+    assert!(expired.body.contains("Your session has expired"));
+    assert!(!authenticated(&mut f).await);
+}
+
+#[actix_web::test]
+async fn suspended_users_cannot_sign_in() {
+    let mut f = start();
+    let id = f.state.accounts.list().expect("list")[0].public_id.clone();
+    f.state
+        .accounts
+        .set_status(&id, UserStatus::Suspended)
+        .expect("suspend");
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    let page = f.password("ada@example.gov", PASSWORD).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("Your account is suspended"));
+    assert!(!authenticated(&mut f).await);
+}
+
+#[actix_web::test]
+async fn ten_failures_lock_the_account_for_ten_minutes() {
+    let mut f = start();
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    for _ in 0..9 {
+        assert_eq!(f.password("ada@example.gov", "wrong").await.status, 401);
+    }
+    let locked = f.password("ada@example.gov", "wrong").await;
+    assert_eq!(locked.status, 403);
+    let still = f.password("ada@example.gov", PASSWORD).await;
+    assert!(
+        still.body.contains("locked"),
+        "the right password does not open a locked account"
+    );
+    assert!(!authenticated(&mut f).await);
+    f.tick(11 * 60);
+    assert!(f
+        .password("ada@example.gov", PASSWORD)
+        .await
+        .location
+        .starts_with("/sign-in/mfa"));
+}
+
+#[actix_web::test]
+async fn one_address_is_rate_limited() {
+    let mut f = start();
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    let mut statuses = Vec::new();
+    for i in 0..32 {
+        statuses.push(
+            f.password(&format!("user{i}@example.gov"), "x")
+                .await
+                .status,
+        );
+    }
+    assert!(statuses[..30].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[31], 429);
+    f.tick(60);
+    assert_eq!(
+        f.password("nobody@example.gov", "x").await.status,
+        401,
+        "a new minute"
+    );
+}
+
+#[actix_web::test]
+async fn a_passive_request_without_a_session_does_not_show_pages() {
+    let mut f = start();
+    f.request(&authn_request(
+        SP1,
+        "IsPassive=\"true\"",
+        &["urn:acr.login.gov:auth-only"],
+    ))
+    .await;
+    let answer = f.get("/api/saml/complete").await;
+    assert_eq!(
+        answer.status, 200,
+        "straight to the (NoPassive) hand-off, no sign-in page"
+    );
+    assert!(f
+        .state
+        .audit
+        .recent(5)
+        .expect("audit")
+        .iter()
+        .any(|e| e.detail.as_deref() == Some("no_passive")));
+}
+
+#[actix_web::test]
+async fn piv_records_are_sealed() {
+    let f = start();
+    let piv = PivRecord {
+        subject: "CN=Ada".into(),
+        issuer: "CN=CA".into(),
+    };
+    add_user(&f.state, "piv@example.gov", None, Some(piv));
+    let users = f.state.accounts.list().expect("list");
+    let sealed = users
+        .iter()
+        .find_map(|u| u.piv_record_sealed.clone())
+        .expect("sealed PIV record");
+    assert!(sealed.starts_with("v1:") && !sealed.contains("CN=Ada"));
+}
