@@ -929,3 +929,98 @@ fn a_configuration_syntax_error_is_one_line() {
     let out = metadata_with("mode = \"production\"\nbase_url = \n", "2026", &[]);
     assert_one_line_failure(&out, &["saml-idp.toml"], "configuration syntax error");
 }
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_prints_id_uri_and_codes() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = bin(dir.path())
+        .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "Ada@Example.gov",
+            "--password",
+            "-",
+            "--totp-secret",
+            "JBSWY3DPEHPK3PXP",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"from standard input\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("user "))
+        .expect("id line");
+    assert!(
+        stdout.contains("otpauth://totp/saml-idp:ada%40example.gov?secret=JBSWY3DPEHPK3PXP"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("backup codes "))
+            .map(|c| c.split(' ').count()),
+        Some(10)
+    );
+    let again = exec(
+        bin(dir.path())
+            .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+            .args([
+                "user",
+                "add",
+                "--email",
+                "ada@example.gov",
+                "--password",
+                "x",
+            ]),
+    );
+    assert!(
+        !again.ok() && again.stderr.trim().lines().count() == 1,
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    let suspended = exec(
+        bin(dir.path())
+            .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+            .args(["user", "suspend", id]),
+    );
+    assert!(suspended.ok(), "{}", suspended.stderr);
+    let shown = exec(
+        bin(dir.path())
+            .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+            .args(["user", "show", id]),
+    );
+    assert!(
+        shown.stdout.contains("status = \"suspended\"") && shown.stdout.contains("ada@example.gov"),
+        "{}",
+        shown.stdout
+    );
+    let wrong_key = exec(
+        bin(dir.path())
+            .env("SAML_IDP_DATA_KEY", "bm90IGEga2V5")
+            .args(["user", "list"]),
+    );
+    assert!(
+        !wrong_key.ok() && wrong_key.stderr.contains("data-encryption key"),
+        "{}",
+        wrong_key.stderr
+    );
+}
