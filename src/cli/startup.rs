@@ -132,6 +132,7 @@ pub fn serve(config: Config) -> Result<(), CliError> {
     let crypto = account_crypto(&config)?;
     let state = AppState::build(
         Arc::new(config),
+        Arc::new(keys),
         Arc::new(metadata),
         sp_cache,
         db,

@@ -6,6 +6,7 @@ pub mod dev_keys;
 pub mod keyring;
 pub mod query_signature;
 pub mod secret_box;
+pub mod xml_encrypt;
 pub mod xml_signer;
 pub mod xml_verify;
 pub mod xmlsec_ffi;

@@ -6,6 +6,7 @@ pub mod intake_error;
 pub mod metadata;
 pub mod pending;
 pub mod release;
+pub mod response;
 pub mod sp_cache;
 pub mod sso;
 

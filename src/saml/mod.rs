@@ -7,6 +7,7 @@ pub mod authn_request;
 pub mod codec;
 pub mod metadata;
 pub mod ns;
+pub mod response;
 pub mod sp_metadata;
 pub mod xml_doc;
 pub mod xml_reader;

@@ -46,3 +46,30 @@ pub const ALG_EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 pub const ALG_ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 pub const ALG_RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 pub const ALG_SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+
+// Status codes (saml-core §3.2.2.2).
+pub const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+pub const STATUS_RESPONDER: &str = "urn:oasis:names:tc:SAML:2.0:status:Responder";
+pub const STATUS_NO_PASSIVE: &str = "urn:oasis:names:tc:SAML:2.0:status:NoPassive";
+
+// Subject confirmation and attribute name formats (saml-core §3.3, §8.2).
+pub const CM_BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+pub const ATTRNAME_URI: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri";
+pub const ATTRNAME_BASIC: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
+
+// XML Encryption (xmlenc-core §5, xmlenc-core1 §5.2.4).
+pub const XENC_ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
+pub const ALG_AES256_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
+pub const ALG_AES128_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes128-gcm";
+pub const ALG_AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+pub const ALG_RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+pub const ALG_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+
+// The login.gov AAL and IAL values the response states (SPEC 6, 8).
+pub const AAL_DEFAULT: &str = "urn:gov:gsa:ac:classes:sp:PasswordProtectedTransport:duo";
+pub const AAL2: &str = "http://idmanagement.gov/ns/assurance/aal/2";
+pub const AAL2_PHISHING_RESISTANT: &str =
+    "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true";
+pub const AAL2_HSPD12: &str = "http://idmanagement.gov/ns/assurance/aal/2?hspd12=true";
+pub const IAL_AUTH_ONLY: &str = "urn:acr.login.gov:auth-only";
+pub const IAL_VERIFIED: &str = "urn:acr.login.gov:verified";

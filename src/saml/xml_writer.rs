@@ -95,6 +95,13 @@ impl CanonicalWriter {
         self.end();
     }
 
+    /// Appends an element that is already canonical *in this position* (a signed Assertion
+    /// inside its Response): it must declare every namespace it uses itself, and none of
+    /// them may be declared by the elements open here.
+    pub fn canonical_element(&mut self, bytes: &[u8]) {
+        self.writer.get_mut().extend_from_slice(bytes);
+    }
+
     /// Bytes written so far: a splice point for an enveloped signature.
     pub fn position(&self) -> usize {
         self.writer.get_ref().len()

@@ -31,7 +31,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("mfa.html", include_str!("../../templates/mfa.html")),
     ("consent.html", include_str!("../../templates/consent.html")),
-    ("handoff.html", include_str!("../../templates/handoff.html")),
 ];
 
 /// Templates are constants of the binary, compiled once on first use; a test renders every

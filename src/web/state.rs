@@ -6,6 +6,7 @@ use crate::accounts::sealing::AccountCrypto;
 use crate::accounts::AccountStore;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::crypto::KeyRing;
 use crate::idp::pending::PendingStore;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
@@ -16,6 +17,7 @@ use crate::store::Database;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    pub keys: Arc<KeyRing>,
     pub metadata: Arc<MetadataDocuments>,
     pub sp_cache: Arc<SpCache>,
     pub pending: Arc<dyn PendingStore>,
@@ -48,8 +50,10 @@ impl AppState {
 
 impl AppState {
     /// Wires the Diesel stores over `db`; the server and the tests build the same state.
+    #[allow(clippy::too_many_arguments)]
     pub fn build(
         config: Arc<Config>,
+        keys: Arc<KeyRing>,
         metadata: Arc<MetadataDocuments>,
         sp_cache: Arc<SpCache>,
         db: Database,
@@ -60,6 +64,7 @@ impl AppState {
         let sessions = Arc::new(crate::store::DieselSessionStore::new(db.clone()));
         AppState {
             config,
+            keys,
             metadata,
             sp_cache,
             pending: Arc::new(crate::store::DieselPendingStore::new(db.clone())),

@@ -3,6 +3,8 @@
 //! test), and an application with all of them wired in.
 #![allow(dead_code)]
 
+pub mod flow;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -160,6 +162,7 @@ pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
     saml_idp::crypto::xmlsec_ffi::init();
     AppState::build(
         Arc::new(config),
+        Arc::new(keys),
         Arc::new(metadata),
         sp_cache,
         db.db.clone(),
@@ -203,4 +206,9 @@ pub fn seed_fixture_sps(db: &TestDb) {
             .expect("valid fixture SP");
         registry.add(&sp).expect("add");
     }
+}
+
+/// A registry over the database of a running test state.
+pub fn registry_of(state: &AppState) -> Arc<dyn SpRegistry> {
+    Arc::new(DieselSpRegistry::new(state.db.clone(), clock()))
 }

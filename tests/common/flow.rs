@@ -1,0 +1,249 @@
+//! The browser side of the sign-in flow for tests: a cookie jar over `actix_web::test`,
+//! a manual clock, test users and service providers, and the steps of the flow.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::{test, App};
+use chrono::{Duration, TimeZone, Utc};
+
+use saml_idp::accounts::sealing::{PivRecord, VerifiedProfile};
+use saml_idp::accounts::totp::{self, TotpSecret};
+use saml_idp::accounts::{backup_codes, password, EmailRecord, NewUser};
+use saml_idp::clock::ManualClock;
+use saml_idp::saml::codec::encode_redirect;
+use saml_idp::web::{self, AppState};
+
+pub const SP1: &str = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1";
+pub const VERIFIED_SP: &str = "urn:test:verified-sp";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+pub struct Flow {
+    pub _db: super::TestDb,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub jar: HashMap<String, String>,
+    pub backup: Vec<String>,
+}
+
+pub fn start() -> Flow {
+    start_at(
+        Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 10)
+            .single()
+            .expect("time"),
+    )
+}
+
+/// A flow whose clock starts at `now` (interoperability tests use the real time, since SP
+/// libraries check validity windows against their own clock).
+pub fn start_at(now: chrono::DateTime<Utc>) -> Flow {
+    let db = super::sqlite_db();
+    super::seed_fixture_sps(&db);
+    add_verified_sp(&db);
+    let clock = Arc::new(ManualClock::new(now));
+    let state = super::app_state_at(&db, clock.clone());
+    let backup = add_user(&state, "ada@example.gov", None, None);
+    Flow {
+        _db: db,
+        state,
+        clock,
+        jar: HashMap::new(),
+        backup,
+    }
+}
+
+pub fn add_verified_sp(db: &super::TestDb) {
+    let record = saml_idp::registry::SpRecord {
+        issuer: VERIFIED_SP.into(),
+        friendly_name: Some("Verified Benefits".into()),
+        acs_urls: vec!["http://localhost:9003/acs".into()],
+        ial: Some(2),
+        attribute_bundle: vec!["email".into(), "first_name".into(), "verified_at".into()],
+        block_encryption: Some("none".into()),
+        return_to_sp_url: Some("http://localhost:9003/".into()),
+        failure_to_proof_url: Some("http://localhost:9003/proofing-failed".into()),
+        active: true,
+        ..Default::default()
+    };
+    let sp = saml_idp::registry::validate(&record, std::path::Path::new(".")).expect("valid");
+    super::registry(db).add(&sp).expect("add");
+}
+
+/// Creates a user the way `saml-idp user add` does; returns the backup codes.
+pub fn add_user(
+    state: &AppState,
+    email: &str,
+    profile: Option<VerifiedProfile>,
+    piv: Option<PivRecord>,
+) -> Vec<String> {
+    let crypto = &state.account_crypto;
+    let (normalized, lookup) = crypto.email_lookup(email).expect("email");
+    let public_id = uuid::Uuid::new_v4().to_string();
+    let secret = TotpSecret::from_base32(SECRET).expect("secret");
+    let codes = backup_codes::generate(3).expect("codes");
+    let user = NewUser {
+        public_id: public_id.clone(),
+        password_hash: password::hash_password(PASSWORD).expect("hash"),
+        totp_secret_sealed: crypto.seal_totp(&public_id, &secret),
+        locale: "en".into(),
+        emails: vec![EmailRecord {
+            sealed: crypto.seal_email(&normalized, &lookup).expect("seal"),
+            lookup,
+            for_sign_in: true,
+        }],
+        backup_code_hashes: codes.iter().filter_map(|c| backup_codes::hash(c)).collect(),
+        verified_at: profile.as_ref().map(|_| Utc::now()),
+        verified_profile_sealed: profile.and_then(|p| crypto.seal_profile(&public_id, &p)),
+        piv_record_sealed: piv.and_then(|p| crypto.seal_piv(&public_id, &p)),
+    };
+    state
+        .accounts
+        .create(&user, state.clock.now())
+        .expect("create user");
+    codes
+}
+
+pub fn authn_request(issuer: &str, attrs: &str, contexts: &[&str]) -> String {
+    let refs: String = contexts
+        .iter()
+        .map(|c| format!("<saml:AuthnContextClassRef>{c}</saml:AuthnContextClassRef>"))
+        .collect();
+    format!(
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_flow" Version="2.0" IssueInstant="2026-03-15T12:00:00Z" {attrs}><saml:Issuer>{issuer}</saml:Issuer><samlp:RequestedAuthnContext>{refs}</samlp:RequestedAuthnContext></samlp:AuthnRequest>"#
+    )
+}
+
+/// (status, Location, body)
+pub struct Answer {
+    pub status: u16,
+    pub location: String,
+    pub body: String,
+}
+
+impl Flow {
+    pub async fn send(&mut self, req: test::TestRequest) -> Answer {
+        let mut req = req;
+        for (name, value) in &self.jar {
+            req = req.cookie(actix_web::cookie::Cookie::new(name.clone(), value.clone()));
+        }
+        let app =
+            test::init_service(App::new().configure(web::configure(self.state.clone()))).await;
+        let response: ServiceResponse = app.call(req.to_request()).await.expect("no service error");
+        for cookie in response.response().cookies() {
+            if cookie.value().is_empty() {
+                self.jar.remove(cookie.name());
+            } else {
+                self.jar
+                    .insert(cookie.name().to_string(), cookie.value().to_string());
+            }
+        }
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = String::from_utf8_lossy(&test::read_body(response).await).replace("&#x2F;", "/");
+        Answer {
+            status,
+            location,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Answer {
+        self.send(test::TestRequest::get().uri(uri)).await
+    }
+
+    pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Answer {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let req = test::TestRequest::post()
+            .uri(uri)
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(body);
+        self.send(req).await
+    }
+
+    pub async fn request(&mut self, xml: &str) -> Answer {
+        let value: String =
+            url::form_urlencoded::byte_serialize(encode_redirect(xml.as_bytes()).as_bytes())
+                .collect();
+        self.get(&format!("/api/saml/auth2026?SAMLRequest={value}"))
+            .await
+    }
+
+    pub async fn csrf(&mut self, page: &str) -> String {
+        let answer = self.get(page).await;
+        let body = answer.body;
+        let Some(start) = body.find("name=\"csrf\" value=\"").map(|i| i + 19) else {
+            panic!(
+                "no csrf field on {page}: {} {} {body}",
+                answer.status, answer.location
+            );
+        };
+        body[start..].split('"').next().expect("value").to_string()
+    }
+
+    pub async fn password(&mut self, email: &str, password: &str) -> Answer {
+        let csrf = self.csrf("/sign-in").await;
+        self.post(
+            "/sign-in",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub fn code(&self) -> String {
+        let secret = TotpSecret::from_base32(SECRET).expect("secret");
+        totp::code_at(&secret, totp::step_of(self.state.clock.now().timestamp()))
+    }
+
+    pub async fn second_factor(&mut self, code: &str, remember: bool) -> Answer {
+        let csrf = self.csrf("/sign-in/mfa").await;
+        let mut fields = vec![("csrf", csrf.as_str()), ("code", code)];
+        if remember {
+            fields.push(("remember", "1"));
+        }
+        self.post("/sign-in/mfa", &fields).await
+    }
+
+    /// Follows `/api/saml/complete` through consent; returns the final answer.
+    pub async fn complete(&mut self) -> Answer {
+        let answer = self.get("/api/saml/complete").await;
+        if answer.location.starts_with("/consent") {
+            let csrf = self.csrf("/consent").await;
+            let after = self.post("/consent", &[("csrf", &csrf)]).await;
+            assert!(
+                after.location.starts_with("/api/saml/complete"),
+                "consent leads back"
+            );
+            return self.get("/api/saml/complete").await;
+        }
+        answer
+    }
+
+    /// Request, password, code, consent: the whole path.
+    pub async fn sign_in_fully(&mut self, xml: &str, remember: bool) -> Answer {
+        assert_eq!(self.request(xml).await.status, 303);
+        assert!(self
+            .password("ada@example.gov", PASSWORD)
+            .await
+            .location
+            .starts_with("/sign-in/mfa"));
+        let code = self.code();
+        assert_eq!(
+            self.second_factor(&code, remember).await.location,
+            "/api/saml/complete"
+        );
+        self.complete().await
+    }
+
+    pub fn tick(&self, seconds: i64) {
+        self.clock.advance(Duration::seconds(seconds));
+    }
+}

@@ -1,0 +1,468 @@
+//! The SAML Response checked by independent software (SPEC 8): python3-saml acting as the
+//! SP (strict: signatures, audience, destination, recipient, validity, decryption) and the
+//! `xmlsec1` command (decrypt with the SP key, then each signature pinned to the year's
+//! certificate). Responses come from the real HTTP flow. Tampering makes both refuse.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use common::flow::*;
+use saml_idp::accounts::sealing::VerifiedProfile;
+
+const SP1_ACS: &str = "http://localhost:9001/acs";
+const PLAIN_SP: &str = "urn:test:plain-sp";
+const GCM_SP: &str = "urn:test:gcm-sp";
+
+fn python() -> String {
+    let path = std::env::var("SAML_IDP_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/saml-idp/py-sp-env/bin/python",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    assert!(
+        Path::new(&path).exists(),
+        "python3-saml is missing: run scripts/python-sp-env (or scripts/test)"
+    );
+    path
+}
+
+fn pem(name: &str) -> String {
+    std::fs::read_to_string(common::key(name)).expect("fixture key")
+}
+
+/// An SP as python3-saml sees it.
+struct Sp<'a> {
+    issuer: &'a str,
+    acs: &'a str,
+    cert: &'a str,
+    key: &'a str,
+    response_signed: bool,
+    encrypted: bool,
+}
+
+const SP1: Sp<'static> = Sp {
+    issuer: "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1",
+    acs: SP1_ACS,
+    cert: "sp1-test-only.crt",
+    key: "sp1-test-only.key",
+    response_signed: false,
+    encrypted: true,
+};
+
+fn python3_saml(sp: &Sp<'_>, saml_response: &str, request_id: &str) -> Value {
+    let job = json!({
+        "sp_entity_id": sp.issuer, "acs_url": sp.acs, "sp_cert": pem(sp.cert), "sp_key": pem(sp.key),
+        "idp_entity_id": format!("{}/api/saml", common::BASE_URL), "idp_cert": pem("idp-2026-test-only.crt"),
+        "saml_response": saml_response, "request_id": request_id,
+        "want_response_signed": sp.response_signed, "want_encrypted": sp.encrypted,
+    });
+    let mut child = Command::new(python())
+        .arg(common::root().join("tests/sp/python3_saml_acs.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("stdin"),
+        job.to_string().as_bytes(),
+    )
+    .expect("write");
+    let out = child.wait_with_output().expect("python finishes");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("python said: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn xmlsec1(dir: &Path, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
+    let file = common::write(dir, "in.xml", input);
+    let out = Command::new("xmlsec1")
+        .args(args)
+        .arg(&file)
+        .output()
+        .expect("xmlsec1 runs");
+    out.status.success().then_some(out.stdout)
+}
+
+/// Decrypts (when encrypted) with `sp_key`, then verifies the Assertion's signature, and the
+/// Response's when `response_signed`, each against `cert` only.
+fn xmlsec1_accepts(xml: &[u8], sp_key: &str, cert: &str, response_signed: bool) -> bool {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = common::key(sp_key).display().to_string();
+    let cert = common::key(cert).display().to_string();
+    let plain = if String::from_utf8_lossy(xml).contains("EncryptedAssertion") {
+        match xmlsec1(dir.path(), &["--decrypt", "--privkey-pem", &key], xml) {
+            Some(plain) => plain,
+            None => return false,
+        }
+    } else {
+        xml.to_vec()
+    };
+    let verify = |xpath: &str| {
+        let args = [
+            "--verify",
+            "--pubkey-cert-pem",
+            &cert,
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+            "--node-xpath",
+            xpath,
+        ];
+        xmlsec1(dir.path(), &args, &plain).is_some()
+    };
+    let assertion = verify("//*[local-name()='Assertion']/*[local-name()='Signature']");
+    let response = !response_signed || verify("/*/*[local-name()='Signature']");
+    assertion && response
+}
+
+fn unescape(value: &str) -> String {
+    value
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The hidden form fields of the hand-off page.
+fn form_field(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker)? + marker.len();
+    Some(unescape(body[start..].split('"').next()?))
+}
+
+fn decoded(saml_response: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(saml_response)
+        .expect("base64")
+}
+
+fn add_sp(f: &Flow, issuer: &str, encryption: &str, sign_response: bool) {
+    let record = saml_idp::registry::SpRecord {
+        issuer: issuer.into(),
+        acs_urls: vec![SP1_ACS.into()],
+        certs: vec!["sp1-test-only.crt".into()],
+        block_encryption: Some(encryption.into()),
+        signed_response_message_requested: sign_response,
+        email_nameid_format_allowed: true,
+        attribute_bundle: vec!["uuid".into(), "email".into(), "locale".into(), "aal".into()],
+        active: true,
+        ..Default::default()
+    };
+    let sp = saml_idp::registry::validate(&record, &common::root().join("fixtures/keys"))
+        .expect("valid");
+    f.state.sp_cache.refresh().ok();
+    common::registry_of(&f.state).add(&sp).expect("add");
+    f.state.sp_cache.refresh().expect("refresh");
+}
+
+/// Signs in fully and returns (SAMLResponse, RelayState) from the hand-off page.
+async fn response_for(f: &mut Flow, xml: &str) -> (String, Option<String>) {
+    let page = f.sign_in_fully(xml, false).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    (
+        form_field(&page.body, "SAMLResponse").expect("SAMLResponse field"),
+        form_field(&page.body, "RelayState"),
+    )
+}
+
+#[actix_web::test]
+async fn encrypted_assertion_for_sp1_is_accepted_and_read_back() {
+    let mut f = start_at(Utc::now());
+    let (response, relay) = response_for(
+        &mut f,
+        &authn_request(SP1.issuer, "", &["urn:acr.login.gov:auth-only"]),
+    )
+    .await;
+    assert_eq!(relay, None, "no RelayState was sent");
+    let sp = python3_saml(&SP1, &response, "_flow");
+    assert_eq!(sp["valid"], true, "{sp}");
+    assert_eq!(
+        sp["name_id_format"],
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+    );
+    assert_eq!(sp["attributes"]["email"], json!(["ada@example.gov"]));
+    assert_eq!(
+        sp["attributes"]["ial"],
+        json!(["urn:acr.login.gov:auth-only"])
+    );
+    assert_eq!(
+        sp["attributes"]["aal"],
+        json!(["urn:gov:gsa:ac:classes:sp:PasswordProtectedTransport:duo"])
+    );
+    let xml = decoded(&response);
+    assert!(String::from_utf8_lossy(&xml).contains("xmlenc#aes256-cbc"));
+    assert!(xmlsec1_accepts(
+        &xml,
+        SP1.key,
+        "idp-2026-test-only.crt",
+        false
+    ));
+    assert!(
+        !xmlsec1_accepts(&xml, SP1.key, "idp-2025-test-only.crt", false),
+        "pinned to the 2026 certificate"
+    );
+    let other_sp = Sp {
+        issuer: "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp2",
+        ..SP1
+    };
+    assert_eq!(
+        python3_saml(&other_sp, &response, "_flow")["valid"],
+        false,
+        "audience: SP B refuses SP A's response"
+    );
+}
+
+#[actix_web::test]
+async fn signed_response_with_email_name_id_and_gcm_are_accepted() {
+    let mut f = start_at(Utc::now());
+    add_sp(&f, PLAIN_SP, "none", true);
+    add_sp(&f, GCM_SP, "aes256-gcm", false);
+    let email =
+        "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\"/>";
+    let xml = authn_request(PLAIN_SP, "", &["urn:acr.login.gov:auth-only"]).replace(
+        "<samlp:RequestedAuthnContext>",
+        &format!("{email}<samlp:RequestedAuthnContext>"),
+    );
+    let (response, _) = response_for(&mut f, &xml).await;
+    let plain = Sp {
+        issuer: PLAIN_SP,
+        response_signed: true,
+        encrypted: false,
+        ..SP1
+    };
+    let sp = python3_saml(&plain, &response, "_flow");
+    assert_eq!(
+        (sp["valid"].clone(), sp["name_id"].clone()),
+        (json!(true), json!("ada@example.gov")),
+        "{sp}"
+    );
+    assert!(xmlsec1_accepts(
+        &decoded(&response),
+        SP1.key,
+        "idp-2026-test-only.crt",
+        true
+    ));
+    f.tick(60);
+    f.jar.clear();
+    let (response, _) = response_for(
+        &mut f,
+        &authn_request(GCM_SP, "", &["urn:acr.login.gov:auth-only"]),
+    )
+    .await;
+    let gcm = Sp {
+        issuer: GCM_SP,
+        ..SP1
+    };
+    assert_eq!(python3_saml(&gcm, &response, "_flow")["valid"], true);
+    assert!(String::from_utf8_lossy(&decoded(&response)).contains("xmlenc11#aes256-gcm"));
+    assert!(xmlsec1_accepts(
+        &decoded(&response),
+        SP1.key,
+        "idp-2026-test-only.crt",
+        false
+    ));
+}
+
+#[actix_web::test]
+async fn awkward_attribute_values_come_back_byte_for_byte() {
+    let mut f = start_at(Utc::now());
+    let awkward = "Zoë & <Ann> \"Q\" 'x'\tend\nnext";
+    let profile = VerifiedProfile {
+        first_name: Some(awkward.into()),
+        ..Default::default()
+    };
+    add_user(&f.state, "grace@example.gov", Some(profile), None);
+    let xml = authn_request(VERIFIED_SP, "", &["urn:acr.login.gov:verified"]);
+    assert_eq!(f.request(&xml).await.status, 303);
+    f.password("grace@example.gov", PASSWORD).await;
+    let code = f.code();
+    f.second_factor(&code, false).await;
+    let page = f.complete().await;
+    let response = form_field(&page.body, "SAMLResponse").expect("response");
+    let verified = Sp {
+        issuer: VERIFIED_SP,
+        acs: "http://localhost:9003/acs",
+        encrypted: false,
+        ..SP1
+    };
+    let sp = python3_saml(&verified, &response, "_flow");
+    assert_eq!(sp["valid"], true, "{sp}");
+    assert_eq!(sp["attributes"]["first_name"], json!([awkward]));
+}
+
+/// Flips one byte of the base64 payload's XML at `at` (a position inside a signed region or
+/// the ciphertext) and re-encodes.
+fn tampered(response: &str, needle: &str, offset: usize) -> String {
+    let mut xml = decoded(response);
+    let at = String::from_utf8_lossy(&xml).find(needle).expect("needle") + offset;
+    xml[at] = if xml[at] == b'A' { b'B' } else { b'A' };
+    base64::engine::general_purpose::STANDARD.encode(xml)
+}
+
+#[actix_web::test]
+async fn one_changed_byte_is_refused_by_both() {
+    let mut f = start_at(Utc::now());
+    add_sp(&f, PLAIN_SP, "none", true);
+    let (plain, _) = response_for(
+        &mut f,
+        &authn_request(PLAIN_SP, "", &["urn:acr.login.gov:auth-only"]),
+    )
+    .await;
+    let plain_sp = Sp {
+        issuer: PLAIN_SP,
+        response_signed: true,
+        encrypted: false,
+        ..SP1
+    };
+    for (needle, offset) in [
+        ("<saml:Audience>", 16),
+        ("<saml:AttributeValue>", 21),
+        ("AuthnInstant=\"", 15),
+    ] {
+        let bad = tampered(&plain, needle, offset);
+        assert_eq!(
+            python3_saml(&plain_sp, &bad, "_flow")["valid"],
+            false,
+            "{needle}"
+        );
+        assert!(
+            !xmlsec1_accepts(&decoded(&bad), SP1.key, "idp-2026-test-only.crt", true),
+            "{needle}"
+        );
+    }
+    f.tick(60);
+    f.jar.clear();
+    let (encrypted, _) = response_for(
+        &mut f,
+        &authn_request(SP1.issuer, "", &["urn:acr.login.gov:auth-only"]),
+    )
+    .await;
+    let marker = "</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>";
+    let cipher_start = String::from_utf8_lossy(&decoded(&encrypted))
+        .rfind("<xenc:CipherValue>")
+        .expect("content")
+        + 40;
+    assert!(String::from_utf8_lossy(&decoded(&encrypted)).contains(marker));
+    let mut xml = decoded(&encrypted);
+    xml[cipher_start] = if xml[cipher_start] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let bad = base64::engine::general_purpose::STANDARD.encode(xml);
+    assert_eq!(
+        python3_saml(&SP1, &bad, "_flow")["valid"],
+        false,
+        "ciphertext"
+    );
+    assert!(
+        !xmlsec1_accepts(&decoded(&bad), SP1.key, "idp-2026-test-only.crt", false),
+        "ciphertext"
+    );
+}
+
+#[actix_web::test]
+async fn a_request_signed_with_the_second_certificate_is_answered_to_that_certificate() {
+    let mut f = start_at(Utc::now());
+    let b64 = std::fs::read_to_string(common::fixture("requests/post-signed-second-cert.b64"))
+        .expect("fixture");
+    let form: String = url::form_urlencoded::byte_serialize(b64.trim().as_bytes()).collect();
+    let req = actix_web::test::TestRequest::post()
+        .uri("/api/saml/authpost2026")
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(format!("SAMLRequest={form}"));
+    assert_eq!(f.send(req).await.status, 303);
+    f.password("ada@example.gov", PASSWORD).await;
+    let code = f.code();
+    f.second_factor(&code, false).await;
+    let page = f.complete().await;
+    let response = form_field(&page.body, "SAMLResponse").expect("response");
+    let request_id = "_fixture-post-signed-second-cert";
+    let second = Sp {
+        cert: "sp1-second-test-only.crt",
+        key: "sp1-second-test-only.key",
+        ..SP1
+    };
+    assert_eq!(python3_saml(&second, &response, request_id)["valid"], true);
+    assert_eq!(
+        python3_saml(&SP1, &response, request_id)["valid"],
+        false,
+        "the first key cannot decrypt it"
+    );
+    assert!(xmlsec1_accepts(
+        &decoded(&response),
+        second.key,
+        "idp-2026-test-only.crt",
+        false
+    ));
+    assert!(!xmlsec1_accepts(
+        &decoded(&response),
+        SP1.key,
+        "idp-2026-test-only.crt",
+        false
+    ));
+}
+
+#[actix_web::test]
+async fn relay_state_comes_back_verbatim_from_a_python3_saml_redirect() {
+    let mut f = start_at(Utc::now());
+    let url = std::fs::read_to_string(common::fixture("requests/redirect-signed-python3-saml.url"))
+        .expect("fixture");
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| q.to_string())
+        .expect("query");
+    assert_eq!(
+        f.get(&format!("/api/saml/auth2026?{query}")).await.status,
+        303
+    );
+    f.password("ada@example.gov", PASSWORD).await;
+    let code = f.code();
+    f.second_factor(&code, false).await;
+    let page = f.complete().await;
+    assert_eq!(
+        form_field(&page.body, "RelayState").as_deref(),
+        Some("https://sp.example/after?x=1&y=ä")
+    );
+    let response = form_field(&page.body, "SAMLResponse").expect("response");
+    let xml = String::from_utf8_lossy(&decoded(&response)).into_owned();
+    let request_id = xml
+        .split("InResponseTo=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("InResponseTo")
+        .to_string();
+    assert_eq!(python3_saml(&SP1, &response, &request_id)["valid"], true);
+}
+
+#[actix_web::test]
+async fn is_passive_without_a_session_gets_no_passive() {
+    let mut f = start_at(Utc::now());
+    f.request(&authn_request(
+        SP1.issuer,
+        "IsPassive=\"true\"",
+        &["urn:acr.login.gov:auth-only"],
+    ))
+    .await;
+    let page = f.get("/api/saml/complete").await;
+    let response = form_field(&page.body, "SAMLResponse").expect("response");
+    let xml = String::from_utf8_lossy(&decoded(&response)).into_owned();
+    assert!(
+        xml.contains("urn:oasis:names:tc:SAML:2.0:status:Responder")
+            && xml.contains("status:NoPassive"),
+        "{xml}"
+    );
+    assert!(!xml.contains("Assertion"));
+    assert!(
+        page.body.contains("action=\"http://localhost:9001/acs\""),
+        "posted to the registered ACS"
+    );
+}

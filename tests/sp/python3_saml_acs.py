@@ -1,0 +1,78 @@
+"""An independent service provider for the tests: python3-saml's own ACS processing.
+
+Reads one JSON object on standard input:
+  {"sp_entity_id", "acs_url", "sp_cert", "sp_key", "idp_entity_id", "idp_cert",
+   "saml_response", "request_id", "want_response_signed", "want_encrypted"}
+validates the Response exactly as a python3-saml SP in strict mode would, and prints JSON:
+  {"valid": bool, "error": str|null, "name_id", "name_id_format", "attributes",
+   "session_index", "in_response_to"}
+"""
+import json
+import sys
+from urllib.parse import urlparse
+
+from onelogin.saml2.response import OneLogin_Saml2_Response
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
+
+
+def main():
+    job = json.load(sys.stdin)
+    acs = urlparse(job["acs_url"])
+    settings = OneLogin_Saml2_Settings(
+        {
+            "strict": True,
+            "debug": False,
+            "sp": {
+                "entityId": job["sp_entity_id"],
+                "assertionConsumerService": {
+                    "url": job["acs_url"],
+                    "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+                },
+                "NameIDFormat": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+                "x509cert": job["sp_cert"],
+                "privateKey": job["sp_key"],
+            },
+            "idp": {
+                "entityId": job["idp_entity_id"],
+                "singleSignOnService": {
+                    "url": job["idp_entity_id"] + "/auth",
+                    "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+                },
+                "x509cert": job["idp_cert"],
+            },
+            "security": {
+                "wantAssertionsSigned": True,
+                "wantMessagesSigned": job.get("want_response_signed", False),
+                "wantAssertionsEncrypted": job.get("want_encrypted", False),
+                "wantNameId": True,
+                "requestedAuthnContext": False,
+                "rejectDeprecatedAlgorithm": True,
+            },
+        },
+        sp_validation_only=True,
+    )
+    request_data = {
+        "https": "on" if acs.scheme == "https" else "off",
+        "http_host": acs.netloc,
+        "server_port": str(acs.port or (443 if acs.scheme == "https" else 80)),
+        "script_name": acs.path,
+        "get_data": {},
+        "post_data": {"SAMLResponse": job["saml_response"]},
+    }
+    out = {"valid": False, "error": None}
+    try:
+        response = OneLogin_Saml2_Response(settings, job["saml_response"])
+        out["valid"] = bool(response.is_valid(request_data, job.get("request_id"), raise_exceptions=True))
+        out["name_id"] = response.get_nameid()
+        out["name_id_format"] = response.get_nameid_format()
+        out["attributes"] = response.get_attributes()
+        out["session_index"] = response.get_session_index()
+        out["in_response_to"] = response.get_in_response_to()
+    except Exception as error:  # every failure is an answer, not a crash
+        out["valid"] = False
+        out["error"] = "%s: %s" % (type(error).__name__, error)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
