@@ -19,24 +19,6 @@ const SP1_ACS: &str = "http://localhost:9001/acs";
 const PLAIN_SP: &str = "urn:test:plain-sp";
 const GCM_SP: &str = "urn:test:gcm-sp";
 
-fn python() -> String {
-    let path = std::env::var("SAML_IDP_PYTHON").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/saml-idp/py-sp-env/bin/python",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    assert!(
-        Path::new(&path).exists(),
-        "python3-saml is missing: run scripts/python-sp-env (or scripts/test)"
-    );
-    path
-}
-
-fn pem(name: &str) -> String {
-    std::fs::read_to_string(common::key(name)).expect("fixture key")
-}
-
 /// An SP as python3-saml sees it.
 struct Sp<'a> {
     issuer: &'a str,
@@ -58,12 +40,12 @@ const SP1: Sp<'static> = Sp {
 
 fn python3_saml(sp: &Sp<'_>, saml_response: &str, request_id: &str) -> Value {
     let job = json!({
-        "sp_entity_id": sp.issuer, "acs_url": sp.acs, "sp_cert": pem(sp.cert), "sp_key": pem(sp.key),
-        "idp_entity_id": format!("{}/api/saml", common::BASE_URL), "idp_cert": pem("idp-2026-test-only.crt"),
+        "sp_entity_id": sp.issuer, "acs_url": sp.acs, "sp_cert": common::pem(sp.cert), "sp_key": common::pem(sp.key),
+        "idp_entity_id": format!("{}/api/saml", common::BASE_URL), "idp_cert": common::pem("idp-2026-test-only.crt"),
         "saml_response": saml_response, "request_id": request_id,
         "want_response_signed": sp.response_signed, "want_encrypted": sp.encrypted,
     });
-    let mut child = Command::new(python())
+    let mut child = Command::new(common::python())
         .arg(common::root().join("tests/sp/python3_saml_acs.py"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -296,6 +278,12 @@ async fn awkward_attribute_values_come_back_byte_for_byte() {
     let sp = python3_saml(&verified, &response, "_flow");
     assert_eq!(sp["valid"], true, "{sp}");
     assert_eq!(sp["attributes"]["first_name"], json!([awkward]));
+    assert!(xmlsec1_accepts(
+        &decoded(&response),
+        SP1.key,
+        "idp-2026-test-only.crt",
+        false
+    ));
 }
 
 /// Flips one byte of the base64 payload's XML at `at` (a position inside a signed region or

@@ -3,6 +3,7 @@
 
 pub mod complete;
 pub mod intake_error;
+pub mod logout;
 pub mod metadata;
 pub mod pending;
 pub mod release;

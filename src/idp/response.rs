@@ -170,10 +170,7 @@ pub fn build(s: &Success<'_>, ids: &dyn IdSource) -> Result<Vec<u8>, ResponseErr
         Some(algorithm) => encrypt_assertion(&signed, recipient(s.pending, s.sp)?, algorithm)?,
     };
     wrap(
-        s.pending,
-        s.sp.signed_response_message_requested,
-        s.entity_id,
-        s.now,
+        &envelope(s.pending, s.sp, s.entity_id, s.now),
         None,
         Some(&assertion),
         s.key,
@@ -191,10 +188,7 @@ pub fn build_no_passive(
     ids: &dyn IdSource,
 ) -> Result<Vec<u8>, ResponseError> {
     wrap(
-        pending,
-        sp.signed_response_message_requested,
-        entity_id,
-        now,
+        &envelope(pending, sp, entity_id, now),
         Some(ns::STATUS_NO_PASSIVE),
         None,
         key,
@@ -202,12 +196,18 @@ pub fn build_no_passive(
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn wrap(
-    pending: &PendingRequest,
-    sign: bool,
-    entity_id: &str,
-    now: DateTime<Utc>,
+/// The status response around an assertion (or none): who it is for and whether to sign it.
+pub struct Envelope<'a> {
+    pub element: &'static str,
+    pub destination: &'a str,
+    pub in_response_to: &'a str,
+    pub issuer: &'a str,
+    pub now: DateTime<Utc>,
+    pub sign: bool,
+}
+
+pub fn wrap(
+    e: &Envelope<'_>,
     failure: Option<&str>,
     assertion: Option<&[u8]>,
     key: &SigningKey,
@@ -215,15 +215,16 @@ fn wrap(
 ) -> Result<Vec<u8>, ResponseError> {
     let id = ids.new_id();
     let response = write_response(&ResponseContent {
+        element: e.element,
         id: &id,
-        issue_instant: now,
-        destination: &pending.acs_url,
-        in_response_to: &pending.request_id,
-        issuer: entity_id,
+        issue_instant: e.now,
+        destination: e.destination,
+        in_response_to: e.in_response_to,
+        issuer: e.issuer,
         failure,
         assertion,
     });
-    if !sign {
+    if !e.sign {
         return Ok(response.xml);
     }
     Ok(sign_enveloped(
@@ -232,6 +233,22 @@ fn wrap(
         &id,
         key,
     )?)
+}
+
+fn envelope<'a>(
+    pending: &'a PendingRequest,
+    sp: &ServiceProvider,
+    entity_id: &'a str,
+    now: DateTime<Utc>,
+) -> Envelope<'a> {
+    Envelope {
+        element: "samlp:Response",
+        destination: &pending.acs_url,
+        in_response_to: &pending.request_id,
+        issuer: entity_id,
+        now,
+        sign: sp.signed_response_message_requested,
+    }
 }
 
 fn content_algorithm(block: BlockEncryption) -> Option<ContentAlgorithm> {

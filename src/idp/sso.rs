@@ -86,7 +86,13 @@ pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache)
         )]);
     };
     let mut errors = Vec::new();
-    let matching_certificate = check_signatures(&doc, input, &sp, &mut errors);
+    let matching_certificate = check_signatures(
+        &doc,
+        input.query.as_ref(),
+        &sp,
+        sp.require_signed_requests,
+        &mut errors,
+    );
     let acs_url = check_acs(&request, &sp, &mut errors);
     check_destination(&request, settings, &mut errors);
     let authn_context = check_authn_context(&request, &sp, settings, &mut errors);
@@ -119,7 +125,7 @@ pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache)
     }
 }
 
-fn reader_limits(limits: &Limits) -> xml_reader::Limits {
+pub(super) fn reader_limits(limits: &Limits) -> xml_reader::Limits {
     xml_reader::Limits {
         max_bytes: limits.inflated,
         max_depth: limits.depth,
@@ -158,7 +164,7 @@ fn parse(
     Ok((doc, request))
 }
 
-fn codec_error(e: &CodecError) -> IntakeError {
+pub(super) fn codec_error(e: &CodecError) -> IntakeError {
     let code = if e.is_too_large() {
         IntakeCode::RequestTooLarge
     } else {
@@ -167,7 +173,7 @@ fn codec_error(e: &CodecError) -> IntakeError {
     IntakeError::with_detail(code, e.to_string())
 }
 
-fn xml_error(e: &XmlDocError) -> IntakeError {
+pub(super) fn xml_error(e: &XmlDocError) -> IntakeError {
     let too_large = matches!(
         e,
         XmlDocError::Refused(
@@ -184,21 +190,20 @@ fn xml_error(e: &XmlDocError) -> IntakeError {
     IntakeError::with_detail(code, e.to_string())
 }
 
-/// Embedded and query signatures; returns the matching certificate.
-fn check_signatures(
+/// Embedded and query signatures; returns the matching certificate. `required`: an unsigned
+/// message is `signature_required`.
+pub(super) fn check_signatures(
     doc: &XmlDoc,
-    input: &SsoRequest<'_>,
+    query: Option<&RawSignedQuery<'_>>,
     sp: &ServiceProvider,
+    required: bool,
     errors: &mut Vec<IntakeError>,
 ) -> Option<usize> {
     let embedded = xml_verify::verify_root(doc, &sp.certs);
     if let Err(e) = xml_verify::check_key_info(doc, &sp.certs) {
         errors.push(embedded_error(&e));
     }
-    let query = input
-        .query
-        .as_ref()
-        .map(|q| query_signature::verify(q, &sp.certs));
+    let query = query.map(|q| query_signature::verify(q, &sp.certs));
     let mut matching = None;
     let mut signed = false;
     match embedded {
@@ -223,7 +228,7 @@ fn check_signatures(
             errors.push(query_error(&e));
         }
     }
-    if !signed && sp.require_signed_requests {
+    if !signed && required {
         errors.push(IntakeError::new(IntakeCode::SignatureRequired));
     }
     if let (Some(index), Some(cert)) = (matching, matching.and_then(|i| sp.certs.get(i))) {

@@ -5,6 +5,7 @@ pub mod attributes;
 pub mod authn_context;
 pub mod authn_request;
 pub mod codec;
+pub mod logout_request;
 pub mod metadata;
 pub mod ns;
 pub mod response;

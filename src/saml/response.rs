@@ -135,9 +135,12 @@ fn write_attributes(w: &mut CanonicalWriter, attributes: &[Attribute]) {
     w.end();
 }
 
-/// The Response around an already signed (or encrypted) assertion, or around none.
+/// A status response (`samlp:Response` or `samlp:LogoutResponse`, saml-core §3.2.2) around
+/// an already signed (or encrypted) assertion, or around none.
 #[derive(Debug, Clone)]
 pub struct ResponseContent<'a> {
+    /// `samlp:Response` or `samlp:LogoutResponse`.
+    pub element: &'static str,
     pub id: &'a str,
     pub issue_instant: DateTime<Utc>,
     pub destination: &'a str,
@@ -153,7 +156,7 @@ pub fn write_response(r: &ResponseContent<'_>) -> UnsignedElement {
     let mut w = CanonicalWriter::new();
     let issued = instant(r.issue_instant);
     w.start(
-        "samlp:Response",
+        r.element,
         &[
             ("Destination", r.destination),
             ("ID", r.id),

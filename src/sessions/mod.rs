@@ -147,3 +147,15 @@ pub trait RateLimiter: Send + Sync {
         limit: i32,
     ) -> Result<bool, SessionError>;
 }
+
+pub trait ReplayCache: Send + Sync {
+    /// Records `(issuer, request_id)`; false if it was already recorded (a replay), on any
+    /// node. Entries older than `forget_before` are dropped on the way.
+    fn first_use(
+        &self,
+        issuer: &str,
+        request_id: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, SessionError>;
+}

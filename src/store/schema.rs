@@ -145,3 +145,11 @@ diesel::table! {
 
 diesel::joinable!(user_emails -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, user_emails);
+
+diesel::table! {
+    seen_requests (issuer, request_id) {
+        issuer -> Text,
+        request_id -> Text,
+        seen_at -> Timestamp,
+    }
+}

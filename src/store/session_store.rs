@@ -14,8 +14,8 @@ use super::schema::{
 };
 use super::{Database, DbConnection, Manager};
 use crate::sessions::{
-    AuditEvent, AuditLog, IdentityStore, MfaMethod, RateLimiter, SessionError, SessionRecord,
-    SessionStore,
+    AuditEvent, AuditLog, IdentityStore, MfaMethod, RateLimiter, ReplayCache, SessionError,
+    SessionRecord, SessionStore,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -494,5 +494,35 @@ impl RateLimiter for DieselSessionStore {
         let hits = retry_once_if_raced(|| conn.transaction(|c| count_hit(c, bucket, window_start)))
             .map_err(err)?;
         Ok(hits <= limit)
+    }
+}
+
+impl ReplayCache for DieselSessionStore {
+    fn first_use(
+        &self,
+        issuer: &str,
+        request_id: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, SessionError> {
+        use super::schema::seen_requests;
+        let mut conn = self.conn()?;
+        diesel::delete(
+            seen_requests::table.filter(seen_requests::seen_at.lt(db_time(forget_before))),
+        )
+        .execute(&mut *conn)
+        .map_err(err)?;
+        let inserted = diesel::insert_into(seen_requests::table)
+            .values((
+                seen_requests::issuer.eq(issuer),
+                seen_requests::request_id.eq(request_id),
+                seen_requests::seen_at.eq(db_time(now)),
+            ))
+            .execute(&mut *conn);
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(_) if is_unique_violation(&inserted) => Ok(false),
+            Err(e) => Err(err(e)),
+        }
     }
 }

@@ -272,31 +272,55 @@ async fn hand_off(
         )
     })
     .await?;
-    // RelayState only if one was sent, verbatim (SPEC 8).
-    let mut fields = vec![("SAMLResponse", crate::saml::codec::encode_post(&xml))];
-    if let Some(relay_state) = &pending.relay_state {
-        fields.push(("RelayState", relay_state.clone()));
+    let mut response = post_message(
+        state,
+        req,
+        locale,
+        "handoff",
+        &pending.acs_url,
+        &xml,
+        pending.relay_state.as_deref(),
+    )
+    .await?;
+    response
+        .add_removal_cookie(&session::removal(state, PENDING_COOKIE))
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(response)
+}
+
+/// The page that posts a SAML message to an SP endpoint (HTTP-POST binding, SAML bindings
+/// §3.5): one form, `SAMLResponse` base64 without line breaks, `RelayState` only if one was
+/// sent and verbatim, auto-submitted by a same-origin script with a button for the rest;
+/// the CSP allows posting to that one origin. `{prefix}.title`/`.body` are its texts.
+pub async fn post_message(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    prefix: &str,
+    action: &str,
+    xml: &[u8],
+    relay_state: Option<&str>,
+) -> Result<HttpResponse, WebError> {
+    let mut fields = vec![("SAMLResponse", crate::saml::codec::encode_post(xml))];
+    if let Some(relay_state) = relay_state {
+        fields.push(("RelayState", relay_state.to_string()));
     }
-    let mut context = page_context(state, req, locale, "handoff.title").await?;
-    context.insert("body", locale.t("handoff.body"));
+    let mut context = page_context(state, req, locale, &format!("{prefix}.title")).await?;
+    context.insert("body", locale.t(&format!("{prefix}.body")));
     context.insert("button", locale.t("bounce.button"));
-    context.insert("action", &pending.acs_url);
+    context.insert("action", action);
     context.insert("fields", &fields);
     let html = pages::render("post_form.html", &context)?;
-    let origin = url::Url::parse(&pending.acs_url)
+    let origin = url::Url::parse(action)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
     let csp = format!(
         "default-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
     );
-    let mut response = HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Content-Security-Policy", csp))
-        .body(html);
-    response
-        .add_removal_cookie(&session::removal(state, PENDING_COOKIE))
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(response)
+        .body(html))
 }
 
 /// Blocking part of the hand-off: claims, identity, audit, the Response XML.

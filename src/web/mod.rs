@@ -7,6 +7,7 @@ mod health;
 mod home;
 pub mod i18n;
 mod intake_errors;
+mod logout;
 mod metadata;
 pub mod pages;
 mod saml_params;
@@ -55,6 +56,18 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(no_store())
                     .route("/metadata{year}", web::get().to(metadata::metadata))
                     .route("/complete", web::get().to(flow::complete))
+                    .service(
+                        web::resource("/logout{year}")
+                            .route(web::get().to(logout::logout))
+                            .route(web::post().to(logout::logout))
+                            .route(web::delete().to(logout::logout))
+                            .default_service(web::to(logout::remote_other)),
+                    )
+                    .service(
+                        web::resource("/remotelogout{year}")
+                            .route(web::post().to(logout::remote_logout))
+                            .default_service(web::to(logout::remote_other)),
+                    )
                     // Before `auth{year}`, which would otherwise take `authpost2026` as a year.
                     .service(
                         web::resource("/authpost{year}")

@@ -11,7 +11,7 @@ use crate::idp::pending::PendingStore;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
 use crate::saml::SamlYear;
-use crate::sessions::{AuditLog, IdentityStore, RateLimiter, SessionStore};
+use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
 use crate::store::Database;
 
 #[derive(Clone)]
@@ -30,6 +30,7 @@ pub struct AppState {
     pub identities: Arc<dyn IdentityStore>,
     pub audit: Arc<dyn AuditLog>,
     pub rate_limiter: Arc<dyn RateLimiter>,
+    pub replay_cache: Arc<dyn ReplayCache>,
 }
 
 impl AppState {
@@ -73,7 +74,8 @@ impl AppState {
             sessions: sessions.clone(),
             identities: sessions.clone(),
             audit: sessions.clone(),
-            rate_limiter: sessions,
+            rate_limiter: sessions.clone(),
+            replay_cache: sessions,
             db,
             clock,
             ids,

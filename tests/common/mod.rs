@@ -212,3 +212,23 @@ pub fn seed_fixture_sps(db: &TestDb) {
 pub fn registry_of(state: &AppState) -> Arc<dyn SpRegistry> {
     Arc::new(DieselSpRegistry::new(state.db.clone(), clock()))
 }
+
+/// The python of the python3-saml environment (`SAML_IDP_PYTHON`, else the default cache).
+pub fn python() -> String {
+    let path = std::env::var("SAML_IDP_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/saml-idp/py-sp-env/bin/python",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    assert!(
+        Path::new(&path).exists(),
+        "python3-saml is missing: run scripts/python-sp-env (or scripts/test)"
+    );
+    path
+}
+
+/// The text of a fixture key or certificate.
+pub fn pem(name: &str) -> String {
+    std::fs::read_to_string(key(name)).expect("fixture key")
+}

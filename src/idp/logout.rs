@@ -1,0 +1,131 @@
+//! Logout requests (SPEC 9): front-channel through the browser and back-channel from the
+//! SP's server. Both need a known SP with a registered logout URL and a valid signature from
+//! one of its certificates; remote logout also needs a fresh `IssueInstant`, a request ID
+//! never seen before, and the user's agency UUID in `SessionIndex`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::intake_error::{IntakeCode, IntakeError};
+use super::sp_cache::SpCache;
+use super::sso::{check_signatures, codec_error, reader_limits, xml_error};
+use crate::crypto::query_signature::RawSignedQuery;
+use crate::registry::ServiceProvider;
+use crate::saml::authn_request::{self, MessageKind};
+use crate::saml::codec::{self, Limits};
+use crate::saml::logout_request::{self, LogoutRequest};
+use crate::saml::xml_doc::XmlDoc;
+use crate::sessions::{ReplayCache, SessionError};
+
+/// How old a remote LogoutRequest may be, and how far in the future (clock skew).
+pub const MAX_AGE_MINUTES: i64 = 10;
+pub const MAX_SKEW_MINUTES: i64 = 3;
+
+#[derive(Debug, Clone)]
+pub struct VerifiedLogoutRequest {
+    pub request: LogoutRequest,
+    pub sp: Arc<ServiceProvider>,
+    /// The SP's registered logout URL: where the LogoutResponse goes.
+    pub logout_url: String,
+}
+
+/// Decodes, parses and verifies a LogoutRequest; every problem is reported.
+pub fn intake(
+    saml_request: &str,
+    query: Option<&RawSignedQuery<'_>>,
+    limits: &Limits,
+    sps: &SpCache,
+) -> Result<VerifiedLogoutRequest, Vec<IntakeError>> {
+    let xml = codec::decode(saml_request, limits).map_err(|e| vec![codec_error(&e)])?;
+    let doc = XmlDoc::parse(&xml, &reader_limits(limits)).map_err(|e| vec![xml_error(&e)])?;
+    match authn_request::kind(&doc) {
+        MessageKind::LogoutRequest => {}
+        MessageKind::Both => {
+            return Err(vec![IntakeError::new(IntakeCode::BothAuthAndLogoutRequest)])
+        }
+        MessageKind::Neither => {
+            return Err(vec![IntakeError::new(IntakeCode::NoAuthOrLogoutRequest)])
+        }
+        MessageKind::AuthnRequest => {
+            let detail =
+                "an AuthnRequest was sent to the logout endpoint; send it to the sign-in endpoint";
+            return Err(vec![IntakeError::with_detail(
+                IntakeCode::MalformedRequest,
+                detail,
+            )]);
+        }
+    }
+    let request = logout_request::read(&doc).map_err(|e| {
+        vec![IntakeError::with_detail(
+            IntakeCode::MalformedRequest,
+            e.to_string(),
+        )]
+    })?;
+    let issuer = request
+        .issuer
+        .clone()
+        .ok_or_else(|| vec![IntakeError::new(IntakeCode::IssuerMissingOrInvalid)])?;
+    let sp = sps
+        .get(&issuer)
+        .ok_or_else(|| vec![IntakeError::new(IntakeCode::UnauthorizedServiceProvider)])?;
+    let mut errors = Vec::new();
+    check_signatures(&doc, query, &sp, true, &mut errors);
+    if sp.logout_url.is_none() {
+        errors.push(IntakeError::new(IntakeCode::NoResponseUrl));
+    }
+    match (errors.is_empty(), sp.logout_url.clone()) {
+        (true, Some(logout_url)) => Ok(VerifiedLogoutRequest {
+            request,
+            sp,
+            logout_url,
+        }),
+        _ => {
+            errors.sort_by_key(|e| e.code);
+            Err(errors)
+        }
+    }
+}
+
+/// Why a remote logout is refused; the HTTP answer is the same (400, empty) for all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteRefusal {
+    Stale,
+    Replayed,
+    NoSessionIndex,
+    Storage(String),
+}
+
+impl From<SessionError> for RemoteRefusal {
+    fn from(e: SessionError) -> Self {
+        RemoteRefusal::Storage(e.0)
+    }
+}
+
+/// The remote-only rules: freshness, replay, SessionIndex. Returns the SessionIndex.
+pub fn check_remote(
+    request: &LogoutRequest,
+    issuer: &str,
+    now: DateTime<Utc>,
+    replay: &dyn ReplayCache,
+) -> Result<String, RemoteRefusal> {
+    let issued = request
+        .issue_instant
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or(RemoteRefusal::Stale)?;
+    if issued < now - Duration::minutes(MAX_AGE_MINUTES)
+        || issued > now + Duration::minutes(MAX_SKEW_MINUTES)
+    {
+        return Err(RemoteRefusal::Stale);
+    }
+    let forget_before = now - Duration::minutes(MAX_AGE_MINUTES + MAX_SKEW_MINUTES + 1);
+    if !replay.first_use(issuer, &request.id, now, forget_before)? {
+        return Err(RemoteRefusal::Replayed);
+    }
+    request
+        .session_index
+        .clone()
+        .ok_or(RemoteRefusal::NoSessionIndex)
+}

@@ -1,0 +1,48 @@
+//! `samlp:LogoutRequest` (saml-core §3.7.1), read from the root element only.
+
+use super::authn_request::AuthnRequestError;
+use super::ns;
+use super::xml_doc::{self, XmlDoc, XmlDocError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest {
+    pub id: String,
+    pub issue_instant: Option<String>,
+    pub destination: Option<String>,
+    pub issuer: Option<String>,
+    pub name_id: Option<String>,
+    /// The first `SessionIndex`: for remote logout, the user's agency UUID.
+    pub session_index: Option<String>,
+}
+
+fn text_of(
+    root: &libxml::tree::Node,
+    namespace: &str,
+    local: &str,
+) -> Result<Option<String>, XmlDocError> {
+    match xml_doc::children(root, namespace, local).first() {
+        Some(node) => {
+            Ok(Some(xml_doc::plain_text(node)?.trim().to_string()).filter(|s| !s.is_empty()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Reads a document whose root `authn_request::kind` reported as `LogoutRequest`.
+pub fn read(doc: &XmlDoc) -> Result<LogoutRequest, AuthnRequestError> {
+    let root = doc.root().ok_or(XmlDocError::Unparseable)?;
+    let id = xml_doc::attr(&root, "ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(AuthnRequestError::MissingId)?;
+    if xml_doc::attr(&root, "Version").as_deref() != Some("2.0") {
+        return Err(AuthnRequestError::WrongVersion);
+    }
+    Ok(LogoutRequest {
+        id,
+        issue_instant: xml_doc::attr(&root, "IssueInstant"),
+        destination: xml_doc::attr(&root, "Destination"),
+        issuer: text_of(&root, ns::SAML, "Issuer")?,
+        name_id: text_of(&root, ns::SAML, "NameID")?,
+        session_index: text_of(&root, ns::SAMLP, "SessionIndex")?,
+    })
+}

@@ -1,0 +1,361 @@
+//! Logout (SPEC 9) with LogoutRequests made by independent software: python3-saml (its own
+//! signed Redirect URL and its enveloped signature) and the `xmlsec1` command; the
+//! LogoutResponses checked by python3-saml. Every refusal leaves the sessions untouched.
+
+mod common;
+
+use std::process::Command;
+
+use base64::Engine;
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use common::flow::*;
+
+const SP1: &str = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1";
+const SP1_LOGOUT: &str = "http://localhost:9001/logout";
+
+/// Runs the python3-saml logout helper; `key` signs as SP1 (sp1 or another SP's key).
+fn sp(mode: &str, key: &str, extra: Value) -> Value {
+    let cert = key.replace(".key", ".crt");
+    let mut job = json!({
+        "mode": mode, "sp_entity_id": SP1, "sp_slo_url": SP1_LOGOUT, "sp_cert": common::pem(&cert), "sp_key": common::pem(key),
+        "idp_entity_id": format!("{}/api/saml", common::BASE_URL),
+        "idp_slo_url": format!("{}/api/saml/logout2026", common::BASE_URL), "idp_cert": common::pem("idp-2026-test-only.crt"),
+        "name_id": "unused", "session_index": "unused", "relay_state": "https://sp.example/bye?a=1&b=ü",
+    });
+    if let (Some(job), Some(extra)) = (job.as_object_mut(), extra.as_object()) {
+        job.extend(extra.clone());
+    }
+    let mut child = Command::new(common::python())
+        .arg(common::root().join("tests/sp/python3_saml_logout.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("stdin"),
+        job.to_string().as_bytes(),
+    )
+    .expect("write");
+    let out = child.wait_with_output().expect("python finishes");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("python said: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn form(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Signs a fresh LogoutRequest with the `xmlsec1` command (sp1's key).
+fn xmlsec1_signed(session_index: &str) -> String {
+    let id = format!("_xmlsec1-{}", uuid::Uuid::new_v4().simple());
+    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let template = format!(
+        r##"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{SP1}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:NameID>{session_index}</saml:NameID><samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>"##
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let file = common::write(dir.path(), "t.xml", template.as_bytes());
+    let key = format!(
+        "{},{}",
+        common::key("sp1-test-only.key").display(),
+        common::key("sp1-test-only.crt").display()
+    );
+    let out = Command::new("xmlsec1")
+        .args([
+            "--sign",
+            "--privkey-pem",
+            &key,
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest",
+        ])
+        .arg(&file)
+        .output()
+        .expect("xmlsec1 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    b64(&out.stdout)
+}
+
+/// Signs in through sp1 and returns the user's persistent UUID for sp1's agency.
+async fn signed_in(f: &mut Flow) -> String {
+    let page = f
+        .sign_in_fully(
+            &authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]),
+            false,
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    let user = f.state.accounts.list().expect("users")[0].id;
+    f.state
+        .identities
+        .agency_uuid(user, "agency:Test Agency", "unused", f.state.clock.now())
+        .expect("uuid")
+}
+
+/// Whether this browser still has an authenticated session.
+async fn still_signed_in(f: &mut Flow) -> bool {
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    !f.get("/api/saml/complete")
+        .await
+        .location
+        .starts_with("/sign-in")
+}
+
+async fn remote(f: &mut Flow, value: &str) -> (u16, String) {
+    let a = f
+        .post(
+            &format!("/api/saml/remotelogout2026?SAMLRequest={}", form(value)),
+            &[],
+        )
+        .await;
+    (a.status, a.body)
+}
+
+fn field(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker)? + marker.len();
+    Some(body[start..].split('"').next()?.replace("&amp;", "&"))
+}
+
+#[actix_web::test]
+async fn front_channel_logout_from_a_python3_saml_redirect() {
+    let mut f = start_at(Utc::now());
+    let uuid = signed_in(&mut f).await;
+    let made = sp(
+        "redirect",
+        "sp1-test-only.key",
+        json!({"name_id": uuid, "session_index": uuid}),
+    );
+    let url = made["url"].as_str().expect("url");
+    let query = url.split_once('?').map(|(_, q)| q).expect("query");
+    let page = f.get(&format!("/api/saml/logout2026?{query}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&format!("action=\"{SP1_LOGOUT}\"")));
+    assert_eq!(
+        field(&page.body, "RelayState").as_deref(),
+        Some("https://sp.example/bye?a=1&b=ü")
+    );
+    let response = field(&page.body, "SAMLResponse").expect("LogoutResponse");
+    let request_id = made["request_id"].as_str().expect("id");
+    let checked = sp(
+        "validate",
+        "sp1-test-only.key",
+        json!({"saml_response": response, "request_id": request_id, "current_url": SP1_LOGOUT}),
+    );
+    assert_eq!(checked["valid"], true, "{checked}");
+    assert_eq!(
+        checked["status"],
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    assert!(!still_signed_in(&mut f).await, "the IdP session ended");
+    assert!(f
+        .state
+        .audit
+        .recent(10)
+        .expect("audit")
+        .iter()
+        .any(|e| e.event == "Logout Initiated" && e.success));
+}
+
+#[actix_web::test]
+async fn front_channel_refusals_keep_the_user_signed_in() {
+    let mut f = start_at(Utc::now());
+    let uuid = signed_in(&mut f).await;
+    let other_key = sp(
+        "redirect",
+        "sp2-test-only.key",
+        json!({"name_id": uuid, "session_index": uuid}),
+    );
+    let query = other_key["url"]
+        .as_str()
+        .and_then(|u| u.split_once('?'))
+        .map(|(_, q)| q.to_string())
+        .expect("query");
+    let bad_signature = f.get(&format!("/api/saml/logout2026?{query}")).await;
+    assert_eq!(bad_signature.status, 400);
+    assert!(
+        bad_signature
+            .body
+            .contains("SAML request signature is invalid"),
+        "{}",
+        bad_signature.body
+    );
+    let unsigned = format!("<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_u\" Version=\"2.0\"><saml:Issuer>{SP1}</saml:Issuer></samlp:LogoutRequest>");
+    let value = saml_idp::saml::codec::encode_redirect(unsigned.as_bytes());
+    let refused = f
+        .get(&format!(
+            "/api/saml/logout2026?SAMLRequest={}",
+            form(&value)
+        ))
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused
+        .body
+        .contains("This service provider must sign its SAML requests"));
+    assert!(
+        still_signed_in(&mut f).await,
+        "refused logouts leave the session"
+    );
+    let plain = f.get("/api/saml/logout2026").await;
+    assert_eq!(
+        (plain.status, plain.location.as_str()),
+        (303, "/"),
+        "no SAMLRequest: plain sign-out"
+    );
+    assert!(!still_signed_in(&mut f).await);
+}
+
+#[actix_web::test]
+async fn remote_logout_ends_every_session_of_the_user() {
+    let mut f = start_at(Utc::now());
+    let uuid = signed_in(&mut f).await;
+    let first_browser = std::mem::take(&mut f.jar);
+    f.tick(31);
+    signed_in(&mut f).await;
+    let made = sp(
+        "signed-xml",
+        "sp1-test-only.key",
+        json!({"name_id": uuid, "session_index": uuid}),
+    );
+    let xml = made["xml"].as_str().expect("xml");
+    let (status, body) = remote(&mut f, &b64(xml.as_bytes())).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("<samlp:LogoutResponse"), "raw XML: {body}");
+    let checked = sp(
+        "validate",
+        "sp1-test-only.key",
+        json!({"saml_response": b64(body.as_bytes()), "request_id": made["request_id"], "current_url": SP1_LOGOUT}),
+    );
+    assert_eq!(checked["valid"], true, "{checked}");
+    assert!(!still_signed_in(&mut f).await, "second browser signed out");
+    f.jar = first_browser;
+    assert!(
+        !still_signed_in(&mut f).await,
+        "first browser signed out: the next request asks for the password"
+    );
+    let events: Vec<String> = f
+        .state
+        .audit
+        .recent(20)
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(
+        events.contains(&"Remote Logout initiated".into())
+            && events.contains(&"Remote Logout completed".into())
+    );
+}
+
+#[actix_web::test]
+async fn remote_logout_refusals_are_400_with_an_empty_body() {
+    let mut f = start_at(Utc::now());
+    let uuid = signed_in(&mut f).await;
+    let other = add_user(&f.state, "grace@example.gov", None, None);
+    assert!(!other.is_empty());
+    let made = |key: &str, index: &str| {
+        sp(
+            "signed-xml",
+            key,
+            json!({"name_id": index, "session_index": index}),
+        )
+    };
+    let signed = |v: &Value| b64(v["xml"].as_str().expect("xml").as_bytes());
+    let cases = vec![
+        (
+            "signed by another SP's key",
+            signed(&made("sp2-test-only.key", &uuid)),
+        ),
+        (
+            "unknown SessionIndex",
+            signed(&made(
+                "sp1-test-only.key",
+                "00000000-0000-4000-8000-000000000000",
+            )),
+        ),
+        (
+            "unsigned",
+            b64(made("sp1-test-only.key", &uuid)["xml"]
+                .as_str()
+                .expect("xml")
+                .split("<ds:Signature")
+                .next()
+                .map(|head| {
+                    let tail = made("sp1-test-only.key", &uuid)["xml"]
+                        .as_str()
+                        .expect("xml")
+                        .split("</ds:Signature>")
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_string();
+                    format!("{head}{tail}")
+                })
+                .unwrap_or_default()
+                .as_bytes()),
+        ),
+        (
+            "missing SessionIndex",
+            signed(&sp(
+                "signed-xml",
+                "sp1-test-only.key",
+                json!({"name_id": uuid, "session_index": null}),
+            )),
+        ),
+    ];
+    for (name, value) in cases {
+        let (status, body) = remote(&mut f, &value).await;
+        assert_eq!((status, body.as_str()), (400, ""), "{name}");
+    }
+    let fresh = signed(&made("sp1-test-only.key", &uuid));
+    f.tick(11 * 60);
+    assert_eq!(remote(&mut f, &fresh).await, (400, String::new()), "stale");
+    f.clock.advance(Duration::minutes(-11));
+    assert!(still_signed_in(&mut f).await, "refusals leave the session");
+    let xmlsec = xmlsec1_signed(&uuid);
+    assert_eq!(
+        remote(&mut f, &xmlsec).await.0,
+        200,
+        "a request signed by xmlsec1"
+    );
+    assert_eq!(
+        remote(&mut f, &xmlsec).await,
+        (400, String::new()),
+        "replayed"
+    );
+    let get = f.get("/api/saml/remotelogout2026").await;
+    assert_eq!(get.status, 405);
+}
+
+#[actix_web::test]
+async fn another_agencys_uuid_does_not_sign_the_user_out() {
+    let mut f = start_at(Utc::now());
+    signed_in(&mut f).await;
+    let user = f.state.accounts.list().expect("users")[0].id;
+    let foreign = f
+        .state
+        .identities
+        .agency_uuid(
+            user,
+            "agency:Other Agency",
+            &uuid::Uuid::new_v4().to_string(),
+            Utc::now(),
+        )
+        .expect("uuid");
+    let made = sp(
+        "signed-xml",
+        "sp1-test-only.key",
+        json!({"name_id": foreign, "session_index": foreign}),
+    );
+    let (status, body) = remote(&mut f, &b64(made["xml"].as_str().expect("xml").as_bytes())).await;
+    assert_eq!((status, body.as_str()), (400, ""));
+    assert!(still_signed_in(&mut f).await);
+}
