@@ -128,7 +128,7 @@ pub async fn logout(
     .await?;
     let (xml, logout_url) = outcome.map_err(reject)?;
     end_session(&state, current.map(|s| s.token_hash)).await?;
-    let mut response = flow::post_message(
+    let mut response = super::handoff::post_message(
         &state,
         &req,
         locale,

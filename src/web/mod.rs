@@ -3,6 +3,7 @@
 
 pub mod error;
 mod flow;
+mod handoff;
 mod health;
 mod home;
 pub mod i18n;
