@@ -454,3 +454,156 @@ async fn is_passive_without_a_session_gets_no_passive() {
         "posted to the registered ACS"
     );
 }
+
+/// How a request reaches the IdP.
+#[derive(Debug, Clone, Copy)]
+enum Sent {
+    RedirectUnsigned,
+    RedirectSigned,
+    PostUnsigned,
+    PostSigned,
+}
+
+/// Query signature over `SAMLRequest=…&RelayState=…&SigAlg=…` (saml-bindings §3.4.4.1) with
+/// sp1's key, made with openssl.
+fn signed_redirect_query(xml: &str) -> String {
+    let enc = |v: &str| -> String { url::form_urlencoded::byte_serialize(v.as_bytes()).collect() };
+    let octets = format!(
+        "SAMLRequest={}&RelayState={}&SigAlg={}",
+        enc(&saml_idp::saml::codec::encode_redirect(xml.as_bytes())),
+        enc("relay"),
+        enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    );
+    let key =
+        openssl::pkey::PKey::private_key_from_pem(common::pem("sp1-test-only.key").as_bytes())
+            .expect("key");
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).expect("signer");
+    signer.update(octets.as_bytes()).expect("update");
+    let signature =
+        base64::engine::general_purpose::STANDARD.encode(signer.sign_to_vec().expect("sign"));
+    format!("{octets}&Signature={}", enc(&signature))
+}
+
+/// An enveloped signature added by the `xmlsec1` command with sp1's key.
+fn xmlsec1_signed_request(xml: &str) -> Vec<u8> {
+    let template = xml.replacen(
+        "</saml:Issuer>",
+        "</saml:Issuer><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/><ds:Reference URI=\"#_flow\"><ds:Transforms><ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>",
+        1,
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let key = format!(
+        "{},{}",
+        common::key("sp1-test-only.key").display(),
+        common::key("sp1-test-only.crt").display()
+    );
+    let signed = xmlsec1(
+        dir.path(),
+        &[
+            "--sign",
+            "--privkey-pem",
+            &key,
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest",
+        ],
+        template.as_bytes(),
+    );
+    signed.expect("xmlsec1 signs")
+}
+
+async fn send(f: &mut Flow, xml: &str, how: Sent) -> u16 {
+    let enc = |v: &str| -> String { url::form_urlencoded::byte_serialize(v.as_bytes()).collect() };
+    let post = |body: &[u8]| {
+        format!(
+            "SAMLRequest={}",
+            enc(&saml_idp::saml::codec::encode_post(body))
+        )
+    };
+    let answer = match how {
+        Sent::RedirectUnsigned => return f.request(xml).await.status,
+        Sent::RedirectSigned => {
+            f.get(&format!(
+                "/api/saml/auth2026?{}",
+                signed_redirect_query(xml)
+            ))
+            .await
+        }
+        Sent::PostUnsigned => {
+            f.post_raw("/api/saml/authpost2026", post(xml.as_bytes()))
+                .await
+        }
+        Sent::PostSigned => {
+            f.post_raw("/api/saml/authpost2026", post(&xmlsec1_signed_request(xml)))
+                .await
+        }
+    };
+    answer.status
+}
+
+#[actix_web::test]
+async fn every_variant_answers_redirect_and_post_requests_signed_and_unsigned() {
+    let mut f = start_at(Utc::now());
+    add_sp(&f, PLAIN_SP, "none", true);
+    add_sp(&f, GCM_SP, "aes256-gcm", false);
+    let email =
+        "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\"/>";
+    let variants: Vec<(Sp<'static>, String)> = vec![
+        (
+            SP1,
+            authn_request(SP1.issuer, "", &["urn:acr.login.gov:auth-only"]),
+        ),
+        (
+            Sp {
+                issuer: PLAIN_SP,
+                response_signed: true,
+                encrypted: false,
+                ..SP1
+            },
+            authn_request(PLAIN_SP, "", &["urn:acr.login.gov:auth-only"]).replace(
+                "<samlp:RequestedAuthnContext>",
+                &format!("{email}<samlp:RequestedAuthnContext>"),
+            ),
+        ),
+        (
+            Sp {
+                issuer: GCM_SP,
+                ..SP1
+            },
+            authn_request(GCM_SP, "", &["urn:acr.login.gov:auth-only"]),
+        ),
+    ];
+    assert_eq!(f.sign_in_fully(&variants[0].1, false).await.status, 200);
+    for (sp, xml) in &variants {
+        for how in [
+            Sent::RedirectUnsigned,
+            Sent::RedirectSigned,
+            Sent::PostUnsigned,
+            Sent::PostSigned,
+        ] {
+            assert_eq!(send(&mut f, xml, how).await, 303, "{} {how:?}", sp.issuer);
+            let page = f.complete().await;
+            let response = form_field(&page.body, "SAMLResponse")
+                .unwrap_or_else(|| panic!("{} {how:?}: {}", sp.issuer, page.body));
+            let checked = python3_saml(sp, &response, "_flow");
+            assert_eq!(checked["valid"], true, "{} {how:?}: {checked}", sp.issuer);
+            assert!(
+                xmlsec1_accepts(
+                    &decoded(&response),
+                    sp.key,
+                    "idp-2026-test-only.crt",
+                    sp.response_signed
+                ),
+                "{} {how:?}",
+                sp.issuer
+            );
+            let relay = matches!(how, Sent::RedirectSigned).then(|| "relay".to_string());
+            assert_eq!(
+                form_field(&page.body, "RelayState"),
+                relay,
+                "{} {how:?}",
+                sp.issuer
+            );
+        }
+    }
+}

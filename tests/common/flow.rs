@@ -169,6 +169,15 @@ impl Flow {
         self.send(req).await
     }
 
+    /// POSTs an already encoded form body.
+    pub async fn post_raw(&mut self, uri: &str, body: String) -> Answer {
+        let req = test::TestRequest::post()
+            .uri(uri)
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(body);
+        self.send(req).await
+    }
+
     pub async fn request(&mut self, xml: &str) -> Answer {
         let value: String =
             url::form_urlencoded::byte_serialize(encode_redirect(xml.as_bytes()).as_bytes())
