@@ -27,20 +27,7 @@ fn sp(mode: &str, key: &str, extra: Value) -> Value {
     if let (Some(job), Some(extra)) = (job.as_object_mut(), extra.as_object()) {
         job.extend(extra.clone());
     }
-    let mut child = Command::new(common::python())
-        .arg(common::root().join("tests/sp/python3_saml_logout.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    std::io::Write::write_all(
-        &mut child.stdin.take().expect("stdin"),
-        job.to_string().as_bytes(),
-    )
-    .expect("write");
-    let out = child.wait_with_output().expect("python finishes");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("python said: {}", String::from_utf8_lossy(&out.stdout)))
+    common::python3_saml_script("python3_saml_logout.py", &job)
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -45,20 +45,7 @@ fn python3_saml(sp: &Sp<'_>, saml_response: &str, request_id: &str) -> Value {
         "saml_response": saml_response, "request_id": request_id,
         "want_response_signed": sp.response_signed, "want_encrypted": sp.encrypted,
     });
-    let mut child = Command::new(common::python())
-        .arg(common::root().join("tests/sp/python3_saml_acs.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    std::io::Write::write_all(
-        &mut child.stdin.take().expect("stdin"),
-        job.to_string().as_bytes(),
-    )
-    .expect("write");
-    let out = child.wait_with_output().expect("python finishes");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("python said: {}", String::from_utf8_lossy(&out.stdout)))
+    common::python3_saml_script("python3_saml_acs.py", &job)
 }
 
 fn xmlsec1(dir: &Path, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {

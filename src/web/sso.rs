@@ -2,7 +2,6 @@
 //! bounce form) and `/api/saml/authpost{YEAR}` (the real POST-binding handler), SPEC 1.
 //! Extract, run intake in one blocking task, store the pending request, render.
 
-use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -27,12 +26,12 @@ struct Reply {
 
 impl Reply {
     fn new(state: &AppState, req: &HttpRequest, params: Option<&SamlParams>) -> Reply {
-        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let locale = Locale::negotiate(
-            params.and_then(SamlParams::locale).as_deref(),
-            header(header::ACCEPT_LANGUAGE),
-        );
-        let json = header(header::ACCEPT).is_some_and(|a| a.contains("application/json"));
+        let locale = super::flow::locale(req, params.and_then(SamlParams::locale).as_deref());
+        let json = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/json"));
         Reply {
             locale,
             json,
@@ -198,13 +197,12 @@ async fn handle(
 
 /// 303 to the sign-in page, with the pending request's cookie.
 fn to_sign_in(state: &AppState, token: &str, locale: Locale) -> HttpResponse {
-    let cookie = Cookie::build(PENDING_COOKIE, token.to_string())
-        .path("/")
-        .http_only(true)
-        .secure(state.secure_cookies())
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::minutes(PENDING_LIFETIME_MINUTES))
-        .finish();
+    let cookie = super::session::cookie(
+        state,
+        PENDING_COOKIE,
+        token.to_string(),
+        chrono::Duration::minutes(PENDING_LIFETIME_MINUTES),
+    );
     HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,

@@ -232,3 +232,24 @@ pub fn python() -> String {
 pub fn pem(name: &str) -> String {
     std::fs::read_to_string(key(name)).expect("fixture key")
 }
+
+/// Runs one of the python3-saml helper scripts in `tests/sp/` with `job` on standard input
+/// and returns the JSON it prints.
+pub fn python3_saml_script(script: &str, job: &serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = std::process::Command::new(python())
+        .arg(root().join("tests/sp").join(script))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(job.to_string().as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python finishes");
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("python said: {}", String::from_utf8_lossy(&out.stdout)))
+}
