@@ -16,6 +16,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_REGISTRY_REFRESH_SECONDS: u64 = 2;
 pub const SQLITE_FILE_NAME: &str = "saml-idp.sqlite3";
+pub const DEFAULT_PURGE_INTERVAL_SECONDS: u64 = 300;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -101,6 +102,12 @@ pub struct Config {
     /// (the key itself) wins. Development mode creates one in the data directory.
     pub data_key_file: Option<PathBuf>,
     pub limits: Limits,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (SPEC 7, 13): addresses or
+    /// CIDR networks. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How often `serve` deletes expired rows (pending requests, sessions, ...); 0 = never
+    /// (then run `saml-idp purge` from cron).
+    pub purge_interval_seconds: u64,
 }
 
 impl Config {
@@ -135,6 +142,9 @@ struct FileConfig {
     data_key_file: Option<PathBuf>,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    purge_interval_seconds: Option<u64>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
     organization: Option<Organization>,
@@ -226,7 +236,19 @@ impl Config {
             ));
         }
         let limits = file.limits.resolve()?;
+        let trusted_proxies = parse_proxies(&file.trusted_proxies)?;
+        let purge_interval_seconds = file
+            .purge_interval_seconds
+            .unwrap_or(DEFAULT_PURGE_INTERVAL_SECONDS);
+        if purge_interval_seconds > 86_400 {
+            return Err(invalid(
+                "purge_interval_seconds",
+                "must be between 0 (never) and 86400",
+            ));
+        }
         Ok(Config {
+            trusted_proxies,
+            purge_interval_seconds,
             mode,
             facial_match_enabled: file.facial_match_enabled,
             data_key_file: file.data_key_file.map(|p| base_dir.join(p)),
@@ -243,6 +265,24 @@ impl Config {
             registry_refresh_seconds: refresh,
         })
     }
+}
+
+/// `10.0.0.7` or `10.0.0.0/8` (IPv4 or IPv6); a bare address is a one-address network.
+fn parse_proxies(values: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse::<ipnet::IpNet>()
+                .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    invalid(
+                        "trusted_proxies",
+                        format!("{v:?} is not an IP address or CIDR network"),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -432,6 +472,18 @@ mod tests {
         assert!(err.to_string().contains("base_ulr"), "{err}");
         let err = load_file("base_url = \"/relative\"\n").expect_err("relative");
         assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let c = load_file("trusted_proxies = [\"10.0.0.7\", \"10.1.0.0/16\", \"fd00::/8\"]\n")
+            .expect("config");
+        let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.7/32", "10.1.0.0/16", "fd00::/8"]);
+        let err = load_file("trusted_proxies = [\"proxy.internal\"]\n").expect_err("name");
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
+        let err = load_file("purge_interval_seconds = 999999\n").expect_err("too long");
+        assert!(err.to_string().contains("purge_interval_seconds"), "{err}");
     }
 
     #[test]

@@ -92,6 +92,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
+        failed_attempts -> Integer,
     }
 }
 
