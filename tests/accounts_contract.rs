@@ -72,6 +72,7 @@ fn session(token: &str, user_id: Option<i64>) -> SessionRecord {
         created_at: at(0),
         last_seen_at: at(0),
         expires_at: at(12 * 3600),
+        failed_attempts: 0,
     }
 }
 
@@ -507,6 +508,63 @@ fn sessions_are_deleted_one_by_one_or_per_user() {
         assert_eq!(store.delete_for_user(a), Ok(0), "{backend}: none left");
         assert!(!live("a1") && !live("a2"), "{backend}: a's sessions gone");
         assert!(live("b1") && live("anon"), "{backend}: others stay");
+    }
+}
+
+#[test]
+fn a_lock_ends_only_the_unfinished_sessions_and_failures_count_per_session() {
+    for (backend, db) in every_backend() {
+        let users = accounts(&db);
+        let (a, b) = (create(&users, "a"), create(&users, "b"));
+        let store = sessions(&db);
+        for (token, user) in [("half", a), ("done", a), ("other", b)] {
+            store.create(&session(token, Some(user))).expect("create");
+        }
+        store.set_mfa("done", MfaMethod::Totp, at(1)).expect("mfa");
+        assert_eq!(store.record_failure("half"), Ok(1), "{backend}");
+        assert_eq!(store.record_failure("half"), Ok(2), "{backend}");
+        assert_eq!(store.record_failure("gone"), Ok(0), "{backend}: no session");
+        let read = |t: &str| store.get(t, at(1), at(-1)).expect("get");
+        assert_eq!(read("half").map(|s| s.failed_attempts), Some(2));
+        assert_eq!(store.delete_unfinished_for_user(a), Ok(1), "{backend}");
+        assert!(read("half").is_none(), "{backend}: half-signed-in ended");
+        assert!(
+            read("done").is_some() && read("other").is_some(),
+            "{backend}"
+        );
+    }
+}
+
+#[test]
+fn a_pending_request_is_taken_once() {
+    use saml_idp::idp::pending::{PendingRequest, PendingStore};
+    for (backend, db) in every_backend() {
+        let store = saml_idp::store::DieselPendingStore::new(db.db.clone());
+        let policy = saml_idp::saml::authn_context::SpPolicy {
+            ial: 1,
+            default_aal: None,
+            ialmax_allowed: false,
+            facial_match_enabled: false,
+        };
+        let pending = PendingRequest {
+            issuer: "urn:sp".into(),
+            request_id: "_r".into(),
+            year: 2026,
+            acs_url: "https://sp.example.gov/acs".into(),
+            relay_state: None,
+            authn_context: saml_idp::saml::authn_context::parse(&[], None, &policy)
+                .expect("context"),
+            email_name_id: false,
+            force_authn: false,
+            is_passive: false,
+            matching_certificate: Some("ab".repeat(32)),
+            received_at: at(0),
+        };
+        store.put("token", &pending).expect("put");
+        assert_eq!(store.get("token", at(1)), Ok(Some(pending)), "{backend}");
+        assert_eq!(store.take("token"), Ok(true), "{backend}");
+        assert_eq!(store.take("token"), Ok(false), "{backend}: only once");
+        assert_eq!(store.get("token", at(1)), Ok(None), "{backend}");
     }
 }
 

@@ -450,10 +450,14 @@ fn sign_in_on_one_node_and_complete_on_another() {
         )),
     );
     assert_eq!(
-        (status, location.starts_with("/sign-in/mfa")),
+        (status, location.starts_with("/api/saml/complete")),
         (303, true),
         "{location}"
     );
+    // The stored request decides the next step, on the other node.
+    assert!(browse(b.port, &jar, &location, None)
+        .1
+        .starts_with("/sign-in/mfa"));
     let csrf = csrf_of(&browse(a.port, &jar, "/sign-in/mfa", None).2);
     let totp = saml_idp::accounts::totp::TotpSecret::from_base32(secret).expect("secret");
     let code = saml_idp::accounts::totp::code_at(

@@ -24,15 +24,17 @@ async fn auth_only_request_signs_in_consents_and_hands_off() {
         "{}",
         page.body
     );
+    let after_password = f.password("ada@example.gov", PASSWORD).await;
+    assert_eq!(after_password.location, "/api/saml/complete?locale=en");
     assert!(f
-        .password("ada@example.gov", PASSWORD)
+        .get(&after_password.location)
         .await
         .location
         .starts_with("/sign-in/mfa"));
     let code = f.code();
     assert_eq!(
         f.second_factor(&code, false).await.location,
-        "/api/saml/complete"
+        "/api/saml/complete?locale=en"
     );
     let to_consent = f.get("/api/saml/complete").await;
     assert!(to_consent.location.starts_with("/consent"));
@@ -139,7 +141,8 @@ async fn phishing_resistant_requests_explain_what_is_missing() {
         "",
         &["http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true"],
     );
-    let page = f.sign_in_fully(&xml, false).await;
+    assert_eq!(f.request(&xml).await.location, "/sign-in?locale=en");
+    let page = f.sign_in_rest().await;
     assert_eq!(page.status, 403);
     assert!(page
         .body
@@ -156,31 +159,29 @@ async fn force_authn_asks_again_once_and_does_not_loop() {
     let plain = authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]);
     assert_eq!(f.sign_in_fully(&plain, false).await.status, 200);
     f.tick(60);
-    assert_eq!(
-        f.request(&authn_request(
+    let force = f
+        .request(&authn_request(
             SP1,
             "ForceAuthn=\"true\"",
-            &["urn:acr.login.gov:auth-only"]
+            &["urn:acr.login.gov:auth-only"],
         ))
-        .await
-        .status,
-        303
-    );
-    assert!(
-        f.get("/api/saml/complete")
-            .await
-            .location
-            .starts_with("/sign-in"),
+        .await;
+    assert_eq!(
+        (force.status, force.location.as_str()),
+        (303, "/sign-in?locale=en"),
         "must authenticate again"
     );
-    f.password("ada@example.gov", PASSWORD).await;
+    let after_password = f.password("ada@example.gov", PASSWORD).await;
+    assert!(f
+        .get(&after_password.location)
+        .await
+        .location
+        .starts_with("/sign-in/mfa"));
     let backup = f.backup[0].clone();
+    let after_code = f.second_factor(&backup, false).await;
+    assert_eq!(after_code.location, "/api/saml/complete?locale=en");
     assert_eq!(
-        f.second_factor(&backup, false).await.location,
-        "/api/saml/complete"
-    );
-    assert_eq!(
-        f.get("/api/saml/complete").await.status,
+        f.get(&after_code.location).await.status,
         200,
         "the resumed request completes"
     );
@@ -201,12 +202,10 @@ async fn cancel_returns_to_the_sp() {
 
 /// True when the browser holds an authenticated session (complete would not ask to sign in).
 async fn authenticated(f: &mut Flow) -> bool {
-    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+    let answer = f
+        .request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
         .await;
-    !f.get("/api/saml/complete")
-        .await
-        .location
-        .starts_with("/sign-in")
+    !answer.location.starts_with("/sign-in")
 }
 
 #[actix_web::test]
@@ -305,11 +304,12 @@ async fn ten_failures_lock_the_account_for_ten_minutes() {
         assert_eq!(f.password("ada@example.gov", "wrong").await.status, 401);
     }
     let locked = f.password("ada@example.gov", "wrong").await;
-    assert_eq!(locked.status, 403);
+    assert_eq!(locked.status, 401);
     let still = f.password("ada@example.gov", PASSWORD).await;
-    assert!(
-        still.body.contains("locked"),
-        "the right password does not open a locked account"
+    assert_eq!(
+        (still.status, &still.body),
+        (401, &locked.body),
+        "the right password does not open a locked account, and says nothing more"
     );
     assert!(!authenticated(&mut f).await);
     f.tick(11 * 60);
@@ -317,7 +317,7 @@ async fn ten_failures_lock_the_account_for_ten_minutes() {
         .password("ada@example.gov", PASSWORD)
         .await
         .location
-        .starts_with("/sign-in/mfa"));
+        .starts_with("/api/saml/complete"));
 }
 
 #[actix_web::test]
@@ -346,17 +346,18 @@ async fn one_address_is_rate_limited() {
 #[actix_web::test]
 async fn a_passive_request_without_a_session_does_not_show_pages() {
     let mut f = start();
-    f.request(&authn_request(
-        SP1,
-        "IsPassive=\"true\"",
-        &["urn:acr.login.gov:auth-only"],
-    ))
-    .await;
-    let answer = f.get("/api/saml/complete").await;
+    let answer = f
+        .request(&authn_request(
+            SP1,
+            "IsPassive=\"true\"",
+            &["urn:acr.login.gov:auth-only"],
+        ))
+        .await;
     assert_eq!(
         answer.status, 200,
-        "straight to the (NoPassive) hand-off, no sign-in page"
+        "the (NoPassive) Response at once, no sign-in page"
     );
+    assert_eq!(f.state.pending.count().expect("count"), 0, "nothing stored");
     assert!(f
         .state
         .audit

@@ -187,7 +187,14 @@ async fn python3_saml_redirect_keeps_relay_state_verbatim() {
         Some("https://sp.example/after?x=1&y=ä")
     );
     assert_eq!(pending.issuer, SP1);
-    assert_eq!(pending.matching_certificate, Some(0));
+    let first =
+        saml_idp::crypto::cert::Certificate::from_pem(common::pem("sp1-test-only.crt").as_bytes())
+            .expect("cert");
+    assert_eq!(
+        pending.matching_certificate,
+        Some(first.sha256_fingerprint()),
+        "the matching certificate is remembered by fingerprint"
+    );
     assert_eq!(pending.year, 2026);
 }
 

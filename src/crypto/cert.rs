@@ -91,6 +91,15 @@ impl Certificate {
             .and_then(|bn| bn.to_hex_str().map(|s| s.to_string()))
             .unwrap_or_else(|_| "unknown".into())
     }
+
+    /// SHA-256 of the DER, lower-case hex: identifies a registered certificate across
+    /// reorderings of the SP's list (the index would not).
+    pub fn sha256_fingerprint(&self) -> String {
+        self.x509
+            .digest(openssl::hash::MessageDigest::sha256())
+            .map(|d| data_encoding::HEXLOWER.encode(&d))
+            .unwrap_or_default()
+    }
 }
 
 /// openssl error stacks are long; the first reason is the useful part.

@@ -2,7 +2,7 @@
 //! the next step of the flow (SPEC 7). A pure function: the web layer gathers the facts,
 //! acts on the answer, and loops until the hand-off.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use super::pending::PendingRequest;
 use super::release::{released, Grant};
@@ -41,10 +41,11 @@ pub enum Step {
     HandOff(Vec<&'static str>),
 }
 
-/// After `since`? (ForceAuthn: only authentication after the request counts.)
+/// After `since`? (ForceAuthn: only authentication after the request counts.) Stored
+/// times keep whole microseconds, so `since` is compared at that precision.
 fn fresh(at: Option<DateTime<Utc>>, since: Option<DateTime<Utc>>) -> bool {
     match (at, since) {
-        (Some(at), Some(since)) => at >= since,
+        (Some(at), Some(since)) => at >= since.trunc_subsecs(6),
         (Some(_), None) => true,
         (None, _) => false,
     }

@@ -16,7 +16,11 @@ use crate::saml::authn_request::{self, MessageKind};
 use crate::saml::codec::{self, Limits};
 use crate::saml::logout_request::{self, LogoutRequest};
 use crate::saml::xml_doc::XmlDoc;
-use crate::sessions::{ReplayCache, SessionError};
+use crate::sessions::{AuditEvent, ReplayCache, SessionError};
+
+use super::response::{wrap, Envelope};
+use super::{Deps, Error};
+use crate::saml::SamlYear;
 
 /// How old a remote LogoutRequest may be, and how far in the future (clock skew).
 pub const MAX_AGE_MINUTES: i64 = 10;
@@ -128,4 +132,108 @@ pub fn check_remote(
         .session_index
         .clone()
         .ok_or(RemoteRefusal::NoSessionIndex)
+}
+
+/// The LogoutResponse (Success) to a verified request, signed when the SP asks.
+fn logout_response(
+    deps: &Deps<'_>,
+    year: SamlYear,
+    v: &VerifiedLogoutRequest,
+) -> Result<Vec<u8>, Error> {
+    let key = deps
+        .keys
+        .get(year)
+        .ok_or(Error::Sp(super::SpProblem::YearNotLive))?;
+    let envelope = Envelope {
+        element: "samlp:LogoutResponse",
+        destination: &v.logout_url,
+        in_response_to: &v.request.id,
+        issuer: deps.entity_id,
+        now: deps.now,
+        sign: v.sp.signed_response_message_requested,
+    };
+    Ok(wrap(&envelope, None, None, key, deps.ids)?)
+}
+
+/// A verified front-channel LogoutRequest's answer: the LogoutResponse and where it goes.
+pub struct FrontChannel {
+    pub xml: Vec<u8>,
+    pub logout_url: String,
+}
+
+/// Front-channel logout (SPEC 9): verify, audit, and build the LogoutResponse; the caller
+/// ends the browser's session only when this succeeds (a refused request leaves the user
+/// signed in). `Ok(Err(errors))` is a refused request.
+pub fn front_channel(
+    deps: &Deps<'_>,
+    year: SamlYear,
+    saml_request: &str,
+    query: Option<&RawSignedQuery<'_>>,
+    limits: &Limits,
+) -> Result<Result<FrontChannel, Vec<IntakeError>>, Error> {
+    let verified = intake(saml_request, query, limits, deps.sps);
+    let event = AuditEvent {
+        event: "Logout Initiated".into(),
+        issuer: verified.as_ref().ok().map(|v| v.sp.issuer.clone()),
+        user_public_id: None,
+        success: verified.is_ok(),
+        detail: verified.as_ref().err().map(|e| {
+            e.iter()
+                .map(|i| i.code.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        }),
+    };
+    deps.audit.record(&event, deps.now)?;
+    Ok(match verified {
+        Ok(v) => Ok(FrontChannel {
+            xml: logout_response(deps, year, &v)?,
+            logout_url: v.logout_url,
+        }),
+        Err(errors) => Err(errors),
+    })
+}
+
+/// Back-channel logout (SPEC 9): the LogoutResponse when every check passes and the user's
+/// sessions ended; None otherwise. The user lookup runs whether or not the earlier checks
+/// passed, so the timing does not tell whether a UUID exists.
+pub fn remote(
+    deps: &Deps<'_>,
+    year: SamlYear,
+    saml_request: &str,
+    limits: &Limits,
+) -> Option<Vec<u8>> {
+    // Embedded signatures only: the body is posted server to server.
+    let verified = intake(saml_request, None, limits, deps.sps).ok();
+    let checked = verified
+        .as_ref()
+        .map(|v| check_remote(&v.request, &v.sp.issuer, deps.now, deps.replay));
+    let (agency, index) = match (&verified, &checked) {
+        (Some(v), Some(Ok(index))) => (v.sp.agency_key(), index.clone()),
+        _ => ("agency:-".to_string(), "-".to_string()),
+    };
+    let user = deps
+        .identities
+        .user_for_agency_uuid(&agency, &index)
+        .ok()
+        .flatten();
+    let issuer = verified.as_ref().map(|v| v.sp.issuer.clone());
+    let event = |name: &str, success: bool| AuditEvent {
+        event: name.into(),
+        issuer: issuer.clone(),
+        user_public_id: None,
+        success,
+        detail: None,
+    };
+    let _ = deps.audit.record(
+        &event("Remote Logout initiated", verified.is_some()),
+        deps.now,
+    );
+    let (verified, user) = (verified?, user?);
+    checked?.ok()?;
+    deps.sessions.delete_for_user(user).ok()?;
+    let _ = deps
+        .audit
+        .record(&event("Remote Logout completed", true), deps.now);
+    logout_response(deps, year, &verified).ok()
 }

@@ -1,15 +1,51 @@
-//! The use cases, as plain functions and services over `saml`, `crypto` and the registry
-//! trait. No HTTP and no Diesel here.
+//! The use cases, as plain functions and services over `saml`, `crypto` and the store
+//! traits. No HTTP and no Diesel here: each use case takes a [`Deps`] (the stores, keys and
+//! `now`) and returns a typed outcome or an [`Error`].
 
+pub mod advance;
 pub mod complete;
+pub mod error;
+pub mod handoff;
 pub mod intake_error;
 pub mod logout;
 pub mod metadata;
 pub mod pending;
 pub mod release;
 pub mod response;
+pub mod sign_in;
 pub mod sp_cache;
 pub mod sso;
+pub mod throttle;
 
+use chrono::{DateTime, Utc};
+
+pub use error::{Error, SpProblem, UserProblem};
 pub use metadata::MetadataDocuments;
 pub use sp_cache::SpCache;
+
+use crate::accounts::sealing::AccountCrypto;
+use crate::accounts::AccountStore;
+use crate::crypto::KeyRing;
+use crate::ids::IdSource;
+use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
+use pending::PendingStore;
+
+/// What the use cases work with: the stores, the key ring, the id source, and the time of
+/// the request (injected, so tests freeze it).
+#[derive(Clone, Copy)]
+pub struct Deps<'a> {
+    pub accounts: &'a dyn AccountStore,
+    pub crypto: &'a AccountCrypto,
+    pub sessions: &'a dyn SessionStore,
+    pub identities: &'a dyn IdentityStore,
+    pub audit: &'a dyn AuditLog,
+    pub limiter: &'a dyn RateLimiter,
+    pub replay: &'a dyn ReplayCache,
+    pub pending: &'a dyn PendingStore,
+    pub sps: &'a SpCache,
+    pub keys: &'a KeyRing,
+    pub ids: &'a dyn IdSource,
+    /// `{base_url}/api/saml`: the Issuer of everything the IdP emits.
+    pub entity_id: &'a str,
+    pub now: DateTime<Utc>,
+}

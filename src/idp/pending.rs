@@ -31,7 +31,11 @@ pub struct PendingRequest {
     pub email_name_id: bool,
     pub force_authn: bool,
     pub is_passive: bool,
-    pub matching_certificate: Option<usize>,
+    /// SHA-256 fingerprint of the registered certificate that verified the request: the
+    /// encryption target, found again by value at hand-off (an index would silently point
+    /// at another certificate after a reordering).
+    #[serde(default)]
+    pub matching_certificate: Option<String>,
     pub received_at: DateTime<Utc>,
 }
 
@@ -47,7 +51,10 @@ impl PendingRequest {
             email_name_id: v.name_id_format == NameIdFormat::Email,
             force_authn: v.request.force_authn,
             is_passive: v.request.is_passive,
-            matching_certificate: v.matching_certificate,
+            matching_certificate: v
+                .matching_certificate
+                .and_then(|i| v.sp.certs.get(i))
+                .map(|c| c.sha256_fingerprint()),
             received_at: now,
         }
     }
@@ -66,6 +73,9 @@ pub trait PendingStore: Send + Sync {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<PendingRequest>, PendingError>;
+    /// Deletes the request: true for exactly one caller, on any node. A hand-off or Cancel
+    /// that gets false must not act (the request was already used).
+    fn take(&self, token_hash: &str) -> Result<bool, PendingError>;
     fn count(&self) -> Result<i64, PendingError>;
 }
 

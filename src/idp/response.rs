@@ -265,11 +265,14 @@ fn recipient<'a>(
     pending: &PendingRequest,
     sp: &'a ServiceProvider,
 ) -> Result<&'a Certificate, ResponseError> {
-    pending
-        .matching_certificate
-        .and_then(|i| sp.certs.get(i))
-        .or_else(|| sp.certs.first())
-        .ok_or(ResponseError::NoCertificate)
+    match &pending.matching_certificate {
+        Some(fingerprint) => sp
+            .certs
+            .iter()
+            .find(|c| c.sha256_fingerprint() == *fingerprint),
+        None => sp.certs.first(),
+    }
+    .ok_or(ResponseError::NoCertificate)
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub enum AuthnRequestError {
     Xml(#[from] XmlDocError),
     #[error("the root element has no ID")]
     MissingId,
+    #[error("the ID attribute must be an xs:ID (an NCName) of at most 256 bytes")]
+    BadId,
     #[error("Version must be 2.0")]
     WrongVersion,
     #[error("{attribute} must be true, false, 1 or 0")]
@@ -69,12 +71,7 @@ pub fn kind(doc: &XmlDoc) -> MessageKind {
 /// Reads the request from a document whose root `kind` reported as `AuthnRequest`.
 pub fn read(doc: &XmlDoc) -> Result<AuthnRequest, AuthnRequestError> {
     let root = doc.root().ok_or(XmlDocError::Unparseable)?;
-    let id = xml_doc::attr(&root, "ID")
-        .filter(|v| !v.is_empty())
-        .ok_or(AuthnRequestError::MissingId)?;
-    if xml_doc::attr(&root, "Version").as_deref() != Some("2.0") {
-        return Err(AuthnRequestError::WrongVersion);
-    }
+    let id = root_id(&root)?;
     let issuer = match xml_doc::only_child(&root, ns::SAML, "Issuer") {
         Some(node) => {
             Some(xml_doc::plain_text(&node)?.trim().to_string()).filter(|s| !s.is_empty())
@@ -96,6 +93,21 @@ pub fn read(doc: &XmlDoc) -> Result<AuthnRequest, AuthnRequestError> {
         authn_context_class_refs,
         comparison,
     })
+}
+
+/// The root's `ID` (present, an xs:ID of bounded size) after checking `Version="2.0"`; the
+/// same rules for every incoming message (SPEC 4, 9).
+pub fn root_id(root: &Node) -> Result<String, AuthnRequestError> {
+    let id = xml_doc::attr(root, "ID")
+        .filter(|v| !v.is_empty())
+        .ok_or(AuthnRequestError::MissingId)?;
+    if !super::xs_id::is_valid_id(&id) {
+        return Err(AuthnRequestError::BadId);
+    }
+    if xml_doc::attr(root, "Version").as_deref() != Some("2.0") {
+        return Err(AuthnRequestError::WrongVersion);
+    }
+    Ok(id)
 }
 
 fn requested_authn_context(

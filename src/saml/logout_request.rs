@@ -31,12 +31,7 @@ fn text_of(
 /// Reads a document whose root `authn_request::kind` reported as `LogoutRequest`.
 pub fn read(doc: &XmlDoc) -> Result<LogoutRequest, AuthnRequestError> {
     let root = doc.root().ok_or(XmlDocError::Unparseable)?;
-    let id = xml_doc::attr(&root, "ID")
-        .filter(|v| !v.is_empty())
-        .ok_or(AuthnRequestError::MissingId)?;
-    if xml_doc::attr(&root, "Version").as_deref() != Some("2.0") {
-        return Err(AuthnRequestError::WrongVersion);
-    }
+    let id = super::authn_request::root_id(&root)?;
     Ok(LogoutRequest {
         id,
         issue_instant: xml_doc::attr(&root, "IssueInstant"),

@@ -13,6 +13,7 @@ pub mod sp_metadata;
 pub mod xml_doc;
 pub mod xml_reader;
 pub mod xml_writer;
+pub mod xs_id;
 pub mod year;
 
 pub use year::SamlYear;

@@ -6,6 +6,13 @@
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
+/// A session ends after this long without a request (SPEC 7).
+pub const IDLE_MINUTES: i64 = 15;
+/// ... and after this long in any case.
+pub const ABSOLUTE_HOURS: i64 = 12;
+/// "Remember this browser" lasts this long.
+pub const REMEMBER_DAYS: i64 = 30;
+
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error("session storage failed: {0}")]
 pub struct SessionError(pub String);
@@ -47,6 +54,8 @@ pub struct SessionRecord {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Wrong second-factor codes entered in this session (SPEC 7: per-session limit).
+    pub failed_attempts: i32,
 }
 
 /// One audit event; never holds PII (SPEC 12).
@@ -83,6 +92,11 @@ pub trait SessionStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<(), SessionError>;
     fn delete(&self, token_hash: &str) -> Result<(), SessionError>;
+    /// Counts a failed attempt in this session; the new count (0 if the session is gone).
+    fn record_failure(&self, token_hash: &str) -> Result<i32, SessionError>;
+    /// Ends the user's sessions that are past the password but not the second factor (an
+    /// account lock ends them, SPEC 7); returns how many.
+    fn delete_unfinished_for_user(&self, user_id: i64) -> Result<usize, SessionError>;
     /// Ends every session of a user (remote logout); returns how many.
     fn delete_for_user(&self, user_id: i64) -> Result<usize, SessionError>;
     fn remember_browser(

@@ -60,6 +60,14 @@ impl PendingStore for DieselPendingStore {
             .transpose()
     }
 
+    fn take(&self, token_hash: &str) -> Result<bool, PendingError> {
+        let mut conn = self.db.conn().map_err(err)?;
+        diesel::delete(pending_requests::table.filter(pending_requests::token_hash.eq(token_hash)))
+            .execute(&mut *conn)
+            .map(|n| n > 0)
+            .map_err(err)
+    }
+
     fn count(&self) -> Result<i64, PendingError> {
         let mut conn = self.db.conn().map_err(err)?;
         pending_requests::table

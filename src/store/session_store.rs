@@ -30,6 +30,7 @@ struct SessionRow {
     created_at: NaiveDateTime,
     last_seen_at: NaiveDateTime,
     expires_at: NaiveDateTime,
+    failed_attempts: i32,
 }
 
 impl SessionRow {
@@ -44,6 +45,7 @@ impl SessionRow {
             created_at: db_time(s.created_at),
             last_seen_at: db_time(s.last_seen_at),
             expires_at: db_time(s.expires_at),
+            failed_attempts: s.failed_attempts,
         }
     }
 
@@ -66,6 +68,7 @@ impl SessionRow {
             created_at: utc(self.created_at),
             last_seen_at: utc(self.last_seen_at),
             expires_at: utc(self.expires_at),
+            failed_attempts: self.failed_attempts,
         })
     }
 }
@@ -302,6 +305,35 @@ impl SessionStore for DieselSessionStore {
     fn delete(&self, token_hash: &str) -> Result<(), SessionError> {
         self.execute(|c| diesel::delete(browser_sessions::table.find(token_hash)).execute(c))
             .map(|_| ())
+    }
+
+    /// Update first, then read: the row is locked before the count is read (as in
+    /// `count_hit`), so concurrent failures each see their own increment.
+    fn record_failure(&self, token_hash: &str) -> Result<i32, SessionError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|c| {
+            diesel::update(browser_sessions::table.find(token_hash))
+                .set(browser_sessions::failed_attempts.eq(browser_sessions::failed_attempts + 1))
+                .execute(c)?;
+            browser_sessions::table
+                .find(token_hash)
+                .select(browser_sessions::failed_attempts)
+                .first::<i32>(c)
+                .optional()
+        })
+        .map(|n| n.unwrap_or(0))
+        .map_err(err)
+    }
+
+    fn delete_unfinished_for_user(&self, user_id: i64) -> Result<usize, SessionError> {
+        self.execute(|c| {
+            diesel::delete(
+                browser_sessions::table
+                    .filter(browser_sessions::user_id.eq(user_id))
+                    .filter(browser_sessions::mfa_at.is_null()),
+            )
+            .execute(c)
+        })
     }
 
     fn delete_for_user(&self, user_id: i64) -> Result<usize, SessionError> {

@@ -8,7 +8,8 @@ use thiserror::Error;
 
 use super::i18n::Locale;
 use super::{intake_errors, pages};
-use crate::idp::intake_error::IntakeError;
+use crate::idp::intake_error::{IntakeCode, IntakeError};
+use crate::idp::{Error as IdpError, SpProblem, UserProblem};
 
 #[derive(Debug, Error)]
 pub enum WebError {
@@ -31,9 +32,12 @@ pub enum WebError {
     /// A form post whose session is gone (expired or never started).
     #[error("session expired")]
     SessionExpired { locale: Locale },
-    /// Too many attempts from one address.
+    /// Too many attempts from one address, account or session.
     #[error("rate limited")]
     RateLimited { locale: Locale },
+    /// The signed-in account has no email for an SP that receives email as NameID.
+    #[error("the account has no email to release")]
+    NoEmail { locale: Locale },
     /// A form that does not parse.
     #[error("invalid form: {0}")]
     InvalidForm(String),
@@ -46,6 +50,42 @@ pub enum WebError {
 }
 
 impl WebError {
+    /// The one mapping from a use case's error to what the browser sees: only a store
+    /// failure is "database unavailable" (503); a changed SP gets the page of the check it
+    /// would now fail; a removed user is a session that ended; a failure to sign or encrypt
+    /// is ours (500).
+    pub fn from_idp(e: IdpError, locale: Locale) -> WebError {
+        let changed = |code, detail: &str| WebError::Rejected {
+            errors: vec![IntakeError::with_detail(code, detail)],
+            locale,
+            json: false,
+            help_base: String::new(),
+        };
+        match e {
+            IdpError::Storage(detail) => WebError::DatabaseUnavailable(detail),
+            IdpError::Sp(SpProblem::Inactive) => WebError::InactiveSp { locale },
+            IdpError::Sp(SpProblem::Unknown) => changed(
+                IntakeCode::UnauthorizedServiceProvider,
+                "the service provider is no longer registered",
+            ),
+            IdpError::Sp(SpProblem::AcsRemoved) => changed(
+                IntakeCode::AcsUrlNotRegistered,
+                "the Assertion Consumer Service URL was removed after the request was received",
+            ),
+            IdpError::Sp(SpProblem::CertificateRemoved) => changed(
+                IntakeCode::InvalidSignature,
+                "the certificate that verified the request is no longer registered",
+            ),
+            IdpError::Sp(SpProblem::YearNotLive) => WebError::NotFound,
+            IdpError::User(UserProblem::Gone) => WebError::SessionExpired { locale },
+            IdpError::User(UserProblem::NoEmail) => WebError::NoEmail { locale },
+            IdpError::Response(detail) => WebError::Internal(detail),
+            IdpError::Random(what) => {
+                WebError::Internal(format!("random generator failed: {what}"))
+            }
+        }
+    }
+
     /// (title, message) shown to the user.
     fn public(&self) -> (&'static str, &'static str) {
         match self {
@@ -65,6 +105,7 @@ impl WebError {
             WebError::RateLimited { locale } => {
                 (locale.t("ratelimit.title"), locale.t("ratelimit.body"))
             }
+            WebError::NoEmail { locale } => (locale.t("noemail.title"), locale.t("noemail.body")),
             WebError::InvalidForm(_) => ("Error", "The form could not be read. Please try again."),
             WebError::MethodNotAllowed => (
                 "Method not allowed",
@@ -91,6 +132,7 @@ impl ResponseError for WebError {
             WebError::Csrf { .. } => StatusCode::FORBIDDEN,
             WebError::SessionExpired { .. } => StatusCode::UNAUTHORIZED,
             WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            WebError::NoEmail { .. } => StatusCode::FORBIDDEN,
             WebError::InvalidForm(_) => StatusCode::BAD_REQUEST,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -114,6 +156,7 @@ impl ResponseError for WebError {
             WebError::NotFound
             | WebError::MethodNotAllowed
             | WebError::InactiveSp { .. }
+            | WebError::NoEmail { .. }
             | WebError::SessionExpired { .. } => {}
         }
         let mut response = HttpResponse::build(self.status_code());

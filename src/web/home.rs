@@ -3,26 +3,25 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::flow::{self, page_context, render_page};
-use super::session::{self, SESSION_COOKIE};
-use super::sign_in::LocaleQuery;
-use super::{pages, AppState, WebError};
+use super::extract::{self, LocaleQuery};
+use super::render::{self, page_context};
+use super::{blocking, cookies, pages, session, AppState, WebError};
 
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<LocaleQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = flow::locale(&req, q.locale.as_deref());
-    let session = session::current(&state, &req).await?;
-    let mut context = page_context(&state, &req, locale, "home.title").await?;
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let session = session::current(&state, &req, locale).await?;
+    let mut context = page_context(locale, "home.title", None);
     context.insert("title", "saml-idp");
     context.insert(
         "signed_in",
         &session.as_ref().is_some_and(|s| s.mfa_at.is_some()),
     );
     context.insert("csrf", &session.map(|s| s.csrf_token).unwrap_or_default());
-    context.insert("entity_id", &state.config.entity_id());
+    context.insert("entity_id", &*state.entity_id);
     context.insert(
         "years",
         &state
@@ -31,7 +30,7 @@ pub async fn index(
             .map(|y| y.value())
             .collect::<Vec<_>>(),
     );
-    render_page("index.html", &context, None, 200)
+    render::page("index.html", &context, Vec::new(), 200)
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,23 +39,23 @@ pub struct SignOutForm {
     csrf: String,
 }
 
-/// Ends this browser's IdP session (the SAML logout endpoints come with the logout issue).
+/// Ends this browser's IdP session.
 pub async fn sign_out(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<SignOutForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = flow::locale(&req, None);
-    if let Some(current) = session::current(&state, &req).await? {
+    let locale = extract::locale(&req, None);
+    if let Some(current) = session::current(&state, &req, locale).await? {
         if !session::csrf_ok(&current, &form.csrf) {
             return Err(WebError::Csrf { locale });
         }
         let store = state.sessions.clone();
-        flow::block(move || store.delete(&current.token_hash)).await?;
+        blocking::run(locale, move || Ok(store.delete(&current.token_hash)?)).await?;
     }
-    let mut response = flow::redirect("/");
+    let mut response = render::redirect("/");
     response
-        .add_removal_cookie(&session::removal(&state, SESSION_COOKIE))
+        .add_removal_cookie(&cookies::removal(&state, cookies::SESSION))
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(response)
 }

@@ -1,20 +1,14 @@
 //! `/api/saml/logout{YEAR}` (GET, POST, DELETE: front-channel) and
 //! `/api/saml/remotelogout{YEAR}` (POST: back-channel), SPEC 9.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 
-use super::flow;
+use super::render::{self, Outgoing};
 use super::saml_params::SamlParams;
-use super::session::{self, SESSION_COOKIE};
-use super::{AppState, WebError};
-use crate::crypto::KeyRing;
+use super::{blocking, cookies, extract, session, AppState, WebError};
 use crate::idp::intake_error::{IntakeCode, IntakeError};
-use crate::idp::logout::{check_remote, intake, VerifiedLogoutRequest};
-use crate::idp::response::{wrap, Envelope};
+use crate::idp::logout::{front_channel, remote, FrontChannel};
 use crate::saml::SamlYear;
-use crate::sessions::AuditEvent;
 
 fn live_year(state: &AppState, suffix: &str) -> Result<SamlYear, WebError> {
     state.live_year(suffix).ok_or(WebError::NotFound)
@@ -24,47 +18,18 @@ fn live_year(state: &AppState, suffix: &str) -> Result<SamlYear, WebError> {
 async fn params(
     state: &AppState,
     req: &HttpRequest,
-    mut body: web::Payload,
+    body: web::Payload,
 ) -> Result<SamlParams, IntakeError> {
     let limit = state.config.limits.body;
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|e| IntakeError::with_detail(IntakeCode::MalformedRequest, e.to_string()))?;
-        if bytes.len() + chunk.len() > limit {
-            let detail = format!("the request body is larger than {limit} bytes");
-            return Err(IntakeError::with_detail(
-                IntakeCode::RequestTooLarge,
-                detail,
-            ));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = extract::read_body(body, limit).await.map_err(|_| {
+        let detail = format!("the request body is larger than {limit} bytes");
+        IntakeError::with_detail(IntakeCode::RequestTooLarge, detail)
+    })?;
     let from_body = SamlParams::parse(&String::from_utf8_lossy(&bytes))?;
     if from_body.has_saml_request() {
         return Ok(from_body);
     }
     SamlParams::parse(req.query_string())
-}
-
-/// The LogoutResponse (Success) to a verified request, signed when the SP asks.
-fn logout_response(
-    state: &AppState,
-    keys: &KeyRing,
-    year: SamlYear,
-    v: &VerifiedLogoutRequest,
-) -> Result<Vec<u8>, String> {
-    let key = keys.get(year).ok_or("no key for the year")?;
-    let entity_id = state.config.entity_id();
-    let envelope = Envelope {
-        element: "samlp:LogoutResponse",
-        destination: &v.logout_url,
-        in_response_to: &v.request.id,
-        issuer: &entity_id,
-        now: state.clock.now(),
-        sign: v.sp.signed_response_message_requested,
-    };
-    wrap(&envelope, None, None, key, state.ids.as_ref()).map_err(|e| e.to_string())
 }
 
 /// Front-channel logout. Without a SAMLRequest: sign out and go home. With one: verify it,
@@ -77,7 +42,7 @@ pub async fn logout(
     body: web::Payload,
 ) -> Result<HttpResponse, WebError> {
     let year = live_year(&state, &suffix)?;
-    let locale = flow::locale(&req, None);
+    let locale = extract::locale(&req, None);
     let reject = |errors| WebError::Rejected {
         errors,
         locale,
@@ -87,77 +52,50 @@ pub async fn logout(
     let params = params(&state, &req, body)
         .await
         .map_err(|e| reject(vec![e]))?;
-    let current = session::current(&state, &req).await?;
+    let current = session::token_hash_of(&req);
     let Some(saml_request) = params.saml_request() else {
-        end_session(&state, current.map(|s| s.token_hash)).await?;
+        end_session(&state, current, locale).await?;
         return sign_out_response(&state, "/");
     };
     let worker = state.clone();
     let relay_state = params.relay_state();
-    let outcome = flow::block(move || {
-        let verified = intake(
-            &saml_request,
-            params.signed_query().as_ref(),
-            &worker.config.limits,
-            &worker.sp_cache,
-        );
-        let audit = AuditEvent {
-            event: "Logout Initiated".into(),
-            issuer: verified.as_ref().ok().map(|v| v.sp.issuer.clone()),
-            user_public_id: None,
-            success: verified.is_ok(),
-            detail: verified.as_ref().err().map(|e| {
-                e.iter()
-                    .map(|i| i.code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }),
-        };
-        worker
-            .audit
-            .record(&audit, worker.clock.now())
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(match verified {
-            Ok(v) => Ok((
-                logout_response(&worker, &worker.keys, year, &v)?,
-                v.logout_url,
-            )),
-            Err(errors) => Err(errors),
-        })
+    let outcome = blocking::run(locale, move || {
+        let limits = &worker.config.limits;
+        let query = params.signed_query();
+        front_channel(&worker.deps(), year, &saml_request, query.as_ref(), limits)
     })
     .await?;
-    let (xml, logout_url) = outcome.map_err(reject)?;
-    end_session(&state, current.map(|s| s.token_hash)).await?;
-    let mut response = super::handoff::post_message(
-        &state,
-        &req,
-        locale,
-        "logout",
-        &logout_url,
-        &xml,
-        relay_state.as_deref(),
-    )
-    .await?;
+    let FrontChannel { xml, logout_url } = outcome.map_err(reject)?;
+    end_session(&state, current, locale).await?;
+    let out = Outgoing {
+        prefix: "logout",
+        action: &logout_url,
+        xml: &xml,
+        relay_state: relay_state.as_deref(),
+    };
+    let mut response = render::post_message(locale, None, &out)?;
     response
-        .add_removal_cookie(&session::removal(&state, SESSION_COOKIE))
+        .add_removal_cookie(&cookies::removal(&state, cookies::SESSION))
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(response)
 }
 
-async fn end_session(state: &AppState, token_hash: Option<String>) -> Result<(), WebError> {
+async fn end_session(
+    state: &AppState,
+    token_hash: Option<String>,
+    locale: crate::web::i18n::Locale,
+) -> Result<(), WebError> {
     let Some(hash) = token_hash else {
         return Ok(());
     };
     let store = state.sessions.clone();
-    flow::block(move || store.delete(&hash)).await
+    blocking::run(locale, move || Ok(store.delete(&hash)?)).await
 }
 
 fn sign_out_response(state: &AppState, location: &str) -> Result<HttpResponse, WebError> {
-    let mut response = HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_string()))
-        .finish();
+    let mut response = render::redirect(location);
     response
-        .add_removal_cookie(&session::removal(state, SESSION_COOKIE))
+        .add_removal_cookie(&cookies::removal(state, cookies::SESSION))
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(response)
 }
@@ -179,51 +117,22 @@ pub async fn remote_logout(
     let Some(saml_request) = params.saml_request() else {
         return Ok(refused());
     };
-    let worker = state.clone();
-    let answer = flow::block(move || Ok::<_, String>(remote(&worker, year, &saml_request))).await?;
+    let (worker, locale) = (state.clone(), extract::locale(&req, None));
+    let answer = blocking::run(locale, move || {
+        Ok(remote(
+            &worker.deps(),
+            year,
+            &saml_request,
+            &worker.config.limits,
+        ))
+    })
+    .await?;
     Ok(match answer {
         Some(xml) => HttpResponse::Ok()
             .content_type("text/xml; charset=utf-8")
             .body(xml),
         None => refused(),
     })
-}
-
-/// The LogoutResponse when every check passes and the user's sessions ended; None otherwise.
-fn remote(state: &AppState, year: SamlYear, saml_request: &str) -> Option<Vec<u8>> {
-    let now = state.clock.now();
-    // Embedded signatures only: the body is posted server to server.
-    let verified = intake(saml_request, None, &state.config.limits, &state.sp_cache).ok();
-    let checked = verified
-        .as_ref()
-        .map(|v| check_remote(&v.request, &v.sp.issuer, now, state.replay_cache.as_ref()));
-    let (agency, index) = match (&verified, &checked) {
-        (Some(v), Some(Ok(index))) => (v.sp.agency_key(), index.clone()),
-        _ => ("agency:-".to_string(), "-".to_string()),
-    };
-    let user = state
-        .identities
-        .user_for_agency_uuid(&agency, &index)
-        .ok()
-        .flatten();
-    let issuer = verified.as_ref().map(|v| v.sp.issuer.clone());
-    let event = |name: &str, success: bool| AuditEvent {
-        event: name.into(),
-        issuer: issuer.clone(),
-        user_public_id: None,
-        success,
-        detail: None,
-    };
-    let _ = state
-        .audit
-        .record(&event("Remote Logout initiated", verified.is_some()), now);
-    let (verified, user) = (verified?, user?);
-    checked?.ok()?;
-    state.sessions.delete_for_user(user).ok()?;
-    let _ = state
-        .audit
-        .record(&event("Remote Logout completed", true), now);
-    logout_response(state, &state.keys, year, &verified).ok()
 }
 
 /// Other methods on the remote logout path: 405 (404 for a year that is not live).

@@ -1,22 +1,31 @@
 //! HTTP: actix-web handlers, routes and the error-to-response mapping. Handlers stay short:
 //! extract, call `idp`, render.
 
+// Leaves: shared by the handlers, importing no handler.
+mod blocking;
+pub mod cookies;
 pub mod error;
-mod flow;
-mod handoff;
-mod health;
-mod home;
+pub mod extract;
 pub mod i18n;
 mod intake_errors;
+mod outcome;
+pub mod pages;
+mod pending;
+mod render;
+mod saml_params;
+mod session;
+mod state;
+
+// Handlers, one module per route group; none imports another.
+mod flow;
+mod health;
+mod home;
 mod logout;
 mod metadata;
-pub mod pages;
-mod saml_params;
-pub mod server;
-mod session;
 mod sign_in;
 mod sso;
-mod state;
+
+pub mod server;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;

@@ -1,139 +1,138 @@
-//! Browser sessions over HTTP (SPEC 7): the cookie holds a random 256-bit token (the
-//! database only its SHA-256), `HttpOnly`, `SameSite=Lax`, `Secure` on https; idle timeout
-//! 15 minutes, absolute 12 hours; a CSRF token per session, compared in constant time; a new
-//! token after each sign-in (no session fixation).
+//! Browser sessions over HTTP (SPEC 7): created only when a password is verified (showing a
+//! page stores nothing), the cookie holds a random 256-bit token (the database only its
+//! SHA-256), idle timeout 15 minutes, absolute 12 hours, a CSRF token per session compared
+//! in constant time, and a new token at every sign-in (no session fixation). Before there
+//! is a session, forms carry a double-submit CSRF token bound to a cookie.
 
-use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
-use actix_web::{web, HttpRequest};
+use actix_web::cookie::Cookie;
+use actix_web::HttpRequest;
 use chrono::Duration;
 
-use super::{AppState, WebError};
+use super::i18n::Locale;
+use super::{blocking, cookies, AppState, WebError};
 use crate::idp::pending::token_hash;
-use crate::sessions::SessionRecord;
+use crate::sessions::{SessionRecord, ABSOLUTE_HOURS, IDLE_MINUTES};
 
-pub const SESSION_COOKIE: &str = "saml_idp_session";
-pub const REMEMBER_COOKIE: &str = "saml_idp_remember";
-pub const IDLE_MINUTES: i64 = 15;
-pub const ABSOLUTE_HOURS: i64 = 12;
-pub const REMEMBER_DAYS: i64 = 30;
+/// The idle timer is written back at most this often: a request within this many seconds
+/// of the last write costs no database write.
+const TOUCH_EVERY_SECONDS: i64 = 30;
 
-pub fn cookie(
-    state: &AppState,
-    name: &'static str,
-    value: String,
-    max_age: Duration,
-) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path("/")
-        .http_only(true)
-        .secure(state.secure_cookies())
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::seconds(max_age.num_seconds()))
-        .finish()
+/// The hash of this browser's session token, if it sent one.
+pub fn token_hash_of(req: &HttpRequest) -> Option<String> {
+    req.cookie(cookies::SESSION).map(|c| token_hash(c.value()))
 }
 
-/// A cookie that deletes `name`.
-pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
-    let mut c = cookie(state, name, String::new(), Duration::zero());
-    c.make_removal();
-    c
+/// Blocking: the live session with this token hash, its idle timer restarted.
+pub fn load(state: &AppState, hash: &str) -> Result<Option<SessionRecord>, crate::idp::Error> {
+    let now = state.clock.now();
+    let session = state
+        .sessions
+        .get(hash, now, now - Duration::minutes(IDLE_MINUTES))?;
+    if let Some(s) = &session {
+        if now - s.last_seen_at >= Duration::seconds(TOUCH_EVERY_SECONDS) {
+            state.sessions.touch(hash, now)?;
+        }
+    }
+    Ok(session)
 }
 
-fn blocking_err(e: impl std::fmt::Display) -> WebError {
-    WebError::Internal(e.to_string())
-}
-
-fn db_err(e: impl std::fmt::Display) -> WebError {
-    WebError::DatabaseUnavailable(e.to_string())
-}
-
-/// The live session of this browser, if any; its idle timer restarts.
+/// The live session of this browser, if any.
 pub async fn current(
     state: &AppState,
     req: &HttpRequest,
+    locale: Locale,
 ) -> Result<Option<SessionRecord>, WebError> {
-    let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+    let Some(hash) = token_hash_of(req) else {
         return Ok(None);
     };
-    let (store, now) = (state.sessions.clone(), state.clock.now());
-    let hash = token_hash(&token);
-    web::block(move || {
-        let session = store.get(&hash, now, now - Duration::minutes(IDLE_MINUTES))?;
-        if session.is_some() {
-            store.touch(&hash, now)?;
-        }
-        Ok::<_, crate::sessions::SessionError>(session)
-    })
-    .await
-    .map_err(blocking_err)?
-    .map_err(db_err)
+    let worker = state.clone();
+    blocking::run(locale, move || load(&worker, &hash)).await
 }
 
-/// Starts a fresh anonymous session; returns it with the cookie to set. `replace` (the old
-/// session's token hash) is deleted: a sign-in always gets a new token.
-pub async fn start(
+/// Blocking: a new session for a user whose password was just verified, replacing the
+/// browser's old one (`replace`, a token hash). Returns the cookie to set.
+pub fn start_signed_in(
     state: &AppState,
-    replace: Option<String>,
-) -> Result<(SessionRecord, Cookie<'static>), WebError> {
-    let token = state
-        .ids
+    user_id: i64,
+    replace: Option<&str>,
+) -> Result<Cookie<'static>, crate::idp::Error> {
+    let ids = &state.ids;
+    let token = ids
         .secret_token()
-        .ok_or_else(|| WebError::Internal("random generator failed".into()))?;
-    let csrf = state
-        .ids
+        .ok_or(crate::idp::Error::Random("session token"))?;
+    let csrf = ids
         .secret_token()
-        .ok_or_else(|| WebError::Internal("random generator failed".into()))?;
+        .ok_or(crate::idp::Error::Random("csrf token"))?;
     let now = state.clock.now();
     let record = SessionRecord {
         token_hash: token_hash(&token),
-        user_id: None,
+        user_id: Some(user_id),
         csrf_token: csrf,
-        password_at: None,
+        password_at: Some(now),
         mfa_at: None,
         mfa_method: None,
         created_at: now,
         last_seen_at: now,
         expires_at: now + Duration::hours(ABSOLUTE_HOURS),
+        failed_attempts: 0,
     };
-    let (store, stored) = (state.sessions.clone(), record.clone());
-    web::block(move || {
-        if let Some(old) = replace {
-            store.delete(&old)?;
-        }
-        store.create(&stored)
-    })
-    .await
-    .map_err(blocking_err)?
-    .map_err(db_err)?;
-    Ok((
-        record,
-        cookie(
-            state,
-            SESSION_COOKIE,
-            token,
-            Duration::hours(ABSOLUTE_HOURS),
-        ),
+    if let Some(old) = replace {
+        state.sessions.delete(old)?;
+    }
+    state.sessions.create(&record)?;
+    Ok(cookies::build(
+        state,
+        cookies::SESSION,
+        token,
+        Duration::hours(ABSOLUTE_HOURS),
     ))
 }
 
-/// The session, creating one when there is none (pages with forms need a CSRF token).
-pub async fn current_or_start(
-    state: &AppState,
-    req: &HttpRequest,
-) -> Result<(SessionRecord, Option<Cookie<'static>>), WebError> {
-    match current(state, req).await? {
-        Some(session) => Ok((session, None)),
-        None => start(state, None).await.map(|(s, c)| (s, Some(c))),
-    }
+/// The form's CSRF token equals the expected one (constant time).
+pub fn csrf_equal(expected: &str, submitted: &str) -> bool {
+    let expected = expected.as_bytes();
+    !expected.is_empty()
+        && expected.len() == submitted.len()
+        && openssl::memcmp::eq(expected, submitted.as_bytes())
 }
 
-/// The form's CSRF token equals the session's (constant time).
 pub fn csrf_ok(session: &SessionRecord, submitted: &str) -> bool {
-    let expected = session.csrf_token.as_bytes();
-    expected.len() == submitted.len() && openssl::memcmp::eq(expected, submitted.as_bytes())
+    csrf_equal(&session.csrf_token, submitted)
+}
+
+/// The anonymous CSRF token of this browser, and the cookie to set when it had none.
+pub fn anonymous_csrf(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(String, Option<Cookie<'static>>), WebError> {
+    if let Some(c) = req.cookie(cookies::CSRF).filter(|c| !c.value().is_empty()) {
+        return Ok((c.value().to_string(), None));
+    }
+    let token = state
+        .ids
+        .secret_token()
+        .ok_or_else(|| WebError::Internal("random generator failed".into()))?;
+    let cookie = cookies::build(
+        state,
+        cookies::CSRF,
+        token.clone(),
+        Duration::hours(ABSOLUTE_HOURS),
+    );
+    Ok((token, Some(cookie)))
+}
+
+/// The submitted token matches this browser's anonymous CSRF cookie.
+pub fn anonymous_csrf_ok(req: &HttpRequest, submitted: &str) -> bool {
+    req.cookie(cookies::CSRF)
+        .is_some_and(|c| csrf_equal(c.value(), submitted))
 }
 
 /// The token of the remember-this-browser cookie, hashed, if the browser has one.
 pub fn remembered_hash(req: &HttpRequest) -> Option<String> {
-    req.cookie(REMEMBER_COOKIE).map(|c| token_hash(c.value()))
+    req.cookie(cookies::REMEMBER).map(|c| token_hash(c.value()))
+}
+
+/// The hash of this browser's pending-request token, if it sent one.
+pub fn pending_hash(req: &HttpRequest) -> Option<String> {
+    req.cookie(cookies::PENDING).map(|c| token_hash(c.value()))
 }

@@ -1,41 +1,43 @@
 //! `/api/saml/auth{YEAR}` (GET/HEAD Redirect binding; POST answered with a same-origin
 //! bounce form) and `/api/saml/authpost{YEAR}` (the real POST-binding handler), SPEC 1.
-//! Extract, run intake in one blocking task, store the pending request, render.
+//! Extract, then in one blocking task intake and single sign-on: a browser whose session
+//! satisfies the request gets the Response in this same HTTP request; otherwise the request
+//! is stored and the browser sent to the missing step.
 
-use actix_web::http::header;
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use tera::Context;
 
 use super::i18n::Locale;
 use super::saml_params::SamlParams;
-use super::{pages, AppState, WebError};
+use super::{blocking, cookies, extract, outcome, pages, session, AppState, WebError};
+use crate::idp::advance::{advance, Browser, Outcome};
+use crate::idp::complete::Step;
 use crate::idp::intake_error::{IntakeCode, IntakeError};
 use crate::idp::pending::{token_hash, PendingRequest, PENDING_LIFETIME_MINUTES};
 use crate::idp::sso::{intake, SsoOutcome, SsoRequest, SsoSettings};
+use crate::registry::ServiceProvider;
 use crate::saml::SamlYear;
-
-pub const PENDING_COOKIE: &str = "saml_idp_pending";
 
 /// Everything a refusal page needs to know about the request.
 struct Reply {
     locale: Locale,
     json: bool,
     help_base: String,
+    /// The browser's session and remember-this-browser token hashes, if it sent them.
+    session: Option<String>,
+    remembered: Option<String>,
 }
 
 impl Reply {
     fn new(state: &AppState, req: &HttpRequest, params: Option<&SamlParams>) -> Reply {
-        let locale = super::flow::locale(req, params.and_then(SamlParams::locale).as_deref());
-        let json = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/json"));
         Reply {
-            locale,
-            json,
+            locale: extract::locale(req, params.and_then(SamlParams::locale).as_deref()),
+            json: extract::wants_json(req),
             help_base: state.config.base_url.clone(),
+            session: session::token_hash_of(req),
+            remembered: session::remembered_hash(req),
         }
     }
 
@@ -115,7 +117,9 @@ async fn body_params(
             detail,
         )])
     };
-    let bytes = read_body(body, limit).await.map_err(|_| too_large())?;
+    let bytes = extract::read_body(body, limit)
+        .await
+        .map_err(|_| too_large())?;
     let text = String::from_utf8_lossy(&bytes);
     let malformed = |e| Reply::new(state, req, None).reject(vec![e]);
     let mut params = SamlParams::parse(&text).map_err(malformed)?;
@@ -126,17 +130,14 @@ async fn body_params(
     Ok((params, reply))
 }
 
-/// Reads at most `limit` bytes; more is an error, and the rest is never buffered.
-async fn read_body(mut body: web::Payload, limit: usize) -> Result<web::BytesMut, ()> {
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| ())?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
+/// What intake and the single-sign-on decision came to, inside the blocking task.
+enum Handled {
+    Rejected(Vec<IntakeError>),
+    Inactive,
+    /// Answered at once: the session satisfied the request (or IsPassive without one).
+    Answered(Box<PendingRequest>, Arc<ServiceProvider>, Vec<u8>),
+    /// A step is missing; `token` is the pending request's cookie when it was stored.
+    Ask(Step, Arc<ServiceProvider>, Option<String>),
 }
 
 async fn handle(
@@ -151,65 +152,90 @@ async fn handle(
             "no SAMLRequest parameter",
         )]));
     };
-    let token = state
-        .ids
-        .secret_token()
-        .ok_or(WebError::Internal("random generator failed".into()))?;
+    let browser = (reply.session.clone(), reply.remembered.clone());
     let worker = state.clone();
-    let token_for_store = token.clone();
-    let outcome = web::block(move || {
-        let config = &worker.config;
-        let entity_id = config.entity_id();
-        let live_years = worker.live_years();
-        let settings = SsoSettings {
-            limits: &config.limits,
-            entity_id: &entity_id,
-            live_years: &live_years,
-            facial_match_enabled: config.facial_match_enabled,
-        };
+    let handled = blocking::run(reply.locale, move || {
         let relay_state = params.relay_state();
         let input = SsoRequest {
             saml_request: &saml_request,
             relay_state: relay_state.as_deref(),
             query: params.signed_query(),
         };
-        let outcome = intake(&input, &settings, &worker.sp_cache);
-        if let SsoOutcome::Accepted(verified) = &outcome {
-            let pending = PendingRequest::from_verified(verified, year, worker.clock.now());
-            worker
-                .pending
-                .put(&token_hash(&token_for_store), &pending)
-                .map_err(|e| e.to_string())?;
-        }
-        Ok::<_, String>(outcome)
+        decide(&worker, year, &input, browser)
     })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?
-    .map_err(WebError::DatabaseUnavailable)?;
-    match outcome {
-        SsoOutcome::Accepted(_) => Ok(to_sign_in(&state, &token, reply.locale)),
-        SsoOutcome::Rejected(errors) => Err(reply.reject(errors)),
-        SsoOutcome::Inactive(_) => Err(WebError::InactiveSp {
+    .await?;
+    match handled {
+        Handled::Rejected(errors) => Err(reply.reject(errors)),
+        Handled::Inactive => Err(WebError::InactiveSp {
             locale: reply.locale,
         }),
+        Handled::Answered(pending, sp, xml) => {
+            outcome::respond(reply.locale, &sp, &pending, &xml, Vec::new())
+        }
+        Handled::Ask(step, sp, token) => {
+            let mut response = outcome::step(reply.locale, &sp, &step)?;
+            if let Some(token) = token {
+                let cookie = cookies::build(
+                    &state,
+                    cookies::PENDING,
+                    token,
+                    chrono::Duration::minutes(PENDING_LIFETIME_MINUTES),
+                );
+                response
+                    .add_cookie(&cookie)
+                    .map_err(|e| WebError::Internal(e.to_string()))?;
+            }
+            Ok(response)
+        }
     }
 }
 
-/// 303 to the sign-in page, with the pending request's cookie.
-fn to_sign_in(state: &AppState, token: &str, locale: Locale) -> HttpResponse {
-    let cookie = super::session::cookie(
-        state,
-        PENDING_COOKIE,
-        token.to_string(),
-        chrono::Duration::minutes(PENDING_LIFETIME_MINUTES),
-    );
-    HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/sign-in?locale={}", locale.code()),
-        ))
-        .cookie(cookie)
-        .finish()
+/// Blocking: intake, then single sign-on. A request the browser's session satisfies is
+/// answered here, without storing anything; otherwise it is stored for the steps to come
+/// (only when the user can complete them).
+fn decide(
+    state: &AppState,
+    year: SamlYear,
+    input: &SsoRequest<'_>,
+    (session_hash, remembered): (Option<String>, Option<String>),
+) -> Result<Handled, crate::idp::Error> {
+    let config = &state.config;
+    let live_years = state.live_years();
+    let settings = SsoSettings {
+        limits: &config.limits,
+        entity_id: &state.entity_id,
+        live_years: &live_years,
+        facial_match_enabled: config.facial_match_enabled,
+    };
+    let verified = match intake(input, &settings, &state.sp_cache) {
+        SsoOutcome::Accepted(verified) => verified,
+        SsoOutcome::Rejected(errors) => return Ok(Handled::Rejected(errors)),
+        SsoOutcome::Inactive(_) => return Ok(Handled::Inactive),
+    };
+    let pending = PendingRequest::from_verified(&verified, year, state.clock.now());
+    let session = match &session_hash {
+        Some(hash) => session::load(state, hash)?,
+        None => None,
+    };
+    let browser = Browser {
+        session: session.as_ref(),
+        remembered: remembered.as_deref(),
+    };
+    let (sp, outcome) = advance(&state.deps(), &pending, None, browser)?;
+    Ok(match outcome {
+        Outcome::Respond(xml) => Handled::Answered(Box::new(pending), sp, xml),
+        Outcome::Ask(step) if outcome::is_interactive(&step) => {
+            let token = state
+                .ids
+                .secret_token()
+                .ok_or(crate::idp::Error::Random("pending token"))?;
+            state.pending.put(&token_hash(&token), &pending)?;
+            Handled::Ask(step, sp, Some(token))
+        }
+        Outcome::Ask(step) => Handled::Ask(step, sp, None),
+        // Only a stored request can have been used already; this one was not stored.
+        Outcome::AlreadyUsed => Handled::Ask(Step::SignIn, sp, None),
+    })
 }
 
 /// Any other method on an SSO path: 404 unless the year is live, then 405.

@@ -31,6 +31,8 @@ pub struct AppState {
     pub audit: Arc<dyn AuditLog>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub replay_cache: Arc<dyn ReplayCache>,
+    /// `{base_url}/api/saml`, computed once.
+    pub entity_id: Arc<str>,
 }
 
 impl AppState {
@@ -41,6 +43,25 @@ impl AppState {
 
     pub fn live_years(&self) -> Vec<SamlYear> {
         self.metadata.years().collect()
+    }
+
+    /// The stores and keys as the use cases take them, at the current time.
+    pub fn deps(&self) -> crate::idp::Deps<'_> {
+        crate::idp::Deps {
+            accounts: self.accounts.as_ref(),
+            crypto: &self.account_crypto,
+            sessions: self.sessions.as_ref(),
+            identities: self.identities.as_ref(),
+            audit: self.audit.as_ref(),
+            limiter: self.rate_limiter.as_ref(),
+            replay: self.replay_cache.as_ref(),
+            pending: self.pending.as_ref(),
+            sps: &self.sp_cache,
+            keys: &self.keys,
+            ids: self.ids.as_ref(),
+            entity_id: &self.entity_id,
+            now: self.clock.now(),
+        }
     }
 
     /// Cookies are `Secure` whenever the IdP is served over https (SPEC 7).
@@ -64,6 +85,7 @@ impl AppState {
     ) -> AppState {
         let sessions = Arc::new(crate::store::DieselSessionStore::new(db.clone()));
         AppState {
+            entity_id: config.entity_id().into(),
             config,
             keys,
             metadata,

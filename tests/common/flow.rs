@@ -26,6 +26,10 @@ pub struct Flow {
     pub clock: Arc<ManualClock>,
     pub jar: HashMap<String, String>,
     pub backup: Vec<String>,
+    /// The TCP peer of every request (None: actix's test default, no address).
+    pub peer: Option<std::net::SocketAddr>,
+    /// Extra headers on every request (e.g. `X-Forwarded-For`).
+    pub headers: Vec<(String, String)>,
 }
 
 pub fn start() -> Flow {
@@ -39,7 +43,11 @@ pub fn start() -> Flow {
 /// A flow whose clock starts at `now` (interoperability tests use the real time, since SP
 /// libraries check validity windows against their own clock).
 pub fn start_at(now: chrono::DateTime<Utc>) -> Flow {
-    let db = super::sqlite_db();
+    start_on(super::sqlite_db(), now)
+}
+
+/// A flow over `db` (SQLite or PostgreSQL), seeded like `start`.
+pub fn start_on(db: super::TestDb, now: chrono::DateTime<Utc>) -> Flow {
     super::seed_fixture_sps(&db);
     add_verified_sp(&db);
     let clock = Arc::new(ManualClock::new(now));
@@ -51,7 +59,22 @@ pub fn start_at(now: chrono::DateTime<Utc>) -> Flow {
         clock,
         jar: HashMap::new(),
         backup,
+        peer: None,
+        headers: Vec::new(),
     }
+}
+
+/// One flow per backend under test (SQLite always, PostgreSQL when configured), at the
+/// usual test time.
+pub fn every_backend() -> Vec<(&'static str, Flow)> {
+    let now = Utc
+        .with_ymd_and_hms(2026, 3, 15, 12, 0, 10)
+        .single()
+        .expect("time");
+    super::every_backend()
+        .into_iter()
+        .map(|(name, db)| (name, start_on(db, now)))
+        .collect()
 }
 
 pub fn add_verified_sp(db: &super::TestDb) {
@@ -115,6 +138,59 @@ pub fn authn_request(issuer: &str, attrs: &str, contexts: &[&str]) -> String {
     )
 }
 
+/// A Redirect-binding query (`SAMLRequest`, `RelayState`, `SigAlg`, `Signature`) signed
+/// with the test-only key `key` (RSA-SHA256 over the octets, SAML bindings §3.4.4.1).
+pub fn signed_redirect(xml: &str, key: &str) -> String {
+    use base64::Engine;
+    let enc = |v: &str| -> String { url::form_urlencoded::byte_serialize(v.as_bytes()).collect() };
+    let octets = format!(
+        "SAMLRequest={}&RelayState={}&SigAlg={}",
+        enc(&encode_redirect(xml.as_bytes())),
+        enc("relay"),
+        enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    );
+    let key = openssl::pkey::PKey::private_key_from_pem(super::pem(key).as_bytes()).expect("key");
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).expect("signer");
+    signer.update(octets.as_bytes()).expect("update");
+    let signature =
+        base64::engine::general_purpose::STANDARD.encode(signer.sign_to_vec().expect("sign"));
+    format!("{octets}&Signature={}", enc(&signature))
+}
+
+/// Sends `req` with the cookies of `jar` and stores the cookies the answer sets.
+pub async fn exchange(
+    state: &AppState,
+    jar: &mut HashMap<String, String>,
+    mut req: test::TestRequest,
+) -> Answer {
+    for (name, value) in jar.iter() {
+        req = req.cookie(actix_web::cookie::Cookie::new(name.clone(), value.clone()));
+    }
+    let app = test::init_service(App::new().configure(web::configure(state.clone()))).await;
+    let response: ServiceResponse = app.call(req.to_request()).await.expect("no service error");
+    for cookie in response.response().cookies() {
+        if cookie.value().is_empty() {
+            jar.remove(cookie.name());
+        } else {
+            jar.insert(cookie.name().to_string(), cookie.value().to_string());
+        }
+    }
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = String::from_utf8_lossy(&test::read_body(response).await).replace("&#x2F;", "/");
+    Answer {
+        status,
+        location,
+        body,
+    }
+}
+
 /// (status, Location, body)
 pub struct Answer {
     pub status: u16,
@@ -125,33 +201,13 @@ pub struct Answer {
 impl Flow {
     pub async fn send(&mut self, req: test::TestRequest) -> Answer {
         let mut req = req;
-        for (name, value) in &self.jar {
-            req = req.cookie(actix_web::cookie::Cookie::new(name.clone(), value.clone()));
+        if let Some(peer) = self.peer {
+            req = req.peer_addr(peer);
         }
-        let app =
-            test::init_service(App::new().configure(web::configure(self.state.clone()))).await;
-        let response: ServiceResponse = app.call(req.to_request()).await.expect("no service error");
-        for cookie in response.response().cookies() {
-            if cookie.value().is_empty() {
-                self.jar.remove(cookie.name());
-            } else {
-                self.jar
-                    .insert(cookie.name().to_string(), cookie.value().to_string());
-            }
+        for (name, value) in &self.headers {
+            req = req.insert_header((name.as_str(), value.as_str()));
         }
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let body = String::from_utf8_lossy(&test::read_body(response).await).replace("&#x2F;", "/");
-        Answer {
-            status,
-            location,
-            body,
-        }
+        exchange(&self.state, &mut self.jar, req).await
     }
 
     pub async fn get(&mut self, uri: &str) -> Answer {
@@ -236,20 +292,52 @@ impl Flow {
         answer
     }
 
-    /// Request, password, code, consent: the whole path.
+    /// Request, password, code, consent: the whole path, from a browser not signed in.
     pub async fn sign_in_fully(&mut self, xml: &str, remember: bool) -> Answer {
-        assert_eq!(self.request(xml).await.status, 303);
-        assert!(self
-            .password("ada@example.gov", PASSWORD)
-            .await
-            .location
-            .starts_with("/sign-in/mfa"));
-        let code = self.code();
+        let first = self.request(xml).await;
         assert_eq!(
-            self.second_factor(&code, remember).await.location,
-            "/api/saml/complete"
+            (first.status, first.location.as_str()),
+            (303, "/sign-in?locale=en"),
+            "not signed in: to the password form"
+        );
+        let after_password = self.password("ada@example.gov", PASSWORD).await;
+        assert!(
+            after_password.location.starts_with("/api/saml/complete"),
+            "{}",
+            after_password.location
+        );
+        let ask = self.get(&after_password.location).await;
+        assert!(ask.location.starts_with("/sign-in/mfa"), "{}", ask.location);
+        let code = self.code();
+        let after_code = self.second_factor(&code, remember).await;
+        assert!(
+            after_code.location.starts_with("/api/saml/complete"),
+            "{} {}",
+            after_code.status,
+            after_code.location
         );
         self.complete().await
+    }
+
+    /// After a request was stored: password, then whatever `/api/saml/complete` asks
+    /// (second factor, consent), until an answer that is not a step of the flow.
+    pub async fn sign_in_rest(&mut self) -> Answer {
+        let mut answer = self.password("ada@example.gov", PASSWORD).await;
+        for _ in 0..8 {
+            let location = answer.location.clone();
+            answer = if location.starts_with("/api/saml/complete") {
+                self.get(&location).await
+            } else if location.starts_with("/sign-in/mfa") {
+                let code = self.code();
+                self.second_factor(&code, false).await
+            } else if location.starts_with("/consent") {
+                let csrf = self.csrf("/consent").await;
+                self.post("/consent", &[("csrf", &csrf)]).await
+            } else {
+                return answer;
+            };
+        }
+        answer
     }
 
     pub fn tick(&self, seconds: i64) {

@@ -131,6 +131,54 @@ pub fn postgres_db(base: &str) -> TestDb {
     }
 }
 
+/// Tables that must not grow with traffic (SPEC 7); the audit trail is kept on purpose.
+pub const BOUNDED_TABLES: &[&str] = &[
+    "pending_requests",
+    "browser_sessions",
+    "remembered_browsers",
+    "rate_limits",
+    "seen_requests",
+    "agency_identities",
+    "sp_consents",
+];
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// (table, rows) of every bounded table, read through a connection of our own.
+pub fn row_counts(db: &TestDb) -> Vec<(&'static str, i64)> {
+    use diesel::RunQueryDsl;
+    let count = |table: &str| format!("SELECT COUNT(*) AS n FROM {table}");
+    let counts: Vec<i64> = if db.pg_schema.is_some() {
+        let mut c = diesel::PgConnection::establish(&db.url).expect("postgres");
+        BOUNDED_TABLES
+            .iter()
+            .map(|t| {
+                diesel::sql_query(count(t))
+                    .get_result::<Count>(&mut c)
+                    .expect("count")
+                    .n
+            })
+            .collect()
+    } else {
+        let path = db.url.trim_start_matches("sqlite://");
+        let mut c = diesel::SqliteConnection::establish(path).expect("sqlite");
+        BOUNDED_TABLES
+            .iter()
+            .map(|t| {
+                diesel::sql_query(count(t))
+                    .get_result::<Count>(&mut c)
+                    .expect("count")
+                    .n
+            })
+            .collect()
+    };
+    BOUNDED_TABLES.iter().copied().zip(counts).collect()
+}
+
 /// SQLite always, PostgreSQL too when configured: run a contract test against each.
 pub fn every_backend() -> Vec<(&'static str, TestDb)> {
     let mut out = vec![("sqlite", sqlite_db())];

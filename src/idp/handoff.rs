@@ -1,0 +1,135 @@
+//! The end of the flow (SPEC 7, 8): re-check that the SP may still receive the response,
+//! then the agency identity, the audit event and the signed (maybe encrypted) Response or
+//! the NoPassive answer. What the request was verified against is checked again here,
+//! because a pending request may wait up to 15 minutes while the registry changes.
+
+use std::sync::Arc;
+
+use super::error::{Error, SpProblem, UserProblem};
+use super::pending::PendingRequest;
+use super::response::{self, Claims, Success};
+use super::Deps;
+use crate::registry::ServiceProvider;
+use crate::saml::SamlYear;
+use crate::sessions::{AuditEvent, SessionRecord};
+
+/// The SP of a request, as registered now: still known and active, the ACS still
+/// registered, the certificate that verified the request still registered (by
+/// fingerprint), the year still live. Otherwise which of these changed.
+pub fn recheck(deps: &Deps<'_>, pending: &PendingRequest) -> Result<Arc<ServiceProvider>, Error> {
+    let sp = deps
+        .sps
+        .get(&pending.issuer)
+        .ok_or(Error::Sp(SpProblem::Unknown))?;
+    if !sp.active {
+        return Err(Error::Sp(SpProblem::Inactive));
+    }
+    if !sp.acs_urls.contains(&pending.acs_url) {
+        return Err(Error::Sp(SpProblem::AcsRemoved));
+    }
+    if let Some(fingerprint) = &pending.matching_certificate {
+        if !sp
+            .certs
+            .iter()
+            .any(|c| c.sha256_fingerprint() == *fingerprint)
+        {
+            return Err(Error::Sp(SpProblem::CertificateRemoved));
+        }
+    }
+    let live = SamlYear::new(pending.year).is_some_and(|y| deps.keys.get(y).is_some());
+    if !live {
+        return Err(Error::Sp(SpProblem::YearNotLive));
+    }
+    Ok(sp)
+}
+
+/// What the response says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The user is signed in; these attributes are released.
+    Success(Vec<&'static str>),
+    /// `IsPassive` and the user would have to interact (SAML core §3.4.1).
+    NoPassive,
+}
+
+/// The Response XML for a re-checked SP.
+pub fn respond(
+    deps: &Deps<'_>,
+    pending: &PendingRequest,
+    sp: &ServiceProvider,
+    session: Option<&SessionRecord>,
+    answer: &Answer,
+) -> Result<Vec<u8>, Error> {
+    let year = SamlYear::new(pending.year).ok_or(Error::Sp(SpProblem::YearNotLive))?;
+    let key = deps
+        .keys
+        .get(year)
+        .ok_or(Error::Sp(SpProblem::YearNotLive))?;
+    let user_id = session.and_then(|s| s.user_id);
+    let (released, user_id) = match (answer, user_id) {
+        (Answer::Success(released), Some(user_id)) => (released, user_id),
+        (Answer::Success(_), None) => return Err(Error::User(UserProblem::Gone)),
+        (Answer::NoPassive, _) => {
+            audit(deps, sp, false, "no_passive")?;
+            let xml =
+                response::build_no_passive(pending, sp, deps.entity_id, deps.now, key, deps.ids)?;
+            return Ok(xml);
+        }
+    };
+    let claims = claims(deps, sp, user_id)?;
+    let authn_instant = session
+        .and_then(|s| s.mfa_at.or(s.password_at))
+        .unwrap_or(deps.now);
+    let xml = response::build(
+        &Success {
+            pending,
+            sp,
+            released,
+            claims: &claims,
+            authn_instant,
+            key,
+            entity_id: deps.entity_id,
+            now: deps.now,
+        },
+        deps.ids,
+    )?;
+    deps.identities
+        .record_authentication(user_id, &sp.issuer, deps.now)?;
+    audit(deps, sp, true, "handoff")?;
+    Ok(xml)
+}
+
+fn audit(deps: &Deps<'_>, sp: &ServiceProvider, success: bool, detail: &str) -> Result<(), Error> {
+    let event = AuditEvent {
+        event: "SAML Auth".into(),
+        issuer: Some(sp.issuer.clone()),
+        user_public_id: None,
+        success,
+        detail: Some(detail.into()),
+    };
+    Ok(deps.audit.record(&event, deps.now)?)
+}
+
+/// The user's attributes, unsealed, and their persistent UUID for this SP's agency.
+fn claims(deps: &Deps<'_>, sp: &ServiceProvider, user_id: i64) -> Result<Claims, Error> {
+    let user = deps
+        .accounts
+        .get(user_id)?
+        .ok_or(Error::User(UserProblem::Gone))?;
+    let emails = deps.accounts.emails(user_id)?;
+    let open = |e: &crate::accounts::EmailRecord| deps.crypto.open_email(&e.sealed, &e.lookup);
+    let new_uuid = uuid::Uuid::new_v4().to_string();
+    Ok(Claims {
+        agency_uuid: deps
+            .identities
+            .agency_uuid(user_id, &sp.agency_key(), &new_uuid, deps.now)?,
+        email: emails.iter().find(|e| e.for_sign_in).and_then(open),
+        all_emails: emails.iter().filter_map(open).collect(),
+        locale: user.locale.clone(),
+        profile: user
+            .verified_profile_sealed
+            .as_deref()
+            .and_then(|s| deps.crypto.open_profile(&user.public_id, s)),
+        verified_at: user.verified_at,
+    })
+}

@@ -1,0 +1,221 @@
+//! Sign-in (SPEC 7): the password step and the second factor, with one lock for every step.
+//! Failures at any step count towards the account's lock (10 failures, 10 minutes); while
+//! locked every step refuses, and locking ends the user's half-signed-in sessions. Unknown,
+//! locked and wrong get one answer after the same work (an Argon2 verification each). The
+//! failure count resets only when a sign-in completes (second factor, or a remembered
+//! browser). Audit events carry the user's public id, never an email.
+
+use chrono::Duration;
+
+use super::throttle::{self, Bucket};
+use super::{Deps, Error};
+use crate::accounts::{backup_codes, password, totp, UserRecord, UserStatus};
+use crate::sessions::{AuditEvent, MfaMethod, SessionRecord};
+
+/// Failures (any step) that lock an account.
+pub const LOCK_AFTER: i32 = 10;
+pub const LOCK_MINUTES: i64 = 10;
+/// Wrong codes one browser session may enter before it is ended.
+pub const SESSION_FAILURE_LIMIT: i32 = 5;
+
+/// A password form, with who sent it.
+pub struct PasswordAttempt<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    /// The client address bucket key (see `web`'s client address).
+    pub client: &'a str,
+    /// The hashed remember-this-browser token, if the browser sent one.
+    pub remembered: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordOutcome {
+    /// The password is right: start a session for this user.
+    Accepted {
+        user_id: i64,
+    },
+    /// Unknown email, wrong password or locked account: one answer.
+    Refused,
+    /// The password is right but the account is suspended.
+    Suspended,
+    RateLimited,
+}
+
+/// The password step.
+pub fn password(deps: &Deps<'_>, attempt: &PasswordAttempt<'_>) -> Result<PasswordOutcome, Error> {
+    let lookup = deps.crypto.email_lookup(attempt.email).map(|(_, l)| l);
+    // Malformed emails are counted under one key of their own, like any unknown account.
+    let account_key = lookup.clone().unwrap_or_else(|| "malformed".into());
+    let buckets = [
+        Bucket::address(attempt.client),
+        Bucket::account(&account_key),
+    ];
+    if !throttle::allow(deps, &buckets)? {
+        return Ok(PasswordOutcome::RateLimited);
+    }
+    let user = match lookup {
+        Some(lookup) => deps.accounts.find_by_email(&lookup)?,
+        None => None,
+    };
+    let Some(user) = user else {
+        password::verify_dummy(attempt.password);
+        audit(deps, None, false, "unknown_account")?;
+        return Ok(PasswordOutcome::Refused);
+    };
+    // Verified whether or not the account is locked: the same work for every refusal.
+    let right = password::verify_password(attempt.password, &user.password_hash);
+    if is_locked(deps, &user) {
+        audit(deps, Some(&user), false, "locked")?;
+        return Ok(PasswordOutcome::Refused);
+    }
+    if !right {
+        fail(deps, &user)?;
+        audit(deps, Some(&user), false, "wrong_password")?;
+        return Ok(PasswordOutcome::Refused);
+    }
+    if user.status == UserStatus::Suspended {
+        audit(deps, Some(&user), false, "suspended")?;
+        return Ok(PasswordOutcome::Suspended);
+    }
+    if let Some(hash) = attempt.remembered {
+        // Password + remembered browser is a complete sign-in at the default AAL.
+        if deps.sessions.is_remembered(hash, user.id, deps.now)? {
+            deps.accounts.reset_failures(user.id)?;
+        }
+    }
+    audit(deps, Some(&user), true, "password")?;
+    Ok(PasswordOutcome::Accepted { user_id: user.id })
+}
+
+/// A second-factor form from a session past the password step.
+pub struct CodeAttempt<'a> {
+    pub session: &'a SessionRecord,
+    pub code: &'a str,
+    pub client: &'a str,
+    /// Remember this browser under this (hashed) token for `REMEMBER_DAYS`.
+    pub remember: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeOutcome {
+    Accepted(MfaMethod),
+    Wrong,
+    /// The account is locked: this session and the user's other unfinished ones ended.
+    Locked,
+    /// Too many wrong codes in this session, or its user is gone: the session ended.
+    SessionEnded,
+    RateLimited,
+}
+
+/// The second-factor step: a TOTP code (once per step, ±1 step) or an unused backup code.
+pub fn second_factor(deps: &Deps<'_>, attempt: &CodeAttempt<'_>) -> Result<CodeOutcome, Error> {
+    let session = attempt.session;
+    let user = match session.user_id {
+        Some(id) => deps.accounts.get(id)?,
+        None => None,
+    };
+    let Some(user) = user else {
+        deps.sessions.delete(&session.token_hash)?;
+        return Ok(CodeOutcome::SessionEnded);
+    };
+    let buckets = [
+        Bucket::address(attempt.client),
+        Bucket::account(&user.public_id),
+        Bucket::session(&session.token_hash),
+    ];
+    if !throttle::allow(deps, &buckets)? {
+        return Ok(CodeOutcome::RateLimited);
+    }
+    if is_locked(deps, &user) {
+        end_unfinished(deps, &user, &session.token_hash)?;
+        audit(deps, Some(&user), false, "locked")?;
+        return Ok(CodeOutcome::Locked);
+    }
+    let Some(method) = check_code(deps, &user, attempt.code)? else {
+        audit(deps, Some(&user), false, "wrong_code")?;
+        if fail(deps, &user)? {
+            end_unfinished(deps, &user, &session.token_hash)?;
+            return Ok(CodeOutcome::Locked);
+        }
+        if deps.sessions.record_failure(&session.token_hash)? >= SESSION_FAILURE_LIMIT {
+            deps.sessions.delete(&session.token_hash)?;
+            return Ok(CodeOutcome::SessionEnded);
+        }
+        return Ok(CodeOutcome::Wrong);
+    };
+    deps.sessions
+        .set_mfa(&session.token_hash, method, deps.now)?;
+    deps.accounts.reset_failures(user.id)?;
+    if let Some(token_hash) = attempt.remember {
+        let until = deps.now + Duration::days(crate::sessions::REMEMBER_DAYS);
+        deps.sessions.remember_browser(token_hash, user.id, until)?;
+    }
+    audit(deps, Some(&user), true, method.as_str())?;
+    Ok(CodeOutcome::Accepted(method))
+}
+
+fn is_locked(deps: &Deps<'_>, user: &UserRecord) -> bool {
+    user.locked_until.is_some_and(|until| until > deps.now)
+}
+
+/// Counts a failure on the account; true when this failure locked it (and the user's
+/// half-signed-in sessions were ended).
+fn fail(deps: &Deps<'_>, user: &UserRecord) -> Result<bool, Error> {
+    let until = deps.now + Duration::minutes(LOCK_MINUTES);
+    let count = deps.accounts.record_failure(user.id, LOCK_AFTER, until)?;
+    if count < LOCK_AFTER {
+        return Ok(false);
+    }
+    deps.sessions.delete_unfinished_for_user(user.id)?;
+    audit(deps, Some(user), false, "account_locked")?;
+    Ok(true)
+}
+
+fn end_unfinished(deps: &Deps<'_>, user: &UserRecord, this: &str) -> Result<(), Error> {
+    deps.sessions.delete_unfinished_for_user(user.id)?;
+    deps.sessions.delete(this)?;
+    Ok(())
+}
+
+/// TOTP first (claimed atomically, so a code works once across nodes), then backup codes.
+fn check_code(deps: &Deps<'_>, user: &UserRecord, code: &str) -> Result<Option<MfaMethod>, Error> {
+    let step = user
+        .totp_secret_sealed
+        .as_deref()
+        .and_then(|sealed| deps.crypto.open_totp(&user.public_id, sealed))
+        .and_then(|secret| totp::verify(&secret, code, deps.now.timestamp(), user.totp_last_step));
+    if let Some(step) = step {
+        if deps.accounts.claim_totp_step(user.id, step)? {
+            return Ok(Some(MfaMethod::Totp));
+        }
+    }
+    let codes = deps.accounts.unused_backup_codes(user.id)?;
+    let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
+    match backup_codes::find(code, &hashes).and_then(|i| codes.get(i)) {
+        Some((id, _)) if deps.accounts.claim_backup_code(*id, deps.now)? => {
+            Ok(Some(MfaMethod::BackupCode))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn audit(
+    deps: &Deps<'_>,
+    user: Option<&UserRecord>,
+    success: bool,
+    detail: &str,
+) -> Result<(), Error> {
+    let event = AuditEvent {
+        event: if success {
+            "Sign In Success"
+        } else {
+            "Sign In Failure"
+        }
+        .into(),
+        issuer: None,
+        user_public_id: user.map(|u| u.public_id.clone()),
+        success,
+        detail: Some(detail.to_string()),
+    };
+    Ok(deps.audit.record(&event, deps.now)?)
+}

@@ -1,0 +1,163 @@
+//! What handlers read from a request besides their form: the page language, whether the
+//! client wants JSON, a bounded body, and the client address for rate limits (SPEC 7).
+
+use std::net::IpAddr;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::i18n::Locale;
+use super::AppState;
+
+/// `?locale=` on every page.
+#[derive(Debug, Default, Deserialize)]
+pub struct LocaleQuery {
+    pub locale: Option<String>,
+}
+
+/// The `locale` parameter, else `Accept-Language`, else English (SPEC 14).
+pub fn locale(req: &HttpRequest, param: Option<&str>) -> Locale {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Locale::negotiate(param, accept)
+}
+
+pub fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+/// Reads at most `limit` bytes; more is an error, and the rest is never buffered.
+pub async fn read_body(mut body: web::Payload, limit: usize) -> Result<web::BytesMut, ()> {
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| ())?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The client address as a rate-limit key (SPEC 7): the TCP peer, or, only when the peer
+/// is one of `trusted_proxies`, the right-most address of `X-Forwarded-For` that is not a
+/// trusted proxy. IPv6 addresses count per /64 (one host usually has a whole /64).
+pub fn client_address(state: &AppState, req: &HttpRequest) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    match peer.map(|p| client_ip(p, &forwarded, &state.config.trusted_proxies)) {
+        Some(ip) => rate_key(ip),
+        None => "unknown".into(),
+    }
+}
+
+/// Walks `X-Forwarded-For` (every header line, in order) from the right while the hop is
+/// trusted. An entry that is not an address stops the walk at the last trusted hop: it
+/// cannot be believed, and a proxy we trust would not have written it.
+pub fn client_ip(peer: IpAddr, forwarded: &[&str], trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = canonical(peer);
+    if !is_trusted(&client) {
+        return client;
+    }
+    let hops = forwarded.iter().flat_map(|line| line.split(','));
+    let hops: Vec<&str> = hops.map(str::trim).collect();
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>().map(canonical) else {
+            return client;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            return ip;
+        }
+    }
+    client
+}
+
+/// IPv4-mapped IPv6 (`::ffff:192.0.2.1`) is the IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// IPv4 as is; IPv6 as its /64 network.
+pub fn rate_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64)
+            .map(|n| n.trunc().to_string())
+            .unwrap_or_else(|_| v6.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    fn nets(list: &[&str]) -> Vec<ipnet::IpNet> {
+        list.iter().map(|n| n.parse().expect("net")).collect()
+    }
+
+    #[test]
+    fn the_peer_counts_unless_it_is_a_trusted_proxy() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        let xff = ["198.51.100.7"];
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &xff, &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &xff, &trusted),
+            ip("198.51.100.7")
+        );
+        assert_eq!(client_ip(ip("10.0.0.2"), &[], &trusted), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn the_right_most_untrusted_hop_wins_and_forged_left_entries_do_not() {
+        let trusted = nets(&["10.0.0.0/8", "192.168.1.1/32"]);
+        let xff = ["1.2.3.4, 198.51.100.7", "192.168.1.1"];
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &xff, &trusted),
+            ip("198.51.100.7")
+        );
+        let garbage = ["1.2.3.4, not-an-ip, 10.1.1.1"];
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &garbage, &trusted),
+            ip("10.1.1.1"),
+            "stops at the last trusted hop"
+        );
+        let all_trusted = ["10.9.9.9"];
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &all_trusted, &trusted),
+            ip("10.9.9.9")
+        );
+    }
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_is_ipv4() {
+        assert_eq!(rate_key(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+        assert_eq!(
+            rate_key(ip("2001:db8:1:2:bbbb::9")),
+            rate_key(ip("2001:db8:1:2:aaaa::1"))
+        );
+        assert_eq!(canonical(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+    }
+}

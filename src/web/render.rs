@@ -1,0 +1,136 @@
+//! Rendering the flow's pages: the common page context (language, title, the SP being
+//! signed in to and its Cancel link, SPEC 15), message pages, redirects, and the page that
+//! posts a SAML message to an SP (HTTP-POST binding).
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use tera::Context;
+
+use super::i18n::Locale;
+use super::{pages, WebError};
+use crate::registry::ServiceProvider;
+
+/// Title and language, and when the page belongs to a sign-in for an SP, its friendly name
+/// and the Cancel link.
+pub fn page_context(locale: Locale, title_key: &str, sp: Option<&ServiceProvider>) -> Context {
+    let mut context = Context::new();
+    context.insert("lang", locale.code());
+    context.insert("locale", locale.code());
+    context.insert("title", locale.t(title_key));
+    context.insert("t", &Translations(locale));
+    if let Some(sp) = sp {
+        context.insert("sp_name", &sp.friendly_name);
+        context.insert("cancel_url", &format!("/cancel?locale={}", locale.code()));
+    }
+    context
+}
+
+/// Templates receive every flow message under its key with dots replaced by underscores.
+struct Translations(Locale);
+
+impl serde::Serialize for Translations {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(FLOW_KEYS.len()))?;
+        for key in FLOW_KEYS {
+            map.serialize_entry(&key.replace('.', "_"), self.0.t(key))?;
+        }
+        map.end()
+    }
+}
+
+const FLOW_KEYS: &[&str] = &[
+    "signin.to",
+    "signin.email",
+    "signin.password",
+    "signin.submit",
+    "signin.cancel",
+    "mfa.intro",
+    "mfa.code",
+    "mfa.remember",
+    "mfa.submit",
+    "consent.intro",
+    "consent.agree",
+    "handoff.body",
+    "home.signed_in",
+    "home.signed_out",
+    "home.sign_out",
+];
+
+pub fn page(
+    template: &str,
+    context: &Context,
+    cookies: Vec<Cookie<'static>>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let html = pages::render(template, context)?;
+    let mut response = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+    for c in cookies {
+        response.cookie(c);
+    }
+    Ok(response.content_type("text/html; charset=utf-8").body(html))
+}
+
+/// A page with a title, a paragraph and maybe a link: `{prefix}.title`, `{prefix}.body`.
+pub fn message(
+    locale: Locale,
+    prefix: &str,
+    sp: Option<&ServiceProvider>,
+    link: Option<(&str, &str)>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let mut context = page_context(locale, &format!("{prefix}.title"), sp);
+    context.insert("body", locale.t(&format!("{prefix}.body")));
+    if let Some((url, key)) = link {
+        context.insert("link_url", url);
+        context.insert("link_text", locale.t(key));
+    }
+    page("message.html", &context, Vec::new(), status)
+}
+
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+/// A SAML message on its way to an SP endpoint.
+pub struct Outgoing<'a> {
+    /// `{prefix}.title` and `{prefix}.body` are the page's texts.
+    pub prefix: &'a str,
+    pub action: &'a str,
+    pub xml: &'a [u8],
+    pub relay_state: Option<&'a str>,
+}
+
+/// The page that posts a SAML message to an SP endpoint (HTTP-POST binding, SAML bindings
+/// §3.5): one form, `SAMLResponse` base64 without line breaks, `RelayState` only if one was
+/// sent and verbatim, auto-submitted by a same-origin script with a button for the rest;
+/// the CSP allows posting to that one origin.
+pub fn post_message(
+    locale: Locale,
+    sp: Option<&ServiceProvider>,
+    out: &Outgoing<'_>,
+) -> Result<HttpResponse, WebError> {
+    let mut fields = vec![("SAMLResponse", crate::saml::codec::encode_post(out.xml))];
+    if let Some(relay_state) = out.relay_state {
+        fields.push(("RelayState", relay_state.to_string()));
+    }
+    let mut context = page_context(locale, &format!("{}.title", out.prefix), sp);
+    context.insert("body", locale.t(&format!("{}.body", out.prefix)));
+    context.insert("button", locale.t("bounce.button"));
+    context.insert("action", out.action);
+    context.insert("fields", &fields);
+    let html = pages::render("post_form.html", &context)?;
+    let origin = url::Url::parse(out.action)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", csp))
+        .body(html))
+}
