@@ -81,7 +81,7 @@ pub async fn page_context(
 
 /// Lets templates look messages up: `{{ t.get(key="signin.email") }}` is not tera; instead
 /// templates receive every flow message under its key with dots replaced by underscores.
-struct Translations(Locale);
+pub(super) struct Translations(pub(super) Locale);
 
 impl serde::Serialize for Translations {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
