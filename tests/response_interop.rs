@@ -48,6 +48,38 @@ fn python3_saml(sp: &Sp<'_>, saml_response: &str, request_id: &str) -> Value {
     common::python3_saml_script("python3_saml_acs.py", &job)
 }
 
+/// Why python3-saml refused a Response: `process_response` listed `invalid_response` with
+/// this `get_last_error_reason()`, or it raised this exception before it could list one.
+#[derive(Debug, Clone, Copy)]
+enum Refusal<'a> {
+    Reason(&'a str),
+    Raised(&'a str),
+}
+
+/// python3-saml's own texts (python3-saml 1.16, python-xmlsec 1.3).
+const BAD_SIGNATURE: &str = "Signature validation failed. SAML Response rejected";
+const NOT_SCHEMA_VALID: &str = "Invalid SAML Response. Not match the saml-schema-protocol-2.0.xsd";
+const CANNOT_DECRYPT: &str = "xmlsec.Error: (1, 'failed to decrypt')";
+
+fn wrong_audience(sp_entity_id: &str) -> String {
+    format!("{sp_entity_id} is not a valid audience for this Response")
+}
+
+/// Refusing is not enough: python3-saml must refuse for the expected reason.
+#[track_caller]
+fn assert_refused(checked: &Value, why: Refusal<'_>, case: &str) {
+    assert_eq!(checked["valid"], false, "{case}: {checked}");
+    let (errors, field, text) = match why {
+        Refusal::Reason(text) => (json!(["invalid_response"]), "reason", text),
+        Refusal::Raised(text) => (json!([]), "exception", text),
+    };
+    assert_eq!(checked["errors"], errors, "{case}: {checked}");
+    assert!(
+        checked[field].as_str().is_some_and(|s| s.contains(text)),
+        "{case}: refused, but not because {text:?}: {checked}"
+    );
+}
+
 fn xmlsec1(dir: &Path, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
     let file = common::write(dir, "in.xml", input);
     let out = Command::new("xmlsec1")
@@ -182,10 +214,10 @@ async fn encrypted_assertion_for_sp1_is_accepted_and_read_back() {
         issuer: "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp2",
         ..SP1
     };
-    assert_eq!(
-        python3_saml(&other_sp, &response, "_flow")["valid"],
-        false,
-        "audience: SP B refuses SP A's response"
+    assert_refused(
+        &python3_saml(&other_sp, &response, "_flow"),
+        Refusal::Reason(&wrong_audience(other_sp.issuer)),
+        "audience: SP B refuses SP A's response",
     );
 }
 
@@ -297,16 +329,21 @@ async fn one_changed_byte_is_refused_by_both() {
         encrypted: false,
         ..SP1
     };
-    for (needle, offset) in [
-        ("<saml:Audience>", 16),
-        ("<saml:AttributeValue>", 21),
-        ("AuthnInstant=\"", 15),
+    // python3-saml checks the schema and the audience before any signature: a byte there is
+    // refused for that. Bytes only the signatures guard must be refused for the signature.
+    let audience = wrong_audience(PLAIN_SP);
+    for (needle, offset, why) in [
+        ("<saml:Audience>", 16, audience.as_str()),
+        ("<saml:AttributeValue>", 21, BAD_SIGNATURE),
+        ("AuthnInstant=\"", 15, NOT_SCHEMA_VALID),
+        ("<ds:DigestValue>", 20, BAD_SIGNATURE),
+        ("<ds:SignatureValue>", 20, BAD_SIGNATURE),
     ] {
         let bad = tampered(&plain, needle, offset);
-        assert_eq!(
-            python3_saml(&plain_sp, &bad, "_flow")["valid"],
-            false,
-            "{needle}"
+        assert_refused(
+            &python3_saml(&plain_sp, &bad, "_flow"),
+            Refusal::Reason(why),
+            needle,
         );
         assert!(
             !xmlsec1_accepts(&decoded(&bad), SP1.key, "idp-2026-test-only.crt", true),
@@ -333,10 +370,10 @@ async fn one_changed_byte_is_refused_by_both() {
         b'A'
     };
     let bad = base64::engine::general_purpose::STANDARD.encode(xml);
-    assert_eq!(
-        python3_saml(&SP1, &bad, "_flow")["valid"],
-        false,
-        "ciphertext"
+    assert_refused(
+        &python3_saml(&SP1, &bad, "_flow"),
+        Refusal::Raised(CANNOT_DECRYPT),
+        "ciphertext",
     );
     assert!(
         !xmlsec1_accepts(&decoded(&bad), SP1.key, "idp-2026-test-only.crt", false),
@@ -367,10 +404,10 @@ async fn a_request_signed_with_the_second_certificate_is_answered_to_that_certif
         ..SP1
     };
     assert_eq!(python3_saml(&second, &response, request_id)["valid"], true);
-    assert_eq!(
-        python3_saml(&SP1, &response, request_id)["valid"],
-        false,
-        "the first key cannot decrypt it"
+    assert_refused(
+        &python3_saml(&SP1, &response, request_id),
+        Refusal::Raised(CANNOT_DECRYPT),
+        "the first key cannot decrypt it",
     );
     assert!(xmlsec1_accepts(
         &decoded(&response),

@@ -5,7 +5,10 @@
 use serde::Serialize;
 
 /// Every way an incoming SAML request can be refused, in the order they are reported.
+// `Deserialize` only in tests: it lets them list every variant by its index, without
+// trusting `CATALOGUE` or any hand-written list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
 #[serde(rename_all = "snake_case")]
 pub enum IntakeCode {
     IssuerMissingOrInvalid,
@@ -148,9 +151,21 @@ impl IntakeCode {
         self.entry().1
     }
 
+    /// Every code, in catalogue order (the unit tests check this is every variant).
     pub fn all() -> impl Iterator<Item = IntakeCode> {
         CATALOGUE.iter().map(|(c, _, _)| *c)
     }
+}
+
+/// Every variant in declaration order, read from the enum itself (serde's variant index),
+/// not from `CATALOGUE`: the list the catalogue tests start from.
+#[cfg(test)]
+pub(crate) fn every_variant() -> Vec<IntakeCode> {
+    use serde::de::value::{Error, U32Deserializer};
+    use serde::Deserialize;
+    (0u32..)
+        .map_while(|i| IntakeCode::deserialize(U32Deserializer::<Error>::new(i)).ok())
+        .collect()
 }
 
 /// Longest detail kept: details may quote names from the request.
@@ -190,19 +205,68 @@ impl IntakeError {
 mod tests {
     use super::*;
 
+    /// The wire code and field of every variant, written out by hand from SPEC 4. No
+    /// wildcard arm: a new variant does not compile until it is given its code here.
+    fn expected(code: IntakeCode) -> (&'static str, Field) {
+        use Field::*;
+        use IntakeCode::*;
+        match code {
+            IssuerMissingOrInvalid => ("issuer_missing_or_invalid", ServiceProvider),
+            BothAuthAndLogoutRequest => ("both_auth_and_logout_request", ServiceProvider),
+            NoAuthOrLogoutRequest => ("no_auth_or_logout_request", ServiceProvider),
+            NoResponseUrl => ("no_response_url", ServiceProvider),
+            InvalidSignature => ("invalid_signature", ServiceProvider),
+            BlankCertElementReq => ("blank_cert_element_req", ServiceProvider),
+            RequestCertNotRegistered => ("request_cert_not_registered", ServiceProvider),
+            UnauthorizedServiceProvider => ("unauthorized_service_provider", ServiceProvider),
+            NoCertRegistered => ("no_cert_registered", ServiceProvider),
+            UnauthorizedAuthnContext => ("unauthorized_authn_context", AuthnContext),
+            UnauthorizedNameidFormat => ("unauthorized_nameid_format", NameidFormat),
+            AcsUrlNotRegistered => ("acs_url_not_registered", ServiceProvider),
+            SignatureRequired => ("signature_required", ServiceProvider),
+            DestinationMismatch => ("destination_mismatch", ServiceProvider),
+            RequestTooLarge => ("request_too_large", SamlRequest),
+            MalformedRequest => ("malformed_request", SamlRequest),
+        }
+    }
+
     #[test]
-    fn every_code_is_in_the_catalogue_once() {
-        let names: std::collections::HashSet<_> =
-            IntakeCode::all().map(IntakeCode::as_str).collect();
-        assert_eq!(names.len(), CATALOGUE.len());
+    fn the_enumeration_reaches_every_variant() {
+        let variants = every_variant();
+        assert!(variants.len() >= 16, "{variants:?}");
+        assert!(variants.windows(2).all(|w| w[0] < w[1]), "{variants:?}");
+        assert_eq!(variants.first(), Some(&IntakeCode::IssuerMissingOrInvalid));
+        assert!(variants.contains(&IntakeCode::MalformedRequest));
+    }
+
+    #[test]
+    fn every_variant_is_in_the_catalogue_once_with_its_code_and_field() {
+        for code in every_variant() {
+            let entries: Vec<_> = CATALOGUE.iter().filter(|(c, _, _)| *c == code).collect();
+            assert_eq!(
+                entries.len(),
+                1,
+                "{code:?} has {} catalogue entries",
+                entries.len()
+            );
+            let (_, wire, field) = entries[0];
+            assert_eq!((*wire, *field), expected(code), "{code:?}");
+            assert_eq!((code.as_str(), code.field()), expected(code), "{code:?}");
+            assert!(!field.as_str().is_empty(), "{code:?}");
+        }
+        let wires: std::collections::HashSet<_> = CATALOGUE.iter().map(|(_, w, _)| w).collect();
         assert_eq!(
-            IntakeCode::AcsUrlNotRegistered.as_str(),
-            "acs_url_not_registered"
+            wires.len(),
+            CATALOGUE.len(),
+            "two variants share a wire code"
         );
-        assert_eq!(
-            IntakeCode::UnauthorizedAuthnContext.field(),
-            Field::AuthnContext
-        );
+    }
+
+    #[test]
+    fn all_yields_every_variant_in_reporting_order() {
+        // Errors are reported sorted by the enum's order and the help page lists `all()`:
+        // both must be SPEC 4's order.
+        assert_eq!(IntakeCode::all().collect::<Vec<_>>(), every_variant());
     }
 
     #[test]

@@ -91,3 +91,41 @@ pub fn help_page(locale: Locale) -> Result<String, super::WebError> {
     context.insert("errors", &entries);
     pages::render("help_errors.html", &context)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idp::intake_error::every_variant;
+
+    #[test]
+    fn every_variant_has_a_field_label_a_message_and_help_in_english() {
+        for code in every_variant() {
+            let field = code.field().as_str();
+            for key in [
+                format!("field.{field}"),
+                format!("code.{}", code.as_str()),
+                format!("help.{}", code.as_str()),
+            ] {
+                assert!(!Locale::En.t(&key).trim().is_empty(), "{code:?}: no {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_page_and_json_show_every_variant() {
+        let errors: Vec<IntakeError> = every_variant().into_iter().map(IntakeError::new).collect();
+        let page = html(&errors, Locale::En, "https://idp.example.gov");
+        let listed: serde_json::Value =
+            serde_json::from_str(&json(&errors, Locale::En, "")).expect("json");
+        for (i, code) in every_variant().into_iter().enumerate() {
+            let message = Locale::En.t(&format!("code.{}", code.as_str()));
+            assert!(
+                page.contains(&tera::escape_html(message)),
+                "{code:?}: {page}"
+            );
+            assert!(page.contains(&format!("#{}\"", code.as_str())), "{code:?}");
+            assert_eq!(listed["errors"][i]["code"], code.as_str(), "{code:?}");
+            assert_eq!(listed["errors"][i]["message"], message, "{code:?}");
+        }
+    }
+}

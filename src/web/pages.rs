@@ -91,43 +91,6 @@ pub fn error_page(title: &str, message: &str) -> String {
     }
 }
 
+/// Renders every page template with the context its handler gives it (`pages/tests.rs`).
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_template_file_is_registered() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        for entry in std::fs::read_dir(dir).expect("templates").flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".html") {
-                assert!(
-                    TEMPLATES.iter().any(|(n, _)| *n == name),
-                    "{name} is not registered"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn every_template_compiles_and_escapes() {
-        let page = error_page("Error", "<script>alert(1)</script>");
-        assert!(page.contains("&lt;script&gt;"), "{page}");
-        assert!(!page.contains("<script>"));
-        let mut context = Context::new();
-        context.insert("title", "t");
-        context.insert("years", &[2026]);
-        context.insert("entity_id", "https://idp.example.gov/api/saml");
-        context.insert("signed_in", &false);
-        context.insert("csrf", "c");
-        let t = std::collections::HashMap::from([
-            ("home_signed_out", "out"),
-            ("home_signed_in", "in"),
-            ("home_sign_out", "x"),
-        ]);
-        context.insert("t", &t);
-        assert!(render("index.html", &context)
-            .expect("index")
-            .contains("metadata2026"));
-    }
-}
+mod tests;

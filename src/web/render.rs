@@ -27,7 +27,7 @@ pub fn page_context(locale: Locale, title_key: &str, sp: Option<&ServiceProvider
 }
 
 /// Templates receive every flow message under its key with dots replaced by underscores.
-struct Translations(Locale);
+pub(super) struct Translations(pub(super) Locale);
 
 impl serde::Serialize for Translations {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -3,15 +3,18 @@
 Reads one JSON object on standard input:
   {"sp_entity_id", "acs_url", "sp_cert", "sp_key", "idp_entity_id", "idp_cert",
    "saml_response", "request_id", "want_response_signed", "want_encrypted"}
-validates the Response exactly as a python3-saml SP in strict mode would, and prints JSON:
-  {"valid": bool, "error": str|null, "name_id", "name_id_format", "attributes",
+validates the Response exactly as a python3-saml SP in strict mode would (through
+OneLogin_Saml2_Auth.process_response), and prints JSON:
+  {"valid": bool, "errors": auth.get_errors(), "reason": auth.get_last_error_reason(),
+   "exception": "module.Type: message" when python3-saml raised instead (a Response it
+   cannot read or decrypt), else null; and when valid "name_id", "name_id_format", "attributes",
    "session_index", "in_response_to"}
 """
 import json
 import sys
 from urllib.parse import urlparse
 
-from onelogin.saml2.response import OneLogin_Saml2_Response
+from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 
@@ -59,18 +62,21 @@ def main():
         "get_data": {},
         "post_data": {"SAMLResponse": job["saml_response"]},
     }
-    out = {"valid": False, "error": None}
+    out = {"valid": False, "errors": [], "reason": None, "exception": None}
+    auth = OneLogin_Saml2_Auth(request_data, settings)
     try:
-        response = OneLogin_Saml2_Response(settings, job["saml_response"])
-        out["valid"] = bool(response.is_valid(request_data, job.get("request_id"), raise_exceptions=True))
-        out["name_id"] = response.get_nameid()
-        out["name_id_format"] = response.get_nameid_format()
-        out["attributes"] = response.get_attributes()
-        out["session_index"] = response.get_session_index()
-        out["in_response_to"] = response.get_in_response_to()
+        auth.process_response(request_id=job.get("request_id"))
     except Exception as error:  # every failure is an answer, not a crash
-        out["valid"] = False
-        out["error"] = "%s: %s" % (type(error).__name__, error)
+        out["exception"] = "%s.%s: %s" % (type(error).__module__, type(error).__name__, error)
+    out["errors"] = auth.get_errors()
+    out["reason"] = auth.get_last_error_reason()
+    out["valid"] = out["exception"] is None and not out["errors"] and auth.is_authenticated()
+    if out["valid"]:
+        out["name_id"] = auth.get_nameid()
+        out["name_id_format"] = auth.get_nameid_format()
+        out["attributes"] = auth.get_attributes()
+        out["session_index"] = auth.get_session_index()
+        out["in_response_to"] = auth.get_last_response_in_response_to()
     print(json.dumps(out))
 
 

@@ -1,0 +1,537 @@
+//! Every page template in `templates/`, rendered with the context its handler builds: the
+//! page's own content comes out, hostile values come out escaped, and a template that has
+//! no context here fails the test by name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::json;
+use tera::Context;
+
+use super::*;
+use crate::idp::intake_error::IntakeCode;
+use crate::web::i18n::Locale;
+use crate::web::render::Translations;
+
+const SCRIPT: &str = "<script>alert(1)</script>";
+const BREAKOUT: &str = "\"><img src=x>";
+
+/// A value someone outside the IdP chose (an SP's name, a RelayState, a request's detail).
+fn hostile(what: &str) -> String {
+    format!("{what} {SCRIPT} {BREAKOUT}")
+}
+
+/// As tera writes a value into the page (it also escapes `/`).
+fn esc(value: &str) -> String {
+    tera::escape_html(value)
+}
+
+const EN: Locale = Locale::En;
+const CSRF: &str = "csrf-token-1";
+const CANCEL: &str = "/cancel?locale=en";
+
+/// One rendering of a template and what its page must show.
+struct Case {
+    label: &'static str,
+    context: Context,
+    expect: Vec<String>,
+}
+
+/// What `render::page_context` gives every flow page; `pending` adds the SP being signed in to
+/// (its name is set by whoever registered it) and the Cancel link.
+fn flow_context(title_key: &str, pending: bool) -> Context {
+    let mut context = Context::new();
+    context.insert("lang", EN.code());
+    context.insert("locale", EN.code());
+    context.insert("title", EN.t(title_key));
+    context.insert("t", &Translations(EN));
+    if pending {
+        context.insert("sp_name", &hostile("Agency"));
+        context.insert("cancel_url", CANCEL);
+    }
+    context
+}
+
+fn sp_and_cancel() -> Vec<String> {
+    vec![
+        format!("<strong>{}</strong>", esc(&hostile("Agency"))),
+        format!("href=\"{}\"", esc(CANCEL)),
+        EN.t("signin.cancel").into(),
+    ]
+}
+
+/// The contexts of each page template; `None` for a template nobody wrote cases for.
+fn cases(template: &str) -> Option<Vec<Case>> {
+    Some(match template {
+        "consent.html" => consent(),
+        "error.html" => error(),
+        "help_errors.html" => help_errors(),
+        "index.html" => index(),
+        "message.html" => message(),
+        "mfa.html" => mfa(),
+        "post_form.html" => post_form(),
+        "saml_error.html" => saml_error(),
+        "sign_in.html" => sign_in(),
+        _ => return None,
+    })
+}
+
+/// `flow::consent_form`.
+fn consent() -> Vec<Case> {
+    let mut context = flow_context("consent.title", true);
+    context.insert("csrf", CSRF);
+    context.insert("attributes", &[EN.t("attr.email"), EN.t("attr.uuid")]);
+    let mut expect = vec![
+        EN.t("consent.intro").to_string(),
+        format!("<li>{}</li>", EN.t("attr.email")),
+        format!("<li>{}</li>", EN.t("attr.uuid")),
+        "action=\"/consent?locale=en\"".into(),
+        format!("name=\"csrf\" value=\"{CSRF}\""),
+        EN.t("consent.agree").into(),
+    ];
+    expect.extend(sp_and_cancel());
+    vec![Case {
+        label: "consent",
+        context,
+        expect,
+    }]
+}
+
+/// `pages::error_page`, as `WebError` uses it.
+fn error() -> Vec<Case> {
+    let mut context = Context::new();
+    context.insert("title", EN.t("session.expired_title"));
+    context.insert("message", &hostile("Bad request"));
+    vec![Case {
+        label: "error",
+        context,
+        expect: vec![
+            format!("<h1>{}</h1>", EN.t("session.expired_title")),
+            format!("<p>{}</p>", esc(&hostile("Bad request"))),
+            "<a href=\"/\">Home</a>".into(),
+        ],
+    }]
+}
+
+/// `intake_errors::help_page`, with one extra entry whose texts carry markup.
+fn help_errors() -> Vec<Case> {
+    let mut entries: Vec<_> = IntakeCode::all()
+        .map(|c| {
+            json!({
+                "code": c.as_str(),
+                "message": EN.t(&format!("code.{}", c.as_str())),
+                "help": EN.t(&format!("help.{}", c.as_str())),
+            })
+        })
+        .collect();
+    entries.push(json!({"code": hostile("code"), "message": hostile("message"), "help": "h"}));
+    let mut context = Context::new();
+    context.insert("lang", EN.code());
+    context.insert("title", EN.t("help.title"));
+    context.insert("intro", EN.t("help.intro"));
+    context.insert("errors", &entries);
+    let mut expect = vec![EN.t("help.intro").to_string()];
+    for c in IntakeCode::all() {
+        expect.push(format!("<section id=\"{}\">", c.as_str()));
+        expect.push(esc(EN.t(&format!("code.{}", c.as_str()))));
+        expect.push(esc(EN.t(&format!("help.{}", c.as_str()))));
+    }
+    expect.push(format!("<section id=\"{}\">", esc(&hostile("code"))));
+    vec![Case {
+        label: "help",
+        context,
+        expect,
+    }]
+}
+
+/// `home::index`, signed out and signed in.
+fn index() -> Vec<Case> {
+    let entity_id = "https://idp.example.gov/api/saml";
+    let context = |signed_in: bool| {
+        let mut context = flow_context("home.title", false);
+        context.insert("title", "saml-idp");
+        context.insert("signed_in", &signed_in);
+        context.insert("csrf", if signed_in { CSRF } else { "" });
+        context.insert("entity_id", entity_id);
+        context.insert("years", &[2025, 2026]);
+        context
+    };
+    let metadata = |year: u32| {
+        format!(
+            "<a href=\"/api/saml/metadata{year}\">{}/metadata{year}</a>",
+            esc(entity_id)
+        )
+    };
+    // The entity id is the operator's, not an attacker's; escaped all the same.
+    let mut hostile_id = context(false);
+    hostile_id.insert("entity_id", &hostile("https://idp.example.gov"));
+    vec![
+        Case {
+            label: "signed out",
+            context: context(false),
+            expect: vec![
+                EN.t("home.signed_out").into(),
+                metadata(2025),
+                metadata(2026),
+            ],
+        },
+        Case {
+            label: "signed in",
+            context: context(true),
+            expect: vec![
+                EN.t("home.signed_in").into(),
+                "<form method=\"post\" action=\"/sign-out\">".into(),
+                format!("name=\"csrf\" value=\"{CSRF}\""),
+                format!("<button type=\"submit\">{}</button>", EN.t("home.sign_out")),
+                metadata(2026),
+            ],
+        },
+        Case {
+            label: "operator values",
+            context: hostile_id,
+            expect: vec![esc(&hostile("https://idp.example.gov"))],
+        },
+    ]
+}
+
+/// `flow::message`: the verify page links to the SP's registered failure URL.
+fn message() -> Vec<Case> {
+    let link = format!("https://sp.example.gov/proof?next={BREAKOUT}{SCRIPT}");
+    let mut verify = flow_context("verify.title", true);
+    verify.insert("body", EN.t("verify.body"));
+    verify.insert("link_url", &link);
+    verify.insert("link_text", EN.t("verify.link"));
+    let mut suspended = flow_context("suspended.title", false);
+    suspended.insert("body", EN.t("suspended.body"));
+    vec![
+        Case {
+            label: "verify, with a link",
+            context: verify,
+            expect: vec![
+                format!("<h1>{}</h1>", EN.t("verify.title")),
+                EN.t("verify.body").into(),
+                format!("<a href=\"{}\">{}</a>", esc(&link), EN.t("verify.link")),
+            ],
+        },
+        Case {
+            label: "suspended, no link",
+            context: suspended,
+            expect: vec![
+                format!("<h1>{}</h1>", EN.t("suspended.title")),
+                EN.t("suspended.body").into(),
+            ],
+        },
+    ]
+}
+
+/// `sign_in::mfa_form` and the refused code of `sign_in::mfa_submit`.
+fn mfa() -> Vec<Case> {
+    let common = || {
+        vec![
+            EN.t("mfa.intro").to_string(),
+            EN.t("mfa.code").into(),
+            EN.t("mfa.remember").into(),
+            EN.t("mfa.submit").into(),
+            "action=\"/sign-in/mfa?locale=en\"".into(),
+            format!("name=\"csrf\" value=\"{CSRF}\""),
+            "autocomplete=\"one-time-code\"".into(),
+        ]
+    };
+    let mut first = flow_context("mfa.title", true);
+    first.insert("csrf", CSRF);
+    let mut expect = common();
+    expect.extend(sp_and_cancel());
+    let mut failed = flow_context("mfa.title", false);
+    failed.insert("csrf", CSRF);
+    failed.insert("error", EN.t("mfa.failed"));
+    let mut failed_expect = common();
+    failed_expect.push(format!(
+        "<p class=\"error\" role=\"alert\">{}</p>",
+        esc(EN.t("mfa.failed"))
+    ));
+    vec![
+        Case {
+            label: "first visit",
+            context: first,
+            expect,
+        },
+        Case {
+            label: "wrong code",
+            context: failed,
+            expect: failed_expect,
+        },
+    ]
+}
+
+/// `handoff::post_message` (the Response to the ACS URL) and `sso::auth_post` (the request's
+/// fields bounced to our own origin, all of them as the SP's browser sent them).
+fn post_form() -> Vec<Case> {
+    let acs = "https://sp.example.gov/acs?x=1&y=2";
+    let relay = hostile("https://sp.example.gov/after");
+    let mut handoff = flow_context("handoff.title", true);
+    handoff.insert("body", EN.t("handoff.body"));
+    handoff.insert("button", EN.t("bounce.button"));
+    handoff.insert("action", acs);
+    handoff.insert(
+        "fields",
+        &[
+            ("SAMLResponse", "PHNhbWxwOlJlc3BvbnNlLz4="),
+            ("RelayState", &relay),
+        ],
+    );
+    let mut bounce = Context::new();
+    bounce.insert("lang", EN.code());
+    bounce.insert("title", EN.t("bounce.title"));
+    bounce.insert("body", EN.t("bounce.body"));
+    bounce.insert("button", EN.t("bounce.button"));
+    bounce.insert("action", "/api/saml/authpost2026");
+    bounce.insert(
+        "fields",
+        &[
+            ("SAMLRequest", hostile("PHNhbWxwOkF1dGhuUmVxdWVzdC8+")),
+            ("RelayState", relay.clone()),
+        ],
+    );
+    let field = |name: &str, value: &str| {
+        format!(
+            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+            esc(value)
+        )
+    };
+    let handoff_expect = vec![
+        format!("<h1>{}</h1>", EN.t("handoff.title")),
+        format!(
+            "<form method=\"post\" action=\"{}\" id=\"saml-post-form\">",
+            esc(acs)
+        ),
+        field("SAMLResponse", "PHNhbWxwOlJlc3BvbnNlLz4="),
+        field("RelayState", &relay),
+        format!(
+            "{} <strong>{}</strong>.",
+            EN.t("handoff.body"),
+            esc(&hostile("Agency"))
+        ),
+        format!("<button type=\"submit\">{}</button>", EN.t("bounce.button")),
+        "<script src=\"/static/auto-submit.js\"></script>".into(),
+    ];
+    vec![
+        Case {
+            label: "hand-off",
+            context: handoff,
+            expect: handoff_expect,
+        },
+        Case {
+            label: "bounce to authpost",
+            context: bounce,
+            expect: vec![
+                format!("action=\"{}\"", esc("/api/saml/authpost2026")),
+                field("SAMLRequest", &hostile("PHNhbWxwOkF1dGhuUmVxdWVzdC8+")),
+                field("RelayState", &relay),
+                EN.t("bounce.body").into(),
+            ],
+        },
+    ]
+}
+
+/// `intake_errors::html`: a detail quotes the request, one error has none.
+fn saml_error() -> Vec<Case> {
+    let detail = hostile("issuer");
+    let help = |code: &str| format!("https://idp.example.gov/help/errors?locale=en#{code}");
+    let errors = json!([
+        {
+            "field": "service_provider",
+            "field_label": EN.t("field.service_provider"),
+            "code": "unauthorized_service_provider",
+            "message": EN.t("code.unauthorized_service_provider"),
+            "detail": detail,
+            "help_url": help("unauthorized_service_provider"),
+        },
+        {
+            "field": "authn_context",
+            "field_label": EN.t("field.authn_context"),
+            "code": "unauthorized_authn_context",
+            "message": EN.t("code.unauthorized_authn_context"),
+            "detail": null,
+            "help_url": help("unauthorized_authn_context"),
+        },
+    ]);
+    let mut context = Context::new();
+    context.insert("lang", EN.code());
+    context.insert("title", EN.t("error.title"));
+    context.insert("intro", EN.t("error.intro"));
+    context.insert("more_info", EN.t("error.more_info"));
+    context.insert("errors", &errors);
+    let item = |field: &str, code: &str| {
+        format!(
+            "<strong>{}</strong>: {}",
+            EN.t(&format!("field.{field}")),
+            esc(EN.t(&format!("code.{code}")))
+        )
+    };
+    vec![Case {
+        label: "two errors",
+        context,
+        expect: vec![
+            EN.t("error.intro").into(),
+            format!(
+                "{} ({})",
+                item("service_provider", "unauthorized_service_provider"),
+                esc(&detail)
+            ),
+            format!(
+                "{} <a href=\"{}\">{}</a>",
+                item("authn_context", "unauthorized_authn_context"),
+                esc(&help("unauthorized_authn_context")),
+                EN.t("error.more_info")
+            ),
+        ],
+    }]
+}
+
+/// `sign_in::form` (with and without a pending request) and `sign_in::retry`.
+fn sign_in() -> Vec<Case> {
+    let common = || {
+        vec![
+            EN.t("signin.email").to_string(),
+            EN.t("signin.password").into(),
+            format!("<button type=\"submit\">{}</button>", EN.t("signin.submit")),
+            "action=\"/sign-in?locale=en\"".into(),
+            format!("name=\"csrf\" value=\"{CSRF}\""),
+            "autocomplete=\"current-password\"".into(),
+        ]
+    };
+    let mut pending = flow_context("signin.title", true);
+    pending.insert("csrf", CSRF);
+    let mut pending_expect = common();
+    pending_expect.push(EN.t("signin.to").into());
+    pending_expect.extend(sp_and_cancel());
+    let mut retry = flow_context("signin.title", false);
+    retry.insert("csrf", CSRF);
+    retry.insert("error", EN.t("signin.failed"));
+    let mut retry_expect = common();
+    retry_expect.push(format!(
+        "<p class=\"error\" role=\"alert\">{}</p>",
+        esc(EN.t("signin.failed"))
+    ));
+    vec![
+        Case {
+            label: "pending request",
+            context: pending,
+            expect: pending_expect,
+        },
+        Case {
+            label: "wrong password",
+            context: retry,
+            expect: retry_expect,
+        },
+    ]
+}
+
+/// Every `.html` file of `templates/` with its text.
+fn template_files() -> BTreeMap<String, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    std::fs::read_dir(dir)
+        .expect("templates")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read_to_string(&p).expect("read template"))
+        })
+        .collect()
+}
+
+/// The templates others `{% extends %}`.
+fn layouts(files: &BTreeMap<String, String>) -> BTreeSet<String> {
+    files
+        .values()
+        .filter_map(|text| {
+            let rest = text.split("{% extends \"").nth(1)?;
+            Some(rest.split('"').next()?.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_template_file_is_registered() {
+    for name in template_files().keys() {
+        assert!(
+            TEMPLATES.iter().any(|(n, _)| n == name),
+            "{name} is not registered"
+        );
+    }
+}
+
+#[test]
+fn every_page_template_renders_its_content_and_escapes_hostile_values() {
+    let pages = Pages::load().unwrap_or_else(|e| panic!("templates compile: {e:?}"));
+    let files = template_files();
+    let layouts = layouts(&files);
+    assert!(layouts.contains("layout.html"), "{layouts:?}");
+    let mut without_cases = Vec::new();
+    for name in files.keys().filter(|n| !layouts.contains(*n)) {
+        let Some(cases) = cases(name) else {
+            without_cases.push(name.clone());
+            continue;
+        };
+        let mut hostile_seen = false;
+        for case in cases {
+            let at = format!("{name} ({})", case.label);
+            let html = pages
+                .render(name, &case.context)
+                .unwrap_or_else(|e| panic!("{at} does not render: {e:?}"));
+            assert!(html.starts_with("<!DOCTYPE html>"), "{at}: {html}");
+            assert!(html.contains("<html lang=\"en\">"), "{at}: {html}");
+            assert!(html.contains("<main id=\"main\">"), "{at}: {html}");
+            let title = case.context.get("title").and_then(|t| t.as_str());
+            let title = title.unwrap_or_else(|| panic!("{at}: no title"));
+            assert!(
+                html.contains(&format!("<title>{} | saml-idp</title>", esc(title))),
+                "{at}: {html}"
+            );
+            for expected in &case.expect {
+                assert!(
+                    html.contains(expected.as_str()),
+                    "{at} lacks {expected}:\n{html}"
+                );
+            }
+            assert!(
+                !html.contains(SCRIPT),
+                "{at} lets a script through:\n{html}"
+            );
+            assert!(
+                !html.contains("<img"),
+                "{at} lets an attribute break out:\n{html}"
+            );
+            if case
+                .context
+                .clone()
+                .into_json()
+                .to_string()
+                .contains("alert(1)")
+            {
+                hostile_seen = true;
+                for value in [SCRIPT, BREAKOUT] {
+                    assert!(html.contains(&esc(value)), "{at} drops {value}:\n{html}");
+                }
+            }
+        }
+        assert!(hostile_seen, "{name}: no case gives it a hostile value");
+    }
+    assert!(
+        without_cases.is_empty(),
+        "page templates with no rendering case in src/web/pages/tests.rs: {without_cases:?}"
+    );
+}
+
+#[test]
+fn the_error_page_helper_escapes() {
+    let page = error_page("Error", SCRIPT);
+    assert!(page.contains(&esc(SCRIPT)), "{page}");
+    assert!(!page.contains(SCRIPT), "{page}");
+}
