@@ -58,3 +58,61 @@ fn only_store_names_diesel() {
         }
     }
 }
+
+/// The handler modules of `web` (one per route group); the leaves they share are the
+/// other files of `web`.
+const HANDLERS: &[&str] = &[
+    "flow", "health", "home", "logout", "metadata", "sign_in", "sso",
+];
+
+#[test]
+fn no_web_handler_imports_another_and_leaves_import_no_handler() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+    let mut files = Vec::new();
+    sources(&web, &mut files);
+    for (path, text) in &files {
+        let name = Path::new(path)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if name == "mod" || name == "tests" {
+            continue;
+        }
+        for handler in HANDLERS.iter().filter(|h| **h != name) {
+            for pattern in [
+                format!("super::{handler}::"),
+                format!("super::{{{handler}"),
+                format!(", {handler}::"),
+                format!("web::{handler}::"),
+                format!("super::{handler};"),
+            ] {
+                assert!(
+                    !text.contains(&pattern),
+                    "{path} imports the handler module {handler} ({pattern})"
+                );
+            }
+            let grouped = text
+                .lines()
+                .filter(|l| l.trim_start().starts_with("use super::{"))
+                .any(|l| {
+                    l.split(['{', '}', ',', ' '])
+                        .any(|item| item.trim() == *handler)
+                });
+            assert!(!grouped, "{path} imports the handler module {handler}");
+        }
+    }
+}
+
+#[test]
+fn idp_never_reaches_up_into_web_or_cli() {
+    let mut files = Vec::new();
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/idp"),
+        &mut files,
+    );
+    for (path, text) in files {
+        for word in ["crate::web", "crate::cli", "crate::store"] {
+            assert!(!text.contains(word), "{path} uses {word}");
+        }
+    }
+}
