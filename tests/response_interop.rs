@@ -491,22 +491,7 @@ enum Sent {
 /// Query signature over `SAMLRequest=…&RelayState=…&SigAlg=…` (saml-bindings §3.4.4.1) with
 /// sp1's key, made with openssl.
 fn signed_redirect_query(xml: &str) -> String {
-    let enc = |v: &str| -> String { url::form_urlencoded::byte_serialize(v.as_bytes()).collect() };
-    let octets = format!(
-        "SAMLRequest={}&RelayState={}&SigAlg={}",
-        enc(&saml_idp::saml::codec::encode_redirect(xml.as_bytes())),
-        enc("relay"),
-        enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
-    );
-    let key =
-        openssl::pkey::PKey::private_key_from_pem(common::pem("sp1-test-only.key").as_bytes())
-            .expect("key");
-    let mut signer =
-        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).expect("signer");
-    signer.update(octets.as_bytes()).expect("update");
-    let signature =
-        base64::engine::general_purpose::STANDARD.encode(signer.sign_to_vec().expect("sign"));
-    format!("{octets}&Signature={}", enc(&signature))
+    signed_redirect(xml, "sp1-test-only.key")
 }
 
 /// An enveloped signature added by the `xmlsec1` command with sp1's key.

@@ -148,33 +148,30 @@ struct Count {
     n: i64,
 }
 
+fn count_rows<C>(c: &mut C) -> Vec<i64>
+where
+    C: Connection,
+    diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'static, C, Count>,
+{
+    use diesel::RunQueryDsl;
+    BOUNDED_TABLES
+        .iter()
+        .map(|t| {
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {t}"))
+                .get_result::<Count>(c)
+                .expect("count")
+                .n
+        })
+        .collect()
+}
+
 /// (table, rows) of every bounded table, read through a connection of our own.
 pub fn row_counts(db: &TestDb) -> Vec<(&'static str, i64)> {
-    use diesel::RunQueryDsl;
-    let count = |table: &str| format!("SELECT COUNT(*) AS n FROM {table}");
-    let counts: Vec<i64> = if db.pg_schema.is_some() {
-        let mut c = diesel::PgConnection::establish(&db.url).expect("postgres");
-        BOUNDED_TABLES
-            .iter()
-            .map(|t| {
-                diesel::sql_query(count(t))
-                    .get_result::<Count>(&mut c)
-                    .expect("count")
-                    .n
-            })
-            .collect()
+    let counts = if db.pg_schema.is_some() {
+        count_rows(&mut diesel::PgConnection::establish(&db.url).expect("postgres"))
     } else {
         let path = db.url.trim_start_matches("sqlite://");
-        let mut c = diesel::SqliteConnection::establish(path).expect("sqlite");
-        BOUNDED_TABLES
-            .iter()
-            .map(|t| {
-                diesel::sql_query(count(t))
-                    .get_result::<Count>(&mut c)
-                    .expect("count")
-                    .n
-            })
-            .collect()
+        count_rows(&mut diesel::SqliteConnection::establish(path).expect("sqlite"))
     };
     BOUNDED_TABLES.iter().copied().zip(counts).collect()
 }
