@@ -13,7 +13,8 @@ use crate::sessions::SessionRecord;
 
 pub const SESSION_COOKIE: &str = "saml_idp_session";
 pub const REMEMBER_COOKIE: &str = "saml_idp_remember";
-pub const IDLE_MINUTES: i64 = 15;
+/// The purge deletes sessions idle this long, so both read the same constant.
+pub const IDLE_MINUTES: i64 = crate::sessions::purge::SESSION_IDLE_MINUTES;
 pub const ABSOLUTE_HOURS: i64 = 12;
 pub const REMEMBER_DAYS: i64 = 30;
 

@@ -11,6 +11,7 @@ use crate::idp::pending::PendingStore;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
 use crate::saml::SamlYear;
+use crate::sessions::purge::Purger;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
 use crate::store::Database;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub audit: Arc<dyn AuditLog>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub replay_cache: Arc<dyn ReplayCache>,
+    /// Deletes expired rows; `server` runs it every `purge_interval_seconds`.
+    pub purger: Arc<dyn Purger>,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl AppState {
             audit: sessions.clone(),
             rate_limiter: sessions.clone(),
             replay_cache: sessions,
+            purger: Arc::new(crate::store::DieselPurger::new(db.clone())),
             db,
             clock,
             ids,
