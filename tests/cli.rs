@@ -10,8 +10,6 @@ use std::process::Command;
 use base64::Engine;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_saml-idp");
-
 const ISSUER: &str = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:cli";
 const ACS: &str = "https://cli.example.gov/saml/acs";
 
@@ -41,20 +39,7 @@ fn exec(cmd: &mut Command) -> Out {
 /// The binary in `dir`, with `dir` as its data directory and no configuration inherited
 /// from the environment.
 fn bin(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).arg("--data-dir").arg(dir);
-    for var in [
-        "SAML_IDP_CONFIG",
-        "SAML_IDP_DATA_DIR",
-        "SAML_IDP_DATABASE_URL",
-        "SAML_IDP_BASE_URL",
-        "SAML_IDP_MODE",
-        "SAML_IDP_LISTEN",
-        "SAML_IDP_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
+    common::saml_idp(dir)
 }
 
 fn path(p: &Path) -> String {

@@ -1,6 +1,7 @@
 //! The real binary, started as the README starts it: embedded defaults, development keys
 //! created on first start, metadata fetched over HTTP and verified with `xmlsec1`; an SP
-//! added by another process is seen within seconds; `/readyz` follows the database.
+//! added by another process is seen within seconds; `/readyz` follows the database; expired
+//! rows are purged every `purge_interval_seconds`.
 
 mod common;
 
@@ -148,6 +149,36 @@ fn an_sp_added_by_another_process_is_seen_within_seconds() {
         assert!(Instant::now() < deadline, "the server never saw the new SP");
         thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// `serve` purges on its own every `purge_interval_seconds` (SPEC 7): an expired pending
+/// request is gone within seconds, a live one stays.
+#[test]
+fn serve_purges_expired_rows_every_interval() {
+    use saml_idp::idp::pending::PendingStore;
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("purge.sqlite3").display());
+    let db = saml_idp::store::Database::connect(&url).expect("database");
+    db.migrate().expect("migrate");
+    let pending = saml_idp::store::DieselPendingStore::new(db);
+    let now = chrono::Utc::now();
+    for (token, expires_at) in [
+        ("expired", now - chrono::Duration::minutes(1)),
+        ("live", now + chrono::Duration::minutes(10)),
+    ] {
+        let request = common::pending_request("urn:test:purge", expires_at);
+        pending.put(token, &request).expect("put");
+    }
+    let config = common::write(dir.path(), "purge.toml", b"purge_interval_seconds = 1\n");
+    let config = config.display().to_string();
+    let _server = start(dir.path(), &["--config", &config, "--database-url", &url]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while pending.count().expect("count") != 1 {
+        assert!(Instant::now() < deadline, "the server never purged");
+        thread::sleep(Duration::from_millis(200));
+    }
+    let live = pending.get("live", chrono::Utc::now()).expect("get");
+    assert!(live.is_some(), "the live request is kept");
 }
 
 /// Forwards TCP connections to `target` until told to cut every connection.

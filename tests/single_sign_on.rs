@@ -539,3 +539,47 @@ fn verdict_with(page: &Answer, cert: &str, key: &str, request_id: &str) -> Value
     });
     common::python3_saml_script("python3_saml_acs.py", &job)
 }
+
+/// One full sign-in from a fresh browser: request, password, code (and consent the first
+/// time), Response.
+async fn one_sign_in(f: &mut Flow, id: &str) {
+    f.jar.clear();
+    f.tick(31); // a new TOTP step: a code works once
+    let first = f.request(&request(SP1, id, "", &[AUTH_ONLY])).await;
+    assert_eq!(first.status, 303);
+    let done = f.sign_in_rest().await;
+    assert_eq!(done.status, 200, "{}", done.body);
+}
+
+/// Purges as `serve` would, at the flow's time.
+fn purge(f: &Flow) -> Vec<(&'static str, i64)> {
+    let cutoffs = saml_idp::sessions::purge::PurgeCutoffs::at(f.state.clock.now());
+    f.state.purger.purge(&cutoffs).expect("purge");
+    common::row_counts(&f._db)
+}
+
+#[actix_web::test]
+async fn row_counts_stay_flat_across_a_thousand_sign_ins_after_the_purge() {
+    for (backend, db) in common::every_backend() {
+        let mut f = start_on(
+            db,
+            chrono::TimeZone::timestamp_opt(&Utc, 1_773_576_000, 0)
+                .single()
+                .expect("time"),
+        );
+        one_sign_in(&mut f, "_n0").await;
+        f.tick(13 * 3600);
+        let baseline = purge(&f);
+        for i in 1..1_000 {
+            one_sign_in(&mut f, &format!("_n{i}")).await;
+        }
+        f.tick(13 * 3600);
+        assert_eq!(purge(&f), baseline, "{backend}");
+        assert!(
+            baseline
+                .iter()
+                .all(|(t, n)| *n == 0 || ["agency_identities", "sp_consents"].contains(t)),
+            "{backend}: {baseline:?}"
+        );
+    }
+}

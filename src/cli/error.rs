@@ -10,6 +10,7 @@ use crate::crypto::xml_signer::SignError;
 use crate::crypto::KeyRingError;
 use crate::registry::{RegistryError, ValidationError};
 use crate::saml::sp_metadata::SpMetadataError;
+use crate::sessions::SessionError;
 use crate::store::StoreError;
 
 #[derive(Debug, Error)]
@@ -42,6 +43,8 @@ pub enum CliError {
     },
     #[error("{0}")]
     Usage(String),
+    #[error("purge failed: {}", .0.0)]
+    Purge(#[from] SessionError),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
 }

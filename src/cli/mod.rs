@@ -1,8 +1,9 @@
-//! The `saml-idp` command line: `serve`, `migrate`, `sp …`, `metadata`. Every subcommand
-//! reads the same configuration, so it reaches the same database as the server. Errors are
-//! one line on standard error and a non-zero exit status.
+//! The `saml-idp` command line: `serve`, `migrate`, `purge`, `sp …`, `user …`, `metadata`.
+//! Every subcommand reads the same configuration, so it reaches the same database as the
+//! server. Errors are one line on standard error and a non-zero exit status.
 
 mod error;
+mod purge;
 mod sp;
 mod sp_fields;
 mod startup;
@@ -55,6 +56,8 @@ enum Command {
     },
     /// Apply database migrations.
     Migrate,
+    /// Delete expired rows (pending requests, sessions, ...) once; prints the counts.
+    Purge,
     /// Manage service providers.
     Sp {
         #[command(subcommand)]
@@ -81,10 +84,21 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", one_line(&e.to_string()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Some driver messages span lines (libpq adds "Is the server running …?" on a line of its
+/// own); a script reading standard error wants one.
+fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ")
 }
 
 /// clap's own messages span several lines; a script wants one (help and version print whole).
@@ -123,6 +137,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve { .. } => startup::serve(config),
         Command::Migrate => startup::migrate(&config),
+        Command::Purge => purge::run(&config),
         Command::Sp { command } => sp::run(&config, *command),
         Command::User { command } => user::run(&config, *command),
         Command::Metadata { year } => startup::print_metadata(&config, year),

@@ -21,10 +21,14 @@ use crate::sessions::{AuditEvent, ReplayCache, SessionError};
 use super::response::{wrap, Envelope};
 use super::{Deps, Error};
 use crate::saml::SamlYear;
+use crate::sessions::purge::REPLAY_FORGET_MINUTES;
 
 /// How old a remote LogoutRequest may be, and how far in the future (clock skew).
 pub const MAX_AGE_MINUTES: i64 = 10;
 pub const MAX_SKEW_MINUTES: i64 = 3;
+// An ID may be forgotten (by `first_use` or the purge) only once any request carrying it
+// is refused as stale: a minute more than the window and the skew together.
+const _: () = assert!(REPLAY_FORGET_MINUTES == MAX_AGE_MINUTES + MAX_SKEW_MINUTES + 1);
 
 #[derive(Debug, Clone)]
 pub struct VerifiedLogoutRequest {
@@ -124,7 +128,7 @@ pub fn check_remote(
     {
         return Err(RemoteRefusal::Stale);
     }
-    let forget_before = now - Duration::minutes(MAX_AGE_MINUTES + MAX_SKEW_MINUTES + 1);
+    let forget_before = now - Duration::minutes(REPLAY_FORGET_MINUTES);
     if !replay.first_use(issuer, &request.id, now, forget_before)? {
         return Err(RemoteRefusal::Replayed);
     }

@@ -3,6 +3,8 @@
 //! identities, consent, audit events and rate-limit counters. All in the database, so any
 //! node can serve any step.
 
+pub mod purge;
+
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 

@@ -4,6 +4,7 @@
 
 mod account_store;
 mod pending_store;
+mod purge_store;
 mod schema;
 mod session_store;
 mod sp_store;
@@ -19,6 +20,7 @@ use thiserror::Error;
 
 pub use account_store::DieselAccountStore;
 pub use pending_store::DieselPendingStore;
+pub use purge_store::DieselPurger;
 pub use session_store::DieselSessionStore;
 pub use sp_store::DieselSpRegistry;
 

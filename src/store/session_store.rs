@@ -85,7 +85,7 @@ struct AuditRow {
 
 /// UTC as stored, cut to whole microseconds: both backends keep exactly that much, so
 /// values read back compare equal to what was written.
-fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
+pub(super) fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc().trunc_subsecs(6)
 }
 
@@ -93,7 +93,7 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
 }
 
-fn err(e: impl std::fmt::Display) -> SessionError {
+pub(super) fn err(e: impl std::fmt::Display) -> SessionError {
     SessionError(e.to_string())
 }
 

@@ -1,5 +1,6 @@
-//! Runs the HTTP server: the registry refresh loop, request logging without query strings
-//! (they carry SAML messages), graceful shutdown on SIGINT/SIGTERM.
+//! Runs the HTTP server: the registry refresh loop, the periodic purge of expired rows,
+//! request logging without query strings (they carry SAML messages), graceful shutdown on
+//! SIGINT/SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,12 +10,19 @@ use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 
 use super::{configure, default_headers, not_found, AppState};
+use crate::clock::Clock;
 use crate::idp::sp_cache::{Refresh, SpCache};
+use crate::sessions::purge::{PurgeCutoffs, Purger};
 
 /// Serves until a shutdown signal arrives.
 pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
     let interval = Duration::from_secs(state.config.registry_refresh_seconds);
     actix_web::rt::spawn(refresh_loop(state.sp_cache.clone(), interval));
+    // 0 = never: the operator runs `saml-idp purge` from cron instead.
+    if state.config.purge_interval_seconds > 0 {
+        let every = Duration::from_secs(state.config.purge_interval_seconds);
+        actix_web::rt::spawn(purge_loop(state.purger.clone(), state.clock.clone(), every));
+    }
     HttpServer::new(move || {
         App::new()
             .wrap(default_headers())
@@ -48,6 +56,26 @@ async fn refresh_loop(cache: Arc<SpCache>, every: Duration) {
             Ok(Ok(Refresh::Unchanged)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "service-provider registry refresh failed"),
             Err(e) => tracing::warn!(error = %e, "service-provider registry refresh was cancelled"),
+        }
+    }
+}
+
+/// Deletes expired rows every `every` (SPEC 7), on a blocking thread. Each node runs its
+/// own loop: the purge is idempotent, so nodes need not agree on who does it. A failure (the
+/// database down) is logged and the next round tries again.
+async fn purge_loop(purger: Arc<dyn Purger>, clock: Arc<dyn Clock>, every: Duration) {
+    loop {
+        // Sleep first, then purge: rounds never overlap, however long one takes.
+        actix_web::rt::time::sleep(every).await;
+        let purger = purger.clone();
+        let cutoffs = PurgeCutoffs::at(clock.now());
+        match web::block(move || purger.purge(&cutoffs)).await {
+            Ok(Ok(report)) if report.total() > 0 => {
+                tracing::info!(deleted = report.total(), %report, "purged expired rows");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "purge of expired rows failed"),
+            Err(e) => tracing::warn!(error = %e, "purge of expired rows was cancelled"),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::idp::pending::PendingStore;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
 use crate::saml::SamlYear;
+use crate::sessions::purge::Purger;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
 use crate::store::Database;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub replay_cache: Arc<dyn ReplayCache>,
     /// `{base_url}/api/saml`, computed once.
     pub entity_id: Arc<str>,
+    /// Deletes expired rows; `server` runs it every `purge_interval_seconds`.
+    pub purger: Arc<dyn Purger>,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
             audit: sessions.clone(),
             rate_limiter: sessions.clone(),
             replay_cache: sessions,
+            purger: Arc::new(crate::store::DieselPurger::new(db.clone())),
             db,
             clock,
             ids,

@@ -217,11 +217,61 @@ pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
     )
 }
 
+/// A pending request of `issuer` for the default service level that expires at
+/// `expires_at` (received its lifetime earlier).
+pub fn pending_request(
+    issuer: &str,
+    expires_at: chrono::DateTime<Utc>,
+) -> saml_idp::idp::pending::PendingRequest {
+    use saml_idp::saml::authn_context::{Aal, AuthnContext, Comparison, Ial};
+    let lifetime = chrono::Duration::minutes(saml_idp::idp::pending::PENDING_LIFETIME_MINUTES);
+    saml_idp::idp::pending::PendingRequest {
+        issuer: issuer.into(),
+        request_id: "_pending-request".into(),
+        year: 2026,
+        acs_url: "https://sp.example.gov/acs".into(),
+        relay_state: None,
+        authn_context: AuthnContext {
+            ial: Ial::AuthOnly,
+            aal: Aal::Default,
+            comparison: Comparison::Exact,
+            ial_value: None,
+            aal_value: None,
+            requested_attributes: Vec::new(),
+            ignored_values: Vec::new(),
+        },
+        email_name_id: false,
+        force_authn: false,
+        is_passive: false,
+        matching_certificate: None,
+        received_at: expires_at - lifetime,
+    }
+}
+
 /// Seals with a fixed TEST-ONLY data key.
 pub const TEST_DATA_KEY: &str = "dGVzdC1vbmx5IGRhdGEga2V5IG5vdCBmb3IgdXNlISE=";
 
 pub fn account_crypto() -> saml_idp::accounts::sealing::AccountCrypto {
     saml_idp::accounts::sealing::AccountCrypto::new(TEST_DATA_KEY).expect("test data key")
+}
+
+/// The `saml-idp` binary in `dir`, with `dir` as its data directory and no configuration
+/// inherited from the environment.
+pub fn saml_idp(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_saml-idp"));
+    cmd.current_dir(dir).arg("--data-dir").arg(dir);
+    for var in [
+        "SAML_IDP_CONFIG",
+        "SAML_IDP_DATA_DIR",
+        "SAML_IDP_DATABASE_URL",
+        "SAML_IDP_BASE_URL",
+        "SAML_IDP_MODE",
+        "SAML_IDP_LISTEN",
+        "SAML_IDP_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
 }
 
 /// Runs a command and returns (status ok, stdout, stderr).

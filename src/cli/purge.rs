@@ -1,0 +1,17 @@
+//! `saml-idp purge`: deletes expired rows once, at the system clock's now, and prints what
+//! it deleted on one line (for cron when `purge_interval_seconds` is 0; safe beside servers
+//! that purge on their own).
+
+use super::startup::open_database;
+use super::CliError;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::sessions::purge::{PurgeCutoffs, Purger};
+use crate::store::DieselPurger;
+
+pub fn run(config: &Config) -> Result<(), CliError> {
+    let purger = DieselPurger::new(open_database(config)?);
+    let report = purger.purge(&PurgeCutoffs::at(SystemClock.now()))?;
+    println!("{report}");
+    Ok(())
+}
