@@ -500,10 +500,15 @@ async fn an_inactive_sp_gets_the_no_longer_in_service_page() {
     .await;
     assert_eq!((status, cookie, idp.pending()), (403, false, 0));
     let response = idp
-        .call(test::TestRequest::post().uri(AUTHPOST).set_payload(format!(
-            "SAMLRequest={}",
-            form(fixture_text("post-unsigned.b64").trim())
-        )))
+        .call(
+            test::TestRequest::post()
+                .uri(AUTHPOST)
+                .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+                .set_payload(format!(
+                    "SAMLRequest={}",
+                    form(fixture_text("post-unsigned.b64").trim())
+                )),
+        )
         .await;
     let html = text(response).await;
     assert!(html.contains("This agency no longer uses this service"));

@@ -81,8 +81,10 @@ pub fn verify_root(doc: &XmlDoc, certs: &[Certificate]) -> Result<Signed, Signat
         }
         _ => return Err(SignatureError::Structure("more than one signature")),
     };
-    let root_id =
-        xml_doc::attr(&root, "ID").ok_or(SignatureError::Structure("the root has no ID"))?;
+    let root_id = root
+        .get_property_no_ns("ID")
+        .ok_or(SignatureError::Structure("the root has no ID"))?;
+    refuse_other_ids(&all)?;
     ensure_unique_ids(&all)?;
     check_signed_info(&signature, &root_id)?;
     if certs.is_empty() {
@@ -91,12 +93,53 @@ pub fn verify_root(doc: &XmlDoc, certs: &[Certificate]) -> Result<Signed, Signat
     doc.document()
         .specify_idattr("/*", "ID", None)
         .map_err(|_| SignatureError::Structure("the root ID cannot be registered"))?;
+    ensure_reference_is_root(doc, &root, &root_id)?;
     for (index, cert) in certs.iter().enumerate() {
         if verifies_with(&signature, cert) {
             return Ok(Signed::Yes { certificate: index });
         }
     }
     Err(SignatureError::NoMatchingCertificate)
+}
+
+/// Only the unqualified `ID` attribute identifies elements here. libxml2 registers
+/// `xml:id` as an ID by itself, and a namespaced `x:ID` would be read as `ID` by
+/// namespace-blind lookups: either one next to the root's `ID` is how a Reference could be
+/// made to resolve to another element (signature wrapping). Both are refused outright.
+fn refuse_other_ids(all: &[Node]) -> Result<(), SignatureError> {
+    for node in all {
+        for (name, namespace) in node.get_properties_ns().into_keys() {
+            let qualified = namespace.is_some();
+            if qualified && (name == "ID" || name == "id") {
+                return Err(SignatureError::Structure(
+                    "a namespaced ID attribute (xml:id or prefix:ID) is not allowed",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The Reference's `#ID` must resolve, through the ID table xmlsec uses (XPath `id()`), to
+/// the root itself and nothing else (defence in depth after `check_signed_info`).
+fn ensure_reference_is_root(
+    doc: &XmlDoc,
+    root: &Node,
+    root_id: &str,
+) -> Result<(), SignatureError> {
+    // An NCName holds no quote, so it cannot break out of the XPath literal.
+    if !crate::saml::xs_id::is_valid_id(root_id) {
+        return Err(SignatureError::Structure("the root ID is not an xs:ID"));
+    }
+    let found = libxml::xpath::Context::new(doc.document())
+        .ok()
+        .and_then(|mut ctx| ctx.findnodes(&format!("id('{root_id}')"), None).ok());
+    match found.as_deref() {
+        Some([only]) if only == root => Ok(()),
+        _ => Err(SignatureError::Structure(
+            "the reference does not resolve to the root element alone",
+        )),
+    }
 }
 
 fn verifies_with(signature: &Node, cert: &Certificate) -> bool {

@@ -3,6 +3,7 @@
 //! `now`) and returns a typed outcome or an [`Error`].
 
 pub mod advance;
+pub mod audit;
 pub mod complete;
 pub mod error;
 pub mod handoff;

@@ -41,8 +41,12 @@ pub enum WebError {
     /// A form that does not parse.
     #[error("invalid form: {0}")]
     InvalidForm(String),
+    /// With the methods the resource does allow (the `Allow` header, RFC 9110 §15.5.6).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(&'static str),
+    /// A POST body that is not `application/x-www-form-urlencoded` (UTF-8).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
     #[error("internal error: {0}")]
@@ -107,9 +111,13 @@ impl WebError {
             }
             WebError::NoEmail { locale } => (locale.t("noemail.title"), locale.t("noemail.body")),
             WebError::InvalidForm(_) => ("Error", "The form could not be read. Please try again."),
-            WebError::MethodNotAllowed => (
+            WebError::MethodNotAllowed(_) => (
                 "Method not allowed",
                 "This address does not accept that request method.",
+            ),
+            WebError::UnsupportedMediaType => (
+                "Unsupported media type",
+                "Send this form as application/x-www-form-urlencoded (UTF-8).",
             ),
             WebError::DatabaseUnavailable(_) => (
                 "Service unavailable",
@@ -134,7 +142,8 @@ impl ResponseError for WebError {
             WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::NoEmail { .. } => StatusCode::FORBIDDEN,
             WebError::InvalidForm(_) => StatusCode::BAD_REQUEST,
-            WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            WebError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            WebError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             WebError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -154,12 +163,16 @@ impl ResponseError for WebError {
             WebError::RateLimited { .. } => tracing::warn!("rate limit reached"),
             WebError::InvalidForm(detail) => tracing::info!(%detail, "invalid form"),
             WebError::NotFound
-            | WebError::MethodNotAllowed
+            | WebError::MethodNotAllowed(_)
+            | WebError::UnsupportedMediaType
             | WebError::InactiveSp { .. }
             | WebError::NoEmail { .. }
             | WebError::SessionExpired { .. } => {}
         }
         let mut response = HttpResponse::build(self.status_code());
+        if let WebError::MethodNotAllowed(allow) = self {
+            response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
         let (content_type, body) = match self {
             WebError::Rejected {
                 errors,

@@ -33,6 +33,37 @@ pub fn wants_json(req: &HttpRequest) -> bool {
         .is_some_and(|a| a.contains("application/json"))
 }
 
+/// A POST with a body must send it as `application/x-www-form-urlencoded`, in UTF-8 when
+/// a charset is named (SPEC 1); anything else is 415. An empty body needs no type.
+pub fn check_form_body(req: &HttpRequest) -> Result<(), super::WebError> {
+    let headers = req.headers();
+    let empty = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0")
+        || (!headers.contains_key(header::CONTENT_LENGTH)
+            && !headers.contains_key(header::TRANSFER_ENCODING));
+    if req.method() != actix_web::http::Method::POST || empty {
+        return Ok(());
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mut parts = content_type.split(';').map(str::trim);
+    let form = parts.next() == Some("application/x-www-form-urlencoded");
+    let utf8 = parts.all(|p| match p.split_once('=') {
+        Some(("charset", value)) => matches!(value.trim_matches('"'), "utf-8" | "utf8"),
+        _ => true,
+    });
+    if form && utf8 {
+        Ok(())
+    } else {
+        Err(super::WebError::UnsupportedMediaType)
+    }
+}
+
 /// Reads at most `limit` bytes; more is an error, and the rest is never buffered.
 pub async fn read_body(mut body: web::Payload, limit: usize) -> Result<web::BytesMut, ()> {
     let mut bytes = web::BytesMut::new();

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::render::{self, Outgoing};
 use super::saml_params::SamlParams;
 use super::{blocking, cookies, extract, session, AppState, WebError};
+use crate::idp::audit;
 use crate::idp::intake_error::{IntakeCode, IntakeError};
 use crate::idp::logout::{front_channel, remote, FrontChannel};
 use crate::saml::SamlYear;
@@ -49,9 +50,19 @@ pub async fn logout(
         json: false,
         help_base: state.config.base_url.clone(),
     };
-    let params = params(&state, &req, body)
-        .await
-        .map_err(|e| reject(vec![e]))?;
+    let params = match params(&state, &req, body).await {
+        Ok(params) => params,
+        Err(e) => {
+            let (worker, errors) = (state.clone(), vec![e]);
+            let logged = errors.clone();
+            blocking::run(locale, move || {
+                let outcome = audit::Outcome::Refused(&logged);
+                audit::record(&worker.deps(), audit::LOGOUT_INITIATED, None, outcome)
+            })
+            .await?;
+            return Err(reject(errors));
+        }
+    };
     let current = session::token_hash_of(&req);
     let Some(saml_request) = params.saml_request() else {
         end_session(&state, current, locale).await?;
@@ -133,13 +144,4 @@ pub async fn remote_logout(
             .body(xml),
         None => refused(),
     })
-}
-
-/// Other methods on the remote logout path: 405 (404 for a year that is not live).
-pub async fn remote_other(
-    state: web::Data<AppState>,
-    suffix: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    live_year(&state, &suffix)?;
-    Err(WebError::MethodNotAllowed)
 }

@@ -27,8 +27,9 @@ mod sso;
 
 pub mod server;
 
+use actix_web::error::UrlencodedError;
 use actix_web::middleware::DefaultHeaders;
-use actix_web::web;
+use actix_web::{guard, web, HttpResponse, Resource};
 
 pub use error::WebError;
 pub use state::AppState;
@@ -52,6 +53,39 @@ fn no_store() -> DefaultHeaders {
         .add(("Pragma", "no-cache"))
 }
 
+/// GET, and HEAD wherever GET works (SPEC 1; actix sends HEAD answers without a body).
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// A resource whose other methods get 405 with `Allow: {allow}`.
+fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(WebError::MethodNotAllowed(allow))
+    }))
+}
+
+/// A year-suffixed SAML resource: a year that is not live is 404 for every method; a live
+/// one answers other methods with 405 and `Allow: {allow}`.
+fn year_resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(
+        move |state: web::Data<AppState>, suffix: web::Path<String>| async move {
+            state.live_year(&suffix).ok_or(WebError::NotFound)?;
+            Err::<HttpResponse, _>(WebError::MethodNotAllowed(allow))
+        },
+    ))
+}
+
+/// A form body that does not parse is 400; one that is not a form at all is 415.
+fn form_error(e: UrlencodedError) -> actix_web::Error {
+    match e {
+        UrlencodedError::ContentType | UrlencodedError::Encoding => {
+            WebError::UnsupportedMediaType.into()
+        }
+        other => WebError::InvalidForm(other.to_string()).into(),
+    }
+}
+
 /// Mounts every route; `main` and the tests build the same application from this.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
@@ -59,68 +93,106 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(
                 web::FormConfig::default()
                     .limit(16 * 1024)
-                    .error_handler(|e, _| WebError::InvalidForm(e.to_string()).into()),
+                    .error_handler(|e, _| form_error(e)),
             )
-            .service(
-                web::scope("/api/saml")
-                    .wrap(no_store())
-                    .route("/metadata{year}", web::get().to(metadata::metadata))
-                    .route("/complete", web::get().to(flow::complete))
-                    .service(
-                        web::resource("/logout{year}")
-                            .route(web::get().to(logout::logout))
-                            .route(web::post().to(logout::logout))
-                            .route(web::delete().to(logout::logout))
-                            .default_service(web::to(logout::remote_other)),
-                    )
-                    .service(
-                        web::resource("/remotelogout{year}")
-                            .route(web::post().to(logout::remote_logout))
-                            .default_service(web::to(logout::remote_other)),
-                    )
-                    // Before `auth{year}`, which would otherwise take `authpost2026` as a year.
-                    .service(
-                        web::resource("/authpost{year}")
-                            .route(web::post().to(sso::authpost))
-                            .default_service(web::to(sso::other_method)),
-                    )
-                    .service(
-                        web::resource("/auth{year}")
-                            .route(web::get().to(sso::auth_get))
-                            .route(web::head().to(sso::auth_get))
-                            .route(web::post().to(sso::auth_post))
-                            .default_service(web::to(sso::other_method)),
-                    )
-                    .default_service(web::to(not_found)),
-            )
-            .service(
-                web::resource("/sign-in")
-                    .route(web::get().to(sign_in::form))
-                    .route(web::post().to(sign_in::submit)),
-            )
-            .service(
-                web::resource("/sign-in/mfa")
-                    .route(web::get().to(sign_in::mfa_form))
-                    .route(web::post().to(sign_in::mfa_submit)),
-            )
-            .service(
-                web::resource("/consent")
-                    .route(web::get().to(flow::consent_form))
-                    .route(web::post().to(flow::consent_submit)),
-            )
-            .route("/cancel", web::get().to(flow::cancel))
-            .route("/sign-out", web::post().to(home::sign_out))
-            .route("/help/errors", web::get().to(flow::help_errors))
-            .route(
-                "/static/auto-submit.js",
-                web::get().to(home::auto_submit_js),
-            )
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
-            .route("/metrics", web::get().to(health::metrics))
-            .route("/static/site.css", web::get().to(home::stylesheet))
-            .route("/", web::get().to(home::index));
+            .service(routes());
     }
+}
+
+/// Every route, behind the check that a POST body is a UTF-8 form (SPEC 1: 415 otherwise,
+/// before any extractor reads it).
+fn routes() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope("")
+        .wrap(actix_web::middleware::from_fn(require_form_posts))
+        .default_service(web::to(not_found))
+        .service(saml_scope())
+        .service(
+            resource("/sign-in", "GET, HEAD, POST")
+                .route(get_or_head().to(sign_in::form))
+                .route(web::post().to(sign_in::submit)),
+        )
+        .service(
+            resource("/sign-in/mfa", "GET, HEAD, POST")
+                .route(get_or_head().to(sign_in::mfa_form))
+                .route(web::post().to(sign_in::mfa_submit)),
+        )
+        .service(
+            resource("/consent", "GET, HEAD, POST")
+                .route(get_or_head().to(flow::consent_form))
+                .route(web::post().to(flow::consent_submit)),
+        )
+        .service(resource("/cancel", "GET, HEAD").route(get_or_head().to(flow::cancel)))
+        .service(resource("/sign-out", "POST").route(web::post().to(home::sign_out)))
+        .service(resource("/help/errors", "GET, HEAD").route(get_or_head().to(flow::help_errors)))
+        .service(
+            resource("/static/auto-submit.js", "GET, HEAD")
+                .route(get_or_head().to(home::auto_submit_js)),
+        )
+        .service(
+            resource("/static/site.css", "GET, HEAD").route(get_or_head().to(home::stylesheet)),
+        )
+        .service(resource("/healthz", "GET, HEAD").route(get_or_head().to(health::healthz)))
+        .service(resource("/readyz", "GET, HEAD").route(get_or_head().to(health::readyz)))
+        .service(resource("/metrics", "GET, HEAD").route(get_or_head().to(health::metrics)))
+        .service(resource("/", "GET, HEAD").route(get_or_head().to(home::index)))
+}
+
+async fn require_form_posts(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    if let Err(refused) = extract::check_form_body(req.request()) {
+        return Ok(req.error_response(refused).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// `/api/saml/…`: never cached.
+fn saml_scope() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope("/api/saml")
+        .wrap(no_store())
+        .service(
+            year_resource("/metadata{year}", "GET, HEAD")
+                .route(get_or_head().to(metadata::metadata)),
+        )
+        .service(resource("/complete", "GET, HEAD").route(get_or_head().to(flow::complete)))
+        .service(
+            year_resource("/logout{year}", "GET, HEAD, POST, DELETE")
+                .route(get_or_head().to(logout::logout))
+                .route(web::post().to(logout::logout))
+                .route(web::delete().to(logout::logout)),
+        )
+        .service(
+            year_resource("/remotelogout{year}", "POST")
+                .route(web::post().to(logout::remote_logout)),
+        )
+        // Before `auth{year}`, which would otherwise take `authpost2026` as a year.
+        .service(year_resource("/authpost{year}", "POST").route(web::post().to(sso::authpost)))
+        .service(
+            year_resource("/auth{year}", "GET, HEAD, POST")
+                .route(get_or_head().to(sso::auth_get))
+                .route(web::post().to(sso::auth_post)),
+        )
+        .default_service(web::to(not_found))
 }
 
 /// Wraps an application with the headers every response carries.
@@ -128,6 +200,6 @@ pub fn default_headers() -> DefaultHeaders {
     security_headers()
 }
 
-pub async fn not_found() -> Result<actix_web::HttpResponse, WebError> {
+pub async fn not_found() -> Result<HttpResponse, WebError> {
     Err(WebError::NotFound)
 }

@@ -22,6 +22,12 @@ impl SamlParams {
             let Some(index) = NAMES.iter().position(|n| *n == name) else {
                 continue;
             };
+            if name == "RelayState" && !valid_relay_state(value) {
+                return Err(IntakeError::with_detail(
+                    IntakeCode::MalformedRequest,
+                    "RelayState must be UTF-8 text without control characters",
+                ));
+            }
             if params.raw[index].replace(value.to_string()).is_some() {
                 return Err(IntakeError::with_detail(
                     IntakeCode::MalformedRequest,
@@ -81,6 +87,14 @@ impl SamlParams {
     }
 }
 
+/// RelayState, form-decoded, is valid UTF-8 (no overlong or broken sequences: decoding is
+/// strict, never lossy) without control characters such as NUL (SPEC 3).
+fn valid_relay_state(raw: &str) -> bool {
+    let spaced = raw.replace('+', " ");
+    let bytes = urlencoding::decode_binary(spaced.as_bytes());
+    std::str::from_utf8(&bytes).is_ok_and(|text| !text.chars().any(char::is_control))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +113,20 @@ mod tests {
             (q.message.1, q.sig_alg, q.signature),
             ("q", Some("a%2Fb"), Some("s"))
         );
+    }
+
+    #[test]
+    fn relay_state_must_be_clean_utf8() {
+        for ok in ["x+y%26z", "%C3%A4", "https%3A%2F%2Fsp%2Fafter%3Fa%3D1"] {
+            assert!(
+                SamlParams::parse(&format!("RelayState={ok}")).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["a%00b", "%C0%AF", "%E2%82", "%FF", "a%0Ab", "a%7Fb"] {
+            let err = SamlParams::parse(&format!("RelayState={bad}")).expect_err(bad);
+            assert_eq!(err.code, IntakeCode::MalformedRequest, "{bad}");
+        }
     }
 
     #[test]

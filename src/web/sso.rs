@@ -13,6 +13,7 @@ use super::i18n::Locale;
 use super::saml_params::SamlParams;
 use super::{blocking, cookies, extract, outcome, pages, session, AppState, WebError};
 use crate::idp::advance::{advance, Browser, Outcome};
+use crate::idp::audit;
 use crate::idp::complete::Step;
 use crate::idp::intake_error::{IntakeCode, IntakeError};
 use crate::idp::pending::{token_hash, PendingRequest, PENDING_LIFETIME_MINUTES};
@@ -62,10 +63,27 @@ pub async fn auth_get(
     suffix: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let year = year(&state, &suffix)?;
-    let params = SamlParams::parse(req.query_string())
-        .map_err(|e| Reply::new(&state, &req, None).reject(vec![e]))?;
+    let params = match SamlParams::parse(req.query_string()) {
+        Ok(params) => params,
+        Err(e) => return Err(early(&state, Reply::new(&state, &req, None), vec![e]).await),
+    };
     let reply = Reply::new(&state, &req, Some(&params));
     handle(state, year, params, reply).await
+}
+
+/// A request refused before intake (its parameters or body): audited like the others, then
+/// the refusal.
+async fn early(state: &AppState, reply: Reply, errors: Vec<IntakeError>) -> WebError {
+    let (worker, logged) = (state.clone(), errors.clone());
+    let recorded = blocking::run(reply.locale, move || {
+        let outcome = audit::Outcome::Refused(&logged);
+        audit::record(&worker.deps(), audit::SAML_AUTH_REQUEST, None, outcome)
+    })
+    .await;
+    match recorded {
+        Ok(()) => reply.reject(errors),
+        Err(e) => e,
+    }
 }
 
 /// POST to the public endpoint: cross-site POSTs carry no `SameSite=Lax` cookie, so bounce
@@ -77,7 +95,10 @@ pub async fn auth_post(
     body: web::Payload,
 ) -> Result<HttpResponse, WebError> {
     let year = year(&state, &suffix)?;
-    let (params, reply) = body_params(&state, &req, body).await?;
+    let (params, reply) = match body_params(&state, &req, body).await {
+        Ok(parsed) => parsed,
+        Err((reply, errors)) => return Err(early(&state, reply, errors).await),
+    };
     let mut context = Context::new();
     context.insert("lang", reply.locale.code());
     context.insert("title", reply.locale.t("bounce.title"));
@@ -99,7 +120,10 @@ pub async fn authpost(
     body: web::Payload,
 ) -> Result<HttpResponse, WebError> {
     let year = year(&state, &suffix)?;
-    let (params, reply) = body_params(&state, &req, body).await?;
+    let (params, reply) = match body_params(&state, &req, body).await {
+        Ok(parsed) => parsed,
+        Err((reply, errors)) => return Err(early(&state, reply, errors).await),
+    };
     handle(state, year, params, reply).await
 }
 
@@ -108,23 +132,20 @@ async fn body_params(
     state: &AppState,
     req: &HttpRequest,
     body: web::Payload,
-) -> Result<(SamlParams, Reply), WebError> {
+) -> Result<(SamlParams, Reply), (Reply, Vec<IntakeError>)> {
     let limit = state.config.limits.body;
-    let too_large = || {
+    let refused = |e| (Reply::new(state, req, None), vec![e]);
+    let Ok(bytes) = extract::read_body(body, limit).await else {
         let detail = format!("the request body is larger than {limit} bytes");
-        Reply::new(state, req, None).reject(vec![IntakeError::with_detail(
+        return Err(refused(IntakeError::with_detail(
             IntakeCode::RequestTooLarge,
             detail,
-        )])
+        )));
     };
-    let bytes = extract::read_body(body, limit)
-        .await
-        .map_err(|_| too_large())?;
     let text = String::from_utf8_lossy(&bytes);
-    let malformed = |e| Reply::new(state, req, None).reject(vec![e]);
-    let mut params = SamlParams::parse(&text).map_err(malformed)?;
+    let mut params = SamlParams::parse(&text).map_err(refused)?;
     if !params.has_saml_request() {
-        params = SamlParams::parse(req.query_string()).map_err(malformed)?;
+        params = SamlParams::parse(req.query_string()).map_err(refused)?;
     }
     let reply = Reply::new(state, req, Some(&params));
     Ok((params, reply))
@@ -147,10 +168,11 @@ async fn handle(
     reply: Reply,
 ) -> Result<HttpResponse, WebError> {
     let Some(saml_request) = params.saml_request() else {
-        return Err(reply.reject(vec![IntakeError::with_detail(
+        let missing = IntakeError::with_detail(
             IntakeCode::NoAuthOrLogoutRequest,
             "no SAMLRequest parameter",
-        )]));
+        );
+        return Err(early(&state, reply, vec![missing]).await);
     };
     let browser = (reply.session.clone(), reply.remembered.clone());
     let worker = state.clone();
@@ -207,11 +229,25 @@ fn decide(
         live_years: &live_years,
         facial_match_enabled: config.facial_match_enabled,
     };
+    let deps = state.deps();
+    let event = audit::SAML_AUTH_REQUEST;
     let verified = match intake(input, &settings, &state.sp_cache) {
         SsoOutcome::Accepted(verified) => verified,
-        SsoOutcome::Rejected(errors) => return Ok(Handled::Rejected(errors)),
-        SsoOutcome::Inactive(_) => return Ok(Handled::Inactive),
+        SsoOutcome::Rejected(errors) => {
+            audit::record(&deps, event, None, audit::Outcome::Refused(&errors))?;
+            return Ok(Handled::Rejected(errors));
+        }
+        SsoOutcome::Inactive(sp) => {
+            audit::record(&deps, event, Some(&sp.issuer), audit::Outcome::Inactive)?;
+            return Ok(Handled::Inactive);
+        }
     };
+    audit::record(
+        &deps,
+        event,
+        Some(&verified.sp.issuer),
+        audit::Outcome::Accepted,
+    )?;
     let pending = PendingRequest::from_verified(&verified, year, state.clock.now());
     let session = match &session_hash {
         Some(hash) => session::load(state, hash)?,
@@ -221,7 +257,7 @@ fn decide(
         session: session.as_ref(),
         remembered: remembered.as_deref(),
     };
-    let (sp, outcome) = advance(&state.deps(), &pending, None, browser)?;
+    let (sp, outcome) = advance(&deps, &pending, None, browser)?;
     Ok(match outcome {
         Outcome::Respond(xml) => Handled::Answered(Box::new(pending), sp, xml),
         Outcome::Ask(step) if outcome::is_interactive(&step) => {
@@ -236,13 +272,4 @@ fn decide(
         // Only a stored request can have been used already; this one was not stored.
         Outcome::AlreadyUsed => Handled::Ask(Step::SignIn, sp, None),
     })
-}
-
-/// Any other method on an SSO path: 404 unless the year is live, then 405.
-pub async fn other_method(
-    state: web::Data<AppState>,
-    suffix: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    year(&state, &suffix)?;
-    Err(WebError::MethodNotAllowed)
 }

@@ -1,0 +1,50 @@
+//! The audit events of incoming SAML messages (SPEC 12): one per request, accepted or not,
+//! with the outcome and every error code. Never PII and never raw XML: the issuer is
+//! recorded only when it names a registered SP (an unknown one is attacker-chosen text).
+
+use super::intake_error::IntakeError;
+use super::{Deps, Error};
+use crate::sessions::AuditEvent;
+
+pub const SAML_AUTH_REQUEST: &str = "SAML Auth Request";
+pub const LOGOUT_INITIATED: &str = "Logout Initiated";
+
+/// The outcome of one incoming message, as the audit trail records it.
+pub enum Outcome<'a> {
+    Accepted,
+    /// Valid, from an SP that is no longer active.
+    Inactive,
+    Refused(&'a [IntakeError]),
+}
+
+/// Records `event` for a message from `issuer` (a registered SP, or none).
+pub fn record(
+    deps: &Deps<'_>,
+    event: &str,
+    issuer: Option<&str>,
+    outcome: Outcome<'_>,
+) -> Result<(), Error> {
+    let registered = issuer.filter(|i| deps.sps.get(i).is_some());
+    let (success, detail) = match outcome {
+        Outcome::Accepted => (true, "accepted".to_string()),
+        Outcome::Inactive => (false, "inactive_service_provider".to_string()),
+        Outcome::Refused(errors) => (false, codes(errors)),
+    };
+    let event = AuditEvent {
+        event: event.into(),
+        issuer: registered.map(str::to_string),
+        user_public_id: None,
+        success,
+        detail: Some(detail),
+    };
+    Ok(deps.audit.record(&event, deps.now)?)
+}
+
+/// Every error code, in catalogue order, comma-separated.
+pub fn codes(errors: &[IntakeError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.code.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
