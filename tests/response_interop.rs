@@ -522,6 +522,7 @@ fn xmlsec1_signed_request(xml: &str) -> Vec<u8> {
 }
 
 async fn send(f: &mut Flow, xml: &str, how: Sent) -> Answer {
+    let xml = &stamped(xml, f.state.clock.now());
     let enc = |v: &str| -> String { url::form_urlencoded::byte_serialize(v.as_bytes()).collect() };
     let post = |body: &[u8]| {
         format!(
