@@ -30,6 +30,18 @@ fn sp(mode: &str, key: &str, extra: Value) -> Value {
     common::python3_saml_script("python3_saml_logout.py", &job)
 }
 
+const REMOTE: &str = "https://idp.test.example.gov/api/saml/remotelogout2026";
+
+/// A LogoutRequest signed by python3-saml for the remote (back-channel) endpoint: its
+/// Destination is `/api/saml/remotelogout2026`.
+fn remote_signed(key: &str, session_index: Option<&str>) -> Value {
+    sp(
+        "signed-xml",
+        key,
+        json!({"name_id": session_index.unwrap_or("unused"), "session_index": session_index, "idp_slo_url": REMOTE}),
+    )
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -43,7 +55,7 @@ fn xmlsec1_signed(session_index: &str) -> String {
     let id = format!("_xmlsec1-{}", uuid::Uuid::new_v4().simple());
     let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
     let template = format!(
-        r##"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{SP1}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:NameID>{session_index}</saml:NameID><samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>"##
+        r##"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{REMOTE}"><saml:Issuer>{SP1}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:NameID>{session_index}</saml:NameID><samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>"##
     );
     let dir = tempfile::tempdir().expect("dir");
     let file = common::write(dir.path(), "t.xml", template.as_bytes());
@@ -176,7 +188,8 @@ async fn front_channel_refusals_keep_the_user_signed_in() {
         "{}",
         bad_signature.body
     );
-    let unsigned = format!("<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_u\" Version=\"2.0\"><saml:Issuer>{SP1}</saml:Issuer></samlp:LogoutRequest>");
+    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let unsigned = format!("<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_u\" Version=\"2.0\" IssueInstant=\"{now}\"><saml:Issuer>{SP1}</saml:Issuer></samlp:LogoutRequest>");
     let value = saml_idp::saml::codec::encode_redirect(unsigned.as_bytes());
     let refused = f
         .get(&format!(
@@ -208,11 +221,7 @@ async fn remote_logout_ends_every_session_of_the_user() {
     let first_browser = std::mem::take(&mut f.jar);
     f.tick(31);
     signed_in(&mut f).await;
-    let made = sp(
-        "signed-xml",
-        "sp1-test-only.key",
-        json!({"name_id": uuid, "session_index": uuid}),
-    );
+    let made = remote_signed("sp1-test-only.key", Some(&uuid));
     let xml = made["xml"].as_str().expect("xml");
     let (status, body) = remote(&mut f, &b64(xml.as_bytes())).await;
     assert_eq!(status, 200, "{body}");
@@ -249,13 +258,7 @@ async fn remote_logout_refusals_are_400_with_an_empty_body() {
     let uuid = signed_in(&mut f).await;
     let other = add_user(&f.state, "grace@example.gov", None, None);
     assert!(!other.is_empty());
-    let made = |key: &str, index: &str| {
-        sp(
-            "signed-xml",
-            key,
-            json!({"name_id": index, "session_index": index}),
-        )
-    };
+    let made = |key: &str, index: &str| remote_signed(key, Some(index));
     let signed = |v: &Value| b64(v["xml"].as_str().expect("xml").as_bytes());
     let cases = vec![
         (
@@ -291,10 +294,30 @@ async fn remote_logout_refusals_are_400_with_an_empty_body() {
         ),
         (
             "missing SessionIndex",
+            signed(&remote_signed("sp1-test-only.key", None)),
+        ),
+        (
+            "a front-channel request (Destination /logout2026) replayed here",
             signed(&sp(
                 "signed-xml",
                 "sp1-test-only.key",
-                json!({"name_id": uuid, "session_index": null}),
+                json!({"name_id": uuid, "session_index": uuid}),
+            )),
+        ),
+        (
+            "Destination another IdP",
+            signed(&sp(
+                "signed-xml",
+                "sp1-test-only.key",
+                json!({"name_id": uuid, "session_index": uuid, "idp_slo_url": "https://idp.other.example/api/saml/remotelogout2026"}),
+            )),
+        ),
+        (
+            "Destination another year",
+            signed(&sp(
+                "signed-xml",
+                "sp1-test-only.key",
+                json!({"name_id": uuid, "session_index": uuid, "idp_slo_url": REMOTE.replace("2026", "2025")}),
             )),
         ),
     ];
@@ -337,12 +360,162 @@ async fn another_agencys_uuid_does_not_sign_the_user_out() {
             Utc::now(),
         )
         .expect("uuid");
-    let made = sp(
-        "signed-xml",
-        "sp1-test-only.key",
-        json!({"name_id": foreign, "session_index": foreign}),
-    );
+    let made = remote_signed("sp1-test-only.key", Some(&foreign));
     let (status, body) = remote(&mut f, &b64(made["xml"].as_str().expect("xml").as_bytes())).await;
     assert_eq!((status, body.as_str()), (400, ""));
     assert!(still_signed_in(&mut f).await);
+}
+
+/// A front-channel Redirect LogoutRequest signed by python3-saml as sp1, with `extra` job
+/// fields; returns its query.
+fn front_query(uuid: &str, extra: Value) -> String {
+    let mut job = json!({"name_id": uuid, "session_index": uuid});
+    if let (Some(job), Some(extra)) = (job.as_object_mut(), extra.as_object()) {
+        job.extend(extra.clone());
+    }
+    let made = sp("redirect", "sp1-test-only.key", job);
+    made["url"]
+        .as_str()
+        .and_then(|u| u.split_once('?'))
+        .map(|(_, q)| q.to_string())
+        .expect("query")
+}
+
+#[actix_web::test]
+async fn front_channel_destination_and_issue_instant_rules() {
+    let mut f = start_at(Utc::now());
+    let uuid = signed_in(&mut f).await;
+    let mismatch = "The request&#x27;s Destination is not this identity provider";
+    let cases = [
+        (
+            "Destination another IdP",
+            front_query(
+                &uuid,
+                json!({"idp_slo_url": "https://idp.other.example/api/saml/logout2026"}),
+            ),
+            mismatch,
+        ),
+        (
+            "Destination the remote endpoint",
+            front_query(&uuid, json!({"idp_slo_url": REMOTE})),
+            mismatch,
+        ),
+        (
+            "Destination another year",
+            front_query(
+                &uuid,
+                json!({"idp_slo_url": format!("{}/api/saml/logout2025", common::BASE_URL)}),
+            ),
+            mismatch,
+        ),
+    ];
+    for (name, query, message) in cases {
+        let page = f.get(&format!("/api/saml/logout2026?{query}")).await;
+        assert_eq!(page.status, 400, "{name}");
+        assert!(
+            page.body.replace("'", "&#x27;").contains(message),
+            "{name}: {}",
+            page.body
+        );
+    }
+    let query = front_query(&uuid, json!({}));
+    f.tick(11 * 60);
+    let stale = f.get(&format!("/api/saml/logout2026?{query}")).await;
+    assert_eq!(stale.status, 400);
+    assert!(
+        stale
+            .body
+            .contains("IssueInstant is more than 10 minutes old"),
+        "{}",
+        stale.body
+    );
+    f.clock.advance(Duration::minutes(-11));
+    assert!(still_signed_in(&mut f).await, "refusals leave the session");
+    let page = f.get(&format!("/api/saml/logout2026?{query}")).await;
+    assert_eq!(
+        page.status, 200,
+        "the same request in its window: {}",
+        page.body
+    );
+}
+
+#[actix_web::test]
+async fn front_channel_structure_rules() {
+    let mut f = start_at(Utc::now());
+    signed_in(&mut f).await;
+    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let request = |attrs: &str, children: &str| {
+        format!("<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_u\" Version=\"2.0\" {attrs}>{children}</samlp:LogoutRequest>")
+    };
+    let issuer = format!("<saml:Issuer>{SP1}</saml:Issuer>");
+    let instant = format!("IssueInstant=\"{now}\"");
+    let cases = [
+        ("no IssueInstant", request("", &issuer)),
+        (
+            "IssueInstant yesterday",
+            request("IssueInstant=\"yesterday\"", &issuer),
+        ),
+        (
+            "Signature before Issuer",
+            request(
+                &instant,
+                &format!("<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"/>{issuer}"),
+            ),
+        ),
+        (
+            "ID 123abc",
+            request(&instant, &issuer).replace("ID=\"_u\"", "ID=\"123abc\""),
+        ),
+    ];
+    for (name, xml) in cases {
+        let value = saml_idp::saml::codec::encode_redirect(xml.as_bytes());
+        let page = f
+            .get(&format!(
+                "/api/saml/logout2026?SAMLRequest={}",
+                form(&value)
+            ))
+            .await;
+        assert_eq!(page.status, 400, "{name}");
+        assert!(
+            page.body.contains("The SAML request is malformed"),
+            "{name}: {}",
+            page.body
+        );
+    }
+    assert!(still_signed_in(&mut f).await);
+}
+
+#[actix_web::test]
+async fn remote_logout_needs_no_front_channel_logout_url() {
+    let mut f = start_at(Utc::now());
+    let uuid = signed_in(&mut f).await;
+    let registry = common::registry_of(&f.state);
+    let mut sp1 = registry.find(SP1).expect("find").expect("sp1");
+    sp1.logout_url = None;
+    registry.update(&sp1).expect("update");
+    f.state.sp_cache.refresh().expect("refresh");
+    let front = f
+        .get(&format!(
+            "/api/saml/logout2026?{}",
+            front_query(&uuid, json!({}))
+        ))
+        .await;
+    assert_eq!(
+        front.status, 400,
+        "front-channel still needs the logout URL"
+    );
+    assert!(
+        front.body.contains("Assertion Consumer Logout Service URL"),
+        "{}",
+        front.body
+    );
+    let made = remote_signed("sp1-test-only.key", Some(&uuid));
+    let (status, body) = remote(&mut f, &b64(made["xml"].as_str().expect("xml").as_bytes())).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("<samlp:LogoutResponse"), "{body}");
+    assert!(
+        !body.contains("Destination="),
+        "no logout URL, no Destination: {body}"
+    );
+    assert!(!still_signed_in(&mut f).await);
 }

@@ -383,21 +383,26 @@ async fn one_changed_byte_is_refused_by_both() {
 
 #[actix_web::test]
 async fn a_request_signed_with_the_second_certificate_is_answered_to_that_certificate() {
+    // Not the stored fixture post-signed-second-cert (stamped at the fixed test time, so
+    // stale at the real time this test needs): the same request, signed now with the second
+    // key (query signature).
     let mut f = start_at(Utc::now());
-    let b64 = std::fs::read_to_string(common::fixture("requests/post-signed-second-cert.b64"))
-        .expect("fixture");
-    let form: String = url::form_urlencoded::byte_serialize(b64.trim().as_bytes()).collect();
-    let req = actix_web::test::TestRequest::post()
-        .uri("/api/saml/authpost2026")
-        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-        .set_payload(format!("SAMLRequest={form}"));
-    assert_eq!(f.send(req).await.status, 303);
+    let request_id = "_second-cert";
+    let xml = authn_request(SP1.issuer, "", &["urn:acr.login.gov:auth-only"])
+        .replace("ID=\"_flow\"", &format!("ID=\"{request_id}\""));
+    let query = signed_redirect(
+        &stamped(&xml, f.state.clock.now()),
+        "sp1-second-test-only.key",
+    );
+    assert_eq!(
+        f.get(&format!("/api/saml/auth2026?{query}")).await.status,
+        303
+    );
     f.password("ada@example.gov", PASSWORD).await;
     let code = f.code();
     f.second_factor(&code, false).await;
     let page = f.complete().await;
     let response = form_field(&page.body, "SAMLResponse").expect("response");
-    let request_id = "_fixture-post-signed-second-cert";
     let second = Sp {
         cert: "sp1-second-test-only.crt",
         key: "sp1-second-test-only.key",
@@ -425,9 +430,21 @@ async fn a_request_signed_with_the_second_certificate_is_answered_to_that_certif
 
 #[actix_web::test]
 async fn relay_state_comes_back_verbatim_from_a_python3_saml_redirect() {
+    // A fresh python3-saml Redirect URL, made like fixtures/requests/redirect-signed-python3-saml.url
+    // (whose IssueInstant is the fixed test time, stale at the real time this test needs).
     let mut f = start_at(Utc::now());
-    let url = std::fs::read_to_string(common::fixture("requests/redirect-signed-python3-saml.url"))
-        .expect("fixture");
+    let made = common::python3_saml_script(
+        "python3_saml_login.py",
+        &json!({
+            "sp_entity_id": SP1.issuer, "acs_url": SP1_ACS, "sp_cert": common::pem(SP1.cert), "sp_key": common::pem(SP1.key),
+            "idp_entity_id": format!("{}/api/saml", common::BASE_URL),
+            "idp_sso_url": format!("{}/api/saml/auth2026", common::BASE_URL),
+            "idp_cert": common::pem("idp-2026-test-only.crt"),
+            "relay_state": "https://sp.example/after?x=1&y=ä",
+            "authn_contexts": ["urn:acr.login.gov:auth-only", "http://idmanagement.gov/ns/assurance/aal/2"],
+        }),
+    );
+    let url = made["url"].as_str().expect("url").to_string();
     let query = url
         .split_once('?')
         .map(|(_, q)| q.to_string())
@@ -522,6 +539,7 @@ fn xmlsec1_signed_request(xml: &str) -> Vec<u8> {
 }
 
 async fn send(f: &mut Flow, xml: &str, how: Sent) -> Answer {
+    let xml = &stamped(xml, f.state.clock.now());
     let enc = |v: &str| -> String { url::form_urlencoded::byte_serialize(v.as_bytes()).collect() };
     let post = |body: &[u8]| {
         format!(

@@ -293,6 +293,13 @@ fn fixture_config(dir: &Path) -> PathBuf {
     common::write(dir, "saml-idp.toml", text.as_bytes())
 }
 
+/// One request of the concurrency test: a form body to POST, or a path and query to GET.
+#[derive(Debug)]
+enum Case {
+    Post(PathBuf),
+    Get(String),
+}
+
 /// (status) of a form POST.
 fn curl_post(server: &Server, path: &str, body_file: &Path) -> u16 {
     let out = Command::new("curl")
@@ -333,15 +340,44 @@ fn concurrent_signed_and_hostile_requests_get_their_answers() {
         let b64 = std::fs::read_to_string(common::fixture(&format!("requests/{name}.b64")))
             .expect("fixture");
         let form: String = url::form_urlencoded::byte_serialize(b64.trim().as_bytes()).collect();
-        common::write(
+        Case::Post(common::write(
             dir.path(),
             &format!("{name}.form"),
             format!("SAMLRequest={form}").as_bytes(),
-        )
+        ))
     };
+    // The server runs at the real time: the accepted requests are signed now (the signed
+    // fixtures carry the fixed test time and would be refused as `request_expired`).
+    let now = chrono::Utc::now();
+    let openssl_signed = common::flow::signed_redirect(
+        &common::flow::stamped(
+            &common::flow::authn_request(common::flow::SP1, "", &["urn:acr.login.gov:auth-only"]),
+            now,
+        ),
+        "sp1-test-only.key",
+    );
+    let python3_saml = common::python3_saml_script(
+        "python3_saml_login.py",
+        &serde_json::json!({
+            "sp_entity_id": common::flow::SP1, "acs_url": "http://localhost:9001/acs",
+            "sp_cert": common::pem("sp1-test-only.crt"), "sp_key": common::pem("sp1-test-only.key"),
+            "idp_entity_id": format!("{}/api/saml", common::BASE_URL),
+            "idp_sso_url": format!("{}/api/saml/auth2026", common::BASE_URL),
+            "idp_cert": common::pem("idp-2026-test-only.crt"), "relay_state": "https://sp.example/after",
+            "authn_contexts": ["urn:acr.login.gov:auth-only", "http://idmanagement.gov/ns/assurance/aal/2"],
+        }),
+    );
+    let python3_saml = python3_saml["url"]
+        .as_str()
+        .and_then(|u| u.split_once('?'))
+        .map(|(_, q)| q.to_string())
+        .expect("python3-saml URL");
     let cases = Arc::new(vec![
-        (body("post-signed-xmlsec1"), 303),
-        (body("post-signed-python3-saml"), 303),
+        (
+            Case::Get(format!("/api/saml/auth2026?{openssl_signed}")),
+            303,
+        ),
+        (Case::Get(format!("/api/saml/auth2026?{python3_saml}")), 303),
         (body("hostile-wrapped-extensions"), 400),
         (body("hostile-digest-changed"), 400),
         (body("hostile-doctype-entity"), 400),
@@ -351,13 +387,12 @@ fn concurrent_signed_and_hostile_requests_get_their_answers() {
             let (server, cases) = (server.clone(), cases.clone());
             thread::spawn(move || {
                 for round in 0..10 {
-                    let (file, expected) = &cases[(w + round) % cases.len()];
-                    assert_eq!(
-                        curl_post(&server, "/api/saml/authpost2026", file),
-                        *expected,
-                        "{}",
-                        file.display()
-                    );
+                    let (case, expected) = &cases[(w + round) % cases.len()];
+                    let status = match case {
+                        Case::Post(file) => curl_post(&server, "/api/saml/authpost2026", file),
+                        Case::Get(path) => curl(&server, path).0,
+                    };
+                    assert_eq!(status, *expected, "{case:?}");
                 }
             })
         })
@@ -456,7 +491,7 @@ fn sign_in_on_one_node_and_complete_on_another() {
     ];
     let (a, b) = (start(dir.path(), &extra), start(dir.path(), &extra));
     let jar = dir.path().join("cookies.txt");
-    let xml = "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_two\" Version=\"2.0\"><saml:Issuer>urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1</saml:Issuer></samlp:AuthnRequest>";
+    let xml = format!("<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_two\" Version=\"2.0\" IssueInstant=\"{}\"><saml:Issuer>urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1</saml:Issuer></samlp:AuthnRequest>", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
     let value: String = url::form_urlencoded::byte_serialize(
         saml_idp::saml::codec::encode_redirect(xml.as_bytes()).as_bytes(),
     )

@@ -488,7 +488,7 @@ async fn the_hand_off_rechecks_the_sp() {
         // Signed with the second certificate; the list is reordered: still that one.
         f.jar.clear();
         let query = signed_redirect(
-            &request(SP1, "_h3", "", &[AUTH_ONLY]),
+            &stamped(&request(SP1, "_h3", "", &[AUTH_ONLY]), f.state.clock.now()),
             "sp1-second-test-only.key",
         );
         f.get(&format!("/api/saml/auth2026?{query}")).await;
@@ -507,7 +507,7 @@ async fn the_hand_off_rechecks_the_sp() {
         // Signed with the second certificate, which is then removed.
         f.jar.clear();
         let query = signed_redirect(
-            &request(SP1, "_h4", "", &[AUTH_ONLY]),
+            &stamped(&request(SP1, "_h4", "", &[AUTH_ONLY]), f.state.clock.now()),
             "sp1-second-test-only.key",
         );
         f.get(&format!("/api/saml/auth2026?{query}")).await;

@@ -230,6 +230,7 @@ fn produced_by(code: IntakeCode) -> &'static str {
         | SignatureRequired
         | DestinationMismatch
         | MalformedRequest => "a fixture of fixtures/requests/manifest.json",
+        RequestExpired => "a crafted request in every_intake_code_is_produced_over_http",
         BothAuthAndLogoutRequest
         | NoAuthOrLogoutRequest
         | UnauthorizedAuthnContext
@@ -260,6 +261,7 @@ async fn every_intake_code_is_produced_over_http() {
             authn_request(SP1, "", "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\"/>"),
             "unauthorized_nameid_format",
         ),
+        (authn_request(SP1, "", "").replace("2026-03-15T12:00:00Z", "2025-03-15T12:00:00Z"), "request_expired"),
         (authn_request(SP1, &"a=\"1\" ".repeat(0), &"<x/>".repeat(0)).replace("ID=\"_t1\"", &(0..70).map(|i| format!("a{i}=\"1\" ")).collect::<String>()), "request_too_large"),
     ];
     for (xml, code) in cases {
@@ -615,4 +617,291 @@ async fn the_help_page_explains_every_code() {
         );
     }
     assert!(html.contains("Erreurs d’intégration"));
+}
+
+/// (status, codes) of an unsigned Redirect request carrying `xml`.
+async fn codes_of(idp: &Idp, xml: &str) -> (u16, Vec<String>) {
+    let (status, codes, _) = redirect(idp, xml).await;
+    (status, codes)
+}
+
+fn expect(codes: &[&str]) -> (u16, Vec<String>) {
+    let status = if codes.is_empty() { 303 } else { 400 };
+    (status, codes.iter().map(|c| c.to_string()).collect())
+}
+
+#[actix_web::test]
+async fn issue_instant_must_be_a_utc_date_time_inside_the_window() {
+    let idp = idp();
+    let with = |instant: &str| authn_request(SP1, "", "").replace("2026-03-15T12:00:00Z", instant);
+    let missing = authn_request(SP1, "", "").replace(" IssueInstant=\"2026-03-15T12:00:00Z\"", "");
+    let cases = [
+        (missing, vec!["malformed_request"]),
+        (with("2026-13-45T99:00:00Z"), vec!["malformed_request"]),
+        (with("yesterday"), vec!["malformed_request"]),
+        (with("2026-03-15T12:00:00+01:00"), vec!["malformed_request"]),
+        (with("2025-03-15T12:00:00Z"), vec!["request_expired"]),
+        (with("2026-03-16T12:00:00Z"), vec!["request_expired"]),
+        (with("2026-03-15T11:49:59Z"), vec!["request_expired"]),
+        (with("2026-03-15T12:03:01Z"), vec!["request_expired"]),
+        (with("2026-03-15T11:50:00Z"), vec![]),
+        (with("2026-03-15T12:03:00+00:00"), vec![]),
+    ];
+    for (xml, codes) in cases {
+        assert_eq!(codes_of(&idp, &xml).await, expect(&codes), "{xml}");
+    }
+}
+
+#[actix_web::test]
+async fn a_stale_request_is_reported_with_the_other_errors() {
+    let idp = idp();
+    let xml = authn_request(
+        "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp2",
+        "AssertionConsumerServiceURL=\"https://evil.example/acs\"",
+        "",
+    )
+    .replace("2026-03-15T12:00:00Z", "2025-03-15T12:00:00Z");
+    assert_eq!(
+        codes_of(&idp, &xml).await,
+        expect(&[
+            "acs_url_not_registered",
+            "signature_required",
+            "request_expired"
+        ])
+    );
+}
+
+#[actix_web::test]
+async fn ids_must_be_ncnames() {
+    let idp = idp();
+    for id in ["123abc", "a b", " _t1", "a&quot;b", "a&lt;x&gt;b", "a:b"] {
+        let xml = authn_request(SP1, "", "").replace("ID=\"_t1\"", &format!("ID=\"{id}\""));
+        assert_eq!(
+            codes_of(&idp, &xml).await,
+            expect(&["malformed_request"]),
+            "{id}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn values_are_compared_exactly() {
+    let idp = idp();
+    for issuer in [
+        format!("{SP1} "),
+        format!("{SP1}\n"),
+        format!("\n  {SP1}\n"),
+        format!("{SP1}\u{a0}"),
+        format!("{SP1}&#160;"),
+    ] {
+        assert_eq!(
+            codes_of(&idp, &authn_request(&issuer, "", "")).await,
+            expect(&["unauthorized_service_provider"]),
+            "{issuer:?}"
+        );
+    }
+    let context = |value: &str| {
+        format!("<samlp:RequestedAuthnContext><saml:AuthnContextClassRef>{value}</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>")
+    };
+    for (value, codes) in [
+        ("urn:acr.login.gov:auth-only", vec![]),
+        (
+            "urn:acr.login.gov:auth-only ",
+            vec!["unauthorized_authn_context"],
+        ),
+        (
+            "\nurn:acr.login.gov:auth-only\n",
+            vec!["unauthorized_authn_context"],
+        ),
+    ] {
+        let xml = authn_request(SP1, "", &context(value));
+        assert_eq!(codes_of(&idp, &xml).await, expect(&codes), "{value:?}");
+    }
+}
+
+/// base64 of raw DEFLATE(`xml`) followed by `tail`.
+fn deflated_with(xml: &str, tail: &[u8]) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut bytes = engine
+        .decode(encode_redirect(xml.as_bytes()))
+        .expect("base64");
+    bytes.extend_from_slice(tail);
+    engine.encode(bytes)
+}
+
+#[actix_web::test]
+async fn data_after_the_deflate_stream_is_malformed() {
+    use base64::Engine;
+    let idp = idp();
+    let xml = authn_request(SP1, "", "");
+    let second = base64::engine::general_purpose::STANDARD
+        .decode(encode_redirect(
+            authn_request("urn:evil", "", "").as_bytes(),
+        ))
+        .expect("base64");
+    for (name, value, codes) in [
+        ("nothing after", deflated_with(&xml, b""), vec![]),
+        (
+            "garbage",
+            deflated_with(&xml, b"garbage"),
+            vec!["malformed_request"],
+        ),
+        (
+            "a zero byte",
+            deflated_with(&xml, b"\0"),
+            vec!["malformed_request"],
+        ),
+        (
+            "a second stream",
+            deflated_with(&xml, &second),
+            vec!["malformed_request"],
+        ),
+        ("not deflated at all", encode_post(xml.as_bytes()), vec![]),
+    ] {
+        let response = idp
+            .get(&format!("{AUTH}?SAMLRequest={}", form(&value)))
+            .await;
+        let (status, got, _) = outcome(response).await;
+        assert_eq!((status, got), expect(&codes), "{name}");
+    }
+}
+
+#[actix_web::test]
+async fn schema_order_and_one_way_to_name_the_acs() {
+    let idp = idp();
+    let signature_first = authn_request(SP1, "", "").replace(
+        "<saml:Issuer>",
+        "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"/><saml:Issuer>",
+    );
+    let extensions_first =
+        authn_request(SP1, "", "").replace("<saml:Issuer>", "<samlp:Extensions/><saml:Issuer>");
+    let both_acs = authn_request(
+        SP1,
+        "AssertionConsumerServiceIndex=\"0\" AssertionConsumerServiceURL=\"http://localhost:9001/acs\"",
+        "",
+    );
+    for xml in [signature_first, extensions_first, both_acs] {
+        assert_eq!(
+            codes_of(&idp, &xml).await,
+            expect(&["malformed_request"]),
+            "{xml}"
+        );
+    }
+    // A real xmlsec1 signature moved before the Issuer.
+    let signed = fixture_text("post-signed-xmlsec1.xml");
+    let issuer = format!("<saml:Issuer>{SP1}</saml:Issuer>");
+    let moved = signed.replacen(&issuer, "", 1).replacen(
+        "</ds:Signature>",
+        &format!("</ds:Signature>{issuer}"),
+        1,
+    );
+    assert!(moved.find("<ds:Signature") < moved.find("<saml:Issuer"));
+    let (status, codes, _) = outcome(
+        idp.post(
+            AUTHPOST,
+            format!("SAMLRequest={}", form(&encode_post(moved.as_bytes()))),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, codes), expect(&["malformed_request"]));
+}
+
+#[actix_web::test]
+async fn a_signed_request_must_name_the_endpoint_that_received_it() {
+    let idp = idp();
+    let destination = |d: &str| authn_request(SP1, &format!("Destination=\"{d}\""), "");
+    let ours = format!("{}/api/saml/auth2026", common::BASE_URL);
+    let cases = [
+        ("signed, our endpoint", destination(&ours), vec![]),
+        (
+            "signed, no Destination",
+            authn_request(SP1, "", ""),
+            vec!["destination_mismatch"],
+        ),
+        (
+            "signed, another year",
+            destination(&format!("{}/api/saml/auth2025", common::BASE_URL)),
+            vec!["destination_mismatch"],
+        ),
+        (
+            "signed, another IdP",
+            destination("https://idp.other.example/api/saml/auth2026"),
+            vec!["destination_mismatch"],
+        ),
+        (
+            "signed, the logout endpoint",
+            destination(&format!("{}/api/saml/logout2026", common::BASE_URL)),
+            vec!["destination_mismatch"],
+        ),
+    ];
+    for (name, xml, codes) in cases {
+        let query = common::flow::signed_redirect(&xml, "sp1-test-only.key");
+        let (status, got, _) = outcome(idp.get(&format!("{AUTH}?{query}")).await).await;
+        assert_eq!((status, got), expect(&codes), "{name}");
+    }
+    // Unsigned: may omit it, but a present one must still be exactly this endpoint.
+    for (xml, codes) in [
+        (authn_request(SP1, "", ""), vec![]),
+        (destination(&ours), vec![]),
+        (
+            destination(&format!("{}/api/saml/auth2025", common::BASE_URL)),
+            vec!["destination_mismatch"],
+        ),
+        (
+            destination(&format!("{ours}/")),
+            vec!["destination_mismatch"],
+        ),
+    ] {
+        assert_eq!(codes_of(&idp, &xml).await, expect(&codes), "{xml}");
+    }
+    // An enveloped signature whose Destination was cut out afterwards.
+    let signed = fixture_text("post-signed-xmlsec1.xml");
+    let cut = signed.replace(&format!(" Destination=\"{ours}\""), "");
+    assert_ne!(cut, signed);
+    let (status, codes, _) = outcome(
+        idp.post(
+            AUTHPOST,
+            format!("SAMLRequest={}", form(&encode_post(cut.as_bytes()))),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, codes),
+        expect(&["invalid_signature", "destination_mismatch"])
+    );
+}
+
+#[actix_web::test]
+async fn error_details_never_quote_the_request() {
+    let idp = idp();
+    let hostile = [
+        authn_request(SP1, "", "<x-atk-INJECTED></x-atk-OTHER>"),
+        authn_request(SP1, "", "<INJECTED:x/>"),
+        authn_request(SP1, "", "<x>&INJECTED;</x>"),
+        authn_request(SP1, "", "<x-atk-INJECTED>"),
+        authn_request(SP1, "", "<samlp:RequestedAuthnContext Comparison=\"INJECTED\"><saml:AuthnContextClassRef>urn:acr.login.gov:auth-only</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>"),
+        authn_request(SP1, "", "").replace("ID=\"_t1\"", "ID=\"_t1\" IssueInstant=\"INJECTED\""),
+        format!(
+            "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_t1\" Version=\"2.0\" IssueInstant=\"2026-03-15T12:00:00Z\"><x-atk-INJECTED {}/></samlp:AuthnRequest>",
+            (0..70).map(|i| format!("a{i}=\"1\" ")).collect::<String>()
+        ),
+    ];
+    for xml in hostile {
+        let query = format!("SAMLRequest={}", form(&encode_redirect(xml.as_bytes())));
+        let json = idp.get(&format!("{AUTH}?{query}")).await;
+        assert_eq!(json.status().as_u16(), 400, "{xml}");
+        let json = text(json).await;
+        let html = text(
+            idp.call(test::TestRequest::get().uri(&format!("{AUTH}?{query}")))
+                .await,
+        )
+        .await;
+        for body in [json, html] {
+            assert!(!body.contains("INJECTED"), "{xml}: {body}");
+            assert!(!body.contains("x-atk"), "{xml}: {body}");
+        }
+    }
 }

@@ -25,6 +25,7 @@ pub enum IntakeCode {
     AcsUrlNotRegistered,
     SignatureRequired,
     DestinationMismatch,
+    RequestExpired,
     RequestTooLarge,
     MalformedRequest,
 }
@@ -123,6 +124,11 @@ const CATALOGUE: &[(IntakeCode, &str, Field)] = &[
         Field::ServiceProvider,
     ),
     (
+        IntakeCode::RequestExpired,
+        "request_expired",
+        Field::SamlRequest,
+    ),
+    (
         IntakeCode::RequestTooLarge,
         "request_too_large",
         Field::SamlRequest,
@@ -168,11 +174,11 @@ pub(crate) fn every_variant() -> Vec<IntakeCode> {
         .collect()
 }
 
-/// Longest detail kept: details may quote names from the request.
+/// Longest detail kept.
 const MAX_DETAIL: usize = 200;
 
-/// One refusal. `detail` is text the IdP wrote (never raw request bytes beyond a short,
-/// escaped excerpt); pages and JSON show it, logs record it.
+/// One refusal. `detail` is text the IdP wrote in fixed words naming the rule or limit,
+/// never anything from the request (SPEC 3); pages and JSON show it, logs record it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntakeError {
     pub code: IntakeCode,
@@ -225,6 +231,7 @@ mod tests {
             AcsUrlNotRegistered => ("acs_url_not_registered", ServiceProvider),
             SignatureRequired => ("signature_required", ServiceProvider),
             DestinationMismatch => ("destination_mismatch", ServiceProvider),
+            RequestExpired => ("request_expired", SamlRequest),
             RequestTooLarge => ("request_too_large", SamlRequest),
             MalformedRequest => ("malformed_request", SamlRequest),
         }

@@ -1,15 +1,19 @@
 //! Logout requests (SPEC 9): front-channel through the browser and back-channel from the
-//! SP's server. Both need a known SP with a registered logout URL and a valid signature from
-//! one of its certificates; remote logout also needs a fresh `IssueInstant`, a request ID
-//! never seen before, and the user's agency UUID in `SessionIndex`.
+//! SP's server. Both need a known SP, a valid signature from one of its certificates, the
+//! structure and `IssueInstant` window of SPEC 4, and a `Destination` that is the endpoint
+//! that received them; front-channel also needs a registered logout URL, remote logout a
+//! request ID never seen before and the user's agency UUID in `SessionIndex`.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::freshness;
 use super::intake_error::{IntakeCode, IntakeError};
 use super::sp_cache::SpCache;
-use super::sso::{check_signatures, codec_error, reader_limits, xml_error};
+use super::sso::{
+    check_destination, check_signatures, codec_error, reader_limits, structure_error, xml_error,
+};
 use crate::crypto::query_signature::RawSignedQuery;
 use crate::registry::ServiceProvider;
 use crate::saml::authn_request::{self, MessageKind};
@@ -22,29 +26,55 @@ use super::response::{wrap, Envelope};
 use super::{Deps, Error};
 use crate::saml::SamlYear;
 use crate::sessions::purge::REPLAY_FORGET_MINUTES;
+pub use freshness::{MAX_AGE_MINUTES, MAX_SKEW_MINUTES};
 
-/// How old a remote LogoutRequest may be, and how far in the future (clock skew).
-pub const MAX_AGE_MINUTES: i64 = 10;
-pub const MAX_SKEW_MINUTES: i64 = 3;
-// An ID may be forgotten (by `first_use` or the purge) only once any request carrying it
-// is refused as stale: a minute more than the window and the skew together.
-const _: () = assert!(REPLAY_FORGET_MINUTES == MAX_AGE_MINUTES + MAX_SKEW_MINUTES + 1);
+/// Which logout endpoint received the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// `/api/saml/logout{YEAR}`, through the browser.
+    Front,
+    /// `/api/saml/remotelogout{YEAR}`, server to server.
+    Remote,
+}
+
+/// The endpoint that received a LogoutRequest, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Receiver<'a> {
+    pub entity_id: &'a str,
+    pub year: SamlYear,
+    pub channel: Channel,
+    pub now: DateTime<Utc>,
+    pub limits: &'a Limits,
+}
+
+impl Receiver<'_> {
+    /// The `Destination` a request to this endpoint must carry.
+    fn endpoint(&self) -> String {
+        let path = match self.channel {
+            Channel::Front => "logout",
+            Channel::Remote => "remotelogout",
+        };
+        format!("{}/{path}{}", self.entity_id, self.year)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct VerifiedLogoutRequest {
     pub request: LogoutRequest,
     pub sp: Arc<ServiceProvider>,
-    /// The SP's registered logout URL: where the LogoutResponse goes.
-    pub logout_url: String,
+    /// The SP's registered logout URL: where a front-channel LogoutResponse goes. Always
+    /// present for front-channel requests; remote logout does not need one (SPEC 9).
+    pub logout_url: Option<String>,
 }
 
 /// Decodes, parses and verifies a LogoutRequest; every problem is reported.
 pub fn intake(
     saml_request: &str,
     query: Option<&RawSignedQuery<'_>>,
-    limits: &Limits,
+    receiver: &Receiver<'_>,
     sps: &SpCache,
 ) -> Result<VerifiedLogoutRequest, Vec<IntakeError>> {
+    let limits = receiver.limits;
     let xml = codec::decode(saml_request, limits).map_err(|e| vec![codec_error(&e)])?;
     let doc = XmlDoc::parse(&xml, &reader_limits(limits)).map_err(|e| vec![xml_error(&e)])?;
     match authn_request::kind(&doc) {
@@ -64,12 +94,7 @@ pub fn intake(
             )]);
         }
     }
-    let request = logout_request::read(&doc).map_err(|e| {
-        vec![IntakeError::with_detail(
-            IntakeCode::MalformedRequest,
-            e.to_string(),
-        )]
-    })?;
+    let request = logout_request::read(&doc).map_err(|e| vec![structure_error(&e)])?;
     let issuer = request
         .issuer
         .clone()
@@ -78,27 +103,34 @@ pub fn intake(
         .get(&issuer)
         .ok_or_else(|| vec![IntakeError::new(IntakeCode::UnauthorizedServiceProvider)])?;
     let mut errors = Vec::new();
-    check_signatures(&doc, query, &sp, true, &mut errors);
-    if sp.logout_url.is_none() {
+    let signatures = check_signatures(&doc, query, &sp, true, &mut errors);
+    if receiver.channel == Channel::Front && sp.logout_url.is_none() {
         errors.push(IntakeError::new(IntakeCode::NoResponseUrl));
     }
-    match (errors.is_empty(), sp.logout_url.clone()) {
-        (true, Some(logout_url)) => Ok(VerifiedLogoutRequest {
+    check_destination(
+        request.destination.as_deref(),
+        &receiver.endpoint(),
+        signatures.signed,
+        &mut errors,
+    );
+    freshness::check(request.issue_instant, receiver.now, &mut errors);
+    if errors.is_empty() {
+        let logout_url = sp.logout_url.clone();
+        Ok(VerifiedLogoutRequest {
             request,
             sp,
             logout_url,
-        }),
-        _ => {
-            errors.sort_by_key(|e| e.code);
-            Err(errors)
-        }
+        })
+    } else {
+        errors.sort_by_key(|e| e.code);
+        errors.dedup_by(|a, b| a == b);
+        Err(errors)
     }
 }
 
 /// Why a remote logout is refused; the HTTP answer is the same (400, empty) for all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteRefusal {
-    Stale,
     Replayed,
     NoSessionIndex,
     Storage(String),
@@ -110,24 +142,15 @@ impl From<SessionError> for RemoteRefusal {
     }
 }
 
-/// The remote-only rules: freshness, replay, SessionIndex. Returns the SessionIndex.
+/// The remote-only rules after intake (which already refused a stale `IssueInstant`, so an
+/// ID is remembered for longer than any request carrying it is accepted): replay and
+/// SessionIndex. Returns the SessionIndex.
 pub fn check_remote(
     request: &LogoutRequest,
     issuer: &str,
     now: DateTime<Utc>,
     replay: &dyn ReplayCache,
 ) -> Result<String, RemoteRefusal> {
-    let issued = request
-        .issue_instant
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or(RemoteRefusal::Stale)?;
-    if issued < now - Duration::minutes(MAX_AGE_MINUTES)
-        || issued > now + Duration::minutes(MAX_SKEW_MINUTES)
-    {
-        return Err(RemoteRefusal::Stale);
-    }
     let forget_before = now - Duration::minutes(REPLAY_FORGET_MINUTES);
     if !replay.first_use(issuer, &request.id, now, forget_before)? {
         return Err(RemoteRefusal::Replayed);
@@ -150,7 +173,9 @@ fn logout_response(
         .ok_or(Error::Sp(super::SpProblem::YearNotLive))?;
     let envelope = Envelope {
         element: "samlp:LogoutResponse",
-        destination: &v.logout_url,
+        // Remote logout answers in the HTTP response: without a registered logout URL the
+        // optional Destination is left out.
+        destination: v.logout_url.as_deref().unwrap_or_default(),
         in_response_to: &v.request.id,
         issuer: deps.entity_id,
         now: deps.now,
@@ -175,7 +200,14 @@ pub fn front_channel(
     query: Option<&RawSignedQuery<'_>>,
     limits: &Limits,
 ) -> Result<Result<FrontChannel, Vec<IntakeError>>, Error> {
-    let verified = intake(saml_request, query, limits, deps.sps);
+    let receiver = Receiver {
+        entity_id: deps.entity_id,
+        year,
+        channel: Channel::Front,
+        now: deps.now,
+        limits,
+    };
+    let verified = intake(saml_request, query, &receiver, deps.sps);
     let event = AuditEvent {
         event: "Logout Initiated".into(),
         issuer: verified.as_ref().ok().map(|v| v.sp.issuer.clone()),
@@ -190,10 +222,14 @@ pub fn front_channel(
     };
     deps.audit.record(&event, deps.now)?;
     Ok(match verified {
-        Ok(v) => Ok(FrontChannel {
-            xml: logout_response(deps, year, &v)?,
-            logout_url: v.logout_url,
-        }),
+        Ok(v) => match v.logout_url.clone() {
+            Some(logout_url) => Ok(FrontChannel {
+                xml: logout_response(deps, year, &v)?,
+                logout_url,
+            }),
+            // Front-channel intake refuses an SP without a logout URL.
+            None => Err(vec![IntakeError::new(IntakeCode::NoResponseUrl)]),
+        },
         Err(errors) => Err(errors),
     })
 }
@@ -207,8 +243,15 @@ pub fn remote(
     saml_request: &str,
     limits: &Limits,
 ) -> Option<Vec<u8>> {
+    let receiver = Receiver {
+        entity_id: deps.entity_id,
+        year,
+        channel: Channel::Remote,
+        now: deps.now,
+        limits,
+    };
     // Embedded signatures only: the body is posted server to server.
-    let verified = intake(saml_request, None, limits, deps.sps).ok();
+    let verified = intake(saml_request, None, &receiver, deps.sps).ok();
     let checked = verified
         .as_ref()
         .map(|v| check_remote(&v.request, &v.sp.issuer, deps.now, deps.replay));

@@ -6,6 +6,7 @@ pub mod advance;
 pub mod audit;
 pub mod complete;
 pub mod error;
+pub mod freshness;
 pub mod handoff;
 pub mod intake_error;
 pub mod logout;

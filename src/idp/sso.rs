@@ -5,16 +5,19 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::crypto::query_signature::{self, QuerySignatureError, RawSignedQuery};
 use crate::crypto::xml_verify::{self, SignatureError, Signed};
 use crate::registry::{BlockEncryption, ServiceProvider};
 use crate::saml::authn_context::{self, AuthnContext, SpPolicy};
-use crate::saml::authn_request::{self, AuthnRequest, MessageKind};
+use crate::saml::authn_request::{self, AuthnRequest, AuthnRequestError, MessageKind};
 use crate::saml::codec::{self, CodecError, Limits};
 use crate::saml::xml_doc::{XmlDoc, XmlDocError};
 use crate::saml::xml_reader::{self, XmlError};
 use crate::saml::{ns, SamlYear};
 
+use super::freshness;
 use super::intake_error::{IntakeCode, IntakeError};
 use super::sp_cache::SpCache;
 
@@ -29,12 +32,15 @@ pub struct SsoRequest<'a> {
     pub query: Option<RawSignedQuery<'a>>,
 }
 
-/// Server-wide settings intake needs.
+/// Server-wide settings intake needs, and the request's time and receiving endpoint.
 #[derive(Debug, Clone)]
 pub struct SsoSettings<'a> {
     pub limits: &'a Limits,
     pub entity_id: &'a str,
-    pub live_years: &'a [SamlYear],
+    /// The year of the endpoint that received the request: its `Destination` must be
+    /// `{entity_id}/auth{year}` (SAML bindings 3.4.5.2 / 3.5.5.2).
+    pub year: SamlYear,
+    pub now: DateTime<Utc>,
     pub facial_match_enabled: bool,
 }
 
@@ -86,15 +92,23 @@ pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache)
         )]);
     };
     let mut errors = Vec::new();
-    let matching_certificate = check_signatures(
+    let signatures = check_signatures(
         &doc,
         input.query.as_ref(),
         &sp,
         sp.require_signed_requests,
         &mut errors,
     );
+    let matching_certificate = signatures.matching;
     let acs_url = check_acs(&request, &sp, &mut errors);
-    check_destination(&request, settings, &mut errors);
+    let endpoint = format!("{}/auth{}", settings.entity_id, settings.year);
+    check_destination(
+        request.destination.as_deref(),
+        &endpoint,
+        signatures.signed,
+        &mut errors,
+    );
+    freshness::check(request.issue_instant, settings.now, &mut errors);
     let authn_context = check_authn_context(&request, &sp, settings, &mut errors);
     let name_id_format = check_name_id_format(&request, &sp, &mut errors);
     if sp.block_encryption != BlockEncryption::None && sp.certs.is_empty() {
@@ -155,13 +169,14 @@ fn parse(
             )])
         }
     }
-    let request = authn_request::read(&doc).map_err(|e| {
-        vec![IntakeError::with_detail(
-            IntakeCode::MalformedRequest,
-            e.to_string(),
-        )]
-    })?;
+    let request = authn_request::read(&doc).map_err(|e| vec![structure_error(&e)])?;
     Ok((doc, request))
+}
+
+/// A request whose structure breaks a rule: `malformed_request`, detail in fixed words.
+pub(super) fn structure_error(e: &AuthnRequestError) -> IntakeError {
+    tracing::debug!(error = %e, "malformed request");
+    IntakeError::with_detail(IntakeCode::MalformedRequest, e.public_detail())
 }
 
 pub(super) fn codec_error(e: &CodecError) -> IntakeError {
@@ -170,7 +185,8 @@ pub(super) fn codec_error(e: &CodecError) -> IntakeError {
     } else {
         IntakeCode::MalformedRequest
     };
-    IntakeError::with_detail(code, e.to_string())
+    tracing::debug!(error = %e, "undecodable request");
+    IntakeError::with_detail(code, e.public_detail())
 }
 
 pub(super) fn xml_error(e: &XmlDocError) -> IntakeError {
@@ -187,18 +203,29 @@ pub(super) fn xml_error(e: &XmlDocError) -> IntakeError {
     } else {
         IntakeCode::MalformedRequest
     };
-    IntakeError::with_detail(code, e.to_string())
+    // The parser's own message may quote the request: the log only, never the page.
+    tracing::debug!(error = %e, "unparseable request");
+    IntakeError::with_detail(code, e.public_detail())
 }
 
-/// Embedded and query signatures; returns the matching certificate. `required`: an unsigned
-/// message is `signature_required`.
+/// What `check_signatures` found.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Signatures {
+    /// Index into `sp.certs` of the certificate that verified the message.
+    pub matching: Option<usize>,
+    /// An embedded or query signature was present (valid or not).
+    pub signed: bool,
+}
+
+/// Embedded and query signatures; returns the matching certificate and whether the message
+/// was signed at all. `required`: an unsigned message is `signature_required`.
 pub(super) fn check_signatures(
     doc: &XmlDoc,
     query: Option<&RawSignedQuery<'_>>,
     sp: &ServiceProvider,
     required: bool,
     errors: &mut Vec<IntakeError>,
-) -> Option<usize> {
+) -> Signatures {
     let embedded = xml_verify::verify_root(doc, &sp.certs);
     if let Err(e) = xml_verify::check_key_info(doc, &sp.certs) {
         errors.push(embedded_error(&e));
@@ -234,7 +261,7 @@ pub(super) fn check_signatures(
     if let (Some(index), Some(cert)) = (matching, matching.and_then(|i| sp.certs.get(i))) {
         tracing::info!(issuer = %sp.issuer, certificate = index, serial = %cert.serial_hex(), "request signature verified");
     }
-    matching
+    Signatures { matching, signed }
 }
 
 fn embedded_error(e: &SignatureError) -> IntakeError {
@@ -272,20 +299,19 @@ fn check_acs(
     None
 }
 
-/// A Destination, when given, must be this IdP's SSO endpoint of a live year.
-fn check_destination(
-    request: &AuthnRequest,
-    settings: &SsoSettings<'_>,
+/// The Destination must be exactly the endpoint that received the message; a signed message
+/// must carry one (SAML bindings 3.4.5.2 / 3.5.5.2), an unsigned one may omit it.
+pub(super) fn check_destination(
+    destination: Option<&str>,
+    endpoint: &str,
+    signed: bool,
     errors: &mut Vec<IntakeError>,
 ) {
-    let Some(destination) = &request.destination else {
-        return;
+    let ok = match destination {
+        Some(destination) => destination == endpoint,
+        None => !signed,
     };
-    let ours = settings
-        .live_years
-        .iter()
-        .any(|y| *destination == format!("{}/auth{y}", settings.entity_id));
-    if !ours {
+    if !ok {
         errors.push(IntakeError::new(IntakeCode::DestinationMismatch));
     }
 }
@@ -314,9 +340,10 @@ fn check_authn_context(
             Some(context)
         }
         Err(e) => {
+            tracing::debug!(error = %e, "unauthorized authn context");
             errors.push(IntakeError::with_detail(
                 IntakeCode::UnauthorizedAuthnContext,
-                e.to_string(),
+                e.public_detail(),
             ));
             None
         }

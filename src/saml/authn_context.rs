@@ -76,6 +76,18 @@ pub enum AuthnContextError {
     InvalidComparison(String),
 }
 
+impl AuthnContextError {
+    /// Fixed words naming the rule, never the request's value (SPEC 3).
+    pub fn public_detail(&self) -> String {
+        match self {
+            AuthnContextError::Unauthorized(_) => self.to_string(),
+            AuthnContextError::InvalidComparison(_) => {
+                "Comparison must be exact, minimum, better or maximum".into()
+            }
+        }
+    }
+}
+
 const NO_KNOWN_VALUE: &str = "no known AuthnContextClassRef value";
 const VERIFIED_FOR_IAL1: &str = "verified identity requested by an SP registered for IAL1";
 const IALMAX_NOT_ALLOWED: &str = "IALMAX is not allowed for this SP";

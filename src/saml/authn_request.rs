@@ -2,10 +2,12 @@
 //! document only: `/samlp:AuthnRequest/saml:Issuer`, never "the first Issuer anywhere"
 //! (document-wide lookups are how signature wrapping works, SPEC 4).
 
+use chrono::{DateTime, Utc};
 use libxml::tree::Node;
 use thiserror::Error;
 
 use super::ns;
+use super::request_root::{self, RootFields};
 use super::xml_doc::{self, XmlDoc, XmlDocError};
 
 /// What the root of an incoming message is.
@@ -30,22 +32,52 @@ pub enum AuthnRequestError {
     WrongVersion,
     #[error("{attribute} must be true, false, 1 or 0")]
     BadBoolean { attribute: &'static str },
+    #[error("the root element has no IssueInstant")]
+    MissingIssueInstant,
+    #[error("IssueInstant must be an xs:dateTime in UTC (ending in Z or +00:00)")]
+    BadIssueInstant,
+    #[error("the root's children must be in schema order: saml:Issuer, then ds:Signature, then the rest")]
+    ChildOrder,
+    #[error(
+        "AssertionConsumerServiceIndex and AssertionConsumerServiceURL must not both be present"
+    )]
+    AcsIndexAndUrl,
+}
+
+impl AuthnRequestError {
+    /// A description in fixed words that names only the rule that failed: safe to show
+    /// (SPEC 3). `Display` may say more and belongs in the debug log.
+    pub fn public_detail(&self) -> String {
+        match self {
+            AuthnRequestError::Xml(e) => e.public_detail(),
+            // The other messages are fixed words (the attribute name is ours, not the
+            // request's): listed so a new variant must be looked at.
+            AuthnRequestError::MissingId
+            | AuthnRequestError::BadId
+            | AuthnRequestError::WrongVersion
+            | AuthnRequestError::BadBoolean { .. }
+            | AuthnRequestError::MissingIssueInstant
+            | AuthnRequestError::BadIssueInstant
+            | AuthnRequestError::ChildOrder
+            | AuthnRequestError::AcsIndexAndUrl => self.to_string(),
+        }
+    }
 }
 
 /// The values of an AuthnRequest the IdP acts on. Still unverified: see `idp::sso`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthnRequest {
     pub id: String,
-    pub issue_instant: Option<String>,
+    pub issue_instant: DateTime<Utc>,
     pub destination: Option<String>,
-    /// Trimmed; `None` when absent or empty.
+    /// Exactly as sent (no trimming, SPEC 3); `None` when absent or empty.
     pub issuer: Option<String>,
     pub acs_url: Option<String>,
     pub protocol_binding: Option<String>,
     pub force_authn: bool,
     pub is_passive: bool,
     pub name_id_format: Option<String>,
-    /// `RequestedAuthnContext/AuthnContextClassRef` texts, trimmed, in document order.
+    /// `RequestedAuthnContext/AuthnContextClassRef` texts, exactly as sent, in document order.
     pub authn_context_class_refs: Vec<String>,
     pub comparison: Option<String>,
 }
@@ -71,17 +103,21 @@ pub fn kind(doc: &XmlDoc) -> MessageKind {
 /// Reads the request from a document whose root `kind` reported as `AuthnRequest`.
 pub fn read(doc: &XmlDoc) -> Result<AuthnRequest, AuthnRequestError> {
     let root = doc.root().ok_or(XmlDocError::Unparseable)?;
-    let id = root_id(&root)?;
+    let RootFields { id, issue_instant } = request_root::check(&root)?;
+    // saml-core §3.4.1: the two ways of naming the ACS are mutually exclusive.
+    if xml_doc::attr(&root, "AssertionConsumerServiceIndex").is_some()
+        && xml_doc::attr(&root, "AssertionConsumerServiceURL").is_some()
+    {
+        return Err(AuthnRequestError::AcsIndexAndUrl);
+    }
     let issuer = match xml_doc::only_child(&root, ns::SAML, "Issuer") {
-        Some(node) => {
-            Some(xml_doc::plain_text(&node)?.trim().to_string()).filter(|s| !s.is_empty())
-        }
+        Some(node) => Some(xml_doc::plain_text(&node)?).filter(|s| !s.is_empty()),
         None => None,
     };
     let (authn_context_class_refs, comparison) = requested_authn_context(&root)?;
     Ok(AuthnRequest {
         id,
-        issue_instant: xml_doc::attr(&root, "IssueInstant"),
+        issue_instant,
         destination: xml_doc::attr(&root, "Destination"),
         issuer,
         acs_url: xml_doc::attr(&root, "AssertionConsumerServiceURL"),
@@ -95,21 +131,6 @@ pub fn read(doc: &XmlDoc) -> Result<AuthnRequest, AuthnRequestError> {
     })
 }
 
-/// The root's `ID` (present, an xs:ID of bounded size) after checking `Version="2.0"`; the
-/// same rules for every incoming message (SPEC 4, 9).
-pub fn root_id(root: &Node) -> Result<String, AuthnRequestError> {
-    let id = xml_doc::attr(root, "ID")
-        .filter(|v| !v.is_empty())
-        .ok_or(AuthnRequestError::MissingId)?;
-    if !super::xs_id::is_valid_id(&id) {
-        return Err(AuthnRequestError::BadId);
-    }
-    if xml_doc::attr(root, "Version").as_deref() != Some("2.0") {
-        return Err(AuthnRequestError::WrongVersion);
-    }
-    Ok(id)
-}
-
 fn requested_authn_context(
     root: &Node,
 ) -> Result<(Vec<String>, Option<String>), AuthnRequestError> {
@@ -118,7 +139,7 @@ fn requested_authn_context(
     };
     let refs = xml_doc::children(&context, ns::SAML, "AuthnContextClassRef")
         .iter()
-        .map(|n| xml_doc::plain_text(n).map(|t| t.trim().to_string()))
+        .map(xml_doc::plain_text)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((refs, xml_doc::attr(&context, "Comparison")))
 }
@@ -141,7 +162,7 @@ mod tests {
         XmlDoc::parse(xml.as_bytes(), &Limits::default()).expect("parses")
     }
 
-    const REQUEST: &str = r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="2026-03-15T12:00:00Z" Destination="https://idp/api/saml/auth2026" AssertionConsumerServiceURL="https://sp/acs" ForceAuthn="1"><saml:Issuer> urn:sp </saml:Issuer><samlp:Extensions><saml:Issuer>urn:evil</saml:Issuer></samlp:Extensions><samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"/><samlp:RequestedAuthnContext Comparison="minimum"><saml:AuthnContextClassRef>urn:acr.login.gov:auth-only</saml:AuthnContextClassRef><saml:AuthnContextClassRef> http://idmanagement.gov/ns/assurance/aal/2 </saml:AuthnContextClassRef></samlp:RequestedAuthnContext></samlp:AuthnRequest>"#;
+    const REQUEST: &str = r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="2026-03-15T12:00:00Z" Destination="https://idp/api/saml/auth2026" AssertionConsumerServiceURL="https://sp/acs" ForceAuthn="1"><saml:Issuer>urn:sp</saml:Issuer><samlp:Extensions><saml:Issuer>urn:evil</saml:Issuer></samlp:Extensions><samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"/><samlp:RequestedAuthnContext Comparison="minimum"><saml:AuthnContextClassRef>urn:acr.login.gov:auth-only</saml:AuthnContextClassRef><saml:AuthnContextClassRef>http://idmanagement.gov/ns/assurance/aal/2</saml:AuthnContextClassRef></samlp:RequestedAuthnContext></samlp:AuthnRequest>"#;
 
     #[test]
     fn reads_the_root_elements_own_children() {
@@ -167,14 +188,53 @@ mod tests {
 
     #[test]
     fn comment_inside_issuer_is_malformed() {
-        let xml = REQUEST.replace(
-            "> urn:sp </saml:Issuer>",
-            ">urn:sp<!---->.evil</saml:Issuer>",
-        );
+        let xml = REQUEST.replace(">urn:sp</saml:Issuer>", ">urn:sp<!---->.evil</saml:Issuer>");
         assert!(matches!(
             read(&doc(&xml)),
             Err(AuthnRequestError::Xml(XmlDocError::NotPlainText { .. }))
         ));
+    }
+
+    #[test]
+    fn values_are_not_trimmed() {
+        for issuer in ["urn:sp ", "urn:sp\u{a0}", "\n  urn:sp\n"] {
+            let xml = REQUEST.replace(">urn:sp</saml:Issuer>", &format!(">{issuer}</saml:Issuer>"));
+            assert_eq!(
+                read(&doc(&xml)).expect("reads").issuer.as_deref(),
+                Some(issuer)
+            );
+        }
+    }
+
+    #[test]
+    fn structure_rules() {
+        let cases = [
+            (
+                REQUEST.replace(" IssueInstant=\"2026-03-15T12:00:00Z\"", ""),
+                AuthnRequestError::MissingIssueInstant,
+            ),
+            (
+                REQUEST.replace("2026-03-15T12:00:00Z", "yesterday"),
+                AuthnRequestError::BadIssueInstant,
+            ),
+            (
+                REQUEST.replace(
+                    " ForceAuthn",
+                    " AssertionConsumerServiceIndex=\"0\" ForceAuthn",
+                ),
+                AuthnRequestError::AcsIndexAndUrl,
+            ),
+            (
+                REQUEST.replace(
+                    "<saml:Issuer>urn:sp</saml:Issuer>",
+                    "<samlp:NameIDPolicy/><saml:Issuer>urn:sp</saml:Issuer>",
+                ),
+                AuthnRequestError::ChildOrder,
+            ),
+        ];
+        for (xml, expected) in cases {
+            assert_eq!(read(&doc(&xml)), Err(expected.clone()), "{expected}");
+        }
     }
 
     #[test]

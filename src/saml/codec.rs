@@ -47,9 +47,17 @@ pub enum CodecError {
     Base64,
     #[error("the SAML message is empty")]
     Empty,
+    #[error("the SAML message has data after the end of its DEFLATE stream")]
+    TrailingDeflateData,
 }
 
 impl CodecError {
+    /// Fixed words naming the rule or limit (SPEC 3). Every message of this enum already is
+    /// one: nothing from the request goes into it.
+    pub fn public_detail(&self) -> String {
+        self.to_string()
+    }
+
     /// Over a size limit (`request_too_large`) rather than malformed.
     pub fn is_too_large(&self) -> bool {
         matches!(
@@ -111,6 +119,11 @@ fn inflate(input: &[u8], cap: usize) -> Result<Option<Vec<u8>>, CodecError> {
         }
         out.extend_from_slice(chunk.get(..produced).unwrap_or_default());
         match status {
+            // Trailing garbage or a second stream: something else than the signed or
+            // inspected message could be hidden there (SPEC 3).
+            Status::StreamEnd if inflater.total_in() != input.len() as u64 => {
+                return Err(CodecError::TrailingDeflateData)
+            }
             Status::StreamEnd => return Ok(Some(out)),
             _ if produced == 0 && inflater.total_in() == in_before => return Ok(None),
             _ => {}
@@ -227,6 +240,21 @@ mod tests {
             "a truncated stream is passed on as bytes for the XML parser to refuse"
         );
         assert!(check_relay_state(&"r".repeat(1025), &limits).is_err());
+        let deflated = |xml: &[u8]| {
+            base64::engine::general_purpose::STANDARD
+                .decode(encode_redirect(xml))
+                .expect("base64")
+        };
+        let mut garbage = deflated(XML);
+        garbage.extend_from_slice(b"junk");
+        let mut two = deflated(XML);
+        two.extend(deflated(b"<x/>"));
+        for bytes in [garbage, two] {
+            assert_eq!(
+                decode(&encode_post(&bytes), &limits).err(),
+                Some(CodecError::TrailingDeflateData)
+            );
+        }
         assert!(check_relay_state(&"r".repeat(1024), &limits).is_ok());
     }
 }

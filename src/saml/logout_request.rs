@@ -1,5 +1,7 @@
 //! `samlp:LogoutRequest` (saml-core §3.7.1), read from the root element only.
 
+use chrono::{DateTime, Utc};
+
 use super::authn_request::AuthnRequestError;
 use super::ns;
 use super::xml_doc::{self, XmlDoc, XmlDocError};
@@ -7,7 +9,7 @@ use super::xml_doc::{self, XmlDoc, XmlDocError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoutRequest {
     pub id: String,
-    pub issue_instant: Option<String>,
+    pub issue_instant: DateTime<Utc>,
     pub destination: Option<String>,
     pub issuer: Option<String>,
     pub name_id: Option<String>,
@@ -21,9 +23,8 @@ fn text_of(
     local: &str,
 ) -> Result<Option<String>, XmlDocError> {
     match xml_doc::children(root, namespace, local).first() {
-        Some(node) => {
-            Ok(Some(xml_doc::plain_text(node)?.trim().to_string()).filter(|s| !s.is_empty()))
-        }
+        // Exactly as sent: no trimming (SPEC 3).
+        Some(node) => Ok(Some(xml_doc::plain_text(node)?).filter(|s| !s.is_empty())),
         None => Ok(None),
     }
 }
@@ -31,10 +32,10 @@ fn text_of(
 /// Reads a document whose root `authn_request::kind` reported as `LogoutRequest`.
 pub fn read(doc: &XmlDoc) -> Result<LogoutRequest, AuthnRequestError> {
     let root = doc.root().ok_or(XmlDocError::Unparseable)?;
-    let id = super::authn_request::root_id(&root)?;
+    let super::request_root::RootFields { id, issue_instant } = super::request_root::check(&root)?;
     Ok(LogoutRequest {
         id,
-        issue_instant: xml_doc::attr(&root, "IssueInstant"),
+        issue_instant,
         destination: xml_doc::attr(&root, "Destination"),
         issuer: text_of(&root, ns::SAML, "Issuer")?,
         name_id: text_of(&root, ns::SAML, "NameID")?,

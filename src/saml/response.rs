@@ -143,6 +143,7 @@ pub struct ResponseContent<'a> {
     pub element: &'static str,
     pub id: &'a str,
     pub issue_instant: DateTime<Utc>,
+    /// Empty: no Destination attribute.
     pub destination: &'a str,
     pub in_response_to: &'a str,
     pub issuer: &'a str,
@@ -155,16 +156,16 @@ pub struct ResponseContent<'a> {
 pub fn write_response(r: &ResponseContent<'_>) -> UnsignedElement {
     let mut w = CanonicalWriter::new();
     let issued = instant(r.issue_instant);
-    w.start(
-        r.element,
-        &[
-            ("Destination", r.destination),
-            ("ID", r.id),
-            ("InResponseTo", r.in_response_to),
-            ("IssueInstant", &issued),
-            ("Version", "2.0"),
-        ],
-    );
+    let attributes = [
+        ("Destination", r.destination),
+        ("ID", r.id),
+        ("InResponseTo", r.in_response_to),
+        ("IssueInstant", &issued),
+        ("Version", "2.0"),
+    ];
+    // Destination is optional (saml-core §3.2.2); an empty one is left out.
+    let skip = usize::from(r.destination.is_empty());
+    w.start(r.element, attributes.get(skip..).unwrap_or_default());
     w.leaf("saml:Issuer", &[], r.issuer);
     let signature_at = w.position();
     w.start("samlp:Status", &[]);

@@ -24,6 +24,19 @@ pub enum XmlDocError {
     NotPlainText { element: String },
 }
 
+impl XmlDocError {
+    /// Fixed words naming the rule that failed, never text from the document (SPEC 3).
+    pub fn public_detail(&self) -> String {
+        match self {
+            XmlDocError::Refused(e) => e.public_detail(),
+            XmlDocError::Unparseable => "the XML could not be parsed".into(),
+            XmlDocError::NotPlainText { .. } => {
+                "a value must be plain text (no comments, CDATA sections or child elements)".into()
+            }
+        }
+    }
+}
+
 /// A parsed document; the root is an element.
 pub struct XmlDoc {
     doc: Document,

@@ -77,6 +77,45 @@ pub enum XmlError {
     MixedContent { element: String },
 }
 
+impl XmlError {
+    /// A description in fixed words naming only the rule or the limit that failed, never
+    /// text from the document (SPEC 3): what error pages and JSON show. `Display` may quote
+    /// the document and belongs in the debug log only.
+    pub fn public_detail(&self) -> String {
+        match self {
+            XmlError::TooLarge { limit } => {
+                format!("the XML document is larger than the limit of {limit} bytes")
+            }
+            XmlError::TooDeep { limit } => {
+                format!("the XML document nests elements deeper than the limit of {limit}")
+            }
+            XmlError::TooManyAttributes { limit, .. } => {
+                format!("an element has more than the limit of {limit} attributes")
+            }
+            XmlError::DoctypeForbidden => "a DOCTYPE declaration is not allowed".into(),
+            XmlError::ProcessingInstructionForbidden => {
+                "a processing instruction is not allowed".into()
+            }
+            XmlError::NotUtf8 => "the XML document must be UTF-8".into(),
+            XmlError::UnknownEntity { .. } => {
+                "only the predefined entities and character references are allowed".into()
+            }
+            XmlError::UndeclaredPrefix { .. } => {
+                "a namespace prefix is used but never declared".into()
+            }
+            XmlError::DuplicateAttribute => "an element has the same attribute twice".into(),
+            XmlError::Malformed { .. } => "the XML document is not well-formed".into(),
+            XmlError::NoRootElement => "the XML document has no root element".into(),
+            XmlError::TrailingContent => {
+                "the XML document has content after its root element".into()
+            }
+            XmlError::MixedContent { .. } => {
+                "a value must be plain text (no comments, CDATA sections or child elements)".into()
+            }
+        }
+    }
+}
+
 fn malformed(detail: impl std::fmt::Display) -> XmlError {
     XmlError::Malformed {
         detail: detail.to_string(),

@@ -222,11 +222,11 @@ fn decide(
     (session_hash, remembered): (Option<String>, Option<String>),
 ) -> Result<Handled, crate::idp::Error> {
     let config = &state.config;
-    let live_years = state.live_years();
     let settings = SsoSettings {
         limits: &config.limits,
         entity_id: &state.entity_id,
-        live_years: &live_years,
+        year,
+        now: state.clock.now(),
         facial_match_enabled: config.facial_match_enabled,
     };
     let deps = state.deps();

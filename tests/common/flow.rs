@@ -128,13 +128,26 @@ pub fn add_user(
     codes
 }
 
+/// An AuthnRequest to `/api/saml/auth2026` (its Destination), stamped at the fixed test
+/// time: `Flow::request` (or `stamped`) restamps it with the flow's clock.
 pub fn authn_request(issuer: &str, attrs: &str, contexts: &[&str]) -> String {
     let refs: String = contexts
         .iter()
         .map(|c| format!("<saml:AuthnContextClassRef>{c}</saml:AuthnContextClassRef>"))
         .collect();
     format!(
-        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_flow" Version="2.0" IssueInstant="2026-03-15T12:00:00Z" {attrs}><saml:Issuer>{issuer}</saml:Issuer><samlp:RequestedAuthnContext>{refs}</samlp:RequestedAuthnContext></samlp:AuthnRequest>"#
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_flow" Version="2.0" IssueInstant="2026-03-15T12:00:00Z" Destination="{}/api/saml/auth2026" {attrs}><saml:Issuer>{issuer}</saml:Issuer><samlp:RequestedAuthnContext>{refs}</samlp:RequestedAuthnContext></samlp:AuthnRequest>"#,
+        super::BASE_URL
+    )
+}
+
+/// `xml` with the `IssueInstant` of `authn_request` replaced by `now`: the IdP refuses a
+/// request more than 10 minutes from its clock (`request_expired`), and flows run at the
+/// fixed test time or at the real time.
+pub fn stamped(xml: &str, now: chrono::DateTime<Utc>) -> String {
+    xml.replace(
+        "IssueInstant=\"2026-03-15T12:00:00Z\"",
+        &format!("IssueInstant=\"{}\"", now.format("%Y-%m-%dT%H:%M:%SZ")),
     )
 }
 
@@ -234,7 +247,9 @@ impl Flow {
         self.send(req).await
     }
 
+    /// Sends an unsigned Redirect AuthnRequest, stamped with the flow's clock (`stamped`).
     pub async fn request(&mut self, xml: &str) -> Answer {
+        let xml = stamped(xml, self.state.clock.now());
         let value: String =
             url::form_urlencoded::byte_serialize(encode_redirect(xml.as_bytes()).as_bytes())
                 .collect();
