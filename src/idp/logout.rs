@@ -251,7 +251,12 @@ pub fn remote(
         limits,
     };
     // Embedded signatures only: the body is posted server to server.
-    let verified = intake(saml_request, None, &receiver, deps.sps).ok();
+    let intake_result = intake(saml_request, None, &receiver, deps.sps);
+    let refused_codes = intake_result
+        .as_ref()
+        .err()
+        .map(|errors| super::audit::codes(errors));
+    let verified = intake_result.ok();
     let checked = verified
         .as_ref()
         .map(|v| check_remote(&v.request, &v.sp.issuer, deps.now, deps.replay));
@@ -264,23 +269,34 @@ pub fn remote(
         .user_for_agency_uuid(&agency, &index)
         .ok()
         .flatten();
+    // Why it was refused, in fixed words (SPEC 12): the intake codes, or the remote rule.
+    let reason = match (&refused_codes, &checked, user) {
+        (Some(codes), _, _) => codes.clone(),
+        (None, Some(Err(RemoteRefusal::Replayed)), _) => "replayed_request".into(),
+        (None, Some(Err(RemoteRefusal::NoSessionIndex)), _) => "no_session_index".into(),
+        (None, Some(Err(RemoteRefusal::Storage(_))), _) => "storage_unavailable".into(),
+        (None, _, None) => "unknown_session_index".into(),
+        (None, _, Some(_)) => "accepted".into(),
+    };
     let issuer = verified.as_ref().map(|v| v.sp.issuer.clone());
-    let event = |name: &str, success: bool| AuditEvent {
+    let event = |name: &str, success: bool, detail: &str| AuditEvent {
         event: name.into(),
         issuer: issuer.clone(),
         user_public_id: None,
         success,
-        detail: None,
+        detail: Some(detail.into()),
     };
+    let accepted = reason == "accepted";
     let _ = deps.audit.record(
-        &event("Remote Logout initiated", verified.is_some()),
+        &event("Remote Logout initiated", accepted, &reason),
         deps.now,
     );
     let (verified, user) = (verified?, user?);
     checked?.ok()?;
     deps.sessions.delete_for_user(user).ok()?;
-    let _ = deps
-        .audit
-        .record(&event("Remote Logout completed", true), deps.now);
+    let _ = deps.audit.record(
+        &event("Remote Logout completed", true, "sessions_ended"),
+        deps.now,
+    );
     logout_response(deps, year, &verified).ok()
 }
