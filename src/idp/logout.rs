@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use super::intake_error::{IntakeCode, IntakeError};
+use super::intake_facts::{IntakeFacts, SignatureVerdict};
 use super::sp_cache::SpCache;
 use super::sso::{check_signatures, codec_error, reader_limits, xml_error};
 use crate::crypto::query_signature::RawSignedQuery;
@@ -45,6 +46,24 @@ pub fn intake(
     limits: &Limits,
     sps: &SpCache,
 ) -> Result<VerifiedLogoutRequest, Vec<IntakeError>> {
+    intake_with_facts(
+        saml_request,
+        query,
+        limits,
+        sps,
+        &mut IntakeFacts::default(),
+    )
+}
+
+/// `intake`, also recording in `facts` the issuer, its SP and the signature verdict (for
+/// the decode tool, which reports them without verifying again).
+pub fn intake_with_facts(
+    saml_request: &str,
+    query: Option<&RawSignedQuery<'_>>,
+    limits: &Limits,
+    sps: &SpCache,
+    facts: &mut IntakeFacts,
+) -> Result<VerifiedLogoutRequest, Vec<IntakeError>> {
     let xml = codec::decode(saml_request, limits).map_err(|e| vec![codec_error(&e)])?;
     let doc = XmlDoc::parse(&xml, &reader_limits(limits)).map_err(|e| vec![xml_error(&e)])?;
     match authn_request::kind(&doc) {
@@ -74,11 +93,14 @@ pub fn intake(
         .issuer
         .clone()
         .ok_or_else(|| vec![IntakeError::new(IntakeCode::IssuerMissingOrInvalid)])?;
+    facts.issuer = Some(issuer.clone());
     let sp = sps
         .get(&issuer)
         .ok_or_else(|| vec![IntakeError::new(IntakeCode::UnauthorizedServiceProvider)])?;
     let mut errors = Vec::new();
-    check_signatures(&doc, query, &sp, true, &mut errors);
+    let matching = check_signatures(&doc, query, &sp, true, &mut errors);
+    facts.sp = Some(sp.clone());
+    facts.signature = SignatureVerdict::from_check(matching, &errors, &sp);
     if sp.logout_url.is_none() {
         errors.push(IntakeError::new(IntakeCode::NoResponseUrl));
     }

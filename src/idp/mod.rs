@@ -4,14 +4,17 @@
 
 pub mod advance;
 pub mod complete;
+pub mod decode;
 pub mod error;
 pub mod handoff;
 pub mod intake_error;
+pub mod intake_facts;
 pub mod logout;
 pub mod metadata;
 pub mod pending;
 pub mod release;
 pub mod response;
+pub mod saml_params;
 pub mod sign_in;
 pub mod sp_cache;
 pub mod sso;

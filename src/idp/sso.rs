@@ -16,6 +16,7 @@ use crate::saml::xml_reader::{self, XmlError};
 use crate::saml::{ns, SamlYear};
 
 use super::intake_error::{IntakeCode, IntakeError};
+use super::intake_facts::{IntakeFacts, SignatureVerdict};
 use super::sp_cache::SpCache;
 
 /// One incoming AuthnRequest, either binding.
@@ -73,6 +74,17 @@ pub enum SsoOutcome {
 }
 
 pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache) -> SsoOutcome {
+    intake_with_facts(input, settings, sps, &mut IntakeFacts::default())
+}
+
+/// `intake`, also recording in `facts` the issuer, its SP and the signature verdict (for
+/// the decode tool, which reports them without verifying again).
+pub fn intake_with_facts(
+    input: &SsoRequest<'_>,
+    settings: &SsoSettings<'_>,
+    sps: &SpCache,
+    facts: &mut IntakeFacts,
+) -> SsoOutcome {
     let (doc, request) = match parse(input, settings.limits) {
         Ok(parsed) => parsed,
         Err(errors) => return SsoOutcome::Rejected(errors),
@@ -80,6 +92,7 @@ pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache)
     let Some(issuer) = request.issuer.clone() else {
         return SsoOutcome::Rejected(vec![IntakeError::new(IntakeCode::IssuerMissingOrInvalid)]);
     };
+    facts.issuer = Some(issuer.clone());
     let Some(sp) = sps.get(&issuer) else {
         return SsoOutcome::Rejected(vec![IntakeError::new(
             IntakeCode::UnauthorizedServiceProvider,
@@ -93,6 +106,8 @@ pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache)
         sp.require_signed_requests,
         &mut errors,
     );
+    facts.sp = Some(sp.clone());
+    facts.signature = SignatureVerdict::from_check(matching_certificate, &errors, &sp);
     let acs_url = check_acs(&request, &sp, &mut errors);
     check_destination(&request, settings, &mut errors);
     let authn_context = check_authn_context(&request, &sp, settings, &mut errors);

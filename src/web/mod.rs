@@ -4,6 +4,7 @@
 // Leaves: shared by the handlers, importing no handler.
 mod blocking;
 pub mod cookies;
+pub mod decode_view;
 pub mod error;
 pub mod extract;
 pub mod i18n;
@@ -24,6 +25,7 @@ mod logout;
 mod metadata;
 mod sign_in;
 mod sso;
+mod tools;
 
 pub mod server;
 
@@ -111,6 +113,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/cancel", web::get().to(flow::cancel))
             .route("/sign-out", web::post().to(home::sign_out))
             .route("/help/errors", web::get().to(flow::help_errors))
+            .service(
+                web::resource("/tools/saml-request")
+                    .route(web::get().to(tools::form))
+                    .route(web::post().to(tools::submit)),
+            )
             .route(
                 "/static/auto-submit.js",
                 web::get().to(home::auto_submit_js),
