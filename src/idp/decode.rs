@@ -151,14 +151,33 @@ pub fn pretty_xml(xml: &[u8]) -> String {
 }
 
 fn indent(xml: &[u8]) -> Option<String> {
-    use quick_xml::events::Event;
+    use quick_xml::events::{BytesText, Event};
     let mut reader = quick_xml::Reader::from_reader(xml);
-    reader.config_mut().trim_text(true);
     let mut writer = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+    // quick-xml splits text at entity references: gather the pieces, as escaped, and keep
+    // text that is not only the whitespace between elements.
+    let mut text = String::new();
     loop {
-        match reader.read_event().ok()? {
-            Event::Eof => break,
-            event => writer.write_event(event).ok()?,
+        let event = reader.read_event().ok()?;
+        match &event {
+            Event::Text(t) => text.push_str(std::str::from_utf8(t).ok()?),
+            Event::GeneralRef(r) => {
+                text.push('&');
+                text.push_str(std::str::from_utf8(r).ok()?);
+                text.push(';');
+            }
+            _ => {
+                if !text.trim().is_empty() {
+                    writer
+                        .write_event(Event::Text(BytesText::from_escaped(text.as_str())))
+                        .ok()?;
+                }
+                text.clear();
+                match event {
+                    Event::Eof => break,
+                    event => writer.write_event(event).ok()?,
+                }
+            }
         }
     }
     String::from_utf8(writer.into_inner()).ok()

@@ -9,6 +9,26 @@ use crate::idp::decode::Report;
 use crate::idp::intake_error::IntakeError;
 use crate::idp::intake_facts::SignatureVerdict;
 
+/// The texts of `/tools/saml-request`, inserted in its context with dots as underscores.
+pub const PAGE_LABELS: &[&str] = &[
+    "decode.intro",
+    "decode.input_label",
+    "decode.input_hint",
+    "decode.submit",
+    "decode.verdict",
+    "decode.kind",
+    "decode.issuer",
+    "decode.sp",
+    "decode.sp_not_registered",
+    "decode.sp_inactive",
+    "decode.signature",
+    "decode.relay_state",
+    "decode.errors",
+    "decode.no_errors",
+    "decode.xml",
+    "error.more_info",
+];
+
 #[derive(Debug, Serialize)]
 pub struct View {
     pub xml: Option<String>,

@@ -70,7 +70,7 @@ fn page(
     let mut context = page_context(locale, "decode.title", None);
     context.insert("csrf", &csrf);
     context.insert("input", input);
-    for key in LABELS {
+    for key in decode_view::PAGE_LABELS {
         context.insert(key.replace('.', "_"), locale.t(key));
     }
     if let Some(key) = notice {
@@ -91,23 +91,3 @@ fn page(
         status,
     )
 }
-
-/// The page's own texts, inserted with dots as underscores.
-const LABELS: &[&str] = &[
-    "decode.intro",
-    "decode.input_label",
-    "decode.input_hint",
-    "decode.submit",
-    "decode.verdict",
-    "decode.kind",
-    "decode.issuer",
-    "decode.sp",
-    "decode.sp_not_registered",
-    "decode.sp_inactive",
-    "decode.signature",
-    "decode.relay_state",
-    "decode.errors",
-    "decode.no_errors",
-    "decode.xml",
-    "error.more_info",
-];
