@@ -126,7 +126,7 @@ fn text(view: &View) -> String {
         }
     }
     if let Some(xml) = &view.xml {
-        out.push_str("\n");
+        out.push('\n');
         out.push_str(xml);
         out.push('\n');
     }
