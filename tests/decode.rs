@@ -397,3 +397,38 @@ async fn the_page_stores_nothing_and_needs_its_csrf_token() {
         assert!(html.contains(&format!("lang=\"{locale}\"")), "{html}");
     }
 }
+
+#[actix_web::test]
+async fn a_logout_request_gets_the_logout_endpoints_verdict() {
+    let (_db, state) = idp();
+    let xml = |id: &str| {
+        format!("<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"2026-03-15T12:00:00Z\" Destination=\"{}/api/saml/logout2026\"><saml:Issuer>{SP1}</saml:Issuer><saml:NameID>x</saml:NameID></samlp:LogoutRequest>", common::BASE_URL)
+    };
+    let signed = common::flow::signed_redirect(&xml("_signed"), "sp1-test-only.key");
+    let unsigned = format!(
+        "SAMLRequest={}",
+        form(&encode_redirect(xml("_unsigned").as_bytes()))
+    );
+    let dir = cli_dir();
+    for (query, want_sig) in [(signed, "verified"), (unsigned, "unsigned")] {
+        let response = call(
+            &state,
+            test::TestRequest::get().uri(&format!("/api/saml/logout2026?{query}")),
+        )
+        .await;
+        let endpoint_accepts = response.status().as_u16() == 200;
+        assert_eq!(
+            endpoint_accepts,
+            want_sig == "verified",
+            "signed only is accepted"
+        );
+        let url = format!("{}/api/saml/logout2026?{query}", common::BASE_URL);
+        let (status, json, _) = cli(dir.path(), &url);
+        assert_eq!(json["kind"], "LogoutRequest", "{json}");
+        assert_eq!(json["signature"]["status"], want_sig, "{json}");
+        assert_eq!(json["accepted"], endpoint_accepts, "{json}");
+        assert_eq!(status, if endpoint_accepts { 0 } else { 1 });
+        let (_, html) = page(&state, &url).await;
+        assert!(html.contains("<dd>LogoutRequest</dd>"), "{html}");
+    }
+}
