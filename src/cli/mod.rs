@@ -1,7 +1,9 @@
-//! The `saml-idp` command line: `serve`, `migrate`, `purge`, `sp …`, `user …`, `metadata`.
+//! The `saml-idp` command line: `serve`, `migrate`, `purge`, `sp …`, `user …`, `metadata`,
+//! `decode`.
 //! Every subcommand reads the same configuration, so it reaches the same database as the
 //! server. Errors are one line on standard error and a non-zero exit status.
 
+mod decode;
 mod error;
 mod purge;
 mod sp;
@@ -73,6 +75,10 @@ enum Command {
         #[arg(long)]
         year: u16,
     },
+    /// Show a SAMLRequest (value, whole URL or POST body) as readable XML, with its SP,
+    /// signature verdict and every error the IdP would answer with. Exit 0 accepted,
+    /// 1 refused, 2 usage.
+    Decode(decode::DecodeArgs),
 }
 
 /// Parses arguments and runs; the process exit status.
@@ -81,8 +87,14 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    let decoding = matches!(cli.command, Command::Decode(_));
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => status,
+        // `decode` exits 1 for a refused request: its usage errors are 2, as clap's are.
+        Err(e @ CliError::Usage(_)) if decoding => {
+            eprintln!("error: {}", one_line(&e.to_string()));
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {}", one_line(&e.to_string()));
             ExitCode::FAILURE
@@ -121,7 +133,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run(cli: Cli) -> Result<(), CliError> {
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let listen = match &cli.command {
         Command::Serve { listen } => listen.clone(),
         _ => None,
@@ -141,5 +153,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sp { command } => sp::run(&config, *command),
         Command::User { command } => user::run(&config, *command),
         Command::Metadata { year } => startup::print_metadata(&config, year),
+        Command::Decode(args) => return decode::run(&config, args),
     }
+    .map(|()| ExitCode::SUCCESS)
 }

@@ -40,12 +40,7 @@ pub fn key_ring(config: &Config, clock: &dyn Clock) -> Result<KeyRing, CliError>
         Mode::Development,
         "Config::load refuses production without keys"
     );
-    let this_year = u16::try_from(clock.now().year()).ok();
-    let years: Vec<SamlYear> = this_year
-        .into_iter()
-        .flat_map(|y| [y.saturating_sub(1), y])
-        .filter_map(SamlYear::new)
-        .collect();
+    let years = live_years(config, clock);
     let mut configs = Vec::with_capacity(years.len());
     for (key_config, outcome) in dev_keys::ensure(&config.data_dir, &years)? {
         match outcome {
@@ -61,6 +56,20 @@ pub fn key_ring(config: &Config, clock: &dyn Clock) -> Result<KeyRing, CliError>
         configs.push(key_config);
     }
     Ok(KeyRing::load(&configs)?)
+}
+
+/// The live years: those of the configured keys, or in development the previous and the
+/// current calendar year (whose keys `key_ring` creates when missing).
+pub fn live_years(config: &Config, clock: &dyn Clock) -> Vec<SamlYear> {
+    if !config.signing_keys.is_empty() {
+        return config.signing_keys.iter().map(|k| k.year).collect();
+    }
+    let this_year = u16::try_from(clock.now().year()).ok();
+    this_year
+        .into_iter()
+        .flat_map(|y| [y.saturating_sub(1), y])
+        .filter_map(SamlYear::new)
+        .collect()
 }
 
 /// The key that seals PII at rest: `SAML_IDP_DATA_KEY`, else `data_key_file`, else (in

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::freshness;
 use super::intake_error::{IntakeCode, IntakeError};
+use super::intake_facts::{IntakeFacts, SignatureVerdict};
 use super::sp_cache::SpCache;
 use super::sso::{
     check_destination, check_signatures, codec_error, reader_limits, structure_error, xml_error,
@@ -74,6 +75,24 @@ pub fn intake(
     receiver: &Receiver<'_>,
     sps: &SpCache,
 ) -> Result<VerifiedLogoutRequest, Vec<IntakeError>> {
+    intake_with_facts(
+        saml_request,
+        query,
+        receiver,
+        sps,
+        &mut IntakeFacts::default(),
+    )
+}
+
+/// `intake`, also recording in `facts` the issuer, its SP and the signature verdict (for
+/// the decode tool, which reports them without verifying again).
+pub fn intake_with_facts(
+    saml_request: &str,
+    query: Option<&RawSignedQuery<'_>>,
+    receiver: &Receiver<'_>,
+    sps: &SpCache,
+    facts: &mut IntakeFacts,
+) -> Result<VerifiedLogoutRequest, Vec<IntakeError>> {
     let limits = receiver.limits;
     let xml = codec::decode(saml_request, limits).map_err(|e| vec![codec_error(&e)])?;
     let doc = XmlDoc::parse(&xml, &reader_limits(limits)).map_err(|e| vec![xml_error(&e)])?;
@@ -99,11 +118,14 @@ pub fn intake(
         .issuer
         .clone()
         .ok_or_else(|| vec![IntakeError::new(IntakeCode::IssuerMissingOrInvalid)])?;
+    facts.issuer = Some(issuer.clone());
     let sp = sps
         .get(&issuer)
         .ok_or_else(|| vec![IntakeError::new(IntakeCode::UnauthorizedServiceProvider)])?;
     let mut errors = Vec::new();
     let signatures = check_signatures(&doc, query, &sp, true, &mut errors);
+    facts.sp = Some(sp.clone());
+    facts.signature = SignatureVerdict::from_check(signatures.matching, &errors, &sp);
     if receiver.channel == Channel::Front && sp.logout_url.is_none() {
         errors.push(IntakeError::new(IntakeCode::NoResponseUrl));
     }

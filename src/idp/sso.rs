@@ -19,6 +19,7 @@ use crate::saml::{ns, SamlYear};
 
 use super::freshness;
 use super::intake_error::{IntakeCode, IntakeError};
+use super::intake_facts::{IntakeFacts, SignatureVerdict};
 use super::sp_cache::SpCache;
 
 /// One incoming AuthnRequest, either binding.
@@ -79,6 +80,17 @@ pub enum SsoOutcome {
 }
 
 pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache) -> SsoOutcome {
+    intake_with_facts(input, settings, sps, &mut IntakeFacts::default())
+}
+
+/// `intake`, also recording in `facts` the issuer, its SP and the signature verdict (for
+/// the decode tool, which reports them without verifying again).
+pub fn intake_with_facts(
+    input: &SsoRequest<'_>,
+    settings: &SsoSettings<'_>,
+    sps: &SpCache,
+    facts: &mut IntakeFacts,
+) -> SsoOutcome {
     let (doc, request) = match parse(input, settings.limits) {
         Ok(parsed) => parsed,
         Err(errors) => return SsoOutcome::Rejected(errors),
@@ -86,6 +98,7 @@ pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache)
     let Some(issuer) = request.issuer.clone() else {
         return SsoOutcome::Rejected(vec![IntakeError::new(IntakeCode::IssuerMissingOrInvalid)]);
     };
+    facts.issuer = Some(issuer.clone());
     let Some(sp) = sps.get(&issuer) else {
         return SsoOutcome::Rejected(vec![IntakeError::new(
             IntakeCode::UnauthorizedServiceProvider,
@@ -100,6 +113,8 @@ pub fn intake(input: &SsoRequest<'_>, settings: &SsoSettings<'_>, sps: &SpCache)
         &mut errors,
     );
     let matching_certificate = signatures.matching;
+    facts.sp = Some(sp.clone());
+    facts.signature = SignatureVerdict::from_check(matching_certificate, &errors, &sp);
     let acs_url = check_acs(&request, &sp, &mut errors);
     let endpoint = format!("{}/auth{}", settings.entity_id, settings.year);
     check_destination(

@@ -4,6 +4,7 @@
 // Leaves: shared by the handlers, importing no handler.
 mod blocking;
 pub mod cookies;
+pub mod decode_view;
 pub mod error;
 pub mod extract;
 pub mod i18n;
@@ -24,6 +25,7 @@ mod logout;
 mod metadata;
 mod sign_in;
 mod sso;
+mod tools;
 
 pub mod server;
 
@@ -130,6 +132,11 @@ fn routes() -> actix_web::Scope<
                 .route(web::post().to(flow::consent_submit)),
         )
         .service(resource("/cancel", "GET, HEAD").route(get_or_head().to(flow::cancel)))
+        .service(
+            resource("/tools/saml-request", "GET, HEAD, POST")
+                .route(get_or_head().to(tools::form))
+                .route(web::post().to(tools::submit)),
+        )
         .service(resource("/sign-out", "POST").route(web::post().to(home::sign_out)))
         .service(resource("/help/errors", "GET, HEAD").route(get_or_head().to(flow::help_errors)))
         .service(

@@ -31,6 +31,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("mfa.html", include_str!("../../templates/mfa.html")),
     ("consent.html", include_str!("../../templates/consent.html")),
+    (
+        "tools_saml_request.html",
+        include_str!("../../templates/tools_saml_request.html"),
+    ),
 ];
 
 /// Templates are constants of the binary, compiled once on first use; a test renders every

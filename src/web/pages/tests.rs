@@ -72,6 +72,7 @@ fn cases(template: &str) -> Option<Vec<Case>> {
         "post_form.html" => post_form(),
         "saml_error.html" => saml_error(),
         "sign_in.html" => sign_in(),
+        "tools_saml_request.html" => tools_saml_request(),
         _ => return None,
     })
 }
@@ -423,6 +424,68 @@ fn sign_in() -> Vec<Case> {
             label: "wrong password",
             context: retry,
             expect: retry_expect,
+        },
+    ]
+}
+
+/// `tools::form` (empty) and `tools::submit` (a refused request whose every value is hostile).
+fn tools_saml_request() -> Vec<Case> {
+    use crate::idp::decode::Report;
+    use crate::idp::intake_error::IntakeError;
+    use crate::idp::intake_facts::SignatureVerdict;
+    let base = |input: &str| {
+        let mut context = flow_context("decode.title", false);
+        context.insert("csrf", CSRF);
+        context.insert("input", input);
+        for key in crate::web::decode_view::PAGE_LABELS {
+            context.insert(key.replace('.', "_"), EN.t(key));
+        }
+        context
+    };
+    let report = Report {
+        xml: Some(hostile("<x/>")),
+        kind: Some("AuthnRequest"),
+        relay_state: Some(hostile("relay")),
+        issuer: Some(hostile("issuer")),
+        sp: None,
+        signature: SignatureVerdict::Invalid(vec![IntakeError::with_detail(
+            IntakeCode::InvalidSignature,
+            "wrong_sig_algorithm",
+        )]),
+        errors: vec![IntakeError::new(IntakeCode::UnauthorizedServiceProvider)],
+        inactive: false,
+        accepted: false,
+    };
+    let mut refused = base(&hostile("pasted"));
+    refused.insert("report", &crate::web::decode_view::view(&report, EN));
+    vec![
+        Case {
+            label: "empty form",
+            context: base(""),
+            expect: vec![
+                "action=\"/tools/saml-request?locale=en\"".into(),
+                format!("name=\"csrf\" value=\"{CSRF}\""),
+                format!(
+                    "<label for=\"input\">{}</label>",
+                    EN.t("decode.input_label")
+                ),
+            ],
+        },
+        Case {
+            label: "refused, hostile values",
+            context: refused,
+            expect: vec![
+                format!("required>{}</textarea>", esc(&hostile("pasted"))),
+                format!("<code>{}</code>", esc(&hostile("<x/>"))),
+                format!("<code>{}</code>", esc(&hostile("relay"))),
+                format!("<code>{}</code>", esc(&hostile("issuer"))),
+                EN.t("decode.sp_not_registered").into(),
+                "<li><code>unauthorized_service_provider</code>".into(),
+                format!(
+                    "{} (wrong_sig_algorithm)",
+                    esc(EN.t("code.invalid_signature"))
+                ),
+            ],
         },
     ]
 }
