@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod fuzzing;
 pub mod idp;
 pub mod ids;
 pub mod registry;

@@ -13,7 +13,7 @@ mod outcome;
 pub mod pages;
 mod pending;
 mod render;
-mod saml_params;
+pub(crate) mod saml_params;
 mod session;
 mod state;
 
