@@ -92,7 +92,8 @@ fn the_seeds_include_accepted_requests() {
     let settings = SsoSettings {
         limits: &limits,
         entity_id: fuzzing::fixtures::ENTITY_ID,
-        live_years: fuzzing::fixtures::live_years(),
+        year: fuzzing::fixtures::year(),
+        now: fuzzing::fixtures::now(),
         facial_match_enabled: false,
     };
     let input = SsoRequest {
@@ -106,7 +107,14 @@ fn the_seeds_include_accepted_requests() {
             .join("fuzz/corpus/logout_request/logout-signed-xmlsec1.b64"),
     )
     .expect("seed");
+    let receiver = saml_idp::idp::logout::Receiver {
+        entity_id: fuzzing::fixtures::ENTITY_ID,
+        year: fuzzing::fixtures::year(),
+        channel: saml_idp::idp::logout::Channel::Front,
+        now: fuzzing::fixtures::now(),
+        limits: &limits,
+    };
     let verified =
-        saml_idp::idp::logout::intake(&logout, None, &limits, fuzzing::fixtures::sp_cache());
+        saml_idp::idp::logout::intake(&logout, None, &receiver, fuzzing::fixtures::sp_cache());
     assert!(verified.is_ok(), "{verified:?}");
 }

@@ -77,8 +77,12 @@ pub fn sp_cache() -> &'static SpCache {
     })
 }
 
-/// The live years of the test server.
-pub fn live_years() -> &'static [SamlYear] {
-    static YEARS: OnceLock<Vec<SamlYear>> = OnceLock::new();
-    YEARS.get_or_init(|| [2025, 2026].into_iter().filter_map(SamlYear::new).collect())
+/// The year of the endpoint the fuzzed messages arrive at (the fixtures' Destination).
+pub fn year() -> SamlYear {
+    SamlYear::new(2026).expect("2026 is a four-digit year")
+}
+
+/// When the fuzzed messages arrive: the fixtures' IssueInstant, so seeds can be accepted.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_773_576_000, 0).unwrap_or_default()
 }

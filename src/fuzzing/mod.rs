@@ -179,7 +179,8 @@ pub fn authn_request(data: &[u8]) {
     let settings = SsoSettings {
         limits: &limits,
         entity_id: fixtures::ENTITY_ID,
-        live_years: fixtures::live_years(),
+        year: fixtures::year(),
+        now: fixtures::now(),
         // Both settings of the server-wide switch get exercised, deterministically per input.
         facial_match_enabled: data.len() % 2 == 0,
     };
@@ -214,10 +215,22 @@ pub fn logout_request(data: &[u8]) {
     crate::crypto::xmlsec_ffi::init();
     let limits = Limits::default();
     let query = message.query();
+    let receiver = logout::Receiver {
+        entity_id: fixtures::ENTITY_ID,
+        year: fixtures::year(),
+        // Both channels get exercised, deterministically per input.
+        channel: if data.len() % 2 == 0 {
+            logout::Channel::Front
+        } else {
+            logout::Channel::Remote
+        },
+        now: fixtures::now(),
+        limits: &limits,
+    };
     match logout::intake(
         &message.saml_request,
         query.as_ref(),
-        &limits,
+        &receiver,
         fixtures::sp_cache(),
     ) {
         Ok(verified) => {
@@ -225,7 +238,7 @@ pub fn logout_request(data: &[u8]) {
                 verified.request.issuer.as_deref(),
                 Some(&*verified.sp.issuer)
             );
-            assert_eq!(verified.sp.logout_url.as_ref(), Some(&verified.logout_url));
+            assert_eq!(verified.sp.logout_url, verified.logout_url);
         }
         Err(errors) => assert!(!errors.is_empty(), "rejected without a reason"),
     }
