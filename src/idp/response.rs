@@ -66,14 +66,39 @@ pub fn aal_value(pending: &PendingRequest, sp: &ServiceProvider) -> String {
     }
 }
 
+/// The level reached and its value in each vocabulary: (service level, legacy URI).
+/// No facial-match evidence is kept, so a "preferred" request is answered as verified.
+const IAL_VALUES: &[(Ial, &str, &str)] = &[
+    (Ial::AuthOnly, ns::IAL_AUTH_ONLY, ns::LEGACY_IAL1),
+    (Ial::Verified, ns::IAL_VERIFIED, ns::LEGACY_IAL2),
+    (Ial::FacialMatchPreferred, ns::IAL_VERIFIED, ns::LEGACY_IAL2),
+    (
+        Ial::FacialMatchRequired,
+        ns::IAL_FACIAL_MATCH_REQUIRED,
+        ns::LEGACY_IAL2_BIO_REQUIRED,
+    ),
+];
+
+/// The `ial` attribute, in the request's vocabulary as login.gov answers (SPEC 8): service
+/// levels when the request named one (`urn:acr.login.gov:…`), else the legacy URIs. IALMAX
+/// reaches verified only for a verified user.
 fn ial_value(pending: &PendingRequest, verified: bool) -> String {
     let ctx = &pending.authn_context;
-    match (ctx.ial, &ctx.ial_value) {
-        (Ial::IalMax, _) if verified => ns::IAL_VERIFIED.into(),
-        (Ial::IalMax | Ial::AuthOnly, _) => ns::IAL_AUTH_ONLY.into(),
-        (_, Some(value)) => value.clone(),
-        _ => ns::IAL_VERIFIED.into(),
-    }
+    let reached = match ctx.ial {
+        Ial::IalMax if verified => Ial::Verified,
+        Ial::IalMax => Ial::AuthOnly,
+        other => other,
+    };
+    let service_level = ctx
+        .ial_value
+        .as_deref()
+        .is_some_and(|v| v.starts_with(ns::SERVICE_LEVEL_PREFIX));
+    IAL_VALUES
+        .iter()
+        .find(|(level, _, _)| *level == reached)
+        .map(|(_, level, legacy)| if service_level { *level } else { *legacy })
+        .unwrap_or(ns::IAL_AUTH_ONLY)
+        .to_string()
 }
 
 /// `+` and digits; ten digits are a US number (E.164, reference/user-attributes.txt).
@@ -278,6 +303,68 @@ fn recipient<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ial_attribute_speaks_the_requests_vocabulary() {
+        use crate::saml::authn_context::{parse, SpPolicy};
+        let policy = SpPolicy {
+            ial: 2,
+            default_aal: None,
+            ialmax_allowed: true,
+            facial_match_enabled: true,
+        };
+        let cases: &[(&[&str], bool, &str)] = &[
+            (&["urn:acr.login.gov:auth-only"], false, ns::IAL_AUTH_ONLY),
+            (
+                &["http://idmanagement.gov/ns/assurance/ial/1"],
+                false,
+                ns::LEGACY_IAL1,
+            ),
+            (
+                &["http://idmanagement.gov/ns/assurance/loa/1"],
+                false,
+                ns::LEGACY_IAL1,
+            ),
+            (&["urn:acr.login.gov:verified"], true, ns::IAL_VERIFIED),
+            (
+                &["http://idmanagement.gov/ns/assurance/ial/2"],
+                true,
+                ns::LEGACY_IAL2,
+            ),
+            (
+                &["http://idmanagement.gov/ns/assurance/ial/2?bio=required"],
+                true,
+                ns::LEGACY_IAL2_BIO_REQUIRED,
+            ),
+            (
+                &["http://idmanagement.gov/ns/assurance/ial/0"],
+                false,
+                ns::LEGACY_IAL1,
+            ),
+            (
+                &["http://idmanagement.gov/ns/assurance/ial/0"],
+                true,
+                ns::LEGACY_IAL2,
+            ),
+        ];
+        for (values, verified, expected) in cases {
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            let pending = PendingRequest {
+                issuer: "urn:sp".into(),
+                request_id: "_r".into(),
+                year: 2026,
+                acs_url: "https://sp.example.gov/acs".into(),
+                relay_state: None,
+                authn_context: parse(&values, None, &policy).expect("context"),
+                email_name_id: false,
+                force_authn: false,
+                is_passive: false,
+                matching_certificate: None,
+                received_at: chrono::Utc::now(),
+            };
+            assert_eq!(ial_value(&pending, *verified), *expected, "{values:?}");
+        }
+    }
 
     #[test]
     fn formats_proofed_values() {

@@ -73,3 +73,10 @@ pub const AAL2_PHISHING_RESISTANT: &str =
 pub const AAL2_HSPD12: &str = "http://idmanagement.gov/ns/assurance/aal/2?hspd12=true";
 pub const IAL_AUTH_ONLY: &str = "urn:acr.login.gov:auth-only";
 pub const IAL_VERIFIED: &str = "urn:acr.login.gov:verified";
+pub const IAL_FACIAL_MATCH_REQUIRED: &str = "urn:acr.login.gov:verified-facial-match-required";
+/// The prefix of the service-level vocabulary; other IAL values are the legacy URIs.
+pub const SERVICE_LEVEL_PREFIX: &str = "urn:acr.login.gov:";
+pub const LEGACY_IAL1: &str = "http://idmanagement.gov/ns/assurance/ial/1";
+pub const LEGACY_IAL2: &str = "http://idmanagement.gov/ns/assurance/ial/2";
+pub const LEGACY_IAL2_BIO_REQUIRED: &str =
+    "http://idmanagement.gov/ns/assurance/ial/2?bio=required";
