@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod fuzzing;
 pub mod idp;
 pub mod ids;
+pub mod mail;
 pub mod registry;
 pub mod saml;
 pub mod sessions;

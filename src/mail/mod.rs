@@ -1,0 +1,81 @@
+//! Email (SPEC 17): the messages the IdP sends, and the port the use cases send them through.
+//! `idp` names only [`Mail`], [`Change`] and the [`Mailer`] trait; composing a message (its
+//! localised text and HTML) and delivering it (the development outbox, SMTP) live behind the
+//! trait, so tests and nodes choose the transport without touching a use case.
+
+use thiserror::Error;
+
+/// What a message says; each is rendered in the user's locale, as plain text and HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mail {
+    /// Sign-up: confirm this address to go on (the link is single-use, valid 24 h).
+    ConfirmEmail { link: String },
+    /// A sign-up was started with an address that already has an account: the owner is told
+    /// instead, with a sign-in link and a reset link (the person signing up sees the same page
+    /// as for a new address).
+    AccountExists {
+        sign_in_link: String,
+        reset_link: String,
+    },
+    /// Forgot password: set a new one (single-use link, valid 1 h).
+    ResetPassword { link: String },
+    /// An address added on the account page: confirm it (single-use link, valid 24 h).
+    ConfirmNewEmail { link: String },
+    /// A change made on the account (sent to every confirmed address of the account).
+    AccountChanged { change: Change },
+}
+
+/// The account changes that are announced by email (SPEC 17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    PasswordChanged,
+    PasswordReset,
+    EmailAdded,
+    EmailRemoved,
+    EmailForSpChanged,
+    TotpAdded,
+    TotpRemoved,
+    SecurityKeyAdded,
+    SecurityKeyRemoved,
+    BackupCodesRegenerated,
+    ConsentRevoked,
+    SignedOutEverywhere,
+    AccountDeleted,
+}
+
+impl Change {
+    /// The stable name used in catalogue keys and audit details.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::PasswordChanged => "password_changed",
+            Change::PasswordReset => "password_reset",
+            Change::EmailAdded => "email_added",
+            Change::EmailRemoved => "email_removed",
+            Change::EmailForSpChanged => "email_for_sp_changed",
+            Change::TotpAdded => "totp_added",
+            Change::TotpRemoved => "totp_removed",
+            Change::SecurityKeyAdded => "security_key_added",
+            Change::SecurityKeyRemoved => "security_key_removed",
+            Change::BackupCodesRegenerated => "backup_codes_regenerated",
+            Change::ConsentRevoked => "consent_revoked",
+            Change::SignedOutEverywhere => "signed_out_everywhere",
+            Change::AccountDeleted => "account_deleted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum MailError {
+    /// The transport could not deliver (server down, refused, outbox not writable). The user
+    /// is told the email could not be sent; nothing is half-created.
+    #[error("the email could not be sent: {0}")]
+    Unavailable(String),
+    /// A recipient address the transport cannot use.
+    #[error("invalid recipient address")]
+    InvalidRecipient,
+}
+
+/// Sends one message to `to` (clear addresses, never logged) in `locale` (`en`, `es`, `fr`).
+pub trait Mailer: Send + Sync {
+    fn send(&self, to: &[String], mail: &Mail, locale: &str) -> Result<(), MailError>;
+}
