@@ -12,6 +12,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 
 use common::{every_backend, TestDb};
 use saml_idp::accounts::NewUser;
+use saml_idp::accounts::tokens::{TokenPurpose, TokenRecord};
 use saml_idp::sessions::purge::{PurgeCutoffs, PurgeReport, Purger};
 use saml_idp::sessions::SessionRecord;
 use saml_idp::store::{Backend, Database, DieselPurger};
@@ -97,6 +98,15 @@ fn seed(state: &AppState, now: DateTime<Utc>, margin: Duration) -> Seeded {
         let first = state.replay_cache.first_use(ISSUER, id, seen_at, long_ago);
         assert_eq!(first, Ok(true), "seeding {id}");
     }
+    for (token, expires_at) in [("t-expired", now - margin), ("t-live", now + margin)] {
+        let purpose = TokenPurpose::ResetPassword;
+        let issued = TokenRecord::issue(token.into(), purpose, Some(user), None, now);
+        let record = TokenRecord {
+            expires_at,
+            ..issued
+        };
+        state.tokens.insert(&record).expect("insert token");
+    }
     for (bucket, window) in [
         ("ip:old", now - minutes(60) - margin),
         ("ip:new", now - minutes(60) + margin),
@@ -114,6 +124,7 @@ fn seeded_expired() -> PurgeReport {
         remembered_browsers: 1,
         seen_requests: 1,
         rate_limits: 1,
+        one_time_tokens: 1,
     }
 }
 
@@ -138,12 +149,13 @@ fn count_rows(db: &TestDb, table: &str) -> i64 {
     rows.first().map_or(0, |r| r.n)
 }
 
-const TABLES: [&str; 5] = [
+const TABLES: [&str; 6] = [
     "pending_requests",
     "browser_sessions",
     "remembered_browsers",
     "seen_requests",
     "rate_limits",
+    "one_time_tokens",
 ];
 
 fn counts(db: &TestDb) -> Vec<i64> {
@@ -153,6 +165,8 @@ fn counts(db: &TestDb) -> Vec<i64> {
 /// The live rows `seed` made still do their job at the instant it seeded around.
 fn assert_live_rows_work(state: &AppState, seeded: &Seeded, backend: &str) {
     let now = seeded.now;
+    let token = state.tokens.find("t-live", TokenPurpose::ResetPassword, now);
+    assert!(token.expect("find token").is_some(), "{backend}: live token");
     let pending = state.pending.get("p-live", now).expect("get pending");
     assert!(pending.is_some(), "{backend}: live pending request");
     let live = state.sessions.get("s-live", now, now - minutes(15));
@@ -186,12 +200,12 @@ fn exactly_the_expired_rows_go_and_the_live_ones_keep_working() {
     for (backend, db) in every_backend() {
         let state = common::app_state(&db);
         let seeded = seed(&state, now(), Duration::seconds(1));
-        assert_eq!(counts(&db), vec![2, 3, 2, 2, 2], "{backend}: seeded");
+        assert_eq!(counts(&db), vec![2, 3, 2, 2, 2, 2], "{backend}: seeded");
         let cutoffs = PurgeCutoffs::at(now());
         let report = state.purger.purge(&cutoffs).expect("purge");
         assert_eq!(report, seeded_expired(), "{backend}: first purge");
         assert_eq!(report.total(), 6, "{backend}: total");
-        assert_eq!(counts(&db), vec![1, 1, 1, 1, 1], "{backend}: left");
+        assert_eq!(counts(&db), vec![1, 1, 1, 1, 1, 1], "{backend}: left");
         let again = state.purger.purge(&cutoffs).expect("purge again");
         assert_eq!(again, PurgeReport::default(), "{backend}: second purge");
         assert_live_rows_work(&state, &seeded, backend);
@@ -212,8 +226,10 @@ fn rows_exactly_at_the_cutoff_are_purged_only_if_readers_refuse_them() {
             .get("s-live", now(), idle_cutoff)
             .expect("get");
         assert!(idle.is_none(), "{backend}: idle exactly 15 minutes is idle");
+        let token = state.tokens.find("t-live", TokenPurpose::ResetPassword, now());
+        assert!(token.expect("find").is_none(), "{backend}: a token at expires_at is dead");
         let report = state.purger.purge(&PurgeCutoffs::at(now())).expect("purge");
-        // Every pending request, session and remembered browser is at or past its end;
+        // Every pending request, session, remembered browser and token is at or past its end;
         // replay entries and rate windows exactly at their cutoff are still kept.
         let expected = PurgeReport {
             pending_requests: 2,
@@ -221,6 +237,7 @@ fn rows_exactly_at_the_cutoff_are_purged_only_if_readers_refuse_them() {
             remembered_browsers: 2,
             seen_requests: 0,
             rate_limits: 0,
+            one_time_tokens: 2,
         };
         assert_eq!(report, expected, "{backend}");
     }

@@ -5,7 +5,9 @@
 pub mod backup_codes;
 pub mod email;
 pub mod password;
+pub mod password_policy;
 pub mod sealing;
+pub mod tokens;
 pub mod totp;
 
 use chrono::{DateTime, Utc};

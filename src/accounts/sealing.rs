@@ -103,6 +103,16 @@ impl AccountCrypto {
         self.seal(&json, &format!("users.piv_record:{public_id}"))
     }
 
+    /// Seals the payload of a one-time token, bound to the token's hash.
+    pub fn seal_token_payload(&self, token_hash: &str, plaintext: &[u8]) -> Option<String> {
+        self.seal(plaintext, &format!("one_time_tokens:{token_hash}"))
+    }
+
+    pub fn open_token_payload(&self, token_hash: &str, sealed: &str) -> Option<Vec<u8>> {
+        let context = format!("one_time_tokens:{token_hash}");
+        self.secret_box.open(sealed, context.as_bytes()).ok()
+    }
+
     fn seal(&self, plaintext: &[u8], context: &str) -> Option<String> {
         self.secret_box.seal(plaintext, context.as_bytes()).ok()
     }

@@ -29,6 +29,7 @@ pub use metadata::MetadataDocuments;
 pub use sp_cache::SpCache;
 
 use crate::accounts::sealing::AccountCrypto;
+use crate::accounts::tokens::TokenStore;
 use crate::accounts::AccountStore;
 use crate::crypto::KeyRing;
 use crate::ids::IdSource;
@@ -46,6 +47,7 @@ pub struct Deps<'a> {
     pub audit: &'a dyn AuditLog,
     pub limiter: &'a dyn RateLimiter,
     pub replay: &'a dyn ReplayCache,
+    pub tokens: &'a dyn TokenStore,
     pub pending: &'a dyn PendingStore,
     pub sps: &'a SpCache,
     pub keys: &'a KeyRing,

@@ -32,6 +32,8 @@ pub struct PurgeCutoffs {
     pub replay_seen_before: DateTime<Utc>,
     /// `rate_limits` with `window_start < rate_window_before`.
     pub rate_window_before: DateTime<Utc>,
+    /// `one_time_tokens` with `expires_at <= token_expired_at`.
+    pub token_expired_at: DateTime<Utc>,
 }
 
 impl PurgeCutoffs {
@@ -45,6 +47,7 @@ impl PurgeCutoffs {
             remembered_expired_at: now,
             replay_seen_before: now - Duration::minutes(REPLAY_FORGET_MINUTES),
             rate_window_before: now - Duration::minutes(RATE_LIMIT_KEEP_MINUTES),
+            token_expired_at: now,
         }
     }
 }
@@ -57,6 +60,7 @@ pub struct PurgeReport {
     pub remembered_browsers: usize,
     pub seen_requests: usize,
     pub rate_limits: usize,
+    pub one_time_tokens: usize,
 }
 
 impl PurgeReport {
@@ -66,6 +70,7 @@ impl PurgeReport {
             + self.remembered_browsers
             + self.seen_requests
             + self.rate_limits
+            + self.one_time_tokens
     }
 }
 
@@ -75,12 +80,13 @@ impl fmt::Display for PurgeReport {
         write!(
             f,
             "pending_requests={} browser_sessions={} remembered_browsers={} seen_requests={} \
-             rate_limits={}",
+             rate_limits={} one_time_tokens={}",
             self.pending_requests,
             self.browser_sessions,
             self.remembered_browsers,
             self.seen_requests,
-            self.rate_limits
+            self.rate_limits,
+            self.one_time_tokens
         )
     }
 }

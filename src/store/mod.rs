@@ -8,6 +8,7 @@ mod purge_store;
 mod schema;
 mod session_store;
 mod sp_store;
+mod token_store;
 
 use std::path::Path;
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use pending_store::DieselPendingStore;
 pub use purge_store::DieselPurger;
 pub use session_store::DieselSessionStore;
 pub use sp_store::DieselSpRegistry;
+pub use token_store::DieselTokenStore;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

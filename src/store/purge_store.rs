@@ -1,5 +1,5 @@
 //! `Purger` on Diesel: deletes expired pending requests, sessions, remembered browsers,
-//! replay-cache entries and rate-limit windows, in short batches.
+//! replay-cache entries, rate-limit windows and one-time tokens, in short batches.
 //!
 //! Several nodes may purge at the same moment, and while the flow runs: every statement is a
 //! plain conditional DELETE of rows that no reader accepts any more, so running it twice, or
@@ -11,7 +11,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    browser_sessions, pending_requests, rate_limits, remembered_browsers, seen_requests,
+    browser_sessions, one_time_tokens, pending_requests, rate_limits, remembered_browsers,
+    seen_requests,
 };
 use super::session_store::{db_time, err};
 use super::{Database, DbConnection};
@@ -61,6 +62,7 @@ impl Purger for DieselPurger {
             seen_requests: purge_seen(c, db_time(cutoffs.replay_seen_before)).map_err(err)?,
             rate_limits: purge_rate_limits(c, db_time(cutoffs.rate_window_before), n)
                 .map_err(err)?,
+            one_time_tokens: purge_tokens(c, db_time(cutoffs.token_expired_at), n).map_err(err)?,
         })
     }
 }
@@ -99,6 +101,18 @@ fn purge_pending(c: &mut DbConnection, expired_at: NaiveDateTime, n: i64) -> Que
 }
 
 /// Expired, or idle since the cutoff: exactly what `SessionStore::get` no longer returns.
+fn purge_tokens(c: &mut DbConnection, expired_at: NaiveDateTime, n: i64) -> QueryResult<usize> {
+    use one_time_tokens as t;
+    let e = diesel::alias!(one_time_tokens as expired_tokens);
+    in_batches(n, || {
+        let batch = e
+            .filter(e.field(t::expires_at).le(expired_at))
+            .select(e.field(t::token_hash))
+            .limit(n);
+        diesel::delete(t::table.filter(t::token_hash.eq_any(batch))).execute(c)
+    })
+}
+
 fn purge_sessions(
     c: &mut DbConnection,
     expired_at: NaiveDateTime,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::accounts::sealing::AccountCrypto;
+use crate::accounts::tokens::TokenStore;
 use crate::accounts::AccountStore;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub audit: Arc<dyn AuditLog>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub replay_cache: Arc<dyn ReplayCache>,
+    pub tokens: Arc<dyn TokenStore>,
     /// `{base_url}/api/saml`, computed once.
     pub entity_id: Arc<str>,
     /// Deletes expired rows; `server` runs it every `purge_interval_seconds`.
@@ -58,6 +60,7 @@ impl AppState {
             audit: self.audit.as_ref(),
             limiter: self.rate_limiter.as_ref(),
             replay: self.replay_cache.as_ref(),
+            tokens: self.tokens.as_ref(),
             pending: self.pending.as_ref(),
             sps: &self.sp_cache,
             keys: &self.keys,
@@ -102,6 +105,7 @@ impl AppState {
             rate_limiter: sessions.clone(),
             replay_cache: sessions,
             purger: Arc::new(crate::store::DieselPurger::new(db.clone())),
+            tokens: Arc::new(crate::store::DieselTokenStore::new(db.clone())),
             db,
             clock,
             ids,

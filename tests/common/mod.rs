@@ -138,6 +138,7 @@ pub const BOUNDED_TABLES: &[&str] = &[
     "remembered_browsers",
     "rate_limits",
     "seen_requests",
+    "one_time_tokens",
     "agency_identities",
     "sp_consents",
 ];

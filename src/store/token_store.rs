@@ -1,0 +1,144 @@
+//! `TokenStore` on Diesel: one row per one-time token, keyed by the token's hash.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::one_time_tokens as t;
+use super::Database;
+use crate::accounts::tokens::{TokenPurpose, TokenRecord, TokenStore};
+use crate::accounts::AccountError;
+
+pub struct DieselTokenStore {
+    db: Database,
+}
+
+impl DieselTokenStore {
+    pub fn new(db: Database) -> Self {
+        DieselTokenStore { db }
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> AccountError {
+    AccountError::Storage(e.to_string())
+}
+
+fn naive(at: DateTime<Utc>) -> NaiveDateTime {
+    at.naive_utc()
+}
+
+type Row = (
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    NaiveDateTime,
+    NaiveDateTime,
+);
+
+fn record(row: Row, purpose: TokenPurpose) -> TokenRecord {
+    TokenRecord {
+        token_hash: row.0,
+        purpose,
+        user_id: row.2,
+        payload: row.3,
+        created_at: row.4.and_utc(),
+        expires_at: row.5.and_utc(),
+    }
+}
+
+impl TokenStore for DieselTokenStore {
+    fn insert(&self, token: &TokenRecord) -> Result<(), AccountError> {
+        let mut conn = self.db.conn().map_err(err)?;
+        diesel::insert_into(t::table)
+            .values((
+                t::token_hash.eq(&token.token_hash),
+                t::purpose.eq(token.purpose.as_str()),
+                t::user_id.eq(token.user_id),
+                t::payload.eq(&token.payload),
+                t::created_at.eq(naive(token.created_at)),
+                t::expires_at.eq(naive(token.expires_at)),
+            ))
+            .execute(&mut *conn)
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn find(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, AccountError> {
+        let mut conn = self.db.conn().map_err(err)?;
+        let row: Option<Row> = t::table
+            .filter(t::token_hash.eq(token_hash))
+            .filter(t::purpose.eq(purpose.as_str()))
+            .filter(t::expires_at.gt(naive(now)))
+            .select((
+                t::token_hash,
+                t::purpose,
+                t::user_id,
+                t::payload,
+                t::created_at,
+                t::expires_at,
+            ))
+            .first(&mut *conn)
+            .optional()
+            .map_err(err)?;
+        Ok(row.map(|r| record(r, purpose)))
+    }
+
+    fn take(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TokenRecord>, AccountError> {
+        let Some(found) = self.find(token_hash, purpose, now)? else {
+            return Ok(None);
+        };
+        // The conditional delete decides the race: only the caller that deletes the row
+        // gets the token.
+        let mut conn = self.db.conn().map_err(err)?;
+        let deleted = diesel::delete(
+            t::table
+                .filter(t::token_hash.eq(token_hash))
+                .filter(t::purpose.eq(purpose.as_str()))
+                .filter(t::expires_at.gt(naive(now))),
+        )
+        .execute(&mut *conn)
+        .map_err(err)?;
+        Ok((deleted == 1).then_some(found))
+    }
+
+    fn update_payload(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AccountError> {
+        let mut conn = self.db.conn().map_err(err)?;
+        diesel::update(
+            t::table
+                .filter(t::token_hash.eq(token_hash))
+                .filter(t::purpose.eq(purpose.as_str()))
+                .filter(t::expires_at.gt(naive(now))),
+        )
+        .set(t::payload.eq(payload))
+        .execute(&mut *conn)
+        .map(|n| n == 1)
+        .map_err(err)
+    }
+
+    fn delete_for_user(&self, user_id: i64, purpose: TokenPurpose) -> Result<usize, AccountError> {
+        let mut conn = self.db.conn().map_err(err)?;
+        diesel::delete(
+            t::table
+                .filter(t::user_id.eq(user_id))
+                .filter(t::purpose.eq(purpose.as_str())),
+        )
+        .execute(&mut *conn)
+        .map_err(err)
+    }
+}
