@@ -109,6 +109,8 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<i32, AccountError>;
     /// Clears the failure count and lock.
     fn reset_failures(&self, user_id: i64) -> Result<(), AccountError>;
+    /// Replaces the password hash (reset, change).
+    fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), AccountError>;
     /// Stores `step` as the last used TOTP step if it is newer than the stored one;
     /// false if another request already used this step or a later one.
     fn claim_totp_step(&self, user_id: i64, step: i64) -> Result<bool, AccountError>;

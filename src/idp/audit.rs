@@ -48,3 +48,23 @@ pub fn codes(errors: &[IntakeError]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// The event of every change to an account and every step of sign-up and recovery.
+pub const ACCOUNT: &str = "Account";
+
+/// Records an account event (`detail` is a fixed word such as `password_reset`; never PII).
+pub fn account(
+    deps: &Deps<'_>,
+    public_id: Option<&str>,
+    success: bool,
+    detail: &str,
+) -> Result<(), Error> {
+    let event = AuditEvent {
+        event: ACCOUNT.into(),
+        issuer: None,
+        user_public_id: public_id.map(str::to_string),
+        success,
+        detail: Some(detail.to_string()),
+    };
+    Ok(deps.audit.record(&event, deps.now)?)
+}

@@ -14,10 +14,12 @@ pub mod intake_facts;
 pub mod logout;
 pub mod metadata;
 pub mod pending;
+pub mod recovery;
 pub mod release;
 pub mod response;
 pub mod saml_params;
 pub mod sign_in;
+pub mod sign_up;
 pub mod sp_cache;
 pub mod sso;
 pub mod throttle;
@@ -33,6 +35,7 @@ use crate::accounts::tokens::TokenStore;
 use crate::accounts::AccountStore;
 use crate::crypto::KeyRing;
 use crate::ids::IdSource;
+use crate::mail::Mailer;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
 use pending::PendingStore;
 
@@ -48,6 +51,7 @@ pub struct Deps<'a> {
     pub limiter: &'a dyn RateLimiter,
     pub replay: &'a dyn ReplayCache,
     pub tokens: &'a dyn TokenStore,
+    pub mailer: &'a dyn Mailer,
     pub pending: &'a dyn PendingStore,
     pub sps: &'a SpCache,
     pub keys: &'a KeyRing,

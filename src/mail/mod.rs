@@ -79,3 +79,14 @@ pub enum MailError {
 pub trait Mailer: Send + Sync {
     fn send(&self, to: &[String], mail: &Mail, locale: &str) -> Result<(), MailError>;
 }
+
+/// The mailer of a state built without one: every send fails, so a flow that needs mail
+/// tells the person it could not be sent instead of losing the message.
+#[derive(Debug, Default)]
+pub struct Unconfigured;
+
+impl Mailer for Unconfigured {
+    fn send(&self, _to: &[String], _mail: &Mail, _locale: &str) -> Result<(), MailError> {
+        Err(MailError::Unavailable("no mailer is configured".into()))
+    }
+}

@@ -101,6 +101,9 @@ pub trait SessionStore: Send + Sync {
     fn delete_unfinished_for_user(&self, user_id: i64) -> Result<usize, SessionError>;
     /// Ends every session of a user (remote logout); returns how many.
     fn delete_for_user(&self, user_id: i64) -> Result<usize, SessionError>;
+    /// Forgets every remembered browser of a user (after a password reset the second factor
+    /// is asked again everywhere); returns how many.
+    fn forget_browsers(&self, user_id: i64) -> Result<usize, SessionError>;
     fn remember_browser(
         &self,
         token_hash: &str,

@@ -394,6 +394,18 @@ impl AccountStore for DieselAccountStore {
             .map_err(TxError::into_account)
     }
 
+    fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), AccountError> {
+        let mut conn = self.conn()?;
+        let n = diesel::update(users::table.find(user_id))
+            .set(users::password_hash.eq(password_hash))
+            .execute(&mut *conn)
+            .map_err(storage)?;
+        match n {
+            0 => Err(AccountError::NotFound(user_id.to_string())),
+            _ => Ok(()),
+        }
+    }
+
     fn reset_failures(&self, user_id: i64) -> Result<(), AccountError> {
         let mut conn = self.conn()?;
         let n = diesel::update(users::table.find(user_id))

@@ -343,6 +343,15 @@ impl SessionStore for DieselSessionStore {
         })
     }
 
+    fn forget_browsers(&self, user_id: i64) -> Result<usize, SessionError> {
+        self.execute(|c| {
+            diesel::delete(
+                remembered_browsers::table.filter(remembered_browsers::user_id.eq(user_id)),
+            )
+            .execute(c)
+        })
+    }
+
     fn remember_browser(
         &self,
         token_hash: &str,

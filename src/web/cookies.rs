@@ -16,6 +16,8 @@ pub const REMEMBER: &str = "saml_idp_remember";
 /// The CSRF token of forms shown before there is a session (double submit: the form's
 /// value must equal this cookie's), so that showing a page stores nothing.
 pub const CSRF: &str = "saml_idp_csrf";
+/// A sign-up past its confirmed email (the one-time sign-up token, SPEC 17).
+pub const SIGN_UP: &str = "saml_idp_sign_up";
 
 pub fn build(
     state: &AppState,

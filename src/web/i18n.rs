@@ -71,6 +71,14 @@ impl Locale {
     }
 
     /// The message for `key`, falling back to English, then to the key itself.
+    /// Every message key (those of the English catalogue, which every other one has).
+    pub fn keys() -> impl Iterator<Item = &'static str> {
+        CATALOGUES
+            .get(&Locale::En)
+            .into_iter()
+            .flat_map(|c| c.keys().map(String::as_str))
+    }
+
     pub fn t(self, key: &str) -> &'static str {
         let lookup = |locale: Locale| {
             CATALOGUES

@@ -23,7 +23,9 @@ mod health;
 mod home;
 mod logout;
 mod metadata;
+mod recovery;
 mod sign_in;
+mod sign_up;
 mod sso;
 mod tools;
 
@@ -130,6 +132,31 @@ fn routes() -> actix_web::Scope<
             resource("/consent", "GET, HEAD, POST")
                 .route(get_or_head().to(flow::consent_form))
                 .route(web::post().to(flow::consent_submit)),
+        )
+        .service(
+            resource("/sign-up", "GET, HEAD, POST")
+                .route(get_or_head().to(sign_up::email_form))
+                .route(web::post().to(sign_up::email_submit)),
+        )
+        .service(
+            resource("/sign-up/confirm", "GET, HEAD, POST")
+                .route(get_or_head().to(sign_up::confirm_form))
+                .route(web::post().to(sign_up::confirm_submit)),
+        )
+        .service(
+            resource("/sign-up/second-factor", "GET, HEAD")
+                .route(get_or_head().to(sign_up::second_factor_form)),
+        )
+        .service(resource("/sign-up/totp", "POST").route(web::post().to(sign_up::totp_submit)))
+        .service(
+            resource("/forgot-password", "GET, HEAD, POST")
+                .route(get_or_head().to(recovery::email_form))
+                .route(web::post().to(recovery::email_submit)),
+        )
+        .service(
+            resource("/reset-password", "GET, HEAD, POST")
+                .route(get_or_head().to(recovery::reset_form))
+                .route(web::post().to(recovery::reset_submit)),
         )
         .service(resource("/cancel", "GET, HEAD").route(get_or_head().to(flow::cancel)))
         .service(

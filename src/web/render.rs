@@ -26,37 +26,20 @@ pub fn page_context(locale: Locale, title_key: &str, sp: Option<&ServiceProvider
     context
 }
 
-/// Templates receive every flow message under its key with dots replaced by underscores.
+/// Templates receive every message under its key with dots replaced by underscores
+/// (`t.signin_email`).
 pub(super) struct Translations(pub(super) Locale);
 
 impl serde::Serialize for Translations {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(FLOW_KEYS.len()))?;
-        for key in FLOW_KEYS {
+        let mut map = s.serialize_map(None)?;
+        for key in Locale::keys() {
             map.serialize_entry(&key.replace('.', "_"), self.0.t(key))?;
         }
         map.end()
     }
 }
-
-const FLOW_KEYS: &[&str] = &[
-    "signin.to",
-    "signin.email",
-    "signin.password",
-    "signin.submit",
-    "signin.cancel",
-    "mfa.intro",
-    "mfa.code",
-    "mfa.remember",
-    "mfa.submit",
-    "consent.intro",
-    "consent.agree",
-    "handoff.body",
-    "home.signed_in",
-    "home.signed_out",
-    "home.sign_out",
-];
 
 pub fn page(
     template: &str,

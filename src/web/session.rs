@@ -88,6 +88,21 @@ pub fn start_signed_in(
     ))
 }
 
+/// Blocking: a new session for a user who just proved a password and a second factor in
+/// one go (the end of sign-up). Returns the cookie to set.
+pub fn start_fully_signed_in(
+    state: &AppState,
+    user_id: i64,
+    method: crate::sessions::MfaMethod,
+    replace: Option<&str>,
+) -> Result<Cookie<'static>, crate::idp::Error> {
+    let cookie = start_signed_in(state, user_id, replace)?;
+    state
+        .sessions
+        .set_mfa(&token_hash(cookie.value()), method, state.clock.now())?;
+    Ok(cookie)
+}
+
 /// The form's CSRF token equals the expected one (constant time).
 pub fn csrf_equal(expected: &str, submitted: &str) -> bool {
     let expected = expected.as_bytes();

@@ -11,6 +11,7 @@ use crate::crypto::KeyRing;
 use crate::idp::pending::PendingStore;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
+use crate::mail::Mailer;
 use crate::saml::SamlYear;
 use crate::sessions::purge::Purger;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub replay_cache: Arc<dyn ReplayCache>,
     pub tokens: Arc<dyn TokenStore>,
+    /// Sends the account emails (SPEC 17).
+    pub mailer: Arc<dyn Mailer>,
     /// `{base_url}/api/saml`, computed once.
     pub entity_id: Arc<str>,
     /// Deletes expired rows; `server` runs it every `purge_interval_seconds`.
@@ -61,6 +64,7 @@ impl AppState {
             limiter: self.rate_limiter.as_ref(),
             replay: self.replay_cache.as_ref(),
             tokens: self.tokens.as_ref(),
+            mailer: self.mailer.as_ref(),
             pending: self.pending.as_ref(),
             sps: &self.sp_cache,
             keys: &self.keys,
@@ -68,6 +72,12 @@ impl AppState {
             entity_id: &self.entity_id,
             now: self.clock.now(),
         }
+    }
+
+    /// The same state sending mail through `mailer`.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> AppState {
+        self.mailer = mailer;
+        self
     }
 
     /// Cookies are `Secure` whenever the IdP is served over https (SPEC 7).
@@ -106,6 +116,7 @@ impl AppState {
             replay_cache: sessions,
             purger: Arc::new(crate::store::DieselPurger::new(db.clone())),
             tokens: Arc::new(crate::store::DieselTokenStore::new(db.clone())),
+            mailer: Arc::new(crate::mail::Unconfigured),
             db,
             clock,
             ids,

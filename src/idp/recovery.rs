@@ -1,0 +1,134 @@
+//! Forgot password (SPEC 17): an emailed link (single use, 1 h) sets a new password, ends
+//! every session of the user and forgets their remembered browsers, so the next sign-in asks
+//! for the second factor again (a verified profile stays). The answer to a request is the
+//! same whether the address has an account or not.
+
+use super::audit;
+use super::throttle::{self, Bucket};
+use super::{Deps, Error};
+use crate::accounts::password_policy::{self, PasswordProblem};
+use crate::accounts::tokens::{TokenPurpose, TokenRecord};
+use crate::accounts::{password, UserRecord};
+use crate::idp::pending::token_hash;
+use crate::mail::{Change, Mail};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// "If an account uses this address, we sent a link" (also for unknown addresses).
+    Sent,
+    InvalidEmail,
+    RateLimited,
+    MailFailed,
+}
+
+/// The forgot-password form. `link_prefix` gets the token appended.
+pub fn request(
+    deps: &Deps<'_>,
+    typed_email: &str,
+    client: &str,
+    link_prefix: &str,
+) -> Result<RequestOutcome, Error> {
+    let Some((email, lookup)) = deps.crypto.email_lookup(typed_email) else {
+        return Ok(RequestOutcome::InvalidEmail);
+    };
+    let buckets = [Bucket::address(client), Bucket::account(&lookup)];
+    if !throttle::allow(deps, &buckets)? {
+        return Ok(RequestOutcome::RateLimited);
+    }
+    let Some(user) = deps.accounts.find_by_email(&lookup)? else {
+        audit::account(deps, None, false, "reset_unknown_email")?;
+        return Ok(RequestOutcome::Sent);
+    };
+    let token = deps.ids.secret_token().ok_or(Error::Random("token"))?;
+    let hash = token_hash(&token);
+    let record = TokenRecord::issue(
+        hash.clone(),
+        TokenPurpose::ResetPassword,
+        Some(user.id),
+        None,
+        deps.now,
+    );
+    deps.tokens.insert(&record)?;
+    let mail = Mail::ResetPassword {
+        link: format!("{link_prefix}{token}"),
+    };
+    if deps.mailer.send(&[email], &mail, &user.locale).is_err() {
+        deps.tokens.take(&hash, TokenPurpose::ResetPassword, deps.now)?;
+        audit::account(deps, Some(&user.public_id), false, "reset_mail_failed")?;
+        return Ok(RequestOutcome::MailFailed);
+    }
+    audit::account(deps, Some(&user.public_id), true, "reset_requested")?;
+    Ok(RequestOutcome::Sent)
+}
+
+/// Whether a reset link is still good (looking uses nothing up).
+pub fn link_is_live(deps: &Deps<'_>, token: &str) -> Result<bool, Error> {
+    let found = deps
+        .tokens
+        .find(&token_hash(token), TokenPurpose::ResetPassword, deps.now)?;
+    Ok(found.is_some())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetOutcome {
+    /// The password is set and every session ended; `notified` is false when the email
+    /// announcing the change could not be sent (the page says so).
+    Done { notified: bool },
+    Refused(PasswordProblem),
+    LinkDead,
+}
+
+/// The reset link's form.
+pub fn reset(
+    deps: &Deps<'_>,
+    token: &str,
+    new_password: &str,
+    confirmation: &str,
+) -> Result<ResetOutcome, Error> {
+    let hash = token_hash(token);
+    let found = deps
+        .tokens
+        .find(&hash, TokenPurpose::ResetPassword, deps.now)?;
+    let user = match found.and_then(|t| t.user_id) {
+        Some(id) => deps.accounts.get(id)?,
+        None => None,
+    };
+    let Some(user) = user else {
+        return Ok(ResetOutcome::LinkDead);
+    };
+    let addresses = addresses(deps, &user)?;
+    if let Err(problem) =
+        password_policy::check(new_password, confirmation, addresses.first().map(String::as_str))
+    {
+        return Ok(ResetOutcome::Refused(problem));
+    }
+    let phc = password::hash_password(new_password).map_err(|e| Error::Response(e.to_string()))?;
+    if deps
+        .tokens
+        .take(&hash, TokenPurpose::ResetPassword, deps.now)?
+        .is_none()
+    {
+        return Ok(ResetOutcome::LinkDead);
+    }
+    deps.accounts.set_password_hash(user.id, &phc)?;
+    deps.tokens
+        .delete_for_user(user.id, TokenPurpose::ResetPassword)?;
+    deps.sessions.delete_for_user(user.id)?;
+    deps.sessions.forget_browsers(user.id)?;
+    audit::account(deps, Some(&user.public_id), true, "password_reset")?;
+    let mail = Mail::AccountChanged {
+        change: Change::PasswordReset,
+    };
+    let notified = deps.mailer.send(&addresses, &mail, &user.locale).is_ok();
+    Ok(ResetOutcome::Done { notified })
+}
+
+/// Every address of the account, opened (for the notice of a change).
+pub fn addresses(deps: &Deps<'_>, user: &UserRecord) -> Result<Vec<String>, Error> {
+    Ok(deps
+        .accounts
+        .emails(user.id)?
+        .iter()
+        .filter_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup))
+        .collect())
+}

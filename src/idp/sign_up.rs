@@ -1,0 +1,327 @@
+//! Creating an account (SPEC 17): email → confirmation link → password → second factor →
+//! backup codes. Nothing is created until the second factor is proven: the steps in between
+//! live in one-time tokens (the confirmation link, then a sign-up token held in a cookie),
+//! their payload sealed to the token. A second sign-up with a known address gets the same
+//! answer as a new one, and the owner is told by email instead. A mail that cannot be sent is
+//! an error the person sees, and the token made for it is deleted again.
+
+use serde::{Deserialize, Serialize};
+
+use super::audit;
+use super::throttle::{self, Bucket};
+use super::{Deps, Error};
+use crate::accounts::password_policy::{self, PasswordProblem};
+use crate::accounts::tokens::{TokenPurpose, TokenRecord};
+use crate::accounts::totp::{self, TotpSecret};
+use crate::accounts::{backup_codes, password, AccountError, EmailRecord, NewUser};
+use crate::idp::pending::token_hash;
+use crate::mail::Mail;
+
+/// Backup codes made at sign-up (and on regeneration), shown once.
+pub const BACKUP_CODES: usize = 10;
+
+/// Where the links in sign-up emails point; the token is appended to `confirm_prefix`.
+pub struct SignUpLinks<'a> {
+    pub confirm_prefix: &'a str,
+    pub sign_in: &'a str,
+    pub forgot_password: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOutcome {
+    /// A confirmation link (or, for a known address, a note to its owner) was sent.
+    Sent,
+    InvalidEmail,
+    RateLimited,
+    /// The mail could not be sent; nothing was kept.
+    MailFailed,
+}
+
+/// What a sign-up carries from step to step, sealed in its token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SignUpState {
+    email: String,
+    lookup: String,
+    locale: String,
+    password_hash: Option<String>,
+    totp_secret: Option<String>,
+}
+
+/// The first step: an email address. `locale` is the page's language (`en`, `es`, `fr`).
+pub fn start(
+    deps: &Deps<'_>,
+    typed_email: &str,
+    locale: &str,
+    client: &str,
+    links: &SignUpLinks<'_>,
+) -> Result<StartOutcome, Error> {
+    let Some((email, lookup)) = deps.crypto.email_lookup(typed_email) else {
+        return Ok(StartOutcome::InvalidEmail);
+    };
+    let buckets = [Bucket::address(client), Bucket::account(&lookup)];
+    if !throttle::allow(deps, &buckets)? {
+        return Ok(StartOutcome::RateLimited);
+    }
+    let to = [email.clone()];
+    if let Some(owner) = deps.accounts.find_by_email(&lookup)? {
+        let mail = Mail::AccountExists {
+            sign_in_link: links.sign_in.to_string(),
+            reset_link: links.forgot_password.to_string(),
+        };
+        audit::account(deps, Some(&owner.public_id), true, "sign_up_known_email")?;
+        return Ok(match deps.mailer.send(&to, &mail, &owner.locale) {
+            Ok(()) => StartOutcome::Sent,
+            Err(_) => StartOutcome::MailFailed,
+        });
+    }
+    let state = SignUpState {
+        email,
+        lookup,
+        locale: locale.to_string(),
+        password_hash: None,
+        totp_secret: None,
+    };
+    let token = new_token(deps)?;
+    let hash = token_hash(&token);
+    let payload = seal(deps, &hash, &state)?;
+    let record = TokenRecord::issue(
+        hash.clone(),
+        TokenPurpose::ConfirmEmail,
+        None,
+        Some(payload),
+        deps.now,
+    );
+    deps.tokens.insert(&record)?;
+    let mail = Mail::ConfirmEmail {
+        link: format!("{}{token}", links.confirm_prefix),
+    };
+    if deps.mailer.send(&to, &mail, locale).is_err() {
+        deps.tokens.take(&hash, TokenPurpose::ConfirmEmail, deps.now)?;
+        audit::account(deps, None, false, "sign_up_mail_failed")?;
+        return Ok(StartOutcome::MailFailed);
+    }
+    audit::account(deps, None, true, "sign_up_started")?;
+    Ok(StartOutcome::Sent)
+}
+
+/// Whether a confirmation link is still good (the page with the password form shows only
+/// for a live link; looking does not use it up, so a mail scanner's visit is harmless).
+pub fn confirmation_is_live(deps: &Deps<'_>, token: &str) -> Result<bool, Error> {
+    let found = deps
+        .tokens
+        .find(&token_hash(token), TokenPurpose::ConfirmEmail, deps.now)?;
+    Ok(found.is_some())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordStep {
+    /// The link is used up; go on with this sign-up token (a cookie) to the second factor.
+    Continue { sign_up_token: String },
+    /// The password is refused; the link stays good.
+    Refused(PasswordProblem),
+    /// The link is expired, used or forged.
+    LinkDead,
+}
+
+/// The confirmation link's form: choosing the password.
+pub fn choose_password(
+    deps: &Deps<'_>,
+    confirm_token: &str,
+    new_password: &str,
+    confirmation: &str,
+) -> Result<PasswordStep, Error> {
+    let hash = token_hash(confirm_token);
+    let Some(found) = deps
+        .tokens
+        .find(&hash, TokenPurpose::ConfirmEmail, deps.now)?
+    else {
+        return Ok(PasswordStep::LinkDead);
+    };
+    let Some(mut state) = open(deps, &found)? else {
+        return Ok(PasswordStep::LinkDead);
+    };
+    if let Err(problem) = password_policy::check(new_password, confirmation, Some(&state.email)) {
+        return Ok(PasswordStep::Refused(problem));
+    }
+    state.password_hash = Some(
+        password::hash_password(new_password).map_err(|e| Error::Response(e.to_string()))?,
+    );
+    if deps
+        .tokens
+        .take(&hash, TokenPurpose::ConfirmEmail, deps.now)?
+        .is_none()
+    {
+        return Ok(PasswordStep::LinkDead);
+    }
+    let token = new_token(deps)?;
+    let next = token_hash(&token);
+    let payload = seal(deps, &next, &state)?;
+    let record = TokenRecord::issue(next, TokenPurpose::SignUp, None, Some(payload), deps.now);
+    deps.tokens.insert(&record)?;
+    audit::account(deps, None, true, "sign_up_email_confirmed")?;
+    Ok(PasswordStep::Continue {
+        sign_up_token: token,
+    })
+}
+
+/// The TOTP secret to show (as a QR code and as text) to a sign-up past its password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpEnrollment {
+    pub secret_base32: String,
+    pub provisioning_uri: String,
+}
+
+/// The secret for the authenticator app: made on the first visit, the same on every later
+/// one. `None` if the sign-up token is dead (expired, finished, or never past the password).
+pub fn totp_enrollment(
+    deps: &Deps<'_>,
+    sign_up_token: &str,
+    issuer_label: &str,
+) -> Result<Option<TotpEnrollment>, Error> {
+    let hash = token_hash(sign_up_token);
+    let Some(found) = deps.tokens.find(&hash, TokenPurpose::SignUp, deps.now)? else {
+        return Ok(None);
+    };
+    let Some(mut state) = open(deps, &found)? else {
+        return Ok(None);
+    };
+    if state.password_hash.is_none() {
+        return Ok(None);
+    }
+    let secret = match state.totp_secret.as_deref().map(TotpSecret::from_base32) {
+        Some(Ok(secret)) => secret,
+        _ => {
+            let secret = TotpSecret::generate().map_err(|_| Error::Random("totp secret"))?;
+            state.totp_secret = Some(secret.to_base32());
+            let payload = seal(deps, &hash, &state)?;
+            if !deps
+                .tokens
+                .update_payload(&hash, TokenPurpose::SignUp, &payload, deps.now)?
+            {
+                return Ok(None);
+            }
+            secret
+        }
+    };
+    Ok(Some(TotpEnrollment {
+        secret_base32: secret.to_base32(),
+        provisioning_uri: totp::provisioning_uri(&secret, issuer_label, &state.email),
+    }))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishOutcome {
+    /// The account exists; show these backup codes once and sign the browser in.
+    Created {
+        user_id: i64,
+        backup_codes: Vec<String>,
+    },
+    /// The code does not match the secret shown; try again.
+    WrongCode,
+    /// The sign-up token is dead: start again.
+    Expired,
+    /// Another sign-up finished first with this address.
+    AlreadyExists,
+}
+
+/// The second-factor step with an authenticator app: the code proves the app holds the
+/// secret, and the account is created in one transaction with its backup codes.
+pub fn finish_with_totp(
+    deps: &Deps<'_>,
+    sign_up_token: &str,
+    code: &str,
+) -> Result<FinishOutcome, Error> {
+    let hash = token_hash(sign_up_token);
+    let Some(found) = deps.tokens.find(&hash, TokenPurpose::SignUp, deps.now)? else {
+        return Ok(FinishOutcome::Expired);
+    };
+    let Some(state) = open(deps, &found)? else {
+        return Ok(FinishOutcome::Expired);
+    };
+    let Some(Ok(secret)) = state.totp_secret.as_deref().map(TotpSecret::from_base32) else {
+        return Ok(FinishOutcome::Expired);
+    };
+    let Some(step) = totp::verify(&secret, code, deps.now.timestamp(), None) else {
+        return Ok(FinishOutcome::WrongCode);
+    };
+    if deps
+        .tokens
+        .take(&hash, TokenPurpose::SignUp, deps.now)?
+        .is_none()
+    {
+        return Ok(FinishOutcome::Expired);
+    }
+    let public_id = uuid::Uuid::new_v4().to_string();
+    let totp_sealed = deps
+        .crypto
+        .seal_totp(&public_id, &secret)
+        .ok_or(Error::Random("sealing"))?;
+    let created = create(deps, &state, &public_id, Some(totp_sealed))?;
+    if let FinishOutcome::Created { user_id, .. } = &created {
+        deps.accounts.claim_totp_step(*user_id, step)?;
+    }
+    Ok(created)
+}
+
+/// Creates the account from a finished sign-up, with fresh backup codes.
+fn create(
+    deps: &Deps<'_>,
+    state: &SignUpState,
+    public_id: &str,
+    totp_secret_sealed: Option<String>,
+) -> Result<FinishOutcome, Error> {
+    let codes = backup_codes::generate(BACKUP_CODES).map_err(|_| Error::Random("backup codes"))?;
+    let sealed_email = deps
+        .crypto
+        .seal_email(&state.email, &state.lookup)
+        .ok_or(Error::Random("sealing"))?;
+    let user = NewUser {
+        public_id: public_id.to_string(),
+        password_hash: state.password_hash.clone().unwrap_or_default(),
+        totp_secret_sealed,
+        locale: state.locale.clone(),
+        emails: vec![EmailRecord {
+            lookup: state.lookup.clone(),
+            sealed: sealed_email,
+            for_sign_in: true,
+        }],
+        backup_code_hashes: codes.iter().filter_map(|c| backup_codes::hash(c)).collect(),
+        verified_profile_sealed: None,
+        verified_at: None,
+        piv_record_sealed: None,
+    };
+    match deps.accounts.create(&user, deps.now) {
+        Ok(user_id) => {
+            audit::account(deps, Some(public_id), true, "account_created")?;
+            Ok(FinishOutcome::Created {
+                user_id,
+                backup_codes: codes,
+            })
+        }
+        Err(AccountError::DuplicateEmail) => Ok(FinishOutcome::AlreadyExists),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn new_token(deps: &Deps<'_>) -> Result<String, Error> {
+    deps.ids.secret_token().ok_or(Error::Random("token"))
+}
+
+fn seal(deps: &Deps<'_>, hash: &str, state: &SignUpState) -> Result<String, Error> {
+    let json = serde_json::to_vec(state).map_err(|e| Error::Response(e.to_string()))?;
+    deps.crypto
+        .seal_token_payload(hash, &json)
+        .ok_or(Error::Random("sealing"))
+}
+
+/// The sealed state of a token; `None` if it does not open (a row that was tampered with
+/// or moved is treated as a dead link).
+fn open(deps: &Deps<'_>, token: &TokenRecord) -> Result<Option<SignUpState>, Error> {
+    let Some(sealed) = token.payload.as_deref() else {
+        return Ok(None);
+    };
+    Ok(deps
+        .crypto
+        .open_token_payload(&token.token_hash, sealed)
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+}

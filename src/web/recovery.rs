@@ -1,0 +1,181 @@
+//! Forgot password (SPEC 17), over HTTP: `/forgot-password` (email) and the emailed link
+//! `/reset-password` (a new password). The rules live in `idp::recovery`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::extract::{self, LocaleQuery};
+use super::i18n::Locale;
+use super::render::{self, page_context};
+use super::{blocking, cookies, pending, session, AppState, WebError};
+use crate::idp::recovery::{self, RequestOutcome, ResetOutcome};
+
+#[derive(Debug, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    locale: Option<String>,
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    password: String,
+    password_confirmation: String,
+}
+
+pub async fn email_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    email_page(&state, &req, locale, None, 200).await
+}
+
+async fn email_page(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let sp = pending::current_sp(state, req, locale).await?;
+    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
+    let mut context = page_context(locale, "recovery.title", sp.as_deref());
+    context.insert("csrf", &csrf);
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page(
+        "forgot_password.html",
+        &context,
+        cookie.into_iter().collect(),
+        status,
+    )
+}
+
+pub async fn email_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<EmailForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    if !session::anonymous_csrf_ok(&req, &form.csrf) {
+        return Err(WebError::Csrf { locale });
+    }
+    let client = extract::client_address(&state, &req);
+    let worker = state.clone();
+    let outcome = blocking::run(locale, move || {
+        let base = worker.config.base_url.trim_end_matches('/');
+        let prefix = format!("{base}/reset-password?locale={}&token=", locale.code());
+        recovery::request(&worker.deps(), &form.email, &client, &prefix)
+    })
+    .await?;
+    let sp = pending::current_sp(&state, &req, locale).await?;
+    match outcome {
+        RequestOutcome::Sent => render::message(locale, "recovery.sent", sp.as_deref(), None, 200),
+        RequestOutcome::InvalidEmail => {
+            email_page(&state, &req, locale, Some("signup.invalid_email"), 400).await
+        }
+        RequestOutcome::RateLimited => Err(WebError::RateLimited { locale }),
+        RequestOutcome::MailFailed => {
+            render::message(locale, "send_failed", sp.as_deref(), None, 503)
+        }
+    }
+}
+
+fn dead_link(locale: Locale) -> Result<HttpResponse, WebError> {
+    let url = format!("/forgot-password?locale={}", locale.code());
+    render::message(locale, "recovery.link_dead", None, Some((&url, "link.new")), 410)
+}
+
+pub async fn reset_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<TokenQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let (worker, token) = (state.clone(), q.token.clone());
+    let live = blocking::run(locale, move || recovery::link_is_live(&worker.deps(), &token)).await?;
+    if !live {
+        return dead_link(locale);
+    }
+    password_page(&state, &req, locale, &q.token, None, 200)
+}
+
+fn password_page(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    token: &str,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
+    let mut context = page_context(locale, "recovery.password_title", None);
+    context.insert("csrf", &csrf);
+    context.insert("token", token);
+    context.insert("action", "/reset-password");
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page(
+        "new_password.html",
+        &context,
+        cookie.into_iter().collect(),
+        status,
+    )
+}
+
+pub async fn reset_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    if !session::anonymous_csrf_ok(&req, &form.csrf) {
+        return Err(WebError::Csrf { locale });
+    }
+    let (worker, token) = (state.clone(), form.token.clone());
+    let outcome = blocking::run(locale, move || {
+        recovery::reset(
+            &worker.deps(),
+            &form.token,
+            &form.password,
+            &form.password_confirmation,
+        )
+    })
+    .await?;
+    match outcome {
+        ResetOutcome::Done { notified } => {
+            let prefix = if notified {
+                "recovery.done"
+            } else {
+                "recovery.done_unnotified"
+            };
+            let link = format!("/sign-in?locale={}", locale.code());
+            let mut page =
+                render::message(locale, prefix, None, Some((&link, "signin.title")), 200)?;
+            page.add_removal_cookie(&cookies::removal(&state, cookies::SESSION))
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            Ok(page)
+        }
+        ResetOutcome::Refused(problem) => {
+            password_page(&state, &req, locale, &token, Some(problem.message_key()), 400)
+        }
+        ResetOutcome::LinkDead => dead_link(locale),
+    }
+}

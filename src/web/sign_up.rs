@@ -1,0 +1,344 @@
+//! Creating an account (SPEC 17), over HTTP: `/sign-up` (email), the emailed link
+//! `/sign-up/confirm` (password), `/sign-up/second-factor` (an authenticator app, its QR code
+//! drawn here as SVG) and the backup codes, shown once. The rules live in `idp::sign_up`;
+//! a sign-up started from an SP's sign-in page keeps the browser's pending request, so the
+//! last page continues to that SP.
+
+use actix_web::cookie::Cookie;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::extract::{self, LocaleQuery};
+use super::i18n::Locale;
+use super::render::{self, page_context};
+use super::{blocking, cookies, pending, session, AppState, WebError};
+use crate::idp::sign_up::{self, FinishOutcome, PasswordStep, SignUpLinks, StartOutcome};
+use crate::sessions::MfaMethod;
+
+#[derive(Debug, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    locale: Option<String>,
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    password: String,
+    password_confirmation: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    code: String,
+}
+
+/// Where the browser goes once signed up: the SP's flow if it started there, else home.
+fn next(req: &HttpRequest, locale: Locale) -> String {
+    match session::pending_hash(req) {
+        Some(_) => format!("/api/saml/complete?locale={}", locale.code()),
+        None => format!("/?locale={}", locale.code()),
+    }
+}
+
+fn sign_up_token(req: &HttpRequest) -> Option<String> {
+    req.cookie(cookies::SIGN_UP)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn email_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    email_page(&state, &req, locale, None, 200).await
+}
+
+async fn email_page(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let sp = pending::current_sp(state, req, locale).await?;
+    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
+    let mut context = page_context(locale, "signup.title", sp.as_deref());
+    context.insert("csrf", &csrf);
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page("sign_up.html", &context, cookie.into_iter().collect(), status)
+}
+
+pub async fn email_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<EmailForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    if !session::anonymous_csrf_ok(&req, &form.csrf) {
+        return Err(WebError::Csrf { locale });
+    }
+    let client = extract::client_address(&state, &req);
+    let worker = state.clone();
+    let outcome = blocking::run(locale, move || {
+        let base = worker.config.base_url.trim_end_matches('/');
+        let code = locale.code();
+        let confirm_prefix = format!("{base}/sign-up/confirm?locale={code}&token=");
+        let sign_in = format!("{base}/sign-in?locale={code}");
+        let forgot_password = format!("{base}/forgot-password?locale={code}");
+        let links = SignUpLinks {
+            confirm_prefix: &confirm_prefix,
+            sign_in: &sign_in,
+            forgot_password: &forgot_password,
+        };
+        sign_up::start(&worker.deps(), &form.email, code, &client, &links)
+    })
+    .await?;
+    let sp = pending::current_sp(&state, &req, locale).await?;
+    match outcome {
+        StartOutcome::Sent => render::message(locale, "signup.sent", sp.as_deref(), None, 200),
+        StartOutcome::InvalidEmail => {
+            email_page(&state, &req, locale, Some("signup.invalid_email"), 400).await
+        }
+        StartOutcome::RateLimited => Err(WebError::RateLimited { locale }),
+        StartOutcome::MailFailed => render::message(locale, "send_failed", sp.as_deref(), None, 503),
+    }
+}
+
+/// A link that is expired, used or was never issued: say so and offer a new one.
+fn dead_link(locale: Locale, prefix: &str, again: &str) -> Result<HttpResponse, WebError> {
+    let url = format!("{again}?locale={}", locale.code());
+    render::message(locale, prefix, None, Some((&url, "link.new")), 410)
+}
+
+/// The emailed link: the password form, if the link is still good. Looking uses nothing up.
+pub async fn confirm_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<TokenQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let (worker, token) = (state.clone(), q.token.clone());
+    let live = blocking::run(locale, move || {
+        sign_up::confirmation_is_live(&worker.deps(), &token)
+    })
+    .await?;
+    if !live {
+        return dead_link(locale, "signup.link_dead", "/sign-up");
+    }
+    password_page(&state, &req, locale, &q.token, None, 200).await
+}
+
+async fn password_page(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    token: &str,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let sp = pending::current_sp(state, req, locale).await?;
+    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
+    let mut context = page_context(locale, "signup.password_title", sp.as_deref());
+    context.insert("csrf", &csrf);
+    context.insert("token", token);
+    context.insert("action", "/sign-up/confirm");
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page(
+        "new_password.html",
+        &context,
+        cookie.into_iter().collect(),
+        status,
+    )
+}
+
+pub async fn confirm_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    if !session::anonymous_csrf_ok(&req, &form.csrf) {
+        return Err(WebError::Csrf { locale });
+    }
+    let (worker, token) = (state.clone(), form.token.clone());
+    let step = blocking::run(locale, move || {
+        sign_up::choose_password(
+            &worker.deps(),
+            &form.token,
+            &form.password,
+            &form.password_confirmation,
+        )
+    })
+    .await?;
+    match step {
+        PasswordStep::Continue { sign_up_token } => {
+            let lifetime = crate::accounts::tokens::TokenPurpose::SignUp.lifetime();
+            let cookie = cookies::build(&state, cookies::SIGN_UP, sign_up_token, lifetime);
+            let location = format!("/sign-up/second-factor?locale={}", locale.code());
+            with_cookies(render::redirect(&location), vec![cookie])
+        }
+        PasswordStep::Refused(problem) => {
+            password_page(&state, &req, locale, &token, Some(problem.message_key()), 400).await
+        }
+        PasswordStep::LinkDead => dead_link(locale, "signup.link_dead", "/sign-up"),
+    }
+}
+
+pub async fn second_factor_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    totp_page(&state, &req, locale, None, 200).await
+}
+
+async fn totp_page(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let Some(token) = sign_up_token(req) else {
+        return dead_link(locale, "signup.expired", "/sign-up");
+    };
+    let worker = state.clone();
+    let label = state.config.organization.display_name.clone();
+    let enrollment = blocking::run(locale, move || {
+        sign_up::totp_enrollment(&worker.deps(), &token, &label)
+    })
+    .await?;
+    let Some(enrollment) = enrollment else {
+        return dead_link(locale, "signup.expired", "/sign-up");
+    };
+    let sp = pending::current_sp(state, req, locale).await?;
+    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
+    let mut context = page_context(locale, "totp_setup.title", sp.as_deref());
+    context.insert("csrf", &csrf);
+    context.insert("action", "/sign-up/totp");
+    context.insert("secret", &group(&enrollment.secret_base32));
+    context.insert("qr_svg", &qr_svg(&enrollment.provisioning_uri)?);
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page("totp_setup.html", &context, cookie.into_iter().collect(), status)
+}
+
+pub async fn totp_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    if !session::anonymous_csrf_ok(&req, &form.csrf) {
+        return Err(WebError::Csrf { locale });
+    }
+    let Some(token) = sign_up_token(&req) else {
+        return dead_link(locale, "signup.expired", "/sign-up");
+    };
+    let old = session::token_hash_of(&req);
+    let worker = state.clone();
+    let (outcome, cookie) = blocking::run(locale, move || {
+        let outcome = sign_up::finish_with_totp(&worker.deps(), &token, &form.code)?;
+        let cookie = match &outcome {
+            FinishOutcome::Created { user_id, .. } => Some(session::start_fully_signed_in(
+                &worker,
+                *user_id,
+                MfaMethod::Totp,
+                old.as_deref(),
+            )?),
+            _ => None,
+        };
+        Ok((outcome, cookie))
+    })
+    .await?;
+    let gone = cookies::removal(&state, cookies::SIGN_UP);
+    match (outcome, cookie) {
+        (FinishOutcome::Created { backup_codes, .. }, Some(session_cookie)) => {
+            let sp = pending::current_sp(&state, &req, locale).await?;
+            let mut context = page_context(locale, "backup_codes.title", sp.as_deref());
+            context.insert("codes", &backup_codes);
+            context.insert("next", &next(&req, locale));
+            let mut response = render::page("backup_codes.html", &context, Vec::new(), 200)?;
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::CACHE_CONTROL, "no-store".parse().map_err(|_| WebError::Internal("header".into()))?);
+            with_cookies(response, vec![session_cookie, gone])
+        }
+        (FinishOutcome::WrongCode, _) => totp_page(&state, &req, locale, Some("mfa.failed"), 400).await,
+        (FinishOutcome::AlreadyExists, _) => {
+            let link = format!("/sign-in?locale={}", locale.code());
+            let page = render::message(locale, "signup.exists", None, Some((&link, "signin.title")), 409)?;
+            with_cookies(page, vec![gone])
+        }
+        _ => {
+            let page = dead_link(locale, "signup.expired", "/sign-up")?;
+            with_cookies(page, vec![gone])
+        }
+    }
+}
+
+fn with_cookies(
+    mut response: HttpResponse,
+    cookies: Vec<Cookie<'static>>,
+) -> Result<HttpResponse, WebError> {
+    for cookie in cookies {
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// `JBSW Y3DP …`: the secret in groups of four, easier to type.
+fn group(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The provisioning URI as an SVG QR code (rendered here: no external service, no script).
+fn qr_svg(uri: &str) -> Result<String, WebError> {
+    let code = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|e| WebError::Internal(format!("QR code: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    // Inline in the page: drop the XML declaration, label the image, let it shrink.
+    let start = svg.find("<svg").unwrap_or(0);
+    Ok(svg[start..].replacen(
+        "<svg",
+        "<svg class=\"qr\" role=\"img\" aria-label=\"QR code\"",
+        1,
+    ))
+}
