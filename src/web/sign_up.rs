@@ -83,7 +83,12 @@ async fn email_page(
     if let Some(key) = error {
         context.insert("error", locale.t(key));
     }
-    render::page("sign_up.html", &context, cookie.into_iter().collect(), status)
+    render::page(
+        "sign_up.html",
+        &context,
+        cookie.into_iter().collect(),
+        status,
+    )
 }
 
 pub async fn email_submit(
@@ -119,7 +124,9 @@ pub async fn email_submit(
             email_page(&state, &req, locale, Some("signup.invalid_email"), 400).await
         }
         StartOutcome::RateLimited => Err(WebError::RateLimited { locale }),
-        StartOutcome::MailFailed => render::message(locale, "send_failed", sp.as_deref(), None, 503),
+        StartOutcome::MailFailed => {
+            render::message(locale, "send_failed", sp.as_deref(), None, 503)
+        }
     }
 }
 
@@ -200,7 +207,15 @@ pub async fn confirm_submit(
             with_cookies(render::redirect(&location), vec![cookie])
         }
         PasswordStep::Refused(problem) => {
-            password_page(&state, &req, locale, &token, Some(problem.message_key()), 400).await
+            password_page(
+                &state,
+                &req,
+                locale,
+                &token,
+                Some(problem.message_key()),
+                400,
+            )
+            .await
         }
         PasswordStep::LinkDead => dead_link(locale, "signup.link_dead", "/sign-up"),
     }
@@ -244,7 +259,12 @@ async fn totp_page(
     if let Some(key) = error {
         context.insert("error", locale.t(key));
     }
-    render::page("totp_setup.html", &context, cookie.into_iter().collect(), status)
+    render::page(
+        "totp_setup.html",
+        &context,
+        cookie.into_iter().collect(),
+        status,
+    )
 }
 
 pub async fn totp_submit(
@@ -284,15 +304,26 @@ pub async fn totp_submit(
             context.insert("codes", &backup_codes);
             context.insert("next", &next(&req, locale));
             let mut response = render::page("backup_codes.html", &context, Vec::new(), 200)?;
-            response
-                .headers_mut()
-                .insert(actix_web::http::header::CACHE_CONTROL, "no-store".parse().map_err(|_| WebError::Internal("header".into()))?);
+            response.headers_mut().insert(
+                actix_web::http::header::CACHE_CONTROL,
+                "no-store"
+                    .parse()
+                    .map_err(|_| WebError::Internal("header".into()))?,
+            );
             with_cookies(response, vec![session_cookie, gone])
         }
-        (FinishOutcome::WrongCode, _) => totp_page(&state, &req, locale, Some("mfa.failed"), 400).await,
+        (FinishOutcome::WrongCode, _) => {
+            totp_page(&state, &req, locale, Some("mfa.failed"), 400).await
+        }
         (FinishOutcome::AlreadyExists, _) => {
             let link = format!("/sign-in?locale={}", locale.code());
-            let page = render::message(locale, "signup.exists", None, Some((&link, "signin.title")), 409)?;
+            let page = render::message(
+                locale,
+                "signup.exists",
+                None,
+                Some((&link, "signin.title")),
+                409,
+            )?;
             with_cookies(page, vec![gone])
         }
         _ => {

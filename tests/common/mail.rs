@@ -1,0 +1,68 @@
+//! A `Mailer` for tests that records what the use cases send (recipients, the typed message,
+//! the locale), and can be told to fail like an SMTP server that is down. The transports
+//! themselves (outbox files, SMTP) are tested against real files and a real SMTP server.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use saml_idp::mail::{Mail, MailError, Mailer};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub to: Vec<String>,
+    pub mail: Mail,
+    pub locale: String,
+}
+
+#[derive(Debug, Default)]
+pub struct RecordingMailer {
+    sent: Mutex<Vec<Sent>>,
+    down: AtomicBool,
+}
+
+impl RecordingMailer {
+    pub fn new() -> Arc<RecordingMailer> {
+        Arc::new(RecordingMailer::default())
+    }
+
+    /// From now on every send fails (the server is down) until `set_down(false)`.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().expect("lock").clone()
+    }
+
+    /// The last message sent, if any.
+    pub fn last(&self) -> Option<Sent> {
+        self.sent().pop()
+    }
+
+    /// The path and query of the link in the last message (`https://host/x?y` → `/x?y`).
+    pub fn last_link_path(&self) -> String {
+        let sent = self.last().expect("a message was sent");
+        let link = match &sent.mail {
+            Mail::ConfirmEmail { link }
+            | Mail::ResetPassword { link }
+            | Mail::ConfirmNewEmail { link } => link.clone(),
+            other => panic!("the last message has no link: {other:?}"),
+        };
+        let url = url::Url::parse(&link).expect("an absolute link");
+        format!("{}?{}", url.path(), url.query().unwrap_or_default())
+    }
+}
+
+impl Mailer for RecordingMailer {
+    fn send(&self, to: &[String], mail: &Mail, locale: &str) -> Result<(), MailError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(MailError::Unavailable("test server down".into()));
+        }
+        self.sent.lock().expect("lock").push(Sent {
+            to: to.to_vec(),
+            mail: mail.clone(),
+            locale: locale.to_string(),
+        });
+        Ok(())
+    }
+}
