@@ -10,6 +10,7 @@ use crate::crypto::KeyRing;
 use crate::idp::pending::PendingStore;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
+use crate::mail::Mailer;
 use crate::saml::SamlYear;
 use crate::sessions::purge::Purger;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub entity_id: Arc<str>,
     /// Deletes expired rows; `server` runs it every `purge_interval_seconds`.
     pub purger: Arc<dyn Purger>,
+    /// Sends email through the configured `mailer` (SPEC 17).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             keys: &self.keys,
             ids: self.ids.as_ref(),
             entity_id: &self.entity_id,
+            mailer: self.mailer.as_ref(),
             now: self.clock.now(),
         }
     }
@@ -74,7 +78,8 @@ impl AppState {
 }
 
 impl AppState {
-    /// Wires the Diesel stores over `db`; the server and the tests build the same state.
+    /// Wires the Diesel stores over `db` and the mailer the configuration names; the server
+    /// and the tests build the same state.
     #[allow(clippy::too_many_arguments)]
     pub fn build(
         config: Arc<Config>,
@@ -87,7 +92,14 @@ impl AppState {
         account_crypto: AccountCrypto,
     ) -> AppState {
         let sessions = Arc::new(crate::store::DieselSessionStore::new(db.clone()));
+        let mailer = Arc::new(crate::mail::Sender::new(
+            &config.mailer,
+            config.data_dir.join("outbox"),
+            &config.mail_from,
+            &config.organization.display_name,
+        ));
         AppState {
+            mailer,
             entity_id: config.entity_id().into(),
             config,
             keys,
