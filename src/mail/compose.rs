@@ -66,6 +66,49 @@ struct Link<'a> {
     url: &'a str,
 }
 
+/// Which catalogue keys a message uses (`mail.{prefix}.*`), its links with the key of each
+/// link's text, the change it announces, and the notes after the links.
+struct Shape<'a> {
+    prefix: &'static str,
+    links: Vec<(&'static str, &'a str)>,
+    change: Option<super::Change>,
+    notes: &'static [&'static str],
+}
+
+fn shape(mail: &Mail) -> Shape<'_> {
+    let link_mail = |prefix, links| Shape {
+        prefix,
+        links,
+        change: None,
+        notes: &["validity", "ignore"],
+    };
+    match mail {
+        Mail::ConfirmEmail { link } => link_mail("confirm_email", vec![("action", link.as_str())]),
+        Mail::AccountExists {
+            sign_in_link,
+            reset_link,
+        } => link_mail(
+            "account_exists",
+            vec![
+                ("sign_in", sign_in_link.as_str()),
+                ("reset", reset_link.as_str()),
+            ],
+        ),
+        Mail::ResetPassword { link } => {
+            link_mail("reset_password", vec![("action", link.as_str())])
+        }
+        Mail::ConfirmNewEmail { link } => {
+            link_mail("confirm_new_email", vec![("action", link.as_str())])
+        }
+        Mail::AccountChanged { change } => Shape {
+            prefix: "account_changed",
+            links: Vec::new(),
+            change: Some(*change),
+            notes: &["not_you"],
+        },
+    }
+}
+
 /// `mail` in `locale` (`en`, `es`, `fr`, or a tag such as `es-MX`; anything else is English),
 /// naming `product` (the organization's display name).
 pub fn compose(mail: &Mail, locale: &str, product: &str) -> Result<Composed, MailError> {
@@ -75,42 +118,14 @@ pub fn compose(mail: &Mail, locale: &str, product: &str) -> Result<Composed, Mai
             .t(&format!("mail.{key}"))
             .replace("{product}", product)
     };
-    let (prefix, links, extra, notes): (&str, Vec<(&str, &str)>, Vec<String>, &[&str]) = match mail
-    {
-        Mail::ConfirmEmail { link } => (
-            "confirm_email",
-            vec![("action", link.as_str())],
-            Vec::new(),
-            &["validity", "ignore"],
-        ),
-        Mail::AccountExists {
-            sign_in_link,
-            reset_link,
-        } => (
-            "account_exists",
-            vec![("sign_in", sign_in_link.as_str()), ("reset", reset_link.as_str())],
-            Vec::new(),
-            &["validity", "ignore"],
-        ),
-        Mail::ResetPassword { link } => (
-            "reset_password",
-            vec![("action", link.as_str())],
-            Vec::new(),
-            &["validity", "ignore"],
-        ),
-        Mail::ConfirmNewEmail { link } => (
-            "confirm_new_email",
-            vec![("action", link.as_str())],
-            Vec::new(),
-            &["validity", "ignore"],
-        ),
-        Mail::AccountChanged { change } => (
-            "account_changed",
-            Vec::new(),
-            vec![t(&format!("change.{}", change.as_str()))],
-            &["not_you"],
-        ),
-    };
+    let shape = shape(mail);
+    let prefix = shape.prefix;
+    let extra: Vec<String> = shape
+        .change
+        .map(|change| t(&format!("change.{}", change.as_str())))
+        .into_iter()
+        .collect();
+    let (links, notes) = (shape.links, shape.notes);
     let subject = t(&format!("{prefix}.subject"));
     let links: Vec<Link<'_>> = links
         .into_iter()
