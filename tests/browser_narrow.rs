@@ -90,12 +90,20 @@ fn every_page_fits_320_px_is_labelled_and_keyboard_usable_in_every_language() {
     let pages = summary["pages"].as_array().expect("pages");
     // 14 pages in each of 3 languages, each in its own language (the 404 page is English).
     assert_eq!(pages.len(), 14 * USERS.len(), "{summary}");
-    for page in pages {
-        let (name, locale) = (&page["page"], &page["locale"]);
-        if name != "not-found" {
-            assert_eq!(page["lang"], *locale, "{page}");
-        }
+    // Each page speaks its locale, the skip link included: one text per language.
+    let mut skip_links = std::collections::BTreeMap::new();
+    for page in pages.iter().filter(|p| p["page"] != "not-found") {
+        assert_eq!(page["lang"], page["locale"], "{page}");
+        let locale = page["locale"].as_str().expect("locale");
+        let text = page["skip_link"].as_str().expect("a skip link");
+        assert_eq!(
+            skip_links.entry(locale).or_insert(text),
+            &text,
+            "the skip link of {page}"
+        );
     }
+    let texts: std::collections::BTreeSet<_> = skip_links.values().collect();
+    assert_eq!(texts.len(), USERS.len(), "{skip_links:?}");
     for name in [
         "sign-in-sp",
         "sign-in-error",

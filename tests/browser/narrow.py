@@ -33,10 +33,10 @@ import zlib
 from datetime import datetime, timezone
 from urllib.parse import quote
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from e2e import Failure, element, excerpt, fresh_totp, start_browser, start_sp, stop, totp, wait_for_path, WAIT
@@ -66,10 +66,13 @@ class Tour:
     def submit(self):
         """Clicks the page's submit button and waits until the next page has replaced it
         (so no check or wait ever looks at the page being left)."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.execute_script("window.narrowLeaving = true;")
         element(self.driver, By.CSS_SELECTOR, "main form button[type=submit]").click()
-        WebDriverWait(self.driver, WAIT).until(EC.staleness_of(old))
-        self.loaded()
+        # A new document lacks the mark; while the browser is between documents, WebDriver
+        # calls may fail, which only means "not yet".
+        WebDriverWait(self.driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script(
+                "return window.narrowLeaving === undefined && document.readyState === 'complete';"))
 
     def decode(self, pasted):
         """The tools page's report of a pasted request (set as the textarea's value: typing
@@ -235,7 +238,9 @@ document.querySelectorAll("form").forEach((form) => {
   const b = form.querySelector("button:not([type]), button[type=submit], input[type=submit]");
   if (b && visible(b)) { b.dataset.narrowSubmit = String(submits.length); submits.push(describe(b)); }
 });
+const skip = document.querySelector("a.skip-link[href='#main']");
 return {clientWidth: cw, scrollWidth: de.scrollWidth, offender: offender,
+        skip: skip ? skip.textContent.trim() : null,
         unlabelled: unlabelled, dangling: dangling, submits: submits,
         path: location.pathname};
 """
@@ -307,11 +312,14 @@ def check_page(driver, where):
     if facts["dangling"]:
         raise Failure("%s: aria-describedby names no element: %s" % (where, "; ".join(facts["dangling"])))
     tabs = check_keyboard(driver, where, facts["submits"])
-    return {"path": facts["path"], "submits": len(facts["submits"]), "tab_stops": tabs}
+    return {"path": facts["path"], "submits": len(facts["submits"]), "tab_stops": tabs,
+            "skip_link": facts["skip"]}
 
 
 def screenshot(driver, path):
-    """The whole page at the emulated width (not just the first screenful)."""
+    """The whole page at the emulated width (not just the first screenful), without the
+    focus the keyboard check left on it."""
+    driver.execute_script("if (document.activeElement) document.activeElement.blur(); window.scrollTo(0, 0);")
     height = driver.execute_script("return Math.ceil(document.documentElement.scrollHeight);")
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
@@ -351,10 +359,13 @@ def run(args, driver, sp_base):
             where = "page %r in %s" % (name, locale)
             try:
                 reach(tour)
-            except Failure as error:
-                raise Failure("%s: could not reach it: %s" % (where, error))
-            lang = driver.execute_script("return document.documentElement.lang;")
-            facts = check_page(driver, where)
+            except Exception as error:
+                raise Failure("%s: could not reach it: %s: %s" % (where, type(error).__name__, error))
+            try:
+                lang = driver.execute_script("return document.documentElement.lang;")
+                facts = check_page(driver, where)
+            except WebDriverException as error:
+                raise Failure("%s: the browser failed while checking it: %s" % (where, error))
             facts.update({"page": name, "locale": locale, "lang": lang})
             checked.append(facts)
             if args.screenshots and name in shots:
