@@ -171,6 +171,8 @@ def long_request_url(idp):
 PAGES = [
     ("home", lambda t: t.get("/")),
     ("sign-in", lambda t: t.get("/sign-in")),
+    ("sign-up", lambda t: t.get("/sign-up")),
+    ("forgot-password", lambda t: t.get("/forgot-password")),
     ("help-errors", lambda t: t.get("/help/errors")),
     ("tools", lambda t: t.get("/tools/saml-request")),
     ("tools-decoded", lambda t: t.decode(long_request_url(t.idp))),
