@@ -202,8 +202,14 @@ mod tests {
         "http://idmanagement.gov/ns/assurance/aal/2",
     ];
 
-    const PHISHING_RESISTANT: &[&str] =
-        &["http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true"];
+    const PHISHING_RESISTANT: &[&str] = &[
+        "urn:acr.login.gov:auth-only",
+        "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true",
+    ];
+    const AAL3: &[&str] = &[
+        "urn:acr.login.gov:auth-only",
+        "http://idmanagement.gov/ns/assurance/aal/3",
+    ];
 
     const CASES: &[Case] = &[
         Case {
@@ -301,7 +307,7 @@ mod tests {
         },
         Case {
             name: "aal/3, key without user verification",
-            values: &["http://idmanagement.gov/ns/assurance/aal/3"],
+            values: AAL3,
             has_key: true,
             method: Some(MfaMethod::SecurityKey),
             expect: "SecurityKey",
@@ -309,7 +315,7 @@ mod tests {
         },
         Case {
             name: "aal/3, key with user verification",
-            values: &["http://idmanagement.gov/ns/assurance/aal/3"],
+            values: AAL3,
             has_key: true,
             method: Some(MfaMethod::SecurityKeyVerified),
             expect: "HandOff",

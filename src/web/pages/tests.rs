@@ -268,9 +268,12 @@ fn mfa() -> Vec<Case> {
     };
     let key_expect = || {
         vec![
-            "action=\"/sign-in/security-key?locale=en\"".to_string(),
+            format!("action=\"{}\"", esc("/sign-in/security-key?locale=en")),
             "data-webauthn=\"get\"".into(),
-            "data-options=\"/sign-in/security-key/options?locale=en\"".into(),
+            format!(
+                "data-options=\"{}\"",
+                esc("/sign-in/security-key/options?locale=en")
+            ),
             "<script src=\"/static/webauthn.js\"></script>".into(),
             EN.t("securitykey.needs_js").into(),
             EN.t("securitykey.use").into(),
