@@ -102,9 +102,14 @@
       }).then(function (credential) {
         field(form, "response").value = serialise(credential);
         form.submit();
-      }).catch(function () {
+      }).catch(function (error) {
         button.disabled = false;
-        if (failed) { failed.hidden = false; }
+        field(form, "response").value = "";
+        if (failed) {
+          // The browser's reason, for support and tests; the page shows the localised text.
+          failed.setAttribute("data-reason", String(error && error.name ? error.name + ": " + error.message : error));
+          failed.hidden = false;
+        }
       });
     });
   }

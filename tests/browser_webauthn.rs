@@ -108,7 +108,15 @@ fn start_idp(dir: &Path, config: &Path, port: u16) -> Idp {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = Command::new("curl")
-            .args(["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args([
+                "-s",
+                "--max-time",
+                "5",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+            ])
             .arg(format!("http://127.0.0.1:{port}/healthz"))
             .output()
             .expect("curl runs");

@@ -67,7 +67,11 @@ async fn sign_in_with_code(f: &mut Flow, email: &str) {
     assert_eq!(pw.location, "/sign-in/mfa?locale=en", "{}", pw.body);
     let code = f.code();
     let done = f.second_factor(&code, false).await;
-    assert_eq!(done.location, "/?locale=en", "{} {}", done.status, done.body);
+    assert_eq!(
+        done.location, "/?locale=en",
+        "{} {}",
+        done.status, done.body
+    );
     // The next sign-in of this user needs the next TOTP step.
     f.tick(30);
 }
@@ -122,7 +126,11 @@ async fn sign_in_options(f: &mut Flow) -> (String, String, Value) {
 async fn post_assertion(f: &mut Flow, csrf: &str, ceremony: &str, response: &str) -> Answer {
     f.post(
         "/sign-in/security-key",
-        &[("csrf", csrf), ("ceremony", ceremony), ("response", response)],
+        &[
+            ("csrf", csrf),
+            ("ceremony", ceremony),
+            ("response", response),
+        ],
     )
     .await
 }
@@ -171,7 +179,9 @@ async fn a_key_added_on_the_account_page_satisfies_phishing_resistant_requests()
         assert_eq!(empty.status, 200, "{backend}");
         assert!(empty.body.contains("You have no security keys yet."));
         assert!(empty.body.contains("A security key needs JavaScript."));
-        assert!(empty.body.contains("<script src=\"/static/webauthn.js\"></script>"));
+        assert!(empty
+            .body
+            .contains("<script src=\"/static/webauthn.js\"></script>"));
         let mut key = SoftKey::new();
         let added = register(&mut f, &mut key, "  Blue key ").await;
         assert_eq!(
@@ -200,12 +210,22 @@ async fn a_key_added_on_the_account_page_satisfies_phishing_resistant_requests()
         assert!(page.body.contains("use one of your security keys"));
         assert!(!page.body.contains("name=\"code\""), "no code form then");
         let done = sign_in_with_key(&mut f, &mut key).await;
-        assert_eq!(done.location, "/api/saml/complete?locale=en", "{backend}: {}", done.body);
+        assert_eq!(
+            done.location, "/api/saml/complete?locale=en",
+            "{backend}: {}",
+            done.body
+        );
         let response = f.complete().await;
         assert_phishing_resistant_response(&response, "_pr1");
         let used = keys_of(&f, ADA);
-        assert!(used[0].last_used_at.is_some(), "{backend}: last use recorded");
-        assert_ne!(used[0].credential, stored[0].credential, "the counter moved on");
+        assert!(
+            used[0].last_used_at.is_some(),
+            "{backend}: last use recorded"
+        );
+        assert_ne!(
+            used[0].credential, stored[0].credential,
+            "the counter moved on"
+        );
 
         // A new browser: password, then the key, and the SP gets its Response.
         f.jar.clear();
@@ -224,7 +244,9 @@ async fn a_key_added_on_the_account_page_satisfies_phishing_resistant_requests()
         // hspd12 (PIV/CAC) stays refused, key or not.
         let piv = f.request(&request("_piv", &[HSPD12])).await;
         assert_eq!(piv.status, 403, "{backend}");
-        assert!(piv.body.contains("A security key or PIV/CAC card is required"));
+        assert!(piv
+            .body
+            .contains("A security key or PIV/CAC card is required"));
 
         // A user without a key still gets the page that says so.
         f.jar.clear();
@@ -247,9 +269,14 @@ async fn the_second_factor_page_offers_the_key_next_to_the_code() {
         f.jar.clear();
         f.password(ADA, PASSWORD).await;
         let page = f.get("/sign-in/mfa?locale=fr").await;
-        assert!(page.body.contains("Utiliser votre clé de sécurité"), "{backend}");
+        assert!(
+            page.body.contains("Utiliser votre clé de sécurité"),
+            "{backend}"
+        );
         assert!(page.body.contains("name=\"code\""), "the code still works");
-        assert!(page.body.contains("data-options=\"/sign-in/security-key/options?locale=fr\""));
+        assert!(page
+            .body
+            .contains("data-options=\"/sign-in/security-key/options?locale=fr\""));
         let done = sign_in_with_key(&mut f, &mut key).await;
         assert_eq!(done.location, "/?locale=en", "{backend}: {}", done.body);
         assert_eq!(f.get(KEYS).await.status, 200, "{backend}: fully signed in");
@@ -304,10 +331,17 @@ async fn forged_and_replayed_assertions_are_refused_store_nothing_and_count() {
         let (csrf, ceremony, _) = sign_in_options(&mut f).await;
         let wrong = post_assertion(&mut f, &csrf, &ceremony, "{\"id\":").await;
         assert_eq!(wrong.status, 401, "{backend}");
-        assert_eq!(failures(&f, ADA), 4, "{backend}: each counts like a wrong code");
+        assert_eq!(
+            failures(&f, ADA),
+            4,
+            "{backend}: each counts like a wrong code"
+        );
         assert_eq!(keys_of(&f, ADA), before, "{backend}: nothing stored");
         let complete = f.get("/sign-in/mfa").await;
-        assert_eq!(complete.status, 200, "{backend}: still at the second factor");
+        assert_eq!(
+            complete.status, 200,
+            "{backend}: still at the second factor"
+        );
 
         // A new browser: one good answer, then its replay and a counter that went back.
         f.jar.clear();
@@ -317,7 +351,11 @@ async fn forged_and_replayed_assertions_are_refused_store_nothing_and_count() {
         let good = key.sign(&options, ORIGIN);
         let ok = post_assertion(&mut f, &csrf, &ceremony, &good).await;
         assert_eq!(ok.location, "/?locale=en", "{backend}: {}", ok.body);
-        assert_eq!(failures(&f, ADA), 0, "{backend}: a complete sign-in resets the count");
+        assert_eq!(
+            failures(&f, ADA),
+            0,
+            "{backend}: a complete sign-in resets the count"
+        );
         let after_use = keys_of(&f, ADA);
         let replay = post_assertion(&mut f, &csrf, &ceremony, &good).await;
         assert_eq!(replay.status, 401, "{backend}: a used ceremony token");
@@ -351,11 +389,18 @@ async fn key_failures_lock_the_account_and_end_the_session_like_wrong_codes() {
         for _ in 0..5 {
             let (csrf, ceremony, options) = sign_in_options(&mut f).await;
             let phished = key.sign(&options, "https://evil.example");
-            statuses.push(post_assertion(&mut f, &csrf, &ceremony, &phished).await.status);
+            statuses.push(
+                post_assertion(&mut f, &csrf, &ceremony, &phished)
+                    .await
+                    .status,
+            );
         }
         assert_eq!(statuses, [401; 5], "{backend}");
         let gone = f.get("/sign-in/mfa").await;
-        assert_eq!(gone.location, "/sign-in?locale=en", "{backend}: the session ended");
+        assert_eq!(
+            gone.location, "/sign-in?locale=en",
+            "{backend}: the session ended"
+        );
         // Four wrong passwords, then one more refused key: ten failures lock the account.
         f.tick(61);
         for _ in 0..4 {
@@ -507,7 +552,10 @@ async fn the_last_second_factor_cannot_be_removed() {
         assert_eq!(added.status, 303, "{backend}: {}", added.body);
         // Someone else's key id, or one that does not exist: 404.
         let missing = f
-            .post(&format!("{KEYS}/{}/remove", only + 1000), &[("csrf", &csrf)])
+            .post(
+                &format!("{KEYS}/{}/remove", only + 1000),
+                &[("csrf", &csrf)],
+            )
             .await;
         assert_eq!(missing.status, 404, "{backend}");
         let removed = f
@@ -532,7 +580,9 @@ async fn the_last_second_factor_cannot_be_removed() {
             .post(&format!("{KEYS}/{}/remove", left[0].id), &[("csrf", &csrf)])
             .await;
         assert_eq!(theirs.status, 404, "{backend}");
-        let removed = f.post(&format!("{KEYS}/{id}/remove"), &[("csrf", &csrf)]).await;
+        let removed = f
+            .post(&format!("{KEYS}/{id}/remove"), &[("csrf", &csrf)])
+            .await;
         assert_eq!(removed.status, 303, "{backend}");
         assert!(keys_of(&f, ADA).is_empty());
         assert_eq!(keys_of(&f, "carol@example.gov").len(), 1);
@@ -546,7 +596,10 @@ async fn the_account_page_needs_a_full_sign_in_and_a_recent_password() {
     assert_eq!(anonymous.location, "/sign-in?locale=en");
     f.password(ADA, PASSWORD).await;
     let half = f.get("/account/security-keys?locale=es").await;
-    assert_eq!(half.location, "/sign-in?locale=es", "past the password only");
+    assert_eq!(
+        half.location, "/sign-in?locale=es",
+        "past the password only"
+    );
     let code = f.code();
     f.second_factor(&code, false).await;
     assert_eq!(f.get(KEYS).await.status, 200);

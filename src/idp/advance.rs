@@ -71,7 +71,9 @@ fn decide(
         None => None,
     };
     let has_security_key = match &user {
-        Some(u) if deps.relying_party.is_available() => deps.security_keys.count_for_user(u.id)? > 0,
+        Some(u) if deps.relying_party.is_available() => {
+            deps.security_keys.count_for_user(u.id)? > 0
+        }
         _ => false,
     };
     let (remembered, consented) = match &user {

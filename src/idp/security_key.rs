@@ -181,6 +181,11 @@ pub fn begin_registration(
         .map_err(|e| Error::Response(format!("webauthn registration options: {e}")))?;
     // Platform authenticators are as welcome as roaming keys (SPEC 18).
     options.public_key.hints = None;
+    // Browsers refuse a credProtect policy of "user verification required" when resident
+    // keys are not (Chromium: NotSupportedError); user verification stays preferred.
+    if let Some(extensions) = options.public_key.extensions.as_mut() {
+        extensions.cred_protect = None;
+    }
     let payload = RegistrationState {
         handle: user.handle,
         state,
@@ -274,7 +279,13 @@ pub fn register_for_user(
             Ok(Finish::Done(id))
         }
         None => {
-            audit(deps, user, KEY_ADDED, false, Refusal::AlreadyRegistered.as_str())?;
+            audit(
+                deps,
+                user,
+                KEY_ADDED,
+                false,
+                Refusal::AlreadyRegistered.as_str(),
+            )?;
             Ok(Finish::Refused(Refusal::AlreadyRegistered))
         }
     }
@@ -409,7 +420,8 @@ fn check_assertion(
     key.update_credential(&result);
     let updated = serde_json::to_string(&key)
         .map_err(|e| Error::Response(format!("serialising a credential: {e}")))?;
-    deps.security_keys.record_use(record.id, &updated, deps.now)?;
+    deps.security_keys
+        .record_use(record.id, &updated, deps.now)?;
     Ok(Check::Passed(if result.user_verified() {
         MfaMethod::SecurityKeyVerified
     } else {

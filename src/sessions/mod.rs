@@ -52,7 +52,10 @@ impl MfaMethod {
 
     /// Satisfies `aal/2?phishing_resistant=true` (SPEC 18): the key signs for the origin.
     pub fn is_phishing_resistant(self) -> bool {
-        matches!(self, MfaMethod::SecurityKey | MfaMethod::SecurityKeyVerified)
+        matches!(
+            self,
+            MfaMethod::SecurityKey | MfaMethod::SecurityKeyVerified
+        )
     }
 
     /// Satisfies `aal/3`: phishing resistant and the authenticator verified its user.

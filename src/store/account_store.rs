@@ -9,8 +9,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::{
     agency_identities, backup_codes, browser_sessions, remembered_browsers, security_keys,
-    sp_consents,
-    user_emails, users,
+    sp_consents, user_emails, users,
 };
 use super::{Database, DbConnection, Manager};
 use crate::accounts::{AccountError, AccountStore, EmailRecord, NewUser, UserRecord, UserStatus};

@@ -131,7 +131,9 @@ fn routes() -> actix_web::Scope<
             resource("/sign-in/security-key/options", "POST")
                 .route(web::post().to(sign_in::key_options)),
         )
-        .service(resource("/sign-in/security-key", "POST").route(web::post().to(sign_in::key_submit)))
+        .service(
+            resource("/sign-in/security-key", "POST").route(web::post().to(sign_in::key_submit)),
+        )
         .service(
             resource("/account/security-keys", "GET, HEAD, POST")
                 .route(get_or_head().to(security_keys::page))
@@ -163,8 +165,7 @@ fn routes() -> actix_web::Scope<
                 .route(get_or_head().to(home::auto_submit_js)),
         )
         .service(
-            resource("/static/webauthn.js", "GET, HEAD")
-                .route(get_or_head().to(home::webauthn_js)),
+            resource("/static/webauthn.js", "GET, HEAD").route(get_or_head().to(home::webauthn_js)),
         )
         .service(
             resource("/static/site.css", "GET, HEAD").route(get_or_head().to(home::stylesheet)),

@@ -273,9 +273,7 @@ pub async fn add(
                 Refusal::AlreadyRegistered => ("keys.already_registered", 409),
                 Refusal::Expired => ("keys.expired", 400),
                 Refusal::Unavailable => ("keys.unavailable", 404),
-                Refusal::WrongUser | Refusal::Malformed | Refusal::Invalid => {
-                    ("keys.refused", 400)
-                }
+                Refusal::WrongUser | Refusal::Malformed | Refusal::Invalid => ("keys.refused", 400),
             };
             show(&state, locale, &session, None, Some(key), status).await
         }
@@ -309,7 +307,15 @@ pub async fn remove(
         ))),
         Removal::NotFound => Err(WebError::NotFound),
         Removal::LastFactor => {
-            show(&state, locale, &session, None, Some("keys.last_factor"), 409).await
+            show(
+                &state,
+                locale,
+                &session,
+                None,
+                Some("keys.last_factor"),
+                409,
+            )
+            .await
         }
     }
 }

@@ -217,13 +217,25 @@ async fn mfa_page(
     })
     .await?;
     let sp = pending::current_sp(state, req, locale).await?;
-    let mut context = page_context(locale, "mfa.title", sp.as_deref());
+    let only_key = key_required && has_keys;
+    let title = if only_key {
+        "securitykey.heading"
+    } else {
+        "mfa.title"
+    };
+    let mut context = page_context(locale, title, sp.as_deref());
     context.insert("csrf", &session.csrf_token);
-    context.insert("hide_code", &(key_required && has_keys));
+    context.insert("hide_code", &only_key);
     if has_keys {
         let code = locale.code();
-        context.insert("key_options_url", &format!("/sign-in/security-key/options?locale={code}"));
-        context.insert("key_action", &format!("/sign-in/security-key?locale={code}"));
+        context.insert(
+            "key_options_url",
+            &format!("/sign-in/security-key/options?locale={code}"),
+        );
+        context.insert(
+            "key_action",
+            &format!("/sign-in/security-key?locale={code}"),
+        );
         for (name, key) in KEY_TEXTS {
             context.insert(*name, locale.t(key));
         }
@@ -316,7 +328,16 @@ pub async fn key_submit(
     .await?;
     match outcome {
         CodeOutcome::Wrong => {
-            mfa_page(&state, &req, locale, &session, false, Some("securitykey.failed"), 401).await
+            mfa_page(
+                &state,
+                &req,
+                locale,
+                &session,
+                false,
+                Some("securitykey.failed"),
+                401,
+            )
+            .await
         }
         other => second_factor_answer(&state, &req, locale, other, None).await,
     }
@@ -355,7 +376,16 @@ pub async fn mfa_submit(
     .await?;
     match outcome {
         CodeOutcome::Wrong => {
-            mfa_page(&state, &req, locale, &session, false, Some("mfa.failed"), 401).await
+            mfa_page(
+                &state,
+                &req,
+                locale,
+                &session,
+                false,
+                Some("mfa.failed"),
+                401,
+            )
+            .await
         }
         other => second_factor_answer(&state, &req, locale, other, remember_token).await,
     }

@@ -76,6 +76,12 @@ def shot(driver, directory, name):
     return path
 
 
+def browser_reason(driver):
+    """Why the page's script failed, as it recorded it."""
+    found = driver.find_elements(By.CSS_SELECTOR, ".webauthn-failed[data-reason]")
+    return found[0].get_attribute("data-reason") if found else "no reason recorded"
+
+
 def body_text(driver):
     return driver.find_element(By.TAG_NAME, "body").text
 
@@ -111,7 +117,7 @@ def run(args, driver, sp_base, shots):
     WebDriverWait(driver, WAIT).until(lambda d: "done=added" in d.current_url
                                       or d.find_elements(By.CSS_SELECTOR, ".error:not([hidden])"))
     if "done=added" not in driver.current_url:
-        raise Failure("the key was not added: %r" % body_text(driver))
+        raise Failure("the key was not added: %r (%s)" % (body_text(driver), browser_reason(driver)))
     if args.key_name not in body_text(driver):
         raise Failure("the list does not show the key %r" % args.key_name)
     shots.append(shot(driver, args.screenshots, "security-keys-added.png"))
@@ -131,7 +137,10 @@ def run(args, driver, sp_base, shots):
         raise Failure("a phishing-resistant request still offers the code form")
     shots.append(shot(driver, args.screenshots, "sign-in-security-key.png"))
     use_key.click()
-    wait_for_path(driver, idp, "/consent", "the IdP's consent page")
+    try:
+        wait_for_path(driver, idp, "/consent", "the IdP's consent page")
+    except Failure as error:
+        raise Failure("%s (%s)" % (error, browser_reason(driver)))
     element(driver, By.XPATH, "//form//button[normalize-space()='Agree and continue']").click()
     wait_for_path(driver, sp_base, "/acs", "the SP's ACS page")
     WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.TAG_NAME, "h1"))

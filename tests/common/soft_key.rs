@@ -99,7 +99,9 @@ impl SoftKey {
         let client_data = client_data("webauthn.get", challenge, origin);
         let auth_data = self.auth_data(rp_id, 0);
         let mut signed = auth_data.clone();
-        signed.extend_from_slice(&hash(MessageDigest::sha256(), client_data.as_bytes()).expect("hash"));
+        signed.extend_from_slice(
+            &hash(MessageDigest::sha256(), client_data.as_bytes()).expect("hash"),
+        );
         let mut signer = Signer::new(MessageDigest::sha256(), &self.key).expect("signer");
         signer.update(&signed).expect("update");
         let signature = signer.sign_to_vec().expect("sign");
