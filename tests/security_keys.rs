@@ -209,6 +209,25 @@ async fn a_key_added_on_the_account_page_satisfies_phishing_resistant_requests()
         assert!(page.body.contains("Use your security key"));
         assert!(page.body.contains("use one of your security keys"));
         assert!(!page.body.contains("name=\"code\""), "no code form then");
+        // A refused key keeps that page as it was.
+        let (csrf, ceremony, options) = sign_in_options(&mut f).await;
+        let phished = key.sign(&options, "https://evil.example");
+        let refused = f
+            .post(
+                "/sign-in/security-key?locale=en&key=required",
+                &[
+                    ("csrf", &csrf),
+                    ("ceremony", &ceremony),
+                    ("response", &phished),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 401, "{backend}");
+        assert!(refused.body.contains(KEY_FAILED));
+        assert!(
+            !refused.body.contains("name=\"code\""),
+            "{backend}: still key only"
+        );
         let done = sign_in_with_key(&mut f, &mut key).await;
         assert_eq!(
             done.location, "/api/saml/complete?locale=en",

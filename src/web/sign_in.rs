@@ -232,9 +232,11 @@ async fn mfa_page(
             "key_options_url",
             &format!("/sign-in/security-key/options?locale={code}"),
         );
+        // A refused key keeps the page as it was (key only, when only a key will do).
+        let required = if key_required { "&key=required" } else { "" };
         context.insert(
             "key_action",
-            &format!("/sign-in/security-key?locale={code}"),
+            &format!("/sign-in/security-key?locale={code}{required}"),
         );
         for (name, key) in KEY_TEXTS {
             context.insert(*name, locale.t(key));
@@ -303,7 +305,7 @@ fn ceremony_json(ceremony: &security_key::Ceremony) -> Result<HttpResponse, WebE
 pub async fn key_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    q: web::Query<MfaQuery>,
     form: web::Form<KeyForm>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
@@ -328,12 +330,13 @@ pub async fn key_submit(
     .await?;
     match outcome {
         CodeOutcome::Wrong => {
+            let required = q.key.as_deref() == Some("required");
             mfa_page(
                 &state,
                 &req,
                 locale,
                 &session,
-                false,
+                required,
                 Some("securitykey.failed"),
                 401,
             )
