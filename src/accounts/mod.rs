@@ -7,6 +7,7 @@ pub mod email;
 pub mod password;
 pub mod password_policy;
 pub mod sealing;
+pub mod security_keys;
 pub mod tokens;
 pub mod totp;
 

@@ -70,6 +70,12 @@ fn decide(
         Some(id) => deps.accounts.get(id)?,
         None => None,
     };
+    let has_security_key = match &user {
+        Some(u) if deps.relying_party.is_available() => {
+            deps.security_keys.count_for_user(u.id)? > 0
+        }
+        _ => false,
+    };
     let (remembered, consented) = match &user {
         Some(u) => (
             match browser.remembered {
@@ -91,7 +97,10 @@ fn decide(
         status: user.as_ref().map(|u| u.status),
         remembered,
         user_verified: user.as_ref().is_some_and(|u| u.verified_at.is_some()),
-        has_phishing_resistant: false,
+        mfa_method: session
+            .and_then(|s| s.mfa_method)
+            .filter(|_| user.is_some()),
+        has_security_key,
         consented: consented.as_deref(),
     }))
 }

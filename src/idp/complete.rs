@@ -9,6 +9,7 @@ use super::release::{released, Grant};
 use crate::accounts::UserStatus;
 use crate::registry::ServiceProvider;
 use crate::saml::authn_context::{Aal, Ial};
+use crate::sessions::MfaMethod;
 
 /// The facts about the browser and user, gathered from the stores.
 #[derive(Debug, Clone)]
@@ -23,8 +24,10 @@ pub struct Facts<'a> {
     /// The browser was remembered by this user (satisfies the default AAL only).
     pub remembered: bool,
     pub user_verified: bool,
-    /// The user has WebAuthn or PIV/CAC (this server offers neither yet).
-    pub has_phishing_resistant: bool,
+    /// How the second factor was verified in this session, if it was.
+    pub mfa_method: Option<MfaMethod>,
+    /// The user has a WebAuthn security key this server can use (SPEC 18).
+    pub has_security_key: bool,
     pub consented: Option<&'a [String]>,
 }
 
@@ -32,6 +35,9 @@ pub struct Facts<'a> {
 pub enum Step {
     SignIn,
     SecondFactor,
+    /// A phishing-resistant request: the second factor must be one of the user's security
+    /// keys (with user verification for `aal/3`).
+    SecurityKey,
     /// IsPassive and the user would have to interact: a NoPassive response.
     NoPassive,
     Suspended,
@@ -51,6 +57,17 @@ fn fresh(at: Option<DateTime<Utc>>, since: Option<DateTime<Utc>>) -> bool {
     }
 }
 
+/// `aal/3` (requested, or the SP's default with none requested) asks for a phishing-resistant
+/// authenticator that verified its user (SPEC 18).
+fn needs_user_verification(p: &PendingRequest, sp: &ServiceProvider) -> bool {
+    match &p.authn_context.aal_value {
+        Some(value) => value == AAL3,
+        None => sp.default_aal == Some(3),
+    }
+}
+
+const AAL3: &str = "http://idmanagement.gov/ns/assurance/aal/3";
+
 pub fn next_step(f: &Facts<'_>) -> Step {
     let p = f.pending;
     let since = p.force_authn.then_some(p.received_at);
@@ -62,8 +79,19 @@ pub fn next_step(f: &Facts<'_>) -> Step {
         return Step::Suspended;
     }
     let aal = p.authn_context.aal;
-    if matches!(aal, Aal::PhishingResistant | Aal::Hspd12) && !f.has_phishing_resistant {
+    // PIV/CAC is not offered; a security key is the only phishing-resistant authenticator.
+    let phishing_resistant = aal == Aal::PhishingResistant;
+    if aal == Aal::Hspd12 || (phishing_resistant && !f.has_security_key) {
         return Step::PhishingResistantRequired;
+    }
+    if phishing_resistant {
+        let needs_uv = needs_user_verification(p, f.sp);
+        let by_key = f
+            .mfa_method
+            .is_some_and(|m| m.is_phishing_resistant() && (m.is_aal3() || !needs_uv));
+        if !(by_key && fresh(f.mfa_at, since)) {
+            return interact(Step::SecurityKey);
+        }
     }
     // A remembered browser stands in for the second factor only at the default AAL and
     // never under ForceAuthn.
@@ -148,6 +176,8 @@ mod tests {
         remembered: bool,
         verified: bool,
         consented: bool,
+        method: Option<MfaMethod>,
+        has_key: bool,
         expect: &'static str,
     }
 
@@ -161,6 +191,8 @@ mod tests {
         remembered: false,
         verified: false,
         consented: true,
+        method: Some(MfaMethod::Totp),
+        has_key: false,
         expect: "",
     };
 
@@ -168,6 +200,15 @@ mod tests {
     const AAL2: &[&str] = &[
         "urn:acr.login.gov:auth-only",
         "http://idmanagement.gov/ns/assurance/aal/2",
+    ];
+
+    const PHISHING_RESISTANT: &[&str] = &[
+        "urn:acr.login.gov:auth-only",
+        "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true",
+    ];
+    const AAL3: &[&str] = &[
+        "urn:acr.login.gov:auth-only",
+        "http://idmanagement.gov/ns/assurance/aal/3",
     ];
 
     const CASES: &[Case] = &[
@@ -224,6 +265,71 @@ mod tests {
             ..BASE
         },
         Case {
+            name: "phishing resistant, TOTP in this session, user has a key",
+            values: PHISHING_RESISTANT,
+            has_key: true,
+            expect: "SecurityKey",
+            ..BASE
+        },
+        Case {
+            name: "phishing resistant, passive, user has a key",
+            values: PHISHING_RESISTANT,
+            passive: true,
+            has_key: true,
+            expect: "NoPassive",
+            ..BASE
+        },
+        Case {
+            name: "phishing resistant, key in this session",
+            values: PHISHING_RESISTANT,
+            has_key: true,
+            method: Some(MfaMethod::SecurityKey),
+            expect: "HandOff",
+            ..BASE
+        },
+        Case {
+            name: "phishing resistant, ForceAuthn, key before the request",
+            values: PHISHING_RESISTANT,
+            force: true,
+            password_at: Some(11),
+            has_key: true,
+            method: Some(MfaMethod::SecurityKey),
+            expect: "SecurityKey",
+            ..BASE
+        },
+        Case {
+            name: "aal/2 with a key in this session",
+            values: AAL2,
+            method: Some(MfaMethod::SecurityKey),
+            has_key: true,
+            expect: "HandOff",
+            ..BASE
+        },
+        Case {
+            name: "aal/3, key without user verification",
+            values: AAL3,
+            has_key: true,
+            method: Some(MfaMethod::SecurityKey),
+            expect: "SecurityKey",
+            ..BASE
+        },
+        Case {
+            name: "aal/3, key with user verification",
+            values: AAL3,
+            has_key: true,
+            method: Some(MfaMethod::SecurityKeyVerified),
+            expect: "HandOff",
+            ..BASE
+        },
+        Case {
+            name: "hspd12 stays refused with a key",
+            values: &["http://idmanagement.gov/ns/assurance/aal/2?hspd12=true"],
+            has_key: true,
+            method: Some(MfaMethod::SecurityKeyVerified),
+            expect: "PhishingResistantRequired",
+            ..BASE
+        },
+        Case {
             name: "verified, unverified user",
             values: &["urn:acr.login.gov:verified"],
             expect: "VerifyIdentity",
@@ -274,6 +380,7 @@ mod tests {
         match step {
             Step::SignIn => "SignIn",
             Step::SecondFactor => "SecondFactor",
+            Step::SecurityKey => "SecurityKey",
             Step::NoPassive => "NoPassive",
             Step::Suspended => "Suspended",
             Step::PhishingResistantRequired => "PhishingResistantRequired",
@@ -297,7 +404,8 @@ mod tests {
                 status: Some(UserStatus::Active),
                 remembered: c.remembered,
                 user_verified: c.verified,
-                has_phishing_resistant: false,
+                mfa_method: c.method,
+                has_security_key: c.has_key,
                 consented: c.consented.then_some(everything.as_slice()),
             };
             assert_eq!(name(&next_step(&facts)), c.expect, "{}", c.name);
@@ -315,7 +423,8 @@ mod tests {
             status: Some(UserStatus::Suspended),
             remembered: false,
             user_verified: false,
-            has_phishing_resistant: false,
+            mfa_method: Some(MfaMethod::Totp),
+            has_security_key: false,
             consented: None,
         };
         assert_eq!(next_step(&facts), Step::Suspended);

@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod release;
 pub mod response;
 pub mod saml_params;
+pub mod security_key;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sp_cache;
@@ -31,6 +32,7 @@ pub use metadata::MetadataDocuments;
 pub use sp_cache::SpCache;
 
 use crate::accounts::sealing::AccountCrypto;
+use crate::accounts::security_keys::SecurityKeyStore;
 use crate::accounts::tokens::TokenStore;
 use crate::accounts::AccountStore;
 use crate::crypto::KeyRing;
@@ -51,6 +53,9 @@ pub struct Deps<'a> {
     pub limiter: &'a dyn RateLimiter,
     pub replay: &'a dyn ReplayCache,
     pub tokens: &'a dyn TokenStore,
+    pub security_keys: &'a dyn SecurityKeyStore,
+    /// The WebAuthn relying party (SPEC 18).
+    pub relying_party: &'a security_key::RelyingParty,
     pub pending: &'a dyn PendingStore,
     pub sps: &'a SpCache,
     pub keys: &'a KeyRing,

@@ -107,9 +107,47 @@ pub enum CodeOutcome {
     RateLimited,
 }
 
+/// What a second-factor check found: the method that passed, or why it failed (the audit
+/// detail, fixed words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Passed(MfaMethod),
+    Failed(&'static str),
+}
+
 /// The second-factor step: a TOTP code (once per step, ±1 step) or an unused backup code.
 pub fn second_factor(deps: &Deps<'_>, attempt: &CodeAttempt<'_>) -> Result<CodeOutcome, Error> {
-    let session = attempt.session;
+    let step = SecondFactorStep {
+        session: attempt.session,
+        client: attempt.client,
+        remember: attempt.remember,
+    };
+    run_second_factor(deps, &step, |user| {
+        Ok(match check_code(deps, user, attempt.code)? {
+            Some(method) => Check::Passed(method),
+            None => Check::Failed("wrong_code"),
+        })
+    })
+}
+
+/// Who is at the second factor, from where, and whether to remember the browser.
+pub struct SecondFactorStep<'a> {
+    pub session: &'a SessionRecord,
+    pub client: &'a str,
+    pub remember: Option<&'a str>,
+}
+
+/// The rules every second factor shares (SPEC 7): rate limits per address, account and
+/// session; a locked account refuses and ends the user's half-signed-in sessions; a failed
+/// `check` counts towards the account lock and the session's limit; success marks the
+/// session's second factor, clears the failure count and may remember the browser. `check`
+/// runs only for an existing, unlocked user within the limits.
+pub fn run_second_factor(
+    deps: &Deps<'_>,
+    step: &SecondFactorStep<'_>,
+    check: impl FnOnce(&UserRecord) -> Result<Check, Error>,
+) -> Result<CodeOutcome, Error> {
+    let session = step.session;
     let user = match session.user_id {
         Some(id) => deps.accounts.get(id)?,
         None => None,
@@ -119,7 +157,7 @@ pub fn second_factor(deps: &Deps<'_>, attempt: &CodeAttempt<'_>) -> Result<CodeO
         return Ok(CodeOutcome::SessionEnded);
     };
     let buckets = [
-        Bucket::address(attempt.client),
+        Bucket::address(step.client),
         Bucket::account(&user.public_id),
         Bucket::session(&session.token_hash),
     ];
@@ -131,22 +169,25 @@ pub fn second_factor(deps: &Deps<'_>, attempt: &CodeAttempt<'_>) -> Result<CodeO
         audit(deps, Some(&user), false, "locked")?;
         return Ok(CodeOutcome::Locked);
     }
-    let Some(method) = check_code(deps, &user, attempt.code)? else {
-        audit(deps, Some(&user), false, "wrong_code")?;
-        if fail(deps, &user)? {
-            end_unfinished(deps, &user, &session.token_hash)?;
-            return Ok(CodeOutcome::Locked);
+    let method = match check(&user)? {
+        Check::Passed(method) => method,
+        Check::Failed(detail) => {
+            audit(deps, Some(&user), false, detail)?;
+            if fail(deps, &user)? {
+                end_unfinished(deps, &user, &session.token_hash)?;
+                return Ok(CodeOutcome::Locked);
+            }
+            if deps.sessions.record_failure(&session.token_hash)? >= SESSION_FAILURE_LIMIT {
+                deps.sessions.delete(&session.token_hash)?;
+                return Ok(CodeOutcome::SessionEnded);
+            }
+            return Ok(CodeOutcome::Wrong);
         }
-        if deps.sessions.record_failure(&session.token_hash)? >= SESSION_FAILURE_LIMIT {
-            deps.sessions.delete(&session.token_hash)?;
-            return Ok(CodeOutcome::SessionEnded);
-        }
-        return Ok(CodeOutcome::Wrong);
     };
     deps.sessions
         .set_mfa(&session.token_hash, method, deps.now)?;
     deps.accounts.reset_failures(user.id)?;
-    if let Some(token_hash) = attempt.remember {
+    if let Some(token_hash) = step.remember {
         let until = deps.now + Duration::days(crate::sessions::REMEMBER_DAYS);
         deps.sessions.remember_browser(token_hash, user.id, until)?;
     }

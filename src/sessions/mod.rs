@@ -24,6 +24,10 @@ pub struct SessionError(pub String);
 pub enum MfaMethod {
     Totp,
     BackupCode,
+    /// A WebAuthn security key or platform authenticator, without user verification.
+    SecurityKey,
+    /// A WebAuthn authenticator that verified its user (PIN or biometric): AAL3 (SPEC 18).
+    SecurityKeyVerified,
 }
 
 impl MfaMethod {
@@ -31,6 +35,8 @@ impl MfaMethod {
         match self {
             MfaMethod::Totp => "totp",
             MfaMethod::BackupCode => "backup_code",
+            MfaMethod::SecurityKey => "security_key",
+            MfaMethod::SecurityKeyVerified => "security_key_uv",
         }
     }
 
@@ -38,8 +44,23 @@ impl MfaMethod {
         match value {
             "totp" => Some(MfaMethod::Totp),
             "backup_code" => Some(MfaMethod::BackupCode),
+            "security_key" => Some(MfaMethod::SecurityKey),
+            "security_key_uv" => Some(MfaMethod::SecurityKeyVerified),
             _ => None,
         }
+    }
+
+    /// Satisfies `aal/2?phishing_resistant=true` (SPEC 18): the key signs for the origin.
+    pub fn is_phishing_resistant(self) -> bool {
+        matches!(
+            self,
+            MfaMethod::SecurityKey | MfaMethod::SecurityKeyVerified
+        )
+    }
+
+    /// Satisfies `aal/3`: phishing resistant and the authenticator verified its user.
+    pub fn is_aal3(self) -> bool {
+        self == MfaMethod::SecurityKeyVerified
     }
 }
 

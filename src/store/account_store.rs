@@ -8,8 +8,8 @@ use diesel::r2d2::PooledConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::{
-    agency_identities, backup_codes, browser_sessions, remembered_browsers, sp_consents,
-    user_emails, users,
+    agency_identities, backup_codes, browser_sessions, remembered_browsers, security_keys,
+    sp_consents, user_emails, users,
 };
 use super::{Database, DbConnection, Manager};
 use crate::accounts::{AccountError, AccountStore, EmailRecord, NewUser, UserRecord, UserStatus};
@@ -216,6 +216,7 @@ fn delete_user(c: &mut DbConnection, public_id: &str) -> Result<bool, DieselErro
     diesel::delete(agency_identities::table.filter(agency_identities::user_id.eq(id)))
         .execute(c)?;
     diesel::delete(sp_consents::table.filter(sp_consents::user_id.eq(id))).execute(c)?;
+    diesel::delete(security_keys::table.filter(security_keys::user_id.eq(id))).execute(c)?;
     diesel::delete(users::table.find(id)).execute(c)?;
     Ok(true)
 }

@@ -24,6 +24,7 @@ mod home;
 mod logout;
 mod metadata;
 mod recovery;
+mod security_keys;
 mod sign_in;
 mod sign_up;
 mod sso;
@@ -129,6 +130,26 @@ fn routes() -> actix_web::Scope<
                 .route(web::post().to(sign_in::mfa_submit)),
         )
         .service(
+            resource("/sign-in/security-key/options", "POST")
+                .route(web::post().to(sign_in::key_options)),
+        )
+        .service(
+            resource("/sign-in/security-key", "POST").route(web::post().to(sign_in::key_submit)),
+        )
+        .service(
+            resource("/account/security-keys", "GET, HEAD, POST")
+                .route(get_or_head().to(security_keys::page))
+                .route(web::post().to(security_keys::add)),
+        )
+        .service(
+            resource("/account/security-keys/options", "POST")
+                .route(web::post().to(security_keys::options)),
+        )
+        .service(
+            resource("/account/security-keys/{id}/remove", "POST")
+                .route(web::post().to(security_keys::remove)),
+        )
+        .service(
             resource("/consent", "GET, HEAD, POST")
                 .route(get_or_head().to(flow::consent_form))
                 .route(web::post().to(flow::consent_submit)),
@@ -169,6 +190,9 @@ fn routes() -> actix_web::Scope<
         .service(
             resource("/static/auto-submit.js", "GET, HEAD")
                 .route(get_or_head().to(home::auto_submit_js)),
+        )
+        .service(
+            resource("/static/webauthn.js", "GET, HEAD").route(get_or_head().to(home::webauthn_js)),
         )
         .service(
             resource("/static/site.css", "GET, HEAD").route(get_or_head().to(home::stylesheet)),

@@ -38,7 +38,10 @@ pub fn respond(
 
 /// True for the steps the user can complete (the pending request must be kept for them).
 pub fn is_interactive(step: &Step) -> bool {
-    matches!(step, Step::SignIn | Step::SecondFactor | Step::Consent(_))
+    matches!(
+        step,
+        Step::SignIn | Step::SecondFactor | Step::SecurityKey | Step::Consent(_)
+    )
 }
 
 /// The page for a step: a redirect to the form that completes it, or the page that says
@@ -48,6 +51,9 @@ pub fn step(locale: Locale, sp: &ServiceProvider, step: &Step) -> Result<HttpRes
     match step {
         Step::SignIn => Ok(render::redirect(&format!("/sign-in?locale={code}"))),
         Step::SecondFactor => Ok(render::redirect(&format!("/sign-in/mfa?locale={code}"))),
+        Step::SecurityKey => Ok(render::redirect(&format!(
+            "/sign-in/mfa?locale={code}&key=required"
+        ))),
         Step::Consent(_) => Ok(render::redirect(&format!("/consent?locale={code}"))),
         Step::Suspended => render::message(locale, "suspended", Some(sp), None, 403),
         Step::PhishingResistantRequired => {

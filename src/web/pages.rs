@@ -11,6 +11,8 @@ pub const STYLESHEET: &str = include_str!("../../templates/site.css");
 
 pub const AUTO_SUBMIT_JS: &str = include_str!("../../templates/auto-submit.js");
 
+pub const WEBAUTHN_JS: &str = include_str!("../../templates/webauthn.js");
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -48,6 +50,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/forgot_password.html"),
     ),
     ("consent.html", include_str!("../../templates/consent.html")),
+    (
+        "security_keys.html",
+        include_str!("../../templates/security_keys.html"),
+    ),
     (
         "tools_saml_request.html",
         include_str!("../../templates/tools_saml_request.html"),

@@ -151,3 +151,24 @@ pub fn remembered_hash(req: &HttpRequest) -> Option<String> {
 pub fn pending_hash(req: &HttpRequest) -> Option<String> {
     req.cookie(cookies::PENDING).map(|c| token_hash(c.value()))
 }
+
+/// A change on the account pages needs a password entered at most this long ago (SPEC 17).
+pub const RECENT_PASSWORD_MINUTES: i64 = 15;
+
+/// Past the password and the second factor.
+pub fn fully_signed_in(session: &SessionRecord) -> bool {
+    session.user_id.is_some() && session.password_at.is_some() && session.mfa_at.is_some()
+}
+
+/// The password of this session was entered within [`RECENT_PASSWORD_MINUTES`].
+pub fn recent_password(state: &AppState, session: &SessionRecord) -> bool {
+    let now = state.clock.now();
+    session
+        .password_at
+        .is_some_and(|at| now - at <= Duration::minutes(RECENT_PASSWORD_MINUTES))
+}
+
+/// Where a browser goes to enter its password again (the sign-in page says why).
+pub fn reauthenticate_url(locale: Locale) -> String {
+    format!("/sign-in?locale={}&notice=reauthenticate", locale.code())
+}

@@ -1,6 +1,7 @@
-//! The password step (`/sign-in`) and the second factor (`/sign-in/mfa`), SPEC 7. Handlers
-//! extract, call `idp::sign_in` and render; the rules (one lock for every step, rate limits,
-//! the same answer for unknown, locked and wrong) live there.
+//! The password step (`/sign-in`) and the second factor (`/sign-in/mfa`: a code, or a
+//! security key through `/sign-in/security-key`), SPEC 7 and 18. Handlers extract, call
+//! `idp::sign_in` / `idp::security_key` and render; the rules (one lock for every step, rate
+//! limits, the same answer for unknown, locked and wrong) live there.
 
 use actix_web::cookie::Cookie;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,6 +13,7 @@ use super::i18n::Locale;
 use super::render::{self, page_context};
 use super::{blocking, cookies, pending, session, AppState, WebError};
 use crate::idp::pending::token_hash;
+use crate::idp::security_key::{self, Begun, KeyAttempt};
 use crate::idp::sign_in::{self, CodeAttempt, CodeOutcome, PasswordAttempt, PasswordOutcome};
 use crate::sessions::REMEMBER_DAYS;
 
@@ -31,6 +33,37 @@ pub struct MfaForm {
     remember: Option<String>,
 }
 
+/// `/sign-in`'s query: the language, and why the user is asked (e.g. to enter the password
+/// again before changing the account).
+#[derive(Debug, Deserialize)]
+pub struct SignInQuery {
+    locale: Option<String>,
+    notice: Option<String>,
+}
+
+/// `/sign-in/mfa`'s query: `key=required` when only a security key will do.
+#[derive(Debug, Deserialize)]
+pub struct MfaQuery {
+    locale: Option<String>,
+    key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyOptionsForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    response: String,
+}
+
 /// Where a browser goes once a step is done: the pending request decides, else home.
 fn next(req: &HttpRequest, locale: Locale) -> String {
     match session::pending_hash(req) {
@@ -43,11 +76,15 @@ fn next(req: &HttpRequest, locale: Locale) -> String {
 pub async fn form(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    q: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
     let sp = pending::current_sp(&state, &req, locale).await?;
-    password_page(&state, &req, locale, sp.as_deref(), None, 200)
+    let notice = match q.notice.as_deref() {
+        Some("reauthenticate") => Some("signin.reauthenticate"),
+        _ => None,
+    };
+    password_page(&state, &req, locale, sp.as_deref(), notice, None, 200)
 }
 
 fn password_page(
@@ -55,12 +92,16 @@ fn password_page(
     req: &HttpRequest,
     locale: Locale,
     sp: Option<&crate::registry::ServiceProvider>,
+    notice: Option<&str>,
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let (csrf, cookie) = session::anonymous_csrf(state, req)?;
     let mut context = page_context(locale, "signin.title", sp);
     context.insert("csrf", &csrf);
+    if let Some(key) = notice {
+        context.insert("notice", locale.t(key));
+    }
     if let Some(key) = error {
         context.insert("error", locale.t(key));
     }
@@ -122,6 +163,7 @@ pub async fn submit(
             &req,
             locale,
             sp.as_deref(),
+            None,
             Some("signin.failed"),
             401,
         ),
@@ -137,7 +179,7 @@ fn add(response: &mut HttpResponse, cookie: Cookie<'static>) -> Result<(), WebEr
 pub async fn mfa_form(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    q: web::Query<MfaQuery>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
     let Some(session) = session::current(&state, &req, locale)
@@ -149,10 +191,159 @@ pub async fn mfa_form(
             locale.code()
         )));
     };
-    let sp = pending::current_sp(&state, &req, locale).await?;
-    let mut context = page_context(locale, "mfa.title", sp.as_deref());
+    let key_required = q.key.as_deref() == Some("required");
+    mfa_page(&state, &req, locale, &session, key_required, None, 200).await
+}
+
+/// The second-factor page: the code form, and a security-key button when the user has a
+/// key (only the key when `key_required`).
+async fn mfa_page(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    locale: Locale,
+    session: &crate::sessions::SessionRecord,
+    key_required: bool,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let (worker, user_id) = (state.clone(), session.user_id);
+    let has_keys = blocking::run(locale, move || {
+        Ok(match user_id {
+            Some(id) if worker.relying_party.is_available() => {
+                worker.security_keys.count_for_user(id)? > 0
+            }
+            _ => false,
+        })
+    })
+    .await?;
+    let sp = pending::current_sp(state, req, locale).await?;
+    let only_key = key_required && has_keys;
+    let title = if only_key {
+        "securitykey.heading"
+    } else {
+        "mfa.title"
+    };
+    let mut context = page_context(locale, title, sp.as_deref());
     context.insert("csrf", &session.csrf_token);
-    render::page("mfa.html", &context, Vec::new(), 200)
+    context.insert("hide_code", &only_key);
+    if has_keys {
+        let code = locale.code();
+        context.insert(
+            "key_options_url",
+            &format!("/sign-in/security-key/options?locale={code}"),
+        );
+        // A refused key keeps the page as it was (key only, when only a key will do).
+        let required = if key_required { "&key=required" } else { "" };
+        context.insert(
+            "key_action",
+            &format!("/sign-in/security-key?locale={code}{required}"),
+        );
+        for (name, key) in KEY_TEXTS {
+            context.insert(*name, locale.t(key));
+        }
+        if key_required {
+            context.insert("key_required", locale.t("securitykey.required"));
+        }
+    }
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page("mfa.html", &context, Vec::new(), status)
+}
+
+/// The security-key texts of the second-factor page: (context name, catalogue key).
+pub(crate) const KEY_TEXTS: &[(&str, &str)] = &[
+    ("key_heading", "securitykey.heading"),
+    ("key_intro", "securitykey.intro"),
+    ("key_button", "securitykey.use"),
+    ("key_needs_js", "securitykey.needs_js"),
+    ("key_failed_js", "securitykey.browser_failed"),
+    ("code_heading", "securitykey.code_heading"),
+];
+
+/// `POST /sign-in/security-key/options`: the options for `navigator.credentials.get`, and
+/// the ceremony token, as JSON.
+pub async fn key_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<KeyOptionsForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let session = session::current(&state, &req, locale)
+        .await?
+        .filter(|s| s.password_at.is_some())
+        .ok_or(WebError::SessionExpired { locale })?;
+    if !session::csrf_ok(&session, &form.csrf) {
+        return Err(WebError::Csrf { locale });
+    }
+    let client = extract::client_address(&state, &req);
+    let worker = state.clone();
+    let begun = blocking::run(locale, move || {
+        security_key::begin_authentication(&worker.deps(), &session, &client)
+    })
+    .await?;
+    match begun {
+        Begun::Ceremony(ceremony) => ceremony_json(&ceremony),
+        Begun::RateLimited => Err(WebError::RateLimited { locale }),
+        Begun::NoKeys | Begun::Unavailable => Err(WebError::NotFound),
+    }
+}
+
+/// A ceremony for the page's script: `{"ceremony": token, "options": {"publicKey": …}}`.
+fn ceremony_json(ceremony: &security_key::Ceremony) -> Result<HttpResponse, WebError> {
+    let options: serde_json::Value = serde_json::from_str(&ceremony.options)
+        .map_err(|e| WebError::Internal(format!("ceremony options: {e}")))?;
+    let body = serde_json::json!({ "ceremony": ceremony.token, "options": options });
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body.to_string()))
+}
+
+/// `POST /sign-in/security-key`: the authenticator's answer, as a form field.
+pub async fn key_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<MfaQuery>,
+    form: web::Form<KeyForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let session = session::current(&state, &req, locale)
+        .await?
+        .filter(|s| s.password_at.is_some())
+        .ok_or(WebError::SessionExpired { locale })?;
+    if !session::csrf_ok(&session, &form.csrf) {
+        return Err(WebError::Csrf { locale });
+    }
+    let client = extract::client_address(&state, &req);
+    let (worker, stored) = (state.clone(), session.clone());
+    let outcome = blocking::run(locale, move || {
+        let attempt = KeyAttempt {
+            session: &stored,
+            ceremony_token: &form.ceremony,
+            response: &form.response,
+            client: &client,
+        };
+        security_key::finish_authentication(&worker.deps(), &attempt)
+    })
+    .await?;
+    match outcome {
+        CodeOutcome::Wrong => {
+            let required = q.key.as_deref() == Some("required");
+            mfa_page(
+                &state,
+                &req,
+                locale,
+                &session,
+                required,
+                Some("securitykey.failed"),
+                401,
+            )
+            .await
+        }
+        other => second_factor_answer(&state, &req, locale, other, None).await,
+    }
 }
 
 pub async fn mfa_submit(
@@ -186,35 +377,54 @@ pub async fn mfa_submit(
         sign_in::second_factor(&worker.deps(), &attempt)
     })
     .await?;
-    let sp = pending::current_sp(&state, &req, locale).await?;
-    let ended = || cookies::removal(&state, cookies::SESSION);
+    match outcome {
+        CodeOutcome::Wrong => {
+            mfa_page(
+                &state,
+                &req,
+                locale,
+                &session,
+                false,
+                Some("mfa.failed"),
+                401,
+            )
+            .await
+        }
+        other => second_factor_answer(&state, &req, locale, other, remember_token).await,
+    }
+}
+
+/// What the browser gets after a second factor that was not simply wrong.
+async fn second_factor_answer(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    locale: Locale,
+    outcome: CodeOutcome,
+    remember_token: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let ended = || cookies::removal(state, cookies::SESSION);
     match outcome {
         CodeOutcome::Accepted(_) => {
-            let mut response = render::redirect(&next(&req, locale));
+            let mut response = render::redirect(&next(req, locale));
             if let Some(token) = remember_token {
                 let max_age = Duration::days(REMEMBER_DAYS);
                 add(
                     &mut response,
-                    cookies::build(&state, cookies::REMEMBER, token, max_age),
+                    cookies::build(state, cookies::REMEMBER, token, max_age),
                 )?;
             }
             Ok(response)
         }
-        CodeOutcome::Wrong => {
-            let mut context = page_context(locale, "mfa.title", sp.as_deref());
-            context.insert("csrf", &session.csrf_token);
-            context.insert("error", locale.t("mfa.failed"));
-            render::page("mfa.html", &context, Vec::new(), 401)
-        }
         CodeOutcome::Locked => {
+            let sp = pending::current_sp(state, req, locale).await?;
             let mut context = page_context(locale, "signin.title", sp.as_deref());
-            let (csrf, cookie) = session::anonymous_csrf(&state, &req)?;
+            let (csrf, cookie) = session::anonymous_csrf(state, req)?;
             context.insert("csrf", &csrf);
             context.insert("error", locale.t("signin.locked"));
             let cookies: Vec<_> = std::iter::once(ended()).chain(cookie).collect();
             render::page("sign_in.html", &context, cookies, 403)
         }
-        CodeOutcome::SessionEnded => Err(WebError::SessionExpired { locale }),
+        CodeOutcome::Wrong | CodeOutcome::SessionEnded => Err(WebError::SessionExpired { locale }),
         CodeOutcome::RateLimited => Err(WebError::RateLimited { locale }),
     }
 }

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 
 use crate::accounts::sealing::AccountCrypto;
+use crate::accounts::security_keys::SecurityKeyStore;
 use crate::accounts::tokens::TokenStore;
 use crate::accounts::AccountStore;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::KeyRing;
 use crate::idp::pending::PendingStore;
+use crate::idp::security_key::RelyingParty;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
 use crate::mail::Mailer;
@@ -35,6 +37,9 @@ pub struct AppState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub replay_cache: Arc<dyn ReplayCache>,
     pub tokens: Arc<dyn TokenStore>,
+    pub security_keys: Arc<dyn SecurityKeyStore>,
+    /// The WebAuthn relying party, from `base_url` and the organization's name.
+    pub relying_party: Arc<RelyingParty>,
     /// `{base_url}/api/saml`, computed once.
     pub entity_id: Arc<str>,
     /// Deletes expired rows; `server` runs it every `purge_interval_seconds`.
@@ -64,6 +69,8 @@ impl AppState {
             limiter: self.rate_limiter.as_ref(),
             replay: self.replay_cache.as_ref(),
             tokens: self.tokens.as_ref(),
+            security_keys: self.security_keys.as_ref(),
+            relying_party: &self.relying_party,
             pending: self.pending.as_ref(),
             sps: &self.sp_cache,
             keys: &self.keys,
@@ -110,6 +117,11 @@ impl AppState {
         AppState {
             mailer,
             entity_id: config.entity_id().into(),
+            relying_party: Arc::new(RelyingParty::new(
+                &config.base_url,
+                &config.organization.display_name,
+            )),
+            security_keys: Arc::new(crate::store::DieselSecurityKeyStore::new(db.clone())),
             config,
             keys,
             metadata,

@@ -1,16 +1,20 @@
 """A tiny service provider for the browser end-to-end test, built on python3-saml.
 
     python test_sp.py PORT IDP_BASE_URL SP_ENTITY_ID SP_CERT SP_KEY IDP_CERT
+                      [--authn-context URI] [--host NAME]
 
   GET  /       a page with a "Sign in" link to /login
   GET  /login  redirects to the IdP (HTTP-Redirect binding) with a signed AuthnRequest
-               (RSA-SHA256, sp key) asking for urn:acr.login.gov:auth-only
+               (RSA-SHA256, sp key) asking for urn:acr.login.gov:auth-only (or the
+               --authn-context given)
   POST /acs    validates the SAML Response the way a strict python3-saml SP does (signed,
                encrypted Assertion, InResponseTo = the request this browser was sent with)
-               and shows "Signed in", the NameID, every attribute and the RelayState, or
+               and shows "Signed in", the NameID, the AuthnContextClassRef, every
+               attribute and the RelayState, or
                "Sign-in failed" and python3-saml's errors.
 
-Serves on 127.0.0.1 only, one thread per request, until it is terminated.
+Serves on 127.0.0.1 only (named --host in its URLs, e.g. localhost), one thread per
+request, until it is terminated.
 """
 import argparse
 import html
@@ -34,7 +38,7 @@ def read(path):
 
 
 def settings_for(args):
-    sp_base = "http://127.0.0.1:%d" % args.port
+    sp_base = "http://%s:%d" % (args.host, args.port)
     idp_base = args.idp.rstrip("/")
     return {
         "strict": True,
@@ -61,7 +65,7 @@ def settings_for(args):
             "authnRequestsSigned": True,
             "signatureAlgorithm": SHA256_SIG,
             "digestAlgorithm": SHA256_DIGEST,
-            "requestedAuthnContext": [AUTH_ONLY],
+            "requestedAuthnContext": [args.authn_context],
             "requestedAuthnContextComparison": "exact",
             "wantAssertionsSigned": True,
             "wantAssertionsEncrypted": True,
@@ -86,7 +90,7 @@ def page(title, body):
 
 def make_handler(args):
     settings = settings_for(args)
-    sp_base = "http://127.0.0.1:%d" % args.port
+    sp_base = "http://%s:%d" % (args.host, args.port)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "BrowserTestSP/1"
@@ -98,7 +102,7 @@ def make_handler(args):
             url = urlsplit(self.path)
             return {
                 "https": "off",
-                "http_host": self.headers.get("Host", "127.0.0.1:%d" % args.port),
+                "http_host": self.headers.get("Host", "%s:%d" % (args.host, args.port)),
                 "server_port": str(args.port),
                 "script_name": url.path,
                 "get_data": {k: v[0] for k, v in parse_qs(url.query).items()},
@@ -160,6 +164,7 @@ def make_handler(args):
                 ("NameID", "name-id", auth.get_nameid()),
                 ("NameID format", "name-id-format", auth.get_nameid_format()),
                 ("Session index", "session-index", auth.get_session_index()),
+                ("AuthnContextClassRef", "authn-context", " ".join(auth.get_last_authn_contexts())),
                 ("RelayState", "relay-state", relay or ""),
             ]
             body = "<dl>\n" + "".join(
@@ -183,6 +188,8 @@ def main():
     parser.add_argument("sp_cert")
     parser.add_argument("sp_key")
     parser.add_argument("idp_cert")
+    parser.add_argument("--authn-context", default=AUTH_ONLY, help="the AuthnContextClassRef to ask for")
+    parser.add_argument("--host", default="127.0.0.1", help="the SP's host name in its URLs")
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args))
     server.daemon_threads = True

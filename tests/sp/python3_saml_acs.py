@@ -8,7 +8,7 @@ OneLogin_Saml2_Auth.process_response), and prints JSON:
   {"valid": bool, "errors": auth.get_errors(), "reason": auth.get_last_error_reason(),
    "exception": "module.Type: message" when python3-saml raised instead (a Response it
    cannot read or decrypt), else null; and when valid "name_id", "name_id_format", "attributes",
-   "session_index", "in_response_to"}
+   "session_index", "in_response_to", "authn_contexts"}
 """
 import json
 import sys
@@ -77,6 +77,7 @@ def main():
         out["attributes"] = auth.get_attributes()
         out["session_index"] = auth.get_session_index()
         out["in_response_to"] = auth.get_last_response_in_response_to()
+        out["authn_contexts"] = auth.get_last_authn_contexts()
     print(json.dumps(out))
 
 

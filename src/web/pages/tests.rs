@@ -71,6 +71,7 @@ fn cases(template: &str) -> Option<Vec<Case>> {
         "mfa.html" => mfa(),
         "post_form.html" => post_form(),
         "saml_error.html" => saml_error(),
+        "security_keys.html" => security_keys(),
         "sign_in.html" => sign_in(),
         "tools_saml_request.html" => tools_saml_request(),
         "sign_up.html" => sign_up(),
@@ -362,6 +363,40 @@ fn mfa() -> Vec<Case> {
         esc(EN.t("mfa.failed"))
     ));
     failed_expect.push("aria-describedby=\"code-error code-hint\" aria-invalid=\"true\"".into());
+    // A user with a security key: the key's form next to the code's, or alone.
+    let with_key = |required: bool| {
+        let mut context = flow_context("mfa.title", true);
+        context.insert("csrf", CSRF);
+        context.insert("key_options_url", "/sign-in/security-key/options?locale=en");
+        context.insert("key_action", "/sign-in/security-key?locale=en");
+        for (name, key) in crate::web::sign_in::KEY_TEXTS {
+            context.insert(*name, EN.t(key));
+        }
+        if required {
+            context.insert("key_required", EN.t("securitykey.required"));
+            context.insert("hide_code", &true);
+        }
+        context
+    };
+    let key_expect = || {
+        vec![
+            format!("action=\"{}\"", esc("/sign-in/security-key?locale=en")),
+            "data-webauthn=\"get\"".into(),
+            format!(
+                "data-options=\"{}\"",
+                esc("/sign-in/security-key/options?locale=en")
+            ),
+            "<script src=\"/static/webauthn.js\"></script>".into(),
+            EN.t("securitykey.needs_js").into(),
+            EN.t("securitykey.use").into(),
+            format!("name=\"csrf\" value=\"{CSRF}\""),
+        ]
+    };
+    let mut both = key_expect();
+    both.extend(common());
+    both.push(EN.t("securitykey.code_heading").into());
+    let mut only_key = key_expect();
+    only_key.push(EN.t("securitykey.required").into());
     vec![
         Case {
             label: "first visit",
@@ -372,6 +407,65 @@ fn mfa() -> Vec<Case> {
             label: "wrong code",
             context: failed,
             expect: failed_expect,
+        },
+        Case {
+            label: "with a security key",
+            context: with_key(false),
+            expect: both,
+        },
+        Case {
+            label: "a security key required",
+            context: with_key(true),
+            expect: only_key,
+        },
+    ]
+}
+
+/// `security_keys::page`: a hostile key name comes out escaped, once in the list and once
+/// in its remove button's label.
+fn security_keys() -> Vec<Case> {
+    let base = |available: bool| {
+        let mut context = flow_context("keys.title", false);
+        context.insert("csrf", CSRF);
+        context.insert("available", &available);
+        for (name, key) in crate::web::security_keys::TEXTS {
+            context.insert(*name, EN.t(key));
+        }
+        context
+    };
+    let mut listed = base(true);
+    let rows = vec![crate::web::security_keys::KeyRow {
+        id: 7,
+        name: hostile("Blue key"),
+        added: "2026-03-15 12:00 UTC".into(),
+        used: EN.t("keys.never_used").into(),
+    }];
+    listed.insert("keys", &rows);
+    listed.insert("notice", EN.t("keys.added"));
+    let mut empty = base(false);
+    empty.insert("keys", &Vec::<crate::web::security_keys::KeyRow>::new());
+    vec![
+        Case {
+            label: "one key, added",
+            context: listed,
+            expect: vec![
+                format!("<td>{}</td>", esc(&hostile("Blue key"))),
+                "action=\"/account/security-keys/7/remove?locale=en\"".into(),
+                "action=\"/account/security-keys?locale=en\"".into(),
+                "data-webauthn=\"create\"".into(),
+                "<label for=\"key-name\">".into(),
+                "maxlength=\"64\"".into(),
+                "2026-03-15 12:00 UTC".into(),
+                EN.t("keys.never_used").into(),
+                EN.t("keys.added").into(),
+                EN.t("securitykey.needs_js").into(),
+                format!("name=\"csrf\" value=\"{CSRF}\""),
+            ],
+        },
+        Case {
+            label: "no key, unavailable",
+            context: empty,
+            expect: vec![EN.t("keys.none").into(), EN.t("keys.unavailable").into()],
         },
     ]
 }

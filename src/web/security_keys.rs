@@ -1,0 +1,321 @@
+//! `/account/security-keys` (SPEC 17, 18): a signed-in user's WebAuthn keys — the list with
+//! names and dates, adding one (options as JSON for the page's script, then the
+//! authenticator's answer as a form field), removing one (never the last second factor).
+//! Every page needs a full sign-in, and a password entered within 15 minutes; otherwise
+//! the browser is sent to enter it again.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{self, LocaleQuery};
+use super::i18n::Locale;
+use super::render::{self, page_context};
+use super::{blocking, session, AppState, WebError};
+use crate::accounts::security_keys::SecurityKeyRecord;
+use crate::accounts::UserRecord;
+use crate::idp::security_key::{self, Begun, Finish, KeyHolder, Refusal, Removal};
+use crate::sessions::SessionRecord;
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    locale: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    response: String,
+}
+
+/// A key as the page lists it.
+#[derive(Serialize)]
+pub(crate) struct KeyRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) added: String,
+    pub(crate) used: String,
+}
+
+/// The session, when it is fully signed in with a recent password; else where to send the
+/// browser.
+enum Access {
+    Allowed(SessionRecord),
+    Redirect(String),
+}
+
+async fn access(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    locale: Locale,
+) -> Result<Access, WebError> {
+    let session = session::current(state, req, locale).await?;
+    Ok(match session {
+        Some(s) if session::fully_signed_in(&s) && session::recent_password(state, &s) => {
+            Access::Allowed(s)
+        }
+        Some(s) if session::fully_signed_in(&s) => {
+            Access::Redirect(session::reauthenticate_url(locale))
+        }
+        _ => Access::Redirect(format!("/sign-in?locale={}", locale.code())),
+    })
+}
+
+/// For posts: the session with its CSRF token checked, or the answer to give instead.
+async fn access_post(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    locale: Locale,
+    csrf: &str,
+) -> Result<Result<SessionRecord, HttpResponse>, WebError> {
+    match access(state, req, locale).await? {
+        Access::Allowed(s) if session::csrf_ok(&s, csrf) => Ok(Ok(s)),
+        Access::Allowed(_) => Err(WebError::Csrf { locale }),
+        Access::Redirect(to) => Ok(Err(render::redirect(&to))),
+    }
+}
+
+/// Blocking: the session's user and their keys.
+fn user_and_keys(
+    state: &AppState,
+    session: &SessionRecord,
+) -> Result<(UserRecord, Vec<SecurityKeyRecord>), crate::idp::Error> {
+    let user = session
+        .user_id
+        .map(|id| state.accounts.get(id))
+        .transpose()?
+        .flatten()
+        .ok_or(crate::idp::Error::User(crate::idp::UserProblem::Gone))?;
+    let keys = state.security_keys.list_for_user(user.id)?;
+    Ok((user, keys))
+}
+
+/// Blocking: the user's sign-in email, opened.
+fn sign_in_email(state: &AppState, user: &UserRecord) -> Result<Option<String>, crate::idp::Error> {
+    let emails = state.accounts.emails(user.id)?;
+    Ok(emails
+        .iter()
+        .filter(|e| e.for_sign_in)
+        .find_map(|e| state.account_crypto.open_email(&e.sealed, &e.lookup)))
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let session = match access(&state, &req, locale).await? {
+        Access::Allowed(s) => s,
+        Access::Redirect(to) => return Ok(render::redirect(&to)),
+    };
+    let notice = match q.done.as_deref() {
+        Some("added") => Some("keys.added"),
+        Some("removed") => Some("keys.removed"),
+        _ => None,
+    };
+    show(&state, locale, &session, notice, None, 200).await
+}
+
+/// The page, with a notice or an error.
+async fn show(
+    state: &web::Data<AppState>,
+    locale: Locale,
+    session: &SessionRecord,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let (worker, stored) = (state.clone(), session.clone());
+    let (_, keys) = blocking::run(locale, move || user_and_keys(&worker, &stored)).await?;
+    let rows: Vec<KeyRow> = keys
+        .iter()
+        .map(|k| KeyRow {
+            id: k.id,
+            name: k.name.clone(),
+            added: when(k.created_at),
+            used: k
+                .last_used_at
+                .map_or_else(|| locale.t("keys.never_used").to_string(), when),
+        })
+        .collect();
+    let mut context = page_context(locale, "keys.title", None);
+    context.insert("csrf", &session.csrf_token);
+    context.insert("keys", &rows);
+    context.insert("available", &state.relying_party.is_available());
+    for (name, key) in TEXTS {
+        context.insert(*name, locale.t(key));
+    }
+    if let Some(key) = notice {
+        context.insert("notice", locale.t(key));
+    }
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page("security_keys.html", &context, Vec::new(), status)
+}
+
+/// Dates on the page: UTC, to the minute.
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// (context name, catalogue key) of the page's texts.
+pub(crate) const TEXTS: &[(&str, &str)] = &[
+    ("intro", "keys.intro"),
+    ("list_caption", "keys.list_caption"),
+    ("col_name", "keys.col_name"),
+    ("col_added", "keys.col_added"),
+    ("col_used", "keys.col_used"),
+    ("col_actions", "keys.col_actions"),
+    ("remove", "keys.remove"),
+    ("none", "keys.none"),
+    ("add_heading", "keys.add_heading"),
+    ("name_label", "keys.name_label"),
+    ("name_hint", "keys.name_hint"),
+    ("needs_js", "securitykey.needs_js"),
+    ("failed_js", "securitykey.browser_failed"),
+    ("add_button", "keys.add_button"),
+    ("unavailable", "keys.unavailable"),
+    ("home", "keys.home"),
+];
+
+/// `POST /account/security-keys/options`: the options for `navigator.credentials.create`
+/// (the user's keys excluded) and the ceremony token, as JSON.
+pub async fn options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let session = match access_post(&state, &req, locale, &form.csrf).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let worker = state.clone();
+    let begun = blocking::run(locale, move || {
+        let (user, keys) = user_and_keys(&worker, &session)?;
+        let Some(handle) = security_key::handle_of(&user) else {
+            return Ok(Begun::Unavailable);
+        };
+        // The account's label in the authenticator: its sign-in email (else its public id).
+        let label = sign_in_email(&worker, &user)?.unwrap_or_else(|| user.public_id.clone());
+        let holder = KeyHolder {
+            handle,
+            name: &label,
+            display_name: &label,
+        };
+        let exclude: Vec<String> = keys.into_iter().map(|k| k.credential_id).collect();
+        security_key::begin_registration(&worker.deps(), &holder, &exclude)
+    })
+    .await?;
+    match begun {
+        Begun::Ceremony(ceremony) => {
+            let options: serde_json::Value = serde_json::from_str(&ceremony.options)
+                .map_err(|e| WebError::Internal(format!("ceremony options: {e}")))?;
+            let body = serde_json::json!({ "ceremony": ceremony.token, "options": options });
+            Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header(("Cache-Control", "no-store"))
+                .body(body.to_string()))
+        }
+        Begun::RateLimited => Err(WebError::RateLimited { locale }),
+        Begun::NoKeys | Begun::Unavailable => Err(WebError::NotFound),
+    }
+}
+
+/// `POST /account/security-keys`: the authenticator's answer and the key's name.
+pub async fn add(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<AddForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let session = match access_post(&state, &req, locale, &form.csrf).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (worker, stored) = (state.clone(), session.clone());
+    let finished = blocking::run(locale, move || {
+        let (user, _) = user_and_keys(&worker, &stored)?;
+        security_key::register_for_user(
+            &worker.deps(),
+            &user,
+            &form.name,
+            &form.ceremony,
+            &form.response,
+        )
+    })
+    .await?;
+    match finished {
+        Finish::Done(_) => Ok(render::redirect(&format!(
+            "/account/security-keys?locale={}&done=added",
+            locale.code()
+        ))),
+        Finish::Refused(why) => {
+            let (key, status) = match why {
+                Refusal::BadName => ("keys.bad_name", 400),
+                Refusal::AlreadyRegistered => ("keys.already_registered", 409),
+                Refusal::Expired => ("keys.expired", 400),
+                Refusal::Unavailable => ("keys.unavailable", 404),
+                Refusal::WrongUser | Refusal::Malformed | Refusal::Invalid => ("keys.refused", 400),
+            };
+            show(&state, locale, &session, None, Some(key), status).await
+        }
+    }
+}
+
+/// `POST /account/security-keys/{id}/remove`.
+pub async fn remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let key_id: i64 = path.parse().map_err(|_| WebError::NotFound)?;
+    let session = match access_post(&state, &req, locale, &form.csrf).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let (worker, stored) = (state.clone(), session.clone());
+    let removal = blocking::run(locale, move || {
+        let (user, _) = user_and_keys(&worker, &stored)?;
+        security_key::remove_for_user(&worker.deps(), &user, key_id)
+    })
+    .await?;
+    match removal {
+        Removal::Removed => Ok(render::redirect(&format!(
+            "/account/security-keys?locale={}&done=removed",
+            locale.code()
+        ))),
+        Removal::NotFound => Err(WebError::NotFound),
+        Removal::LastFactor => {
+            show(
+                &state,
+                locale,
+                &session,
+                None,
+                Some("keys.last_factor"),
+                409,
+            )
+            .await
+        }
+    }
+}
