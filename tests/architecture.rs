@@ -62,7 +62,7 @@ fn only_store_names_diesel() {
 /// The handler modules of `web` (one per route group); the leaves they share are the
 /// other files of `web`.
 const HANDLERS: &[&str] = &[
-    "flow", "health", "home", "logout", "metadata", "sign_in", "sso", "tools",
+    "account", "flow", "health", "home", "logout", "metadata", "sign_in", "sso", "tools",
 ];
 
 #[test]

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod flow;
+pub mod mail;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
