@@ -43,7 +43,11 @@ async fn sign_in(f: &mut Flow) {
     // A TOTP code works once per 30-second step.
     f.tick(31);
     let password = f.password(ADA, PASSWORD).await;
-    assert_eq!(password.location, "/sign-in/mfa?locale=en", "{}", password.body);
+    assert_eq!(
+        password.location, "/sign-in/mfa?locale=en",
+        "{}",
+        password.body
+    );
     let code = f.code();
     let done = f.second_factor(&code, false).await;
     assert_eq!(done.location, "/?locale=en", "{}", done.body);
@@ -81,16 +85,16 @@ fn details(f: &Flow, public_id: &str) -> Vec<String> {
         .recent_for_user(public_id, 200)
         .expect("audit");
     events.reverse();
-    events
-        .into_iter()
-        .filter_map(|e| e.event.detail)
-        .collect()
+    events.into_iter().filter_map(|e| e.event.detail).collect()
 }
 
 fn no_pii_in_the_audit_trail(f: &Flow, backend: &str) {
     for event in f.state.audit.recent(500).expect("audit") {
         let text = format!("{:?} {:?} {:?}", event.event, event.detail, event.issuer);
-        assert!(!text.contains('@'), "{backend}: PII in the audit trail: {text}");
+        assert!(
+            !text.contains('@'),
+            "{backend}: PII in the audit trail: {text}"
+        );
     }
 }
 
@@ -117,11 +121,17 @@ async fn the_page_needs_a_full_sign_in_and_lists_the_account() {
         f.tick(31);
         f.password(ADA, PASSWORD).await;
         let half = f.get("/account").await;
-        assert_eq!(half.location, "/sign-in?locale=en", "{backend}: password only");
+        assert_eq!(
+            half.location, "/sign-in?locale=en",
+            "{backend}: password only"
+        );
         let code = f.code();
         f.second_factor(&code, false).await;
         let home = f.get("/").await;
-        assert!(home.body.contains("href=\"/account?locale=en\""), "{backend}");
+        assert!(
+            home.body.contains("href=\"/account?locale=en\""),
+            "{backend}"
+        );
         let page = f.get("/account").await;
         assert_eq!(page.status, 200, "{backend}: {}", page.body);
         for expected in [
@@ -136,7 +146,11 @@ async fn the_page_needs_a_full_sign_in_and_lists_the_account() {
             "Sign In Success (<code>totp</code>)",
             "action=\"/account/delete?locale=en\"",
         ] {
-            assert!(page.body.contains(expected), "{backend}: no {expected}: {}", page.body);
+            assert!(
+                page.body.contains(expected),
+                "{backend}: no {expected}: {}",
+                page.body
+            );
         }
         // Only one address: no form to remove it.
         assert!(!page.body.contains("/remove?"), "{backend}");
@@ -171,7 +185,10 @@ async fn every_form_refuses_a_wrong_csrf_token_and_changes_nothing() {
             ("/account/backup-codes", vec![]),
             ("/account/connected/revoke", vec![("issuer", SP1)]),
             ("/account/sign-out-everywhere", vec![]),
-            ("/account/delete", vec![("password", PASSWORD), ("code", code.as_str())]),
+            (
+                "/account/delete",
+                vec![("password", PASSWORD), ("code", code.as_str())],
+            ),
             ("/account/reauthenticate", vec![("password", PASSWORD)]),
         ];
         for (path, fields) in forms {
@@ -184,12 +201,23 @@ async fn every_form_refuses_a_wrong_csrf_token_and_changes_nothing() {
         }
         let after = ada(&f);
         assert_eq!(after.password_hash, before.password_hash, "{backend}");
-        assert_eq!(after.totp_secret_sealed, before.totp_secret_sealed, "{backend}");
+        assert_eq!(
+            after.totp_secret_sealed, before.totp_secret_sealed,
+            "{backend}"
+        );
         assert_eq!(addresses(&f, after.id).len(), 1, "{backend}");
-        let codes = f.state.accounts.unused_backup_codes(after.id).expect("codes");
+        let codes = f
+            .state
+            .accounts
+            .unused_backup_codes(after.id)
+            .expect("codes");
         assert_eq!(codes.len(), 3, "{backend}");
         assert!(mailer.sent().is_empty(), "{backend}: nothing was announced");
-        assert_eq!(f.get("/account").await.status, 200, "{backend}: still signed in");
+        assert_eq!(
+            f.get("/account").await.status,
+            200,
+            "{backend}: still signed in"
+        );
     }
 }
 
@@ -210,10 +238,17 @@ async fn changes_ask_for_the_password_again_after_fifteen_minutes() {
         let change = f
             .post("/account/backup-codes?locale=en", &[("csrf", &csrf)])
             .await;
-        assert_eq!(change.location, "/account/reauthenticate?locale=en", "{backend}");
+        assert_eq!(
+            change.location, "/account/reauthenticate?locale=en",
+            "{backend}"
+        );
         let user = ada(&f);
         assert_eq!(
-            f.state.accounts.unused_backup_codes(user.id).expect("codes").len(),
+            f.state
+                .accounts
+                .unused_backup_codes(user.id)
+                .expect("codes")
+                .len(),
             3,
             "{backend}: nothing changed"
         );
@@ -221,21 +256,37 @@ async fn changes_ask_for_the_password_again_after_fifteen_minutes() {
         assert_eq!(form.status, 200, "{backend}");
         assert!(form.body.contains("<label for=\"password\">"), "{backend}");
         let wrong = f
-            .post("/account/reauthenticate?locale=en", &[("csrf", &csrf), ("password", "wrong")])
+            .post(
+                "/account/reauthenticate?locale=en",
+                &[("csrf", &csrf), ("password", "wrong")],
+            )
             .await;
         assert_eq!(wrong.status, 401, "{backend}: {}", wrong.body);
-        assert_eq!(ada(&f).failed_attempts, 1, "{backend}: counted towards the lock");
+        assert_eq!(
+            ada(&f).failed_attempts,
+            1,
+            "{backend}: counted towards the lock"
+        );
         let right = f
-            .post("/account/reauthenticate?locale=en", &[("csrf", &csrf), ("password", PASSWORD)])
+            .post(
+                "/account/reauthenticate?locale=en",
+                &[("csrf", &csrf), ("password", PASSWORD)],
+            )
             .await;
         assert_eq!(right.location, "/account?locale=en", "{backend}");
         let codes = f
             .post("/account/backup-codes?locale=en", &[("csrf", &csrf)])
             .await;
         assert_eq!(codes.status, 200, "{backend}: {}", codes.body);
-        assert!(mailer.notices(Change::BackupCodesRegenerated).len() == 1, "{backend}");
+        assert!(
+            mailer.notices(Change::BackupCodesRegenerated).len() == 1,
+            "{backend}"
+        );
         let words = details(&f, &user.public_id);
-        assert!(words.contains(&"reauthenticated".to_string()), "{backend}: {words:?}");
+        assert!(
+            words.contains(&"reauthenticated".to_string()),
+            "{backend}: {words:?}"
+        );
     }
 }
 
@@ -246,12 +297,18 @@ async fn re_authentication_failures_count_towards_the_sign_in_lock() {
         let csrf = f.csrf("/account").await;
         for _ in 0..10 {
             let wrong = f
-                .post("/account/reauthenticate", &[("csrf", &csrf), ("password", "wrong")])
+                .post(
+                    "/account/reauthenticate",
+                    &[("csrf", &csrf), ("password", "wrong")],
+                )
                 .await;
             assert_eq!(wrong.status, 401, "{backend}");
         }
         let locked = f
-            .post("/account/reauthenticate", &[("csrf", &csrf), ("password", PASSWORD)])
+            .post(
+                "/account/reauthenticate",
+                &[("csrf", &csrf), ("password", PASSWORD)],
+            )
             .await;
         assert_eq!(locked.status, 403, "{backend}");
         assert!(locked.body.contains("locked for 10 minutes"), "{backend}");
@@ -272,14 +329,26 @@ async fn addresses_are_added_by_link_chosen_for_sps_and_removed_but_never_the_la
         let me = ada(&f);
         let invalid = post_account(&mut f, "/account/emails", &[("email", "not an address")]).await;
         assert_eq!(invalid.status, 400, "{backend}");
-        assert!(invalid.body.contains("Enter a valid email address"), "{backend}");
+        assert!(
+            invalid.body.contains("Enter a valid email address"),
+            "{backend}"
+        );
 
         let asked = post_account(&mut f, "/account/emails", &[("email", WORK)]).await;
         assert_eq!(asked.location, done("email_add_requested"), "{backend}");
-        let link = mailer.confirm_link(WORK).expect("a confirmation link to the new address");
-        let prefix = format!("{}/account/emails/confirm?locale=en&token=", common::BASE_URL);
+        let link = mailer
+            .confirm_link(WORK)
+            .expect("a confirmation link to the new address");
+        let prefix = format!(
+            "{}/account/emails/confirm?locale=en&token=",
+            common::BASE_URL
+        );
         assert!(link.starts_with(&prefix), "{backend}: {link}");
-        assert_eq!(addresses(&f, me.id).len(), 1, "{backend}: not before the link");
+        assert_eq!(
+            addresses(&f, me.id).len(),
+            1,
+            "{backend}: not before the link"
+        );
 
         // An address another account has: the same answer, nothing sent, nothing added.
         let sent = mailer.sent().len();
@@ -287,18 +356,27 @@ async fn addresses_are_added_by_link_chosen_for_sps_and_removed_but_never_the_la
         assert_eq!(taken.location, done("email_add_requested"), "{backend}");
         assert_eq!(mailer.sent().len(), sent, "{backend}: nothing sent");
         let shown = f.get(&taken.location).await;
-        assert!(shown.body.contains("We sent a confirmation link"), "{backend}");
+        assert!(
+            shown.body.contains("We sent a confirmation link"),
+            "{backend}"
+        );
 
         let path = link.trim_start_matches(common::BASE_URL).to_string();
         for _ in 0..2 {
             let page = f.get(&path).await;
             assert_eq!(page.status, 200, "{backend}: looking uses nothing up");
-            assert!(page.body.contains(&format!("<strong>{WORK}</strong>")), "{backend}");
+            assert!(
+                page.body.contains(&format!("<strong>{WORK}</strong>")),
+                "{backend}"
+            );
         }
         let token = path.rsplit("token=").next().expect("token").to_string();
         let csrf = f.csrf("/account").await;
         let added = f
-            .post("/account/emails/confirm?locale=en", &[("csrf", &csrf), ("token", &token)])
+            .post(
+                "/account/emails/confirm?locale=en",
+                &[("csrf", &csrf), ("token", &token)],
+            )
             .await;
         assert_eq!(added.location, done("email_added"), "{backend}");
         let both = addresses(&f, me.id);
@@ -310,7 +388,11 @@ async fn addresses_are_added_by_link_chosen_for_sps_and_removed_but_never_the_la
             vec![vec![ADA.to_string()]],
             "{backend}: the other addresses are told, not the new one"
         );
-        assert_eq!(f.get(&path).await.status, 410, "{backend}: the link works once");
+        assert_eq!(
+            f.get(&path).await.status,
+            410,
+            "{backend}: the link works once"
+        );
 
         let work_id = both[1].0.to_string();
         let chosen = post_account(&mut f, &format!("/account/emails/{work_id}/for-sp"), &[]).await;
@@ -327,16 +409,28 @@ async fn addresses_are_added_by_link_chosen_for_sps_and_removed_but_never_the_la
         assert_eq!(removed.location, done("email_removed"), "{backend}");
         let left = addresses(&f, me.id);
         assert_eq!(left.len(), 1, "{backend}");
-        assert_eq!((left[0].1.as_str(), left[0].2), (ADA, true), "{backend}: SPs get ada@ again");
+        assert_eq!(
+            (left[0].1.as_str(), left[0].2),
+            (ADA, true),
+            "{backend}: SPs get ada@ again"
+        );
         assert_eq!(
             mailer.notices(Change::EmailRemoved),
             vec![vec![ADA.to_string()]],
             "{backend}: the removed address is not told"
         );
 
-        let last = post_account(&mut f, &format!("/account/emails/{}/remove", left[0].0), &[]).await;
+        let last = post_account(
+            &mut f,
+            &format!("/account/emails/{}/remove", left[0].0),
+            &[],
+        )
+        .await;
         assert_eq!(last.status, 409, "{backend}");
-        assert!(last.body.contains("This is your only email address"), "{backend}");
+        assert!(
+            last.body.contains("This is your only email address"),
+            "{backend}"
+        );
         assert_eq!(addresses(&f, me.id).len(), 1, "{backend}");
 
         let bob = user(&f, "bob@example.gov").expect("bob");
@@ -345,7 +439,11 @@ async fn addresses_are_added_by_link_chosen_for_sps_and_removed_but_never_the_la
         assert_eq!(foreign.status, 404, "{backend}");
         let foreign = post_account(&mut f, &format!("/account/emails/{bob_id}/for-sp"), &[]).await;
         assert_eq!(foreign.status, 404, "{backend}");
-        assert_eq!(addresses(&f, bob.id).len(), 1, "{backend}: bob keeps his address");
+        assert_eq!(
+            addresses(&f, bob.id).len(),
+            1,
+            "{backend}: bob keeps his address"
+        );
         let not_an_id = post_account(&mut f, "/account/emails/abc/remove", &[]).await;
         assert_eq!(not_an_id.status, 404, "{backend}");
 
@@ -357,7 +455,10 @@ async fn addresses_are_added_by_link_chosen_for_sps_and_removed_but_never_the_la
             "email_for_sp_changed",
             "email_removed",
         ] {
-            assert!(words.contains(&word.to_string()), "{backend}: no {word} in {words:?}");
+            assert!(
+                words.contains(&word.to_string()),
+                "{backend}: no {word} in {words:?}"
+            );
         }
         no_pii_in_the_audit_trail(&f, backend);
     }
@@ -381,7 +482,10 @@ async fn a_confirmation_link_adds_nothing_for_another_account() {
         let token = path.rsplit("token=").next().expect("token").to_string();
         let csrf = f.csrf("/account").await;
         let refused = f
-            .post("/account/emails/confirm", &[("csrf", &csrf), ("token", &token)])
+            .post(
+                "/account/emails/confirm",
+                &[("csrf", &csrf), ("token", &token)],
+            )
             .await;
         assert_eq!(refused.status, 410, "{backend}");
         let bob = user(&f, "bob@example.gov").expect("bob");
@@ -404,19 +508,54 @@ async fn a_password_change_keeps_this_session_and_ends_the_others() {
                 ("password_confirmation", again),
             ]
         };
-        let wrong = post_account(&mut f, "/account/password", &form("wrong", NEW_PASSWORD, NEW_PASSWORD)).await;
+        let wrong = post_account(
+            &mut f,
+            "/account/password",
+            &form("wrong", NEW_PASSWORD, NEW_PASSWORD),
+        )
+        .await;
         assert_eq!(wrong.status, 401, "{backend}");
-        let mismatch = post_account(&mut f, "/account/password", &form(PASSWORD, NEW_PASSWORD, "other words here")).await;
+        let mismatch = post_account(
+            &mut f,
+            "/account/password",
+            &form(PASSWORD, NEW_PASSWORD, "other words here"),
+        )
+        .await;
         assert_eq!(mismatch.status, 400, "{backend}");
-        assert!(mismatch.body.contains("The two passwords are not the same."), "{backend}");
-        let short = post_account(&mut f, "/account/password", &form(PASSWORD, "short", "short")).await;
+        assert!(
+            mismatch
+                .body
+                .contains("The two passwords are not the same."),
+            "{backend}"
+        );
+        let short = post_account(
+            &mut f,
+            "/account/password",
+            &form(PASSWORD, "short", "short"),
+        )
+        .await;
         assert!(short.body.contains("at least 12 characters"), "{backend}");
-        let common = post_account(&mut f, "/account/password", &form(PASSWORD, "password1234", "password1234")).await;
+        let common = post_account(
+            &mut f,
+            "/account/password",
+            &form(PASSWORD, "password1234", "password1234"),
+        )
+        .await;
         assert_eq!(common.status, 400, "{backend}");
         assert!(mailer.sent().is_empty(), "{backend}");
 
-        let changed = post_account(&mut f, "/account/password", &form(PASSWORD, NEW_PASSWORD, NEW_PASSWORD)).await;
-        assert_eq!(changed.location, done("password_changed"), "{backend}: {}", changed.body);
+        let changed = post_account(
+            &mut f,
+            "/account/password",
+            &form(PASSWORD, NEW_PASSWORD, NEW_PASSWORD),
+        )
+        .await;
+        assert_eq!(
+            changed.location,
+            done("password_changed"),
+            "{backend}: {}",
+            changed.body
+        );
         assert_eq!(
             mailer.notices(Change::PasswordChanged),
             vec![vec![ADA.to_string()]],
@@ -424,14 +563,27 @@ async fn a_password_change_keeps_this_session_and_ends_the_others() {
         );
         let page = f.get(&changed.location).await;
         assert_eq!(page.status, 200, "{backend}: this session stays");
-        assert!(page.body.contains("Your password was changed."), "{backend}");
+        assert!(
+            page.body.contains("Your password was changed."),
+            "{backend}"
+        );
         f.jar = b;
         let other = f.get("/account").await;
-        assert_eq!(other.location, "/sign-in?locale=en", "{backend}: the other one ended");
+        assert_eq!(
+            other.location, "/sign-in?locale=en",
+            "{backend}: the other one ended"
+        );
         f.jar = HashMap::new();
-        assert_eq!(f.password(ADA, PASSWORD).await.status, 401, "{backend}: old password");
+        assert_eq!(
+            f.password(ADA, PASSWORD).await.status,
+            401,
+            "{backend}: old password"
+        );
         let new = f.password(ADA, NEW_PASSWORD).await;
-        assert_eq!(new.location, "/sign-in/mfa?locale=en", "{backend}: new password");
+        assert_eq!(
+            new.location, "/sign-in/mfa?locale=en",
+            "{backend}: new password"
+        );
         assert!(details(&f, &ada(&f).public_id).contains(&"password_changed".to_string()));
     }
 }
@@ -460,7 +612,10 @@ async fn the_authenticator_app_is_added_but_the_last_factor_stays() {
         sign_in(&mut f).await;
         let last = post_account(&mut f, "/account/totp/remove", &[]).await;
         assert_eq!(last.status, 409, "{backend}");
-        assert!(last.body.contains("This is your only second factor"), "{backend}");
+        assert!(
+            last.body.contains("This is your only second factor"),
+            "{backend}"
+        );
         assert!(ada(&f).totp_secret_sealed.is_some(), "{backend}: still set");
         let twice = post_account(&mut f, "/account/totp", &[]).await;
         assert_eq!(twice.status, 409, "{backend}");
@@ -475,26 +630,60 @@ async fn the_authenticator_app_is_added_but_the_last_factor_stays() {
         assert_eq!(none.status, 409, "{backend}");
         let setup = post_account(&mut f, "/account/totp", &[]).await;
         assert_eq!(setup.status, 200, "{backend}: {}", setup.body);
-        assert!(setup.body.contains("<svg class=\"qr\""), "{backend}: the QR code");
-        assert!(setup.body.contains("action=\"/account/totp/confirm?locale=en\""), "{backend}");
+        assert!(
+            setup.body.contains("<svg class=\"qr\""),
+            "{backend}: the QR code"
+        );
+        assert!(
+            setup
+                .body
+                .contains("action=\"/account/totp/confirm?locale=en\""),
+            "{backend}"
+        );
         let (secret, token) = setup_fields(&setup.body);
         let csrf = f.csrf("/account").await;
         let wrong = f
-            .post("/account/totp/confirm", &[("csrf", &csrf), ("token", &token), ("code", "000000")])
+            .post(
+                "/account/totp/confirm",
+                &[("csrf", &csrf), ("token", &token), ("code", "000000")],
+            )
             .await;
         assert_eq!(wrong.status, 400, "{backend}");
-        assert_eq!(setup_fields(&wrong.body).1, token, "{backend}: the same set-up again");
+        assert_eq!(
+            setup_fields(&wrong.body).1,
+            token,
+            "{backend}: the same set-up again"
+        );
         let code = totp::code_at(&secret, totp::step_of(f.state.clock.now().timestamp()));
         let added = f
-            .post("/account/totp/confirm", &[("csrf", &csrf), ("token", &token), ("code", &code)])
+            .post(
+                "/account/totp/confirm",
+                &[("csrf", &csrf), ("token", &token), ("code", &code)],
+            )
             .await;
-        assert_eq!(added.location, done("totp_added"), "{backend}: {}", added.body);
+        assert_eq!(
+            added.location,
+            done("totp_added"),
+            "{backend}: {}",
+            added.body
+        );
         let stored = ada(&f).totp_secret_sealed.expect("stored");
         let opened = f.state.account_crypto.open_totp(&me.public_id, &stored);
-        assert_eq!(opened, Some(secret), "{backend}: the secret shown is the one stored");
-        assert_eq!(mailer.notices(Change::TotpAdded), vec![vec![ADA.to_string()]], "{backend}");
+        assert_eq!(
+            opened,
+            Some(secret),
+            "{backend}: the secret shown is the one stored"
+        );
+        assert_eq!(
+            mailer.notices(Change::TotpAdded),
+            vec![vec![ADA.to_string()]],
+            "{backend}"
+        );
         let again = f
-            .post("/account/totp/confirm", &[("csrf", &csrf), ("token", &token), ("code", &code)])
+            .post(
+                "/account/totp/confirm",
+                &[("csrf", &csrf), ("token", &token), ("code", &code)],
+            )
             .await;
         assert_eq!(again.status, 409, "{backend}: finished once");
         let still_last = post_account(&mut f, "/account/totp/remove", &[]).await;
@@ -517,10 +706,24 @@ async fn new_backup_codes_replace_the_old_ones() {
             .map(str::to_string)
             .collect();
         assert_eq!(codes.len(), 10, "{backend}: {}", page.body);
-        assert!(page.body.contains("done=backup_codes_regenerated"), "{backend}");
-        assert_eq!(mailer.notices(Change::BackupCodesRegenerated).len(), 1, "{backend}");
+        assert!(
+            page.body.contains("done=backup_codes_regenerated"),
+            "{backend}"
+        );
+        assert_eq!(
+            mailer.notices(Change::BackupCodesRegenerated).len(),
+            1,
+            "{backend}"
+        );
         let me = ada(&f);
-        assert_eq!(f.state.accounts.unused_backup_codes(me.id).expect("codes").len(), 10);
+        assert_eq!(
+            f.state
+                .accounts
+                .unused_backup_codes(me.id)
+                .expect("codes")
+                .len(),
+            10
+        );
         // In another browser: an old code no longer signs in, a new one does.
         f.jar = HashMap::new();
         f.password(ADA, PASSWORD).await;
@@ -538,8 +741,14 @@ async fn a_notice_that_cannot_be_sent_is_reported_on_the_page() {
         mailer.fail(true);
         let codes = post_account(&mut f, "/account/backup-codes", &[]).await;
         assert_eq!(codes.status, 200, "{backend}: done all the same");
-        assert!(codes.body.contains("we could not send the email"), "{backend}");
-        assert!(codes.body.contains("unmailed=1"), "{backend}: the link says so too");
+        assert!(
+            codes.body.contains("we could not send the email"),
+            "{backend}"
+        );
+        assert!(
+            codes.body.contains("unmailed=1"),
+            "{backend}: the link says so too"
+        );
         let fields = [
             ("current_password", PASSWORD),
             ("password", NEW_PASSWORD),
@@ -547,39 +756,70 @@ async fn a_notice_that_cannot_be_sent_is_reported_on_the_page() {
         ];
         let changed = post_account(&mut f, "/account/password", &fields).await;
         assert_eq!(
-            changed.location,
-            "/account?locale=en&done=password_changed&unmailed=1",
+            changed.location, "/account?locale=en&done=password_changed&unmailed=1",
             "{backend}"
         );
         let page = f.get(&changed.location).await;
-        assert!(page.body.contains("Your password was changed."), "{backend}");
-        assert!(page.body.contains("we could not send the email"), "{backend}");
+        assert!(
+            page.body.contains("Your password was changed."),
+            "{backend}"
+        );
+        assert!(
+            page.body.contains("we could not send the email"),
+            "{backend}"
+        );
         // A change that needs its email (the confirmation link) is not made without it.
         let add = post_account(&mut f, "/account/emails", &[("email", WORK)]).await;
         assert_eq!(add.status, 503, "{backend}");
         assert!(add.body.contains("nothing was changed"), "{backend}");
         let words = details(&f, &ada(&f).public_id);
-        assert!(words.contains(&"notice_mail_failed".to_string()), "{backend}");
-        assert!(words.contains(&"email_add_mail_failed".to_string()), "{backend}");
+        assert!(
+            words.contains(&"notice_mail_failed".to_string()),
+            "{backend}"
+        );
+        assert!(
+            words.contains(&"email_add_mail_failed".to_string()),
+            "{backend}"
+        );
     }
 }
 
 #[actix_web::test]
 async fn revoking_consent_makes_the_next_sign_in_ask_again() {
     for (backend, mut f, mailer) in flows() {
-        let handed_off = f.sign_in_fully(&authn_request(SP1, "", &[AUTH_ONLY]), false).await;
+        let handed_off = f
+            .sign_in_fully(&authn_request(SP1, "", &[AUTH_ONLY]), false)
+            .await;
         assert_eq!(handed_off.status, 200, "{backend}");
         let page = f.get("/account").await;
-        assert!(page.body.contains("<strong>Test SP One</strong>"), "{backend}");
-        assert!(page.body.contains("Email address, All email addresses"), "{backend}: {}", page.body);
+        assert!(
+            page.body.contains("<strong>Test SP One</strong>"),
+            "{backend}"
+        );
+        assert!(
+            page.body.contains("Email address, All email addresses"),
+            "{backend}: {}",
+            page.body
+        );
         let again = f.request(&authn_request(SP1, "", &[AUTH_ONLY])).await;
-        assert_eq!(again.status, 200, "{backend}: single sign-on, no consent page");
+        assert_eq!(
+            again.status, 200,
+            "{backend}: single sign-on, no consent page"
+        );
 
         let revoked = post_account(&mut f, "/account/connected/revoke", &[("issuer", SP1)]).await;
         assert_eq!(revoked.location, done("consent_revoked"), "{backend}");
         let me = ada(&f);
-        assert!(f.state.identities.consent(me.id, SP1).expect("consent").is_none());
-        assert_eq!(mailer.notices(Change::ConsentRevoked), vec![vec![ADA.to_string()]]);
+        assert!(f
+            .state
+            .identities
+            .consent(me.id, SP1)
+            .expect("consent")
+            .is_none());
+        assert_eq!(
+            mailer.notices(Change::ConsentRevoked),
+            vec![vec![ADA.to_string()]]
+        );
         let asks = f.request(&authn_request(SP1, "", &[AUTH_ONLY])).await;
         assert_eq!(
             (asks.status, asks.location.as_str()),
@@ -589,15 +829,26 @@ async fn revoking_consent_makes_the_next_sign_in_ask_again() {
         let twice = post_account(&mut f, "/account/connected/revoke", &[("issuer", SP1)]).await;
         assert_eq!(twice.status, 404, "{backend}");
         let forged = "<script>alert(1)</script>";
-        let unknown = post_account(&mut f, "/account/connected/revoke", &[("issuer", forged)]).await;
+        let unknown =
+            post_account(&mut f, "/account/connected/revoke", &[("issuer", forged)]).await;
         assert_eq!(unknown.status, 404, "{backend}");
-        let events = f.state.audit.recent_for_user(&me.public_id, 50).expect("audit");
+        let events = f
+            .state
+            .audit
+            .recent_for_user(&me.public_id, 50)
+            .expect("audit");
         let revoke = events
             .iter()
             .find(|e| e.event.detail.as_deref() == Some("consent_revoked"))
             .expect("audited");
-        assert_eq!(revoke.event.issuer.as_deref(), Some(SP1), "{backend}: a registered SP");
-        assert!(events.iter().all(|e| e.event.issuer.as_deref() != Some(forged)));
+        assert_eq!(
+            revoke.event.issuer.as_deref(),
+            Some(SP1),
+            "{backend}: a registered SP"
+        );
+        assert!(events
+            .iter()
+            .all(|e| e.event.issuer.as_deref() != Some(forged)));
     }
 }
 
@@ -613,9 +864,19 @@ async fn signing_out_everywhere_ends_every_browser_and_forgets_remembered_ones()
         sign_in(&mut f).await;
         let out = post_account(&mut f, "/account/sign-out-everywhere", &[]).await;
         assert_eq!(out.status, 200, "{backend}");
-        assert!(out.body.contains("You are signed out everywhere"), "{backend}");
-        assert!(!f.jar.contains_key("saml_idp_session"), "{backend}: cookie deleted");
-        assert_eq!(f.get("/account").await.location, "/sign-in?locale=en", "{backend}");
+        assert!(
+            out.body.contains("You are signed out everywhere"),
+            "{backend}"
+        );
+        assert!(
+            !f.jar.contains_key("saml_idp_session"),
+            "{backend}: cookie deleted"
+        );
+        assert_eq!(
+            f.get("/account").await.location,
+            "/sign-in?locale=en",
+            "{backend}"
+        );
         f.jar = b;
         assert_eq!(
             f.get("/account").await.location,
@@ -687,31 +948,62 @@ async fn deleting_needs_the_password_and_a_current_code_and_uuids_are_never_reus
         let me = ada(&f);
         f.tick(31);
         let code = f.code();
-        let wrong_code = post_account(&mut f, "/account/delete", &[("password", PASSWORD), ("code", "123456")]).await;
+        let wrong_code = post_account(
+            &mut f,
+            "/account/delete",
+            &[("password", PASSWORD), ("code", "123456")],
+        )
+        .await;
         assert_eq!(wrong_code.status, 401, "{backend}");
-        let wrong_password = post_account(&mut f, "/account/delete", &[("password", "wrong"), ("code", &code)]).await;
+        let wrong_password = post_account(
+            &mut f,
+            "/account/delete",
+            &[("password", "wrong"), ("code", &code)],
+        )
+        .await;
         assert_eq!(wrong_password.status, 401, "{backend}");
         assert!(user(&f, ADA).is_some(), "{backend}: nothing deleted");
         assert_eq!(ada(&f).failed_attempts, 2, "{backend}: both counted");
         assert!(mailer.sent().is_empty(), "{backend}");
 
-        let deleted = post_account(&mut f, "/account/delete", &[("password", PASSWORD), ("code", &code)]).await;
+        let deleted = post_account(
+            &mut f,
+            "/account/delete",
+            &[("password", PASSWORD), ("code", &code)],
+        )
+        .await;
         assert_eq!(deleted.status, 200, "{backend}: {}", deleted.body);
-        assert!(deleted.body.contains("Your account was deleted"), "{backend}");
+        assert!(
+            deleted.body.contains("Your account was deleted"),
+            "{backend}"
+        );
         assert!(user(&f, ADA).is_none(), "{backend}");
-        assert!(f.state.accounts.get(me.id).expect("store").is_none(), "{backend}");
+        assert!(
+            f.state.accounts.get(me.id).expect("store").is_none(),
+            "{backend}"
+        );
         assert_eq!(
             mailer.sent(),
             vec![(
                 vec![ADA.to_string()],
-                Mail::AccountChanged { change: Change::AccountDeleted },
+                Mail::AccountChanged {
+                    change: Change::AccountDeleted
+                },
                 "en".to_string()
             )],
             "{backend}: told before the addresses were gone"
         );
-        assert_eq!(f.get("/account").await.location, "/sign-in?locale=en", "{backend}");
+        assert_eq!(
+            f.get("/account").await.location,
+            "/sign-in?locale=en",
+            "{backend}"
+        );
         let words = details(&f, &me.public_id);
-        assert_eq!(words.last().map(String::as_str), Some("account_deleted"), "{backend}");
+        assert_eq!(
+            words.last().map(String::as_str),
+            Some("account_deleted"),
+            "{backend}"
+        );
         no_pii_in_the_audit_trail(&f, backend);
 
         // A new account with the same address gets a new UUID at the same agency.
@@ -723,6 +1015,9 @@ async fn deleting_needs_the_password_and_a_current_code_and_uuids_are_never_reus
             .await;
         let new_uuid = name_id(&again);
         assert_eq!(new_uuid.len(), 36, "{backend}: {new_uuid}");
-        assert_ne!(new_uuid, old_uuid, "{backend}: agency UUIDs are never reused");
+        assert_ne!(
+            new_uuid, old_uuid,
+            "{backend}: agency UUIDs are never reused"
+        );
     }
 }

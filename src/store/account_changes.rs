@@ -15,10 +15,7 @@ use super::DbConnection;
 use crate::accounts::{AccountError, EmailRecord, EmailRemoval, StoredEmail};
 
 /// The user's addresses with their ids, oldest first.
-pub(super) fn stored_emails(
-    c: &mut DbConnection,
-    user_id: i64,
-) -> QueryResult<Vec<StoredEmail>> {
+pub(super) fn stored_emails(c: &mut DbConnection, user_id: i64) -> QueryResult<Vec<StoredEmail>> {
     let rows: Vec<(i64, String, String, bool)> = user_emails::table
         .filter(user_emails::user_id.eq(user_id))
         .order(user_emails::id)
@@ -48,7 +45,9 @@ fn stamp_user(c: &mut DbConnection, user_id: i64, now: NaiveDateTime) -> Result<
         .set(users::updated_at.eq(now))
         .execute(c)?;
     match n {
-        0 => Err(TxError::Account(AccountError::NotFound(user_id.to_string()))),
+        0 => Err(TxError::Account(AccountError::NotFound(
+            user_id.to_string(),
+        ))),
         _ => Ok(()),
     }
 }
@@ -131,7 +130,9 @@ pub(super) fn set_totp(
         ))
         .execute(c)?;
     match n {
-        0 => Err(TxError::Account(AccountError::NotFound(user_id.to_string()))),
+        0 => Err(TxError::Account(AccountError::NotFound(
+            user_id.to_string(),
+        ))),
         _ => Ok(()),
     }
 }

@@ -462,7 +462,7 @@ impl AccountStore for DieselAccountStore {
     }
 
     fn stored_emails(&self, user_id: i64) -> Result<Vec<StoredEmail>, AccountError> {
-        account_changes::stored_emails(&mut self.conn()?, user_id).map_err(storage)
+        account_changes::stored_emails(&mut *self.conn()?, user_id).map_err(storage)
     }
 
     fn add_email(

@@ -47,10 +47,13 @@ impl RecordingMailer {
 
     /// The link of the last `ConfirmNewEmail` message to `to`.
     pub fn confirm_link(&self, to: &str) -> Option<String> {
-        self.sent().into_iter().rev().find_map(|(rcpt, mail, _)| match mail {
-            Mail::ConfirmNewEmail { link } if rcpt == [to.to_string()] => Some(link),
-            _ => None,
-        })
+        self.sent()
+            .into_iter()
+            .rev()
+            .find_map(|(rcpt, mail, _)| match mail {
+                Mail::ConfirmNewEmail { link } if rcpt == [to.to_string()] => Some(link),
+                _ => None,
+            })
     }
 }
 
@@ -59,10 +62,11 @@ impl Mailer for RecordingMailer {
         if *self.failing.lock().expect("mailer lock") {
             return Err(MailError::Unavailable("test mailer set to fail".into()));
         }
-        self.sent
-            .lock()
-            .expect("mailer lock")
-            .push((to.to_vec(), mail.clone(), locale.to_string()));
+        self.sent.lock().expect("mailer lock").push((
+            to.to_vec(),
+            mail.clone(),
+            locale.to_string(),
+        ));
         Ok(())
     }
 }

@@ -41,7 +41,12 @@ pub fn delete_account(
     deps.sessions.delete_for_user(user.id)?;
     deps.sessions.forget_browsers(user.id)?;
     deps.accounts.remove(&user.public_id)?;
-    audit::account(deps, Some(&user.public_id), true, Change::AccountDeleted.as_str())?;
+    audit::account(
+        deps,
+        Some(&user.public_id),
+        true,
+        Change::AccountDeleted.as_str(),
+    )?;
     Ok(Outcome::Done {
         value: (),
         notified,

@@ -67,7 +67,13 @@ pub fn add(
         .seal_token_payload(&hash, &json)
         .ok_or(Error::Random("sealing"))?;
     let purpose = TokenPurpose::ConfirmNewEmail;
-    let record = TokenRecord::issue(hash.clone(), purpose, Some(user.id), Some(payload), deps.now);
+    let record = TokenRecord::issue(
+        hash.clone(),
+        purpose,
+        Some(user.id),
+        Some(payload),
+        deps.now,
+    );
     deps.tokens.insert(&record)?;
     let mail = Mail::ConfirmNewEmail {
         link: format!("{link_prefix}{token}"),

@@ -64,7 +64,13 @@ pub fn pending_totp(
         return Ok(None);
     };
     match pending_secret(deps, &user, token)? {
-        Some(secret) => Ok(Some(setup(deps, &user, token.into(), &secret, issuer_label)?)),
+        Some(secret) => Ok(Some(setup(
+            deps,
+            &user,
+            token.into(),
+            &secret,
+            issuer_label,
+        )?)),
         None => Ok(None),
     }
 }

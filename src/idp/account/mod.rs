@@ -102,7 +102,11 @@ pub fn password_is_fresh(deps: &Deps<'_>, session: &SessionRecord) -> bool {
 }
 
 /// The user of a session past its second factor, read again from the store.
-fn gate(deps: &Deps<'_>, session: &SessionRecord, fresh: Fresh) -> Result<Result<UserRecord, Stop>, Error> {
+fn gate(
+    deps: &Deps<'_>,
+    session: &SessionRecord,
+    fresh: Fresh,
+) -> Result<Result<UserRecord, Stop>, Error> {
     let Some(user_id) = session.user_id.filter(|_| session.mfa_at.is_some()) else {
         return Ok(Err(Stop::NotSignedIn));
     };

@@ -64,7 +64,13 @@ pub async fn add(
 /// A link that is expired, used, or another account's.
 fn dead_link(locale: Locale) -> Result<HttpResponse, WebError> {
     let url = format!("/account?locale={}", locale.code());
-    render::message(locale, "account.link_dead", None, Some((url.as_str(), "account.back")), 410)
+    render::message(
+        locale,
+        "account.link_dead",
+        None,
+        Some((url.as_str(), "account.back")),
+        410,
+    )
 }
 
 /// `GET /account/emails/confirm?token=…`: signed in as the owner, a page to add the address.
@@ -109,8 +115,10 @@ pub async fn confirm_submit(
     };
     let (worker, stored) = (state.clone(), session.clone());
     let token = form.into_inner().token;
-    let outcome =
-        blocking::run(locale, move || emails::confirm(&worker.deps(), &stored, &token)).await?;
+    let outcome = blocking::run(locale, move || {
+        emails::confirm(&worker.deps(), &stored, &token)
+    })
+    .await?;
     match outcome {
         Outcome::Refused(_) => dead_link(locale),
         other => finish(&state, &session, locale, other, "email_added").await,
@@ -126,9 +134,14 @@ pub async fn remove(
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
     let id = id.into_inner();
-    change(&state, &req, locale, &form.csrf, "email_removed", move |d, s| {
-        emails::remove(d, s, id)
-    })
+    change(
+        &state,
+        &req,
+        locale,
+        &form.csrf,
+        "email_removed",
+        move |d, s| emails::remove(d, s, id),
+    )
     .await
 }
 

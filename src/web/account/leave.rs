@@ -41,9 +41,14 @@ pub async fn revoke(
     let locale = extract::locale(&req, q.locale.as_deref());
     let form = form.into_inner();
     let csrf = form.csrf.clone();
-    change(&state, &req, locale, &csrf, "consent_revoked", move |d, s| {
-        revoke_consent(d, s, &form.issuer)
-    })
+    change(
+        &state,
+        &req,
+        locale,
+        &csrf,
+        "consent_revoked",
+        move |d, s| revoke_consent(d, s, &form.issuer),
+    )
     .await
 }
 
@@ -61,7 +66,13 @@ fn ended(
         format!("{prefix}_unmailed")
     };
     let link = format!("/sign-in?locale={}", locale.code());
-    let mut page = render::message(locale, &prefix, None, Some((link.as_str(), "signin.title")), 200)?;
+    let mut page = render::message(
+        locale,
+        &prefix,
+        None,
+        Some((link.as_str(), "signin.title")),
+        200,
+    )?;
     page.add_removal_cookie(&cookies::removal(state, cookies::SESSION))
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(page)

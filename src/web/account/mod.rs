@@ -147,9 +147,12 @@ async fn show(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let (worker, stored) = (state.clone(), session.clone());
-    let outcome = blocking::run(locale, move || overview::overview(&worker.deps(), &stored)).await?;
+    let outcome =
+        blocking::run(locale, move || overview::overview(&worker.deps(), &stored)).await?;
     match outcome {
-        Outcome::Done { value, .. } => view::page(locale, &session.csrf_token, &value, notice, status),
+        Outcome::Done { value, .. } => {
+            view::page(locale, &session.csrf_token, &value, notice, status)
+        }
         Outcome::ReauthenticationNeeded => Ok(to_reauthenticate(locale)),
         Outcome::NotSignedIn | Outcome::Refused(_) => Ok(to_sign_in(locale)),
     }

@@ -49,15 +49,22 @@ pub async fn password(
     let client = extract::client_address(&state, &req);
     let form = form.into_inner();
     let csrf = form.csrf.clone();
-    change(&state, &req, locale, &csrf, "password_changed", move |d, s| {
-        let typed = PasswordChange {
-            current: &form.current_password,
-            new: &form.password,
-            confirmation: &form.password_confirmation,
-            client: &client,
-        };
-        change_password(d, s, &typed)
-    })
+    change(
+        &state,
+        &req,
+        locale,
+        &csrf,
+        "password_changed",
+        move |d, s| {
+            let typed = PasswordChange {
+                current: &form.current_password,
+                new: &form.password,
+                confirmation: &form.password_confirmation,
+                client: &client,
+            };
+            change_password(d, s, &typed)
+        },
+    )
     .await
 }
 
@@ -184,7 +191,14 @@ pub async fn backup_codes(
     })
     .await?;
     let Outcome::Done { value, notified } = outcome else {
-        return finish(&state, &session, locale, outcome, "backup_codes_regenerated").await;
+        return finish(
+            &state,
+            &session,
+            locale,
+            outcome,
+            "backup_codes_regenerated",
+        )
+        .await;
     };
     let mut context = page_context(locale, "backup_codes.title", None);
     context.insert("codes", &value);

@@ -47,7 +47,10 @@ pub(super) fn account() -> Vec<Case> {
     let form = |action: &str| format!("action=\"{action}?locale=en\"");
     let mut empty = flow_context("account.title", false);
     empty.insert("csrf", CSRF);
-    empty.insert("emails", &json!([{"id": 1, "address": "a@example.gov", "for_sps": true}]));
+    empty.insert(
+        "emails",
+        &json!([{"id": 1, "address": "a@example.gov", "for_sps": true}]),
+    );
     empty.insert("totp", &false);
     empty.insert("totp_removable", &false);
     empty.insert("backup_codes_left", &0);
@@ -58,8 +61,14 @@ pub(super) fn account() -> Vec<Case> {
             label: "everything, after a change whose notice was not sent",
             context: full(Some(EN.t("account.done.password_changed")), None),
             expect: vec![
-                format!("<p class=\"notice\" role=\"status\">{}</p>", esc(EN.t("account.done.password_changed"))),
-                format!("<p class=\"error\" role=\"alert\">{}</p>", esc(EN.t("account.unmailed"))),
+                format!(
+                    "<p class=\"notice\" role=\"status\">{}</p>",
+                    esc(EN.t("account.done.password_changed"))
+                ),
+                format!(
+                    "<p class=\"error\" role=\"alert\">{}</p>",
+                    esc(EN.t("account.unmailed"))
+                ),
                 "ada@work.example.gov".into(),
                 form("/account/emails/9/for-sp"),
                 form("/account/emails/9/remove"),
