@@ -13,7 +13,7 @@ use std::sync::Arc;
 use base64::Engine;
 
 use common::flow::*;
-use common::mail::RecordingMailer;
+use common::mail::{RecordingMailer, Sent};
 use saml_idp::accounts::totp::{self, TotpSecret};
 use saml_idp::accounts::UserRecord;
 use saml_idp::idp::pending::token_hash;
@@ -738,7 +738,7 @@ async fn new_backup_codes_replace_the_old_ones() {
 async fn a_notice_that_cannot_be_sent_is_reported_on_the_page() {
     for (backend, mut f, mailer) in flows() {
         sign_in(&mut f).await;
-        mailer.fail(true);
+        mailer.set_down(true);
         let codes = post_account(&mut f, "/account/backup-codes", &[]).await;
         assert_eq!(codes.status, 200, "{backend}: done all the same");
         assert!(
@@ -984,13 +984,13 @@ async fn deleting_needs_the_password_and_a_current_code_and_uuids_are_never_reus
         );
         assert_eq!(
             mailer.sent(),
-            vec![(
-                vec![ADA.to_string()],
-                Mail::AccountChanged {
+            vec![Sent {
+                to: vec![ADA.to_string()],
+                mail: Mail::AccountChanged {
                     change: Change::AccountDeleted
                 },
-                "en".to_string()
-            )],
+                locale: "en".to_string(),
+            }],
             "{backend}: told before the addresses were gone"
         );
         assert_eq!(

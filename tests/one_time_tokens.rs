@@ -48,16 +48,32 @@ fn a_token_opens_only_its_own_door_and_only_until_it_expires() {
         let found = find(TokenPurpose::ResetPassword, now()).expect("{backend}: found");
         assert_eq!(found.payload.as_deref(), Some("p"), "{backend}");
         assert_eq!(found.expires_at, now() + Duration::hours(1), "{backend}");
-        assert!(find(TokenPurpose::ConfirmEmail, now()).is_none(), "{backend}: purpose");
+        assert!(
+            find(TokenPurpose::ConfirmEmail, now()).is_none(),
+            "{backend}: purpose"
+        );
         let last = now() + Duration::hours(1) - Duration::seconds(1);
-        assert!(find(TokenPurpose::ResetPassword, last).is_some(), "{backend}");
+        assert!(
+            find(TokenPurpose::ResetPassword, last).is_some(),
+            "{backend}"
+        );
         let end = now() + Duration::hours(1);
-        assert!(find(TokenPurpose::ResetPassword, end).is_none(), "{backend}: expired");
+        assert!(
+            find(TokenPurpose::ResetPassword, end).is_none(),
+            "{backend}: expired"
+        );
         let taken = state.tokens.take("h1", TokenPurpose::ResetPassword, end);
-        assert_eq!(taken, Ok(None), "{backend}: an expired token cannot be taken");
+        assert_eq!(
+            taken,
+            Ok(None),
+            "{backend}: an expired token cannot be taken"
+        );
         let wrong = state.tokens.take("h1", TokenPurpose::SignUp, now());
         assert_eq!(wrong, Ok(None), "{backend}: nor taken with another purpose");
-        assert!(find(TokenPurpose::ResetPassword, now()).is_some(), "{backend}: still there");
+        assert!(
+            find(TokenPurpose::ResetPassword, now()).is_some(),
+            "{backend}: still there"
+        );
     }
 }
 
@@ -66,7 +82,12 @@ fn a_token_is_taken_once_even_by_racing_callers() {
     for (backend, db) in every_backend() {
         let state = common::app_state(&db);
         for i in 0..5 {
-            issue(&state, &format!("race-{i}"), TokenPurpose::ConfirmEmail, None);
+            issue(
+                &state,
+                &format!("race-{i}"),
+                TokenPurpose::ConfirmEmail,
+                None,
+            );
         }
         let tokens: Arc<dyn TokenStore> = state.tokens.clone();
         let winners: usize = (0..4)
@@ -87,7 +108,9 @@ fn a_token_is_taken_once_even_by_racing_callers() {
             .map(|t| t.join().expect("thread"))
             .sum();
         assert_eq!(winners, 5, "{backend}: each of 5 tokens taken exactly once");
-        let again = state.tokens.take("race-0", TokenPurpose::ConfirmEmail, now());
+        let again = state
+            .tokens
+            .take("race-0", TokenPurpose::ConfirmEmail, now());
         assert_eq!(again, Ok(None), "{backend}: a used token is gone");
     }
 }
@@ -104,9 +127,15 @@ fn the_payload_is_replaced_only_while_the_token_lives() {
             r.expect("update")
         };
         assert!(update("step-2", now()), "{backend}");
-        let found = state.tokens.find("s1", TokenPurpose::SignUp, now()).expect("find");
+        let found = state
+            .tokens
+            .find("s1", TokenPurpose::SignUp, now())
+            .expect("find");
         assert_eq!(found.and_then(|t| t.payload).as_deref(), Some("step-2"));
-        assert!(!update("late", now() + Duration::hours(2)), "{backend}: expired");
+        assert!(
+            !update("late", now() + Duration::hours(2)),
+            "{backend}: expired"
+        );
         let wrong = state
             .tokens
             .update_payload("s1", TokenPurpose::ResetPassword, "x", now());
@@ -131,9 +160,18 @@ fn tokens_are_deleted_per_user_and_with_their_user() {
             let found = state.tokens.find(hash, purpose, now()).expect("find");
             found.is_some()
         };
-        assert!(alive("a3", TokenPurpose::ConfirmNewEmail), "{backend}: other purpose");
-        assert!(alive("b1", TokenPurpose::ResetPassword), "{backend}: other user");
+        assert!(
+            alive("a3", TokenPurpose::ConfirmNewEmail),
+            "{backend}: other purpose"
+        );
+        assert!(
+            alive("b1", TokenPurpose::ResetPassword),
+            "{backend}: other user"
+        );
         state.accounts.remove("u-ada").expect("remove");
-        assert!(!alive("a3", TokenPurpose::ConfirmNewEmail), "{backend}: cascade");
+        assert!(
+            !alive("a3", TokenPurpose::ConfirmNewEmail),
+            "{backend}: cascade"
+        );
     }
 }

@@ -16,7 +16,6 @@ use common::flow::*;
 
 const SP_B: &str = "urn:test:sso-sp-b";
 const SP_B_ACS: &str = "http://localhost:9004/acs";
-const SP1_ACS: &str = "http://localhost:9001/acs";
 const AUTH_ONLY: &str = "urn:acr.login.gov:auth-only";
 const AAL2: &str = "http://idmanagement.gov/ns/assurance/aal/2";
 
@@ -59,18 +58,17 @@ fn add_sp_b(f: &Flow) {
 
 /// python3-saml's verdict on the hand-off page's Response for `issuer`.
 fn verdict(page: &Answer, issuer: &str, request_id: &str) -> Value {
-    let (acs, cert, key, encrypted) = match issuer {
-        SP_B => (SP_B_ACS, "sp2-test-only.crt", "sp2-test-only.key", false),
-        _ => (SP1_ACS, "sp1-test-only.crt", "sp1-test-only.key", true),
+    let sp = match issuer {
+        SP_B => PythonSp {
+            issuer: SP_B,
+            acs: SP_B_ACS,
+            cert: "sp2-test-only.crt",
+            key: "sp2-test-only.key",
+            encrypted: false,
+        },
+        _ => PYTHON_SP1,
     };
-    let response = form_field(&page.body, "SAMLResponse").expect("a SAMLResponse field");
-    let job = json!({
-        "sp_entity_id": issuer, "acs_url": acs, "sp_cert": common::pem(cert), "sp_key": common::pem(key),
-        "idp_entity_id": format!("{}/api/saml", common::BASE_URL), "idp_cert": common::pem("idp-2026-test-only.crt"),
-        "saml_response": response, "request_id": request_id,
-        "want_response_signed": false, "want_encrypted": encrypted,
-    });
-    common::python3_saml_script("python3_saml_acs.py", &job)
+    python_verdict(page, &sp, request_id)
 }
 
 fn assert_accepted(page: &Answer, issuer: &str, request_id: &str) {
@@ -78,12 +76,6 @@ fn assert_accepted(page: &Answer, issuer: &str, request_id: &str) {
     let v = verdict(page, issuer, request_id);
     assert_eq!(v["valid"], true, "python3-saml refused: {v}");
     assert_eq!(v["in_response_to"], request_id);
-}
-
-fn form_field(body: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker)? + marker.len();
-    body[start..].split('"').next().map(str::to_string)
 }
 
 fn pending_rows(f: &Flow) -> i64 {

@@ -42,7 +42,11 @@ impl PasswordProblem {
 
 /// Checks a new password typed as `password` and again as `confirmation`, for the account
 /// whose (normalised) email is `email`.
-pub fn check(password: &str, confirmation: &str, email: Option<&str>) -> Result<(), PasswordProblem> {
+pub fn check(
+    password: &str,
+    confirmation: &str,
+    email: Option<&str>,
+) -> Result<(), PasswordProblem> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(PasswordProblem::TooLong);
     }
@@ -76,7 +80,10 @@ mod tests {
 
     #[test]
     fn length_counts_characters_not_bytes() {
-        assert_eq!(check("short-pass1", "short-pass1", None), Err(PasswordProblem::TooShort));
+        assert_eq!(
+            check("short-pass1", "short-pass1", None),
+            Err(PasswordProblem::TooShort)
+        );
         // 12 characters, 24 bytes.
         let accented = "éééééééééééa";
         assert_eq!(check(accented, accented, None), Ok(()));
@@ -87,29 +94,46 @@ mod tests {
     #[test]
     fn both_copies_must_match() {
         let p = "a sound passphrase";
-        assert_eq!(check(p, "a sound passphrasE", None), Err(PasswordProblem::Mismatch));
+        assert_eq!(
+            check(p, "a sound passphrasE", None),
+            Err(PasswordProblem::Mismatch)
+        );
         assert_eq!(check(p, p, None), Ok(()));
     }
 
     #[test]
     fn common_passwords_are_refused_in_any_case() {
-        for p in ["password1234", "Password1234", "PASSWORD1234", "qwertyuiop123", "123456789012"] {
+        for p in [
+            "password1234",
+            "Password1234",
+            "PASSWORD1234",
+            "qwertyuiop123",
+            "123456789012",
+        ] {
             assert_eq!(check(p, p, None), Err(PasswordProblem::Common), "{p}");
         }
-        assert_eq!(check("zzzzzzzzzzzzzz", "zzzzzzzzzzzzzz", None), Err(PasswordProblem::Common));
+        assert_eq!(
+            check("zzzzzzzzzzzzzz", "zzzzzzzzzzzzzz", None),
+            Err(PasswordProblem::Common)
+        );
     }
 
     #[test]
     fn the_account_email_is_not_a_password() {
         let e = "grace.hopper@example.gov";
         assert_eq!(check(e, e, Some(e)), Err(PasswordProblem::Common));
-        assert_eq!(check("grace.hopper", "grace.hopper", Some(e)), Err(PasswordProblem::Common));
+        assert_eq!(
+            check("grace.hopper", "grace.hopper", Some(e)),
+            Err(PasswordProblem::Common)
+        );
     }
 
     #[test]
     fn the_shipped_list_is_loaded_and_every_entry_is_long_enough_to_matter() {
         assert!(COMMON.len() > 1000);
-        assert!(COMMON.iter().all(|p| p.chars().count() >= MIN_PASSWORD_CHARS));
+        assert!(COMMON
+            .iter()
+            .all(|p| p.chars().count() >= MIN_PASSWORD_CHARS));
         assert!(COMMON.iter().all(|p| *p == p.to_lowercase()));
     }
 }

@@ -53,7 +53,8 @@ pub fn request(
         link: format!("{link_prefix}{token}"),
     };
     if deps.mailer.send(&[email], &mail, &user.locale).is_err() {
-        deps.tokens.take(&hash, TokenPurpose::ResetPassword, deps.now)?;
+        deps.tokens
+            .take(&hash, TokenPurpose::ResetPassword, deps.now)?;
         audit::account(deps, Some(&user.public_id), false, "reset_mail_failed")?;
         return Ok(RequestOutcome::MailFailed);
     }
@@ -73,7 +74,9 @@ pub fn link_is_live(deps: &Deps<'_>, token: &str) -> Result<bool, Error> {
 pub enum ResetOutcome {
     /// The password is set and every session ended; `notified` is false when the email
     /// announcing the change could not be sent (the page says so).
-    Done { notified: bool },
+    Done {
+        notified: bool,
+    },
     Refused(PasswordProblem),
     LinkDead,
 }
@@ -97,9 +100,11 @@ pub fn reset(
         return Ok(ResetOutcome::LinkDead);
     };
     let addresses = addresses(deps, &user)?;
-    if let Err(problem) =
-        password_policy::check(new_password, confirmation, addresses.first().map(String::as_str))
-    {
+    if let Err(problem) = password_policy::check(
+        new_password,
+        confirmation,
+        addresses.first().map(String::as_str),
+    ) {
         return Ok(ResetOutcome::Refused(problem));
     }
     let phc = password::hash_password(new_password).map_err(|e| Error::Response(e.to_string()))?;

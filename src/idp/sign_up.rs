@@ -45,6 +45,9 @@ struct SignUpState {
     locale: String,
     password_hash: Option<String>,
     totp_secret: Option<String>,
+    /// The account's public id, chosen when the password is (a security key registered
+    /// during sign-up is bound to it as its WebAuthn user handle).
+    public_id: Option<String>,
 }
 
 /// The first step: an email address. `locale` is the page's language (`en`, `es`, `fr`).
@@ -80,6 +83,7 @@ pub fn start(
         locale: locale.to_string(),
         password_hash: None,
         totp_secret: None,
+        public_id: None,
     };
     let token = new_token(deps)?;
     let hash = token_hash(&token);
@@ -96,7 +100,8 @@ pub fn start(
         link: format!("{}{token}", links.confirm_prefix),
     };
     if deps.mailer.send(&to, &mail, locale).is_err() {
-        deps.tokens.take(&hash, TokenPurpose::ConfirmEmail, deps.now)?;
+        deps.tokens
+            .take(&hash, TokenPurpose::ConfirmEmail, deps.now)?;
         audit::account(deps, None, false, "sign_up_mail_failed")?;
         return Ok(StartOutcome::MailFailed);
     }
@@ -143,9 +148,9 @@ pub fn choose_password(
     if let Err(problem) = password_policy::check(new_password, confirmation, Some(&state.email)) {
         return Ok(PasswordStep::Refused(problem));
     }
-    state.password_hash = Some(
-        password::hash_password(new_password).map_err(|e| Error::Response(e.to_string()))?,
-    );
+    state.password_hash =
+        Some(password::hash_password(new_password).map_err(|e| Error::Response(e.to_string()))?);
+    state.public_id = Some(uuid::Uuid::new_v4().to_string());
     if deps
         .tokens
         .take(&hash, TokenPurpose::ConfirmEmail, deps.now)?
@@ -251,7 +256,9 @@ pub fn finish_with_totp(
     {
         return Ok(FinishOutcome::Expired);
     }
-    let public_id = uuid::Uuid::new_v4().to_string();
+    let Some(public_id) = state.public_id.clone() else {
+        return Ok(FinishOutcome::Expired);
+    };
     let totp_sealed = deps
         .crypto
         .seal_totp(&public_id, &secret)

@@ -127,12 +127,13 @@ mod tests {
             remembered_browsers: 3,
             seen_requests: 4,
             rate_limits: 5,
+            one_time_tokens: 6,
         };
-        assert_eq!(report.total(), 15);
+        assert_eq!(report.total(), 21);
         assert_eq!(
             report.to_string(),
             "pending_requests=1 browser_sessions=2 remembered_browsers=3 seen_requests=4 \
-             rate_limits=5"
+             rate_limits=5 one_time_tokens=6"
         );
     }
 }

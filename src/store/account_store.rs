@@ -7,11 +7,11 @@ use diesel::prelude::*;
 use diesel::r2d2::PooledConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::account_changes;
 use super::schema::{
     agency_identities, backup_codes, browser_sessions, remembered_browsers, sp_consents,
     user_emails, users,
 };
-use super::account_changes;
 use super::{Database, DbConnection, Manager};
 use crate::accounts::{
     AccountError, AccountStore, EmailRecord, EmailRemoval, NewUser, StoredEmail, UserRecord,
@@ -192,7 +192,11 @@ pub(super) fn insert_email(
     }
 }
 
-pub(super) fn insert_backup_code(c: &mut DbConnection, user_id: i64, hash: &str) -> Result<(), DieselError> {
+pub(super) fn insert_backup_code(
+    c: &mut DbConnection,
+    user_id: i64,
+    hash: &str,
+) -> Result<(), DieselError> {
     diesel::insert_into(backup_codes::table)
         .values((
             backup_codes::user_id.eq(user_id),
@@ -516,7 +520,9 @@ impl AccountStore for DieselAccountStore {
         now: DateTime<Utc>,
     ) -> Result<(), AccountError> {
         let mut conn = self.conn()?;
-        conn.transaction(|c| account_changes::replace_backup_codes(c, user_id, hashes, db_time(now)))
-            .map_err(TxError::into_account)
+        conn.transaction(|c| {
+            account_changes::replace_backup_codes(c, user_id, hashes, db_time(now))
+        })
+        .map_err(TxError::into_account)
     }
 }

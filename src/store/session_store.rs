@@ -518,7 +518,8 @@ impl IdentityStore for DieselSessionStore {
     }
 
     fn revoke_consent(&self, user_id: i64, issuer: &str) -> Result<bool, SessionError> {
-        let n = self.execute(|c| diesel::delete(sp_consents::table.find((user_id, issuer))).execute(c))?;
+        let n = self
+            .execute(|c| diesel::delete(sp_consents::table.find((user_id, issuer))).execute(c))?;
         Ok(n == 1)
     }
 }

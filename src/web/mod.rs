@@ -191,7 +191,10 @@ fn account_routes(cfg: &mut web::ServiceConfig) {
                 .route(get_or_head().to(account::reauth_form))
                 .route(web::post().to(account::reauth_submit)),
         )
-        .service(post("/account/emails", web::post().to(account::emails::add)))
+        .service(post(
+            "/account/emails",
+            web::post().to(account::emails::add),
+        ))
         .service(
             resource("/account/emails/confirm", "GET, HEAD, POST")
                 .route(get_or_head().to(account::emails::confirm_form))

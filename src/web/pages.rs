@@ -30,6 +30,23 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/help_errors.html"),
     ),
     ("mfa.html", include_str!("../../templates/mfa.html")),
+    ("sign_up.html", include_str!("../../templates/sign_up.html")),
+    (
+        "new_password.html",
+        include_str!("../../templates/new_password.html"),
+    ),
+    (
+        "totp_setup.html",
+        include_str!("../../templates/totp_setup.html"),
+    ),
+    (
+        "backup_codes.html",
+        include_str!("../../templates/backup_codes.html"),
+    ),
+    (
+        "forgot_password.html",
+        include_str!("../../templates/forgot_password.html"),
+    ),
     ("consent.html", include_str!("../../templates/consent.html")),
     (
         "tools_saml_request.html",

@@ -98,7 +98,13 @@ pub async fn email_submit(
 
 fn dead_link(locale: Locale) -> Result<HttpResponse, WebError> {
     let url = format!("/forgot-password?locale={}", locale.code());
-    render::message(locale, "recovery.link_dead", None, Some((&url, "link.new")), 410)
+    render::message(
+        locale,
+        "recovery.link_dead",
+        None,
+        Some((&url, "link.new")),
+        410,
+    )
 }
 
 pub async fn reset_form(
@@ -108,7 +114,10 @@ pub async fn reset_form(
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
     let (worker, token) = (state.clone(), q.token.clone());
-    let live = blocking::run(locale, move || recovery::link_is_live(&worker.deps(), &token)).await?;
+    let live = blocking::run(locale, move || {
+        recovery::link_is_live(&worker.deps(), &token)
+    })
+    .await?;
     if !live {
         return dead_link(locale);
     }
@@ -173,9 +182,14 @@ pub async fn reset_submit(
                 .map_err(|e| WebError::Internal(e.to_string()))?;
             Ok(page)
         }
-        ResetOutcome::Refused(problem) => {
-            password_page(&state, &req, locale, &token, Some(problem.message_key()), 400)
-        }
+        ResetOutcome::Refused(problem) => password_page(
+            &state,
+            &req,
+            locale,
+            &token,
+            Some(problem.message_key()),
+            400,
+        ),
         ResetOutcome::LinkDead => dead_link(locale),
     }
 }

@@ -1,6 +1,6 @@
 //! Creating an account (SPEC 17), over HTTP: `/sign-up` (email), the emailed link
 //! `/sign-up/confirm` (password), `/sign-up/second-factor` (an authenticator app, its QR code
-//! drawn here as SVG) and the backup codes, shown once. The rules live in `idp::sign_up`;
+//! drawn as SVG by `web::qr`) and the backup codes, shown once. The rules live in `idp::sign_up`;
 //! a sign-up started from an SP's sign-in page keeps the browser's pending request, so the
 //! last page continues to that SP.
 
@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::extract::{self, LocaleQuery};
 use super::i18n::Locale;
+use super::qr::{group, qr_svg};
 use super::render::{self, page_context};
 use super::{blocking, cookies, pending, session, AppState, WebError};
 use crate::idp::sign_up::{self, FinishOutcome, PasswordStep, SignUpLinks, StartOutcome};
@@ -83,7 +84,12 @@ async fn email_page(
     if let Some(key) = error {
         context.insert("error", locale.t(key));
     }
-    render::page("sign_up.html", &context, cookie.into_iter().collect(), status)
+    render::page(
+        "sign_up.html",
+        &context,
+        cookie.into_iter().collect(),
+        status,
+    )
 }
 
 pub async fn email_submit(
@@ -119,7 +125,9 @@ pub async fn email_submit(
             email_page(&state, &req, locale, Some("signup.invalid_email"), 400).await
         }
         StartOutcome::RateLimited => Err(WebError::RateLimited { locale }),
-        StartOutcome::MailFailed => render::message(locale, "send_failed", sp.as_deref(), None, 503),
+        StartOutcome::MailFailed => {
+            render::message(locale, "send_failed", sp.as_deref(), None, 503)
+        }
     }
 }
 
@@ -200,7 +208,15 @@ pub async fn confirm_submit(
             with_cookies(render::redirect(&location), vec![cookie])
         }
         PasswordStep::Refused(problem) => {
-            password_page(&state, &req, locale, &token, Some(problem.message_key()), 400).await
+            password_page(
+                &state,
+                &req,
+                locale,
+                &token,
+                Some(problem.message_key()),
+                400,
+            )
+            .await
         }
         PasswordStep::LinkDead => dead_link(locale, "signup.link_dead", "/sign-up"),
     }
@@ -244,7 +260,12 @@ async fn totp_page(
     if let Some(key) = error {
         context.insert("error", locale.t(key));
     }
-    render::page("totp_setup.html", &context, cookie.into_iter().collect(), status)
+    render::page(
+        "totp_setup.html",
+        &context,
+        cookie.into_iter().collect(),
+        status,
+    )
 }
 
 pub async fn totp_submit(
@@ -284,15 +305,26 @@ pub async fn totp_submit(
             context.insert("codes", &backup_codes);
             context.insert("next", &next(&req, locale));
             let mut response = render::page("backup_codes.html", &context, Vec::new(), 200)?;
-            response
-                .headers_mut()
-                .insert(actix_web::http::header::CACHE_CONTROL, "no-store".parse().map_err(|_| WebError::Internal("header".into()))?);
+            response.headers_mut().insert(
+                actix_web::http::header::CACHE_CONTROL,
+                "no-store"
+                    .parse()
+                    .map_err(|_| WebError::Internal("header".into()))?,
+            );
             with_cookies(response, vec![session_cookie, gone])
         }
-        (FinishOutcome::WrongCode, _) => totp_page(&state, &req, locale, Some("mfa.failed"), 400).await,
+        (FinishOutcome::WrongCode, _) => {
+            totp_page(&state, &req, locale, Some("mfa.failed"), 400).await
+        }
         (FinishOutcome::AlreadyExists, _) => {
             let link = format!("/sign-in?locale={}", locale.code());
-            let page = render::message(locale, "signup.exists", None, Some((&link, "signin.title")), 409)?;
+            let page = render::message(
+                locale,
+                "signup.exists",
+                None,
+                Some((&link, "signin.title")),
+                409,
+            )?;
             with_cookies(page, vec![gone])
         }
         _ => {
@@ -312,33 +344,4 @@ fn with_cookies(
             .map_err(|e| WebError::Internal(e.to_string()))?;
     }
     Ok(response)
-}
-
-/// `JBSW Y3DP …`: the secret in groups of four, easier to type.
-fn group(secret: &str) -> String {
-    secret
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The provisioning URI as an SVG QR code (rendered here: no external service, no script).
-fn qr_svg(uri: &str) -> Result<String, WebError> {
-    let code = qrcode::QrCode::new(uri.as_bytes())
-        .map_err(|e| WebError::Internal(format!("QR code: {e}")))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(200, 200)
-        .dark_color(qrcode::render::svg::Color("#000000"))
-        .light_color(qrcode::render::svg::Color("#ffffff"))
-        .build();
-    // Inline in the page: drop the XML declaration, label the image, let it shrink.
-    let start = svg.find("<svg").unwrap_or(0);
-    Ok(svg[start..].replacen(
-        "<svg",
-        "<svg class=\"qr\" role=\"img\" aria-label=\"QR code\"",
-        1,
-    ))
 }

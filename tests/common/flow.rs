@@ -359,3 +359,43 @@ impl Flow {
         self.clock.advance(Duration::seconds(seconds));
     }
 }
+
+/// The ACS URL of the fixture SP `SP1`.
+pub const SP1_ACS: &str = "http://localhost:9001/acs";
+
+/// The value of a hidden form field on a page.
+pub fn form_field(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker)? + marker.len();
+    body[start..].split('"').next().map(str::to_string)
+}
+
+/// One of the test service providers as python3-saml is configured for it.
+pub struct PythonSp<'a> {
+    pub issuer: &'a str,
+    pub acs: &'a str,
+    pub cert: &'a str,
+    pub key: &'a str,
+    pub encrypted: bool,
+}
+
+/// `SP1` of the fixtures: encrypted assertions, keys `sp1-test-only.*`.
+pub const PYTHON_SP1: PythonSp<'static> = PythonSp {
+    issuer: SP1,
+    acs: SP1_ACS,
+    cert: "sp1-test-only.crt",
+    key: "sp1-test-only.key",
+    encrypted: true,
+};
+
+/// python3-saml's verdict on the hand-off page's Response for `sp`.
+pub fn python_verdict(page: &Answer, sp: &PythonSp<'_>, request_id: &str) -> serde_json::Value {
+    let response = form_field(&page.body, "SAMLResponse").expect("a SAMLResponse field");
+    let job = serde_json::json!({
+        "sp_entity_id": sp.issuer, "acs_url": sp.acs, "sp_cert": super::pem(sp.cert),
+        "sp_key": super::pem(sp.key), "idp_entity_id": format!("{}/api/saml", super::BASE_URL),
+        "idp_cert": super::pem("idp-2026-test-only.crt"), "saml_response": response,
+        "request_id": request_id, "want_response_signed": false, "want_encrypted": sp.encrypted,
+    });
+    super::python3_saml_script("python3_saml_acs.py", &job)
+}

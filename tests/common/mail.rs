@@ -1,14 +1,23 @@
-//! A `Mailer` for tests: records every message (recipients, what it says, locale) instead of
-//! sending it, and fails on demand, so tests read the links and check who was told what.
+//! A `Mailer` for tests that records what the use cases send (recipients, the typed message,
+//! the locale), and can be told to fail like an SMTP server that is down. The transports
+//! themselves (outbox files, SMTP) are tested against real files and a real SMTP server.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use saml_idp::mail::{Change, Mail, MailError, Mailer};
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub to: Vec<String>,
+    pub mail: Mail,
+    pub locale: String,
+}
+
 #[derive(Debug, Default)]
 pub struct RecordingMailer {
-    sent: Mutex<Vec<(Vec<String>, Mail, String)>>,
-    failing: Mutex<bool>,
+    sent: Mutex<Vec<Sent>>,
+    down: AtomicBool,
 }
 
 impl RecordingMailer {
@@ -16,57 +25,61 @@ impl RecordingMailer {
         Arc::new(RecordingMailer::default())
     }
 
-    /// Every message so far: (recipients, message, locale).
-    pub fn sent(&self) -> Vec<(Vec<String>, Mail, String)> {
-        self.sent.lock().expect("mailer lock").clone()
+    /// From now on every send fails (the server is down) until `set_down(false)`.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
     }
 
-    /// From now on every send fails (true) or is recorded (false).
-    pub fn fail(&self, failing: bool) {
-        *self.failing.lock().expect("mailer lock") = failing;
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().expect("lock").clone()
     }
 
-    /// Forgets what was recorded.
-    pub fn clear(&self) {
-        self.sent.lock().expect("mailer lock").clear();
+    /// The last message sent, if any.
+    pub fn last(&self) -> Option<Sent> {
+        self.sent().pop()
     }
 
-    /// The last message and its recipients.
-    pub fn last(&self) -> Option<(Vec<String>, Mail)> {
-        self.sent().pop().map(|(to, mail, _)| (to, mail))
+    /// The path and query of the link in the last message (`https://host/x?y` → `/x?y`).
+    pub fn last_link_path(&self) -> String {
+        let sent = self.last().expect("a message was sent");
+        let link = match &sent.mail {
+            Mail::ConfirmEmail { link }
+            | Mail::ResetPassword { link }
+            | Mail::ConfirmNewEmail { link } => link.clone(),
+            other => panic!("the last message has no link: {other:?}"),
+        };
+        let url = url::Url::parse(&link).expect("an absolute link");
+        format!("{}?{}", url.path(), url.query().unwrap_or_default())
     }
 
     /// The recipients of each `AccountChanged` notice of `change`, in order.
     pub fn notices(&self, change: Change) -> Vec<Vec<String>> {
         self.sent()
             .into_iter()
-            .filter(|(_, mail, _)| *mail == Mail::AccountChanged { change })
-            .map(|(to, _, _)| to)
+            .filter(|s| s.mail == Mail::AccountChanged { change })
+            .map(|s| s.to)
             .collect()
     }
 
-    /// The link of the last `ConfirmNewEmail` message to `to`.
+    /// The link of the last `ConfirmNewEmail` message sent to `to` alone.
     pub fn confirm_link(&self, to: &str) -> Option<String> {
-        self.sent()
-            .into_iter()
-            .rev()
-            .find_map(|(rcpt, mail, _)| match mail {
-                Mail::ConfirmNewEmail { link } if rcpt == [to.to_string()] => Some(link),
-                _ => None,
-            })
+        self.sent().into_iter().rev().find_map(|s| match s.mail {
+            Mail::ConfirmNewEmail { link } if s.to == [to.to_string()] => Some(link),
+            _ => None,
+        })
     }
 }
 
 impl Mailer for RecordingMailer {
     fn send(&self, to: &[String], mail: &Mail, locale: &str) -> Result<(), MailError> {
-        if *self.failing.lock().expect("mailer lock") {
-            return Err(MailError::Unavailable("test mailer set to fail".into()));
+        if self.down.load(Ordering::SeqCst) {
+            return Err(MailError::Unavailable("test server down".into()));
         }
-        self.sent.lock().expect("mailer lock").push((
-            to.to_vec(),
-            mail.clone(),
-            locale.to_string(),
-        ));
+        self.sent.lock().expect("lock").push(Sent {
+            to: to.to_vec(),
+            mail: mail.clone(),
+            locale: locale.to_string(),
+        });
         Ok(())
     }
 }

@@ -78,8 +78,119 @@ fn cases(template: &str) -> Option<Vec<Case>> {
         "account.html" => account_cases::account(),
         "reauthenticate.html" => account_cases::reauthenticate(),
         "confirm_email.html" => account_cases::confirm_email(),
+        "sign_up.html" => sign_up(),
+        "new_password.html" => new_password(),
+        "totp_setup.html" => totp_setup(),
+        "backup_codes.html" => backup_codes(),
+        "forgot_password.html" => forgot_password(),
         _ => return None,
     })
+}
+
+/// `sign_up::email_page`, from an SP's flow, after an invalid address.
+fn sign_up() -> Vec<Case> {
+    let mut context = flow_context("signup.title", true);
+    context.insert("csrf", CSRF);
+    context.insert("error", EN.t("signup.invalid_email"));
+    let mut expect = vec![
+        EN.t("signup.intro").to_string(),
+        "action=\"/sign-up?locale=en\"".into(),
+        format!("name=\"csrf\" value=\"{CSRF}\""),
+        "aria-describedby=\"email-error\"".into(),
+        EN.t("signup.invalid_email").into(),
+        "href=\"/sign-in?locale=en\"".into(),
+    ];
+    expect.extend(sp_and_cancel());
+    vec![Case {
+        label: "sign_up",
+        context,
+        expect,
+    }]
+}
+
+/// `sign_up::password_page` and `recovery::password_page`: the token travels in the form.
+fn new_password() -> Vec<Case> {
+    [
+        ("/sign-up/confirm", "signup.password_title"),
+        ("/reset-password", "recovery.password_title"),
+    ]
+    .into_iter()
+    .map(|(action, title)| {
+        let mut context = flow_context(title, false);
+        context.insert("csrf", CSRF);
+        context.insert("token", &hostile("token"));
+        context.insert("action", action);
+        context.insert("error", EN.t("password.common"));
+        Case {
+            label: "new_password",
+            context,
+            expect: vec![
+                format!("<h1>{}</h1>", EN.t(title)),
+                format!("action=\"{}?locale=en\"", esc(action)),
+                format!("name=\"token\" value=\"{}\"", esc(&hostile("token"))),
+                "autocomplete=\"new-password\"".into(),
+                EN.t("password.rules").into(),
+                EN.t("password.common").into(),
+            ],
+        }
+    })
+    .collect()
+}
+
+/// `sign_up::totp_page`: the QR code is markup the IdP drew; the secret is text.
+fn totp_setup() -> Vec<Case> {
+    let mut context = flow_context("totp_setup.title", true);
+    context.insert("csrf", CSRF);
+    context.insert("action", "/sign-up/totp");
+    context.insert("secret", "JBSW Y3DP");
+    context.insert("qr_svg", "<svg class=\"qr\"></svg>");
+    let mut expect = vec![
+        "<svg class=\"qr\"></svg>".to_string(),
+        "<code class=\"secret\">JBSW Y3DP</code>".into(),
+        format!("action=\"{}?locale=en\"", esc("/sign-up/totp")),
+        "autocomplete=\"one-time-code\"".into(),
+    ];
+    expect.extend(sp_and_cancel());
+    vec![Case {
+        label: "totp_setup",
+        context,
+        expect,
+    }]
+}
+
+/// `sign_up::totp_submit` once the account exists.
+fn backup_codes() -> Vec<Case> {
+    let mut context = flow_context("backup_codes.title", false);
+    // The codes are the IdP's own; a hostile one still checks the page escapes them.
+    context.insert("codes", &["abcd-efgh-ijkl".to_string(), hostile("code")]);
+    context.insert("next", "/api/saml/complete?locale=en");
+    vec![Case {
+        label: "backup_codes",
+        context,
+        expect: vec![
+            "<li><code>abcd-efgh-ijkl</code></li>".into(),
+            format!("<li><code>{}</code></li>", esc(&hostile("code"))),
+            format!("href=\"{}\"", esc("/api/saml/complete?locale=en")),
+            EN.t("backup_codes.once").into(),
+        ],
+    }]
+}
+
+/// `recovery::email_page`.
+fn forgot_password() -> Vec<Case> {
+    let mut context = flow_context("recovery.title", true);
+    context.insert("csrf", CSRF);
+    let mut expect = vec![
+        EN.t("recovery.intro").to_string(),
+        "action=\"/forgot-password?locale=en\"".into(),
+        format!("name=\"csrf\" value=\"{CSRF}\""),
+    ];
+    expect.extend(sp_and_cancel());
+    vec![Case {
+        label: "forgot_password",
+        context,
+        expect,
+    }]
 }
 
 /// `flow::consent_form`.
@@ -186,7 +297,10 @@ fn index() -> Vec<Case> {
             context: context(true),
             expect: vec![
                 EN.t("home.signed_in").into(),
-                format!("<a href=\"/account?locale=en\">{}</a>", EN.t("account.title")),
+                format!(
+                    "<a href=\"/account?locale=en\">{}</a>",
+                    EN.t("account.title")
+                ),
                 "<form method=\"post\" action=\"/sign-out\">".into(),
                 format!("name=\"csrf\" value=\"{CSRF}\""),
                 format!("<button type=\"submit\">{}</button>", EN.t("home.sign_out")),
