@@ -448,13 +448,17 @@ async fn addresses_are_added_by_link_chosen_for_sps_and_removed_but_never_the_la
         assert_eq!(not_an_id.status, 404, "{backend}");
 
         let words = details(&f, &me.public_id);
-        for word in [
-            "email_add_requested",
-            "email_add_in_use",
-            "email_added",
-            "email_for_sp_changed",
-            "email_removed",
-        ] {
+        assert!(
+            !words.contains(&"email_add_in_use".to_string()),
+            "{backend}: the page's events do not tell the address was taken: {words:?}"
+        );
+        let requested = words.iter().filter(|w| *w == "email_add_requested").count();
+        assert_eq!(requested, 2, "{backend}: {words:?}");
+        let operators = f.state.audit.recent(500).expect("audit");
+        assert!(operators.iter().any(|e| {
+            e.detail.as_deref() == Some("email_add_in_use") && e.user_public_id.is_none()
+        }));
+        for word in ["email_added", "email_for_sp_changed", "email_removed"] {
             assert!(
                 words.contains(&word.to_string()),
                 "{backend}: no {word} in {words:?}"
@@ -801,6 +805,16 @@ async fn revoking_consent_makes_the_next_sign_in_ask_again() {
             "{backend}: {}",
             page.body
         );
+        for seen in [
+            "<dt>Agreed on</dt><dd>2026-03-15 12:00 UTC</dd>",
+            "<dt>Last signed in</dt><dd>2026-03-15 12:00 UTC</dd>",
+        ] {
+            assert!(
+                page.body.contains(seen),
+                "{backend}: no {seen}: {}",
+                page.body
+            );
+        }
         let again = f.request(&authn_request(SP1, "", &[AUTH_ONLY])).await;
         assert_eq!(
             again.status, 200,

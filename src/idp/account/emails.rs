@@ -52,7 +52,10 @@ pub fn add(
         notified: true,
     };
     if deps.accounts.find_by_email(&lookup)?.is_some() {
-        audit::account(deps, Some(&user.public_id), false, "email_add_in_use")?;
+        // The user's own events (listed on the page) read as for any address; the refusal
+        // is recorded for operators without the user's id.
+        audit::account(deps, None, false, "email_add_in_use")?;
+        audit::account(deps, Some(&user.public_id), true, "email_add_requested")?;
         return Ok(sent);
     }
     let token = deps.ids.secret_token().ok_or(Error::Random("token"))?;
