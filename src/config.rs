@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::mail::MailerSetting;
 use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
 
@@ -108,6 +109,11 @@ pub struct Config {
     /// How often `serve` deletes expired rows (pending requests, sessions, ...); 0 = never
     /// (then run `saml-idp purge` from cron).
     pub purge_interval_seconds: u64,
+    /// Where email goes (SPEC 17): `outbox` (files under `{data_dir}/outbox/`) or an SMTP
+    /// server. `Debug` hides its credentials.
+    pub mailer: MailerSetting,
+    /// The From address of every email; default `no-reply@{host of base_url}`.
+    pub mail_from: String,
 }
 
 impl Config {
@@ -126,6 +132,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub base_url: Option<String>,
     pub database_url: Option<String>,
+    pub mailer: Option<String>,
+    pub mail_from: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,6 +153,8 @@ struct FileConfig {
     #[serde(default)]
     trusted_proxies: Vec<String>,
     purge_interval_seconds: Option<u64>,
+    mailer: Option<String>,
+    mail_from: Option<String>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
     organization: Option<Organization>,
@@ -246,7 +256,13 @@ impl Config {
                 "must be between 0 (never) and 86400",
             ));
         }
+        let mailer = pick(&overrides.mailer, &file.mailer, "outbox")
+            .parse::<MailerSetting>()
+            .map_err(|detail| invalid("mailer", detail))?;
+        let mail_from = resolve_mail_from(&overrides.mail_from, &file.mail_from, &base_url)?;
         Ok(Config {
+            mailer,
+            mail_from,
             trusted_proxies,
             purge_interval_seconds,
             mode,
@@ -264,6 +280,32 @@ impl Config {
             signing_keys,
             registry_refresh_seconds: refresh,
         })
+    }
+}
+
+/// `mail_from` as given, else `no-reply@{host of base_url}`; either must be an address.
+fn resolve_mail_from(
+    over: &Option<String>,
+    file: &Option<String>,
+    base_url: &str,
+) -> Result<String, ConfigError> {
+    let from = match over.as_ref().or(file.as_ref()) {
+        Some(given) => given.trim().to_string(),
+        None => {
+            let host = url::Url::parse(base_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("no-reply@{host}")
+        }
+    };
+    if crate::mail::setting::is_valid_address(&from) {
+        Ok(from)
+    } else {
+        Err(invalid(
+            "mail_from",
+            format!("{from:?} is not an email address"),
+        ))
     }
 }
 
@@ -484,6 +526,77 @@ mod tests {
         assert!(err.to_string().contains("trusted_proxies"), "{err}");
         let err = load_file("purge_interval_seconds = 999999\n").expect_err("too long");
         assert!(err.to_string().contains("purge_interval_seconds"), "{err}");
+    }
+
+    #[test]
+    fn mailer_is_outbox_or_an_smtp_url() {
+        let c = Config::load(&Overrides::default()).expect("defaults");
+        assert_eq!(c.mailer, MailerSetting::Outbox);
+        assert_eq!(c.mail_from, "no-reply@127.0.0.1");
+        let c = load_file(
+            "base_url = \"https://idp.example.gov\"\nmailer = \"smtps://u:p%40ss@mail.example.gov:2465\"\n",
+        )
+        .expect("smtps");
+        let MailerSetting::Smtp(server) = &c.mailer else {
+            panic!("{:?}", c.mailer)
+        };
+        assert_eq!(
+            (server.host.as_str(), server.port),
+            ("mail.example.gov", 2465)
+        );
+        assert!(server.implicit_tls);
+        assert_eq!(server.credentials, Some(("u".into(), "p@ss".into())));
+        assert!(
+            !format!("{c:?}").contains("p@ss"),
+            "Debug hides the password"
+        );
+        assert_eq!(c.mail_from, "no-reply@idp.example.gov");
+        let f = write_config("mailer = \"smtp://file.example.gov\"\n");
+        let c = Config::load(&Overrides {
+            config_file: Some(f.path().to_path_buf()),
+            mailer: Some("outbox".into()),
+            ..Overrides::default()
+        })
+        .expect("override");
+        assert_eq!(c.mailer, MailerSetting::Outbox, "the environment wins");
+        for bad in [
+            "mailer = \"sendmail\"\n",
+            "mailer = \"smtp://u:hunter22@\"\n",
+            "mailer = \"smtp://mail.example.gov:25/x\"\n",
+            "mailer = \"http://mail.example.gov\"\n",
+        ] {
+            let err = load_file(bad).expect_err(bad);
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        field: "mailer",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+            assert!(!err.to_string().contains("hunter22"), "{err}");
+        }
+    }
+
+    #[test]
+    fn mail_from_must_be_an_address() {
+        let c = load_file("mail_from = \"accounts@example.gov\"\n").expect("from");
+        assert_eq!(c.mail_from, "accounts@example.gov");
+        let c = Config::load(&Overrides {
+            mail_from: Some("env@example.gov".into()),
+            ..Overrides::default()
+        })
+        .expect("override");
+        assert_eq!(c.mail_from, "env@example.gov");
+        for bad in [
+            "mail_from = \"no-reply\"\n",
+            "mail_from = \"Name <a@b.gov>\"\n",
+        ] {
+            let err = load_file(bad).expect_err(bad);
+            assert!(err.to_string().contains("mail_from"), "{err}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod fuzzing;
+pub mod i18n;
 pub mod idp;
 pub mod ids;
 pub mod mail;

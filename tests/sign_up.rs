@@ -349,3 +349,43 @@ async fn a_reset_sets_the_password_and_ends_every_session() {
         );
     }
 }
+
+/// The link to `path` in the plain-text part of the newest message in `outbox`, as a path
+/// and query.
+fn link_in_newest_message(outbox: &std::path::Path, path: &str) -> String {
+    let files = common::mail::eml_files(outbox);
+    let newest = files.last().expect("a message in the outbox").clone();
+    let parsed = common::mail::parse(&[newest]);
+    let text = common::mail::part(&parsed[0], "text/plain");
+    let start = text.find(path).expect("the link in the text part");
+    let end = text[start..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |n| start + n);
+    text[start..end].to_string()
+}
+
+/// The whole sign-up with the real mail composition and the development outbox: the link is
+/// read from the `.eml` file the IdP wrote, as a person would read it.
+#[actix_rt::test]
+async fn sign_up_through_the_outbox() {
+    for (backend, mut f, _) in flows() {
+        let outbox = tempfile::tempdir().expect("outbox");
+        let sender = saml_idp::mail::Sender::new(
+            &saml_idp::mail::MailerSetting::Outbox,
+            outbox.path().to_path_buf(),
+            "no-reply@idp.test.example.gov",
+            "Test IdP",
+        );
+        f.state = f.state.clone().with_mailer(Arc::new(sender));
+        let sent = start_sign_up(&mut f, NEW_EMAIL).await;
+        assert_eq!(sent.status, 200, "{backend}: {}", sent.body);
+        let link = link_in_newest_message(outbox.path(), "/sign-up/confirm?");
+        let chosen = choose_password(&mut f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+        assert_eq!(chosen.status, 303, "{backend}: {}", chosen.body);
+        let setup = f.get("/sign-up/second-factor").await;
+        let code = code_for(&f, &shown_secret(&setup.body));
+        let done = submit_code(&mut f, &code).await;
+        assert_eq!(done.status, 200, "{backend}: {}", done.body);
+        assert_eq!(users(&f), 2, "{backend}");
+    }
+}

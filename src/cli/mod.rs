@@ -46,6 +46,23 @@ struct GlobalArgs {
     /// development (creates keys on first start) or production (requires configured keys).
     #[arg(long, global = true, env = "SAML_IDP_MODE", value_name = "MODE")]
     mode: Option<Mode>,
+    /// Where email goes: outbox (files in DATA_DIR/outbox) or smtp[s]://[user:password@]host:port.
+    #[arg(
+        long,
+        global = true,
+        env = "SAML_IDP_MAILER",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    mailer: Option<String>,
+    /// From address of every email (default no-reply@HOST of the base URL).
+    #[arg(
+        long,
+        global = true,
+        env = "SAML_IDP_MAIL_FROM",
+        value_name = "ADDRESS"
+    )]
+    mail_from: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +162,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         data_dir: cli.global.data_dir,
         base_url: cli.global.base_url,
         database_url: cli.global.database_url,
+        mailer: cli.global.mailer,
+        mail_from: cli.global.mail_from,
     })?;
     match cli.command {
         Command::Serve { .. } => startup::serve(config),

@@ -15,6 +15,7 @@ use crate::crypto::dev_keys::{self, DevKeyOutcome};
 use crate::crypto::KeyRing;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::RandomIds;
+use crate::mail::MailerSetting;
 use crate::registry::SpRegistry;
 use crate::saml::SamlYear;
 use crate::store::{Database, DieselSpRegistry};
@@ -135,8 +136,15 @@ pub fn serve(config: Config) -> Result<(), CliError> {
     let years: Vec<String> = keys.years().map(|y| y.to_string()).collect();
     tracing::info!(
         listen = %config.listen, base_url = %config.base_url, years = %years.join(","),
-        database = %describe_database(&config.database_url), "saml-idp starting"
+        database = %describe_database(&config.database_url),
+        mailer = %config.mailer.describe(), "saml-idp starting"
     );
+    if config.mode == Mode::Production && config.mailer == MailerSetting::Outbox {
+        tracing::warn!(
+            "production mode with mailer = outbox: emails are only written to {}/outbox",
+            config.data_dir.display()
+        );
+    }
     let listen = config.listen.clone();
     let crypto = account_crypto(&config)?;
     let state = AppState::build(

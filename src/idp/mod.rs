@@ -40,8 +40,8 @@ use crate::mail::Mailer;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
 use pending::PendingStore;
 
-/// What the use cases work with: the stores, the key ring, the id source, and the time of
-/// the request (injected, so tests freeze it).
+/// What the use cases work with: the stores, the key ring, the id source, the mailer, and the
+/// time of the request (injected, so tests freeze it).
 #[derive(Clone, Copy)]
 pub struct Deps<'a> {
     pub accounts: &'a dyn AccountStore,
@@ -52,12 +52,13 @@ pub struct Deps<'a> {
     pub limiter: &'a dyn RateLimiter,
     pub replay: &'a dyn ReplayCache,
     pub tokens: &'a dyn TokenStore,
-    pub mailer: &'a dyn Mailer,
     pub pending: &'a dyn PendingStore,
     pub sps: &'a SpCache,
     pub keys: &'a KeyRing,
     pub ids: &'a dyn IdSource,
     /// `{base_url}/api/saml`: the Issuer of everything the IdP emits.
     pub entity_id: &'a str,
+    /// Sends the account emails (SPEC 17) in the user's locale.
+    pub mailer: &'a dyn Mailer,
     pub now: DateTime<Utc>,
 }

@@ -3,7 +3,16 @@
 //! localised text and HTML) and delivering it (the development outbox, SMTP) live behind the
 //! trait, so tests and nodes choose the transport without touching a use case.
 
+pub mod compose;
+pub mod outbox;
+pub mod sender;
+pub mod setting;
+pub mod smtp;
+
 use thiserror::Error;
+
+pub use sender::Sender;
+pub use setting::{MailerSetting, SmtpServer};
 
 /// What a message says; each is rendered in the user's locale, as plain text and HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,13 +89,15 @@ pub trait Mailer: Send + Sync {
     fn send(&self, to: &[String], mail: &Mail, locale: &str) -> Result<(), MailError>;
 }
 
-/// The mailer of a state built without one: every send fails, so a flow that needs mail
-/// tells the person it could not be sent instead of losing the message.
-#[derive(Debug, Default)]
-pub struct Unconfigured;
-
-impl Mailer for Unconfigured {
-    fn send(&self, _to: &[String], _mail: &Mail, _locale: &str) -> Result<(), MailError> {
-        Err(MailError::Unavailable("no mailer is configured".into()))
+impl Mail {
+    /// The message's name, for logs (never its links).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Mail::ConfirmEmail { .. } => "confirm_email",
+            Mail::AccountExists { .. } => "account_exists",
+            Mail::ResetPassword { .. } => "reset_password",
+            Mail::ConfirmNewEmail { .. } => "confirm_new_email",
+            Mail::AccountChanged { .. } => "account_changed",
+        }
     }
 }

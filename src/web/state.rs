@@ -35,12 +35,12 @@ pub struct AppState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub replay_cache: Arc<dyn ReplayCache>,
     pub tokens: Arc<dyn TokenStore>,
-    /// Sends the account emails (SPEC 17).
-    pub mailer: Arc<dyn Mailer>,
     /// `{base_url}/api/saml`, computed once.
     pub entity_id: Arc<str>,
     /// Deletes expired rows; `server` runs it every `purge_interval_seconds`.
     pub purger: Arc<dyn Purger>,
+    /// Sends email through the configured `mailer` (SPEC 17).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl AppState {
@@ -64,12 +64,12 @@ impl AppState {
             limiter: self.rate_limiter.as_ref(),
             replay: self.replay_cache.as_ref(),
             tokens: self.tokens.as_ref(),
-            mailer: self.mailer.as_ref(),
             pending: self.pending.as_ref(),
             sps: &self.sp_cache,
             keys: &self.keys,
             ids: self.ids.as_ref(),
             entity_id: &self.entity_id,
+            mailer: self.mailer.as_ref(),
             now: self.clock.now(),
         }
     }
@@ -87,7 +87,8 @@ impl AppState {
 }
 
 impl AppState {
-    /// Wires the Diesel stores over `db`; the server and the tests build the same state.
+    /// Wires the Diesel stores over `db` and the mailer the configuration names; the server
+    /// and the tests build the same state.
     #[allow(clippy::too_many_arguments)]
     pub fn build(
         config: Arc<Config>,
@@ -100,7 +101,14 @@ impl AppState {
         account_crypto: AccountCrypto,
     ) -> AppState {
         let sessions = Arc::new(crate::store::DieselSessionStore::new(db.clone()));
+        let mailer = Arc::new(crate::mail::Sender::new(
+            &config.mailer,
+            config.data_dir.join("outbox"),
+            &config.mail_from,
+            &config.organization.display_name,
+        ));
         AppState {
+            mailer,
             entity_id: config.entity_id().into(),
             config,
             keys,
@@ -116,7 +124,6 @@ impl AppState {
             replay_cache: sessions,
             purger: Arc::new(crate::store::DieselPurger::new(db.clone())),
             tokens: Arc::new(crate::store::DieselTokenStore::new(db.clone())),
-            mailer: Arc::new(crate::mail::Unconfigured),
             db,
             clock,
             ids,

@@ -5,7 +5,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use saml_idp::mail::{Change, Mail, MailError, Mailer};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
@@ -82,4 +86,44 @@ impl Mailer for RecordingMailer {
         });
         Ok(())
     }
+}
+
+/// What Python's email package reads in each file.
+pub fn parse(files: &[PathBuf]) -> Vec<Value> {
+    let out = Command::new(super::python())
+        .arg(super::root().join("tests/mail/parse_eml.py"))
+        .args(files)
+        .output()
+        .expect("python runs");
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "parse_eml.py said: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    parsed.as_array().expect("a list").clone()
+}
+
+pub fn eml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.expect("entry").path())
+                .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+pub fn part<'a>(message: &'a Value, content_type: &str) -> &'a str {
+    message["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .find(|p| p["content_type"] == content_type)
+        .and_then(|p| p["body"].as_str())
+        .unwrap_or_else(|| panic!("no {content_type} part in {message}"))
 }

@@ -1,0 +1,103 @@
+//! The development transport: each message is an RFC 5322 file
+//! `{dir}/{timestamp}-{id}.eml` (UTC timestamp to the microsecond, so a directory listing
+//! sorts by sending time; a random id). The file is written under a hidden temporary name and
+//! renamed, so a reader never sees half a message.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::MailError;
+
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    /// The directory is created on the first message.
+    pub fn new(dir: PathBuf) -> Outbox {
+        Outbox { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes one formatted message; returns its path.
+    pub fn write(&self, message: &[u8]) -> Result<PathBuf, MailError> {
+        let unavailable = |what: &str, e: std::io::Error| {
+            MailError::Unavailable(format!("the outbox {what}: {}", e.kind()))
+        };
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| unavailable("directory cannot be created", e))?;
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("{stamp}-{}.eml", &id[..16]);
+        let temporary = self.dir.join(format!(".{name}.tmp"));
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+            .and_then(|mut file| {
+                file.write_all(message)?;
+                file.flush()
+            });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(unavailable("file cannot be written", e));
+        }
+        let path = self.dir.join(name);
+        std::fs::rename(&temporary, &path).map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            unavailable("file cannot be renamed", e)
+        })?;
+        Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_named_by_time_and_sort_in_sending_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outbox = Outbox::new(dir.path().join("outbox"));
+        let paths: Vec<PathBuf> = (0..5)
+            .map(|i| {
+                outbox
+                    .write(format!("message {i}").as_bytes())
+                    .expect("written")
+            })
+            .collect();
+        let mut listed: Vec<PathBuf> = std::fs::read_dir(outbox.dir())
+            .expect("listed")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, paths, "only the final files, in sending order");
+        for (i, path) in paths.iter().enumerate() {
+            let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+            // 20261201T054200.123456Z-0123456789abcdef.eml
+            assert_eq!(name.len(), 23 + 1 + 16 + 4, "{name}");
+            assert!(
+                name.ends_with(".eml") && name.as_bytes()[8] == b'T',
+                "{name}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(path).expect("read"),
+                format!("message {i}")
+            );
+        }
+    }
+
+    #[test]
+    fn an_unwritable_outbox_is_unavailable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"not a directory").expect("write");
+        let err = Outbox::new(blocker.join("outbox"))
+            .write(b"x")
+            .expect_err("cannot create");
+        assert!(matches!(err, MailError::Unavailable(_)), "{err:?}");
+    }
+}
