@@ -143,7 +143,7 @@ async fn the_page_needs_a_full_sign_in_and_lists_the_account() {
             "href=\"/account/security-keys?locale=en\"",
             "It is your only second factor",
             "You have not shared your information with any service yet.",
-            "Sign In Success (<code>totp</code>)",
+            "Sign-in (<code>totp</code>)",
             "action=\"/account/delete?locale=en\"",
         ] {
             assert!(
@@ -156,6 +156,12 @@ async fn the_page_needs_a_full_sign_in_and_lists_the_account() {
         assert!(!page.body.contains("/remove?"), "{backend}");
         let spanish = f.get("/account?locale=es").await;
         assert!(spanish.body.contains("<h1>Su cuenta</h1>"), "{backend}");
+        assert!(
+            spanish
+                .body
+                .contains("Inicio de sesión (<code>totp</code>)"),
+            "{backend}: event names are localised"
+        );
         let wrong_method = f.get("/account/password").await;
         assert_eq!(wrong_method.status, 405, "{backend}");
     }

@@ -27,6 +27,21 @@ pub const DONE: &[&str] = &[
     "consent_revoked",
 ];
 
+/// The audit events a user's own list can hold, with the key of their localised name (an
+/// event not listed here is shown by its stored name).
+const EVENT_NAMES: &[(&str, &str)] = &[
+    ("Sign In Success", "account.event.sign_in_success"),
+    ("Sign In Failure", "account.event.sign_in_failure"),
+    ("Account", "account.event.account"),
+];
+
+fn event_name(locale: Locale, event: &str) -> String {
+    EVENT_NAMES
+        .iter()
+        .find(|(name, _)| *name == event)
+        .map_or_else(|| event.to_string(), |(_, key)| locale.t(key).to_string())
+}
+
 /// What the page says above everything else.
 pub enum Notice {
     None,
@@ -156,7 +171,7 @@ pub fn page(
         .iter()
         .map(|e| EventView {
             at: time(e.at),
-            event: e.event.clone(),
+            event: event_name(locale, &e.event),
             detail: e.detail.clone().unwrap_or_default(),
             sp: e.sp.clone(),
             success: e.success,
