@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{done, gate, Fresh, Outcome, Problem};
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
-use crate::accounts::{AccountError, EmailRecord, EmailRemoval};
+use crate::accounts::{AccountError, EmailRecord, EmailRemoval, UserRecord};
 use crate::idp::pending::token_hash;
 use crate::idp::throttle::{self, Bucket};
 use crate::idp::{audit, Deps, Error};
@@ -58,13 +58,25 @@ pub fn add(
         audit::account(deps, Some(&user.public_id), true, "email_add_requested")?;
         return Ok(sent);
     }
+    if !send_link(deps, &user, NewAddress { email, lookup }, link_prefix)? {
+        audit::account(deps, Some(&user.public_id), false, "email_add_mail_failed")?;
+        return Ok(Outcome::Refused(Problem::MailFailed));
+    }
+    audit::account(deps, Some(&user.public_id), true, "email_add_requested")?;
+    Ok(sent)
+}
+
+/// Issues the confirmation link's token (the address sealed in it) and mails the link to the
+/// new address; false, with the token deleted again, when the mail could not be sent.
+fn send_link(
+    deps: &Deps<'_>,
+    user: &UserRecord,
+    address: NewAddress,
+    link_prefix: &str,
+) -> Result<bool, Error> {
     let token = deps.ids.secret_token().ok_or(Error::Random("token"))?;
     let hash = token_hash(&token);
-    let json = serde_json::to_vec(&NewAddress {
-        email: email.clone(),
-        lookup,
-    })
-    .map_err(|e| Error::Response(e.to_string()))?;
+    let json = serde_json::to_vec(&address).map_err(|e| Error::Response(e.to_string()))?;
     let payload = deps
         .crypto
         .seal_token_payload(&hash, &json)
@@ -81,13 +93,15 @@ pub fn add(
     let mail = Mail::ConfirmNewEmail {
         link: format!("{link_prefix}{token}"),
     };
-    if deps.mailer.send(&[email], &mail, &user.locale).is_err() {
+    if deps
+        .mailer
+        .send(&[address.email], &mail, &user.locale)
+        .is_err()
+    {
         deps.tokens.take(&hash, purpose, deps.now)?;
-        audit::account(deps, Some(&user.public_id), false, "email_add_mail_failed")?;
-        return Ok(Outcome::Refused(Problem::MailFailed));
+        return Ok(false);
     }
-    audit::account(deps, Some(&user.public_id), true, "email_add_requested")?;
-    Ok(sent)
+    Ok(true)
 }
 
 /// The confirmation link of an address being added, if it is live and this user's (looking

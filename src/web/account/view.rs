@@ -149,7 +149,19 @@ pub fn page(
     context.insert("totp", &overview.totp);
     context.insert("totp_removable", &overview.totp_removable);
     context.insert("backup_codes_left", &overview.backup_codes_left);
-    let connected: Vec<ConnectedView> = overview
+    context.insert("connected", &connected(locale, overview));
+    context.insert("events", &events(locale, overview));
+    let mut response = render::page("account.html", &context, Vec::new(), status)?;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// Each connected SP, with the attributes it received by their localised names.
+fn connected(locale: Locale, overview: &Overview) -> Vec<ConnectedView> {
+    overview
         .connected
         .iter()
         .map(|c| ConnectedView {
@@ -164,9 +176,11 @@ pub fn page(
             consented_at: time(c.consented_at),
             last_signed_in: c.last_signed_in.map(time),
         })
-        .collect();
-    context.insert("connected", &connected);
-    let events: Vec<EventView> = overview
+        .collect()
+}
+
+fn events(locale: Locale, overview: &Overview) -> Vec<EventView> {
+    overview
         .events
         .iter()
         .map(|e| EventView {
@@ -176,12 +190,5 @@ pub fn page(
             sp: e.sp.clone(),
             success: e.success,
         })
-        .collect();
-    context.insert("events", &events);
-    let mut response = render::page("account.html", &context, Vec::new(), status)?;
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+        .collect()
 }
