@@ -118,6 +118,13 @@ async fn the_page_needs_a_full_sign_in_and_lists_the_account() {
             (303, "/sign-in?locale=en"),
             "{backend}"
         );
+        let change = f
+            .post("/account/backup-codes", &[("csrf", "anything")])
+            .await;
+        assert_eq!(
+            change.location, "/sign-in?locale=en",
+            "{backend}: a change too"
+        );
         f.tick(31);
         f.password(ADA, PASSWORD).await;
         let half = f.get("/account").await;
@@ -482,8 +489,11 @@ async fn a_confirmation_link_adds_nothing_for_another_account() {
         post_account(&mut f, "/account/emails", &[("email", WORK)]).await;
         let link = mailer.confirm_link(WORK).expect("link");
         let path = link.trim_start_matches(common::BASE_URL).to_string();
-        // Bob signs in, in another browser, and follows ada's link.
+        // Followed in a browser that is not signed in: sign in first.
         f.jar = HashMap::new();
+        let anonymous = f.get(&path).await;
+        assert_eq!(anonymous.location, "/sign-in?locale=en", "{backend}");
+        // Bob signs in, in another browser, and follows ada's link.
         f.tick(31);
         f.password("bob@example.gov", PASSWORD).await;
         let code = f.code();
