@@ -2,10 +2,9 @@
 //! its field, message and a link to the integration help) or `{"errors":[…]}` (SPEC 4).
 
 use serde::Serialize;
-use tera::Context;
 
 use super::i18n::Locale;
-use super::pages;
+use super::{pages, render};
 use crate::idp::intake_error::{IntakeCode, IntakeError};
 
 #[derive(Debug, Serialize)]
@@ -37,8 +36,7 @@ fn items(errors: &[IntakeError], locale: Locale, help_base: &str) -> Vec<Item> {
 }
 
 pub fn html(errors: &[IntakeError], locale: Locale, help_base: &str) -> String {
-    let mut context = Context::new();
-    context.insert("lang", locale.code());
+    let mut context = render::layout_context(locale);
     context.insert("title", locale.t("error.title"));
     context.insert("intro", locale.t("error.intro"));
     context.insert("more_info", locale.t("error.more_info"));
@@ -84,8 +82,7 @@ pub fn help_page(locale: Locale) -> Result<String, super::WebError> {
             help: locale.t(&format!("help.{}", c.as_str())),
         })
         .collect();
-    let mut context = Context::new();
-    context.insert("lang", locale.code());
+    let mut context = render::layout_context(locale);
     context.insert("title", locale.t("help.title"));
     context.insert("intro", locale.t("help.intro"));
     context.insert("errors", &entries);

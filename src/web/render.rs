@@ -11,14 +11,21 @@ use super::i18n::Locale;
 use super::{pages, WebError};
 use crate::registry::ServiceProvider;
 
-/// Title and language, and when the page belongs to a sign-in for an SP, its friendly name
-/// and the Cancel link.
-pub fn page_context(locale: Locale, title_key: &str, sp: Option<&ServiceProvider>) -> Context {
+/// What `layout.html` needs on every page: the language and the translated texts (its skip
+/// link among them). Every page's context starts from this one.
+pub fn layout_context(locale: Locale) -> Context {
     let mut context = Context::new();
     context.insert("lang", locale.code());
     context.insert("locale", locale.code());
-    context.insert("title", locale.t(title_key));
     context.insert("t", &Translations(locale));
+    context
+}
+
+/// Title and language, and when the page belongs to a sign-in for an SP, its friendly name
+/// and the Cancel link.
+pub fn page_context(locale: Locale, title_key: &str, sp: Option<&ServiceProvider>) -> Context {
+    let mut context = layout_context(locale);
+    context.insert("title", locale.t(title_key));
     if let Some(sp) = sp {
         context.insert("sp_name", &sp.friendly_name);
         context.insert("cancel_url", &format!("/cancel?locale={}", locale.code()));

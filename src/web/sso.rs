@@ -7,11 +7,10 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use tera::Context;
 
 use super::i18n::Locale;
 use super::saml_params::SamlParams;
-use super::{blocking, cookies, extract, outcome, pages, session, AppState, WebError};
+use super::{blocking, cookies, extract, outcome, pages, render, session, AppState, WebError};
 use crate::idp::advance::{advance, Browser, Outcome};
 use crate::idp::audit;
 use crate::idp::complete::Step;
@@ -99,8 +98,7 @@ pub async fn auth_post(
         Ok(parsed) => parsed,
         Err((reply, errors)) => return Err(early(&state, reply, errors).await),
     };
-    let mut context = Context::new();
-    context.insert("lang", reply.locale.code());
+    let mut context = render::layout_context(reply.locale);
     context.insert("title", reply.locale.t("bounce.title"));
     context.insert("body", reply.locale.t("bounce.body"));
     context.insert("button", reply.locale.t("bounce.button"));

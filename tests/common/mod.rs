@@ -3,6 +3,7 @@
 //! test), and an application with all of them wired in.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod flow;
 pub mod mail;
 

@@ -367,9 +367,10 @@ fn mfa() -> Vec<Case> {
     failed.insert("error", EN.t("mfa.failed"));
     let mut failed_expect = common();
     failed_expect.push(format!(
-        "<p class=\"error\" role=\"alert\">{}</p>",
+        "<p class=\"error\" role=\"alert\" id=\"code-error\">{}</p>",
         esc(EN.t("mfa.failed"))
     ));
+    failed_expect.push("aria-describedby=\"code-error code-hint\" aria-invalid=\"true\"".into());
     vec![
         Case {
             label: "first visit",
@@ -531,9 +532,10 @@ fn sign_in() -> Vec<Case> {
     retry.insert("error", EN.t("signin.failed"));
     let mut retry_expect = common();
     retry_expect.push(format!(
-        "<p class=\"error\" role=\"alert\">{}</p>",
+        "<p class=\"error\" role=\"alert\" id=\"signin-error\">{}</p>",
         esc(EN.t("signin.failed"))
     ));
+    retry_expect.push("aria-describedby=\"signin-error\" aria-invalid=\"true\"".into());
     vec![
         Case {
             label: "pending request",
@@ -670,7 +672,14 @@ fn every_page_template_renders_its_content_and_escapes_hostile_values() {
                 .unwrap_or_else(|e| panic!("{at} does not render: {e:?}"));
             assert!(html.starts_with("<!DOCTYPE html>"), "{at}: {html}");
             assert!(html.contains("<html lang=\"en\">"), "{at}: {html}");
-            assert!(html.contains("<main id=\"main\">"), "{at}: {html}");
+            assert!(
+                html.contains("<main id=\"main\" tabindex=\"-1\">"),
+                "{at}: {html}"
+            );
+            assert!(
+                html.contains("<a class=\"skip-link\" href=\"#main\">"),
+                "{at}: {html}"
+            );
             let title = case.context.get("title").and_then(|t| t.as_str());
             let title = title.unwrap_or_else(|| panic!("{at}: no title"));
             assert!(
