@@ -185,6 +185,8 @@ PAGES = [
     ("consent", lambda t: t.mfa()),
     ("hand-off", lambda t: t.agree_without_script()),
     ("home-signed-in", lambda t: t.hand_off_then_home()),
+    ("account", lambda t: t.get("/account")),
+    ("account-reauthenticate", lambda t: t.get("/account/reauthenticate")),
 ]
 
 # One script returns everything the checks need about the page as it is now.
