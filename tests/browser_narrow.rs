@@ -2,7 +2,9 @@
 //! visits each page of the real binary in English, Spanish and French, from the landing
 //! page through a whole sign-in for a python3-saml SP (with its banner, the wrong-password
 //! and wrong-code pages, consent and the hand-off page) to the account page (and its
-//! re-authentication), sign-up, forgot-password, the tools and error pages, and fails on sideways scrolling, an element past the right edge, an input without a label, or
+//! re-authentication), sign-up, forgot-password, the sign-up pages (the confirmation link
+//! read from the IdP's outbox), the tools and error
+//! pages, and fails on sideways scrolling, an element past the right edge, an input without a label, or
 //! a form whose submit button Tab does not reach (`tests/browser/narrow.py`). It also saves
 //! screenshots of two pages, which must be PNGs 320 px wide. Missing tools fail the test.
 
@@ -69,6 +71,8 @@ fn every_page_fits_320_px_is_labelled_and_keyboard_usable_in_every_language() {
         .arg("--idp-cert")
         .arg(common::key("idp-2026-test-only.crt"))
         .args(["--sp-name", SP_NAME])
+        .arg("--outbox")
+        .arg(idp.dir.path().join("data/outbox"))
         .arg("--screenshots")
         .arg(&shots_dir)
         .args(["--shots", &SHOTS.join(",")])
@@ -88,8 +92,8 @@ fn every_page_fits_320_px_is_labelled_and_keyboard_usable_in_every_language() {
         serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON summary");
     assert_eq!(summary["ok"], true, "{summary}");
     let pages = summary["pages"].as_array().expect("pages");
-    // 18 pages in each of 3 languages, each in its own language (the 404 page is English).
-    assert_eq!(pages.len(), 18 * USERS.len(), "{summary}");
+    // 22 pages in each of 3 languages, each in its own language (the 404 page is English).
+    assert_eq!(pages.len(), 22 * USERS.len(), "{summary}");
     // The account page itself was shown (the sign-in was recent: no re-authentication).
     for page in pages.iter().filter(|p| p["page"] == "account") {
         assert_eq!(page["path"], "/account", "{page}");

@@ -133,6 +133,35 @@ class Tour:
         WebDriverWait(self.driver, WAIT).until(lambda d: d.find_elements(By.ID, "saml-post-form"))
         self.loaded()
 
+    def sign_up_sent(self):
+        """Starts a sign-up with a new address for this locale (the browser is signed in at
+        this point of the tour; starting a sign-up does not need it signed out)."""
+        self.new_email = "narrow-new-%s-%s@example.gov" % (self.locale, uuid.uuid4().hex[:8])
+        self.get("/sign-up")
+        element(self.driver, By.ID, "email").send_keys(self.new_email)
+        self.submit()
+
+    def new_password(self):
+        """Opens the confirmation link of the newest message in the IdP's outbox, as the
+        person would from their mail."""
+        link = newest_link(self.outbox, "/sign-up/confirm?")
+        self.driver.get(self.idp + link)
+        self.loaded()
+        element(self.driver, By.ID, "password")
+
+    def totp_setup(self):
+        password = "narrow sign-up passphrase %s" % self.locale
+        element(self.driver, By.ID, "password").send_keys(password)
+        self.driver.find_element(By.ID, "password_confirmation").send_keys(password)
+        self.submit()
+        wait_for_path(self.driver, self.idp, "/sign-up/second-factor", "the authenticator-app page")
+
+    def backup_codes(self):
+        shown = element(self.driver, By.CSS_SELECTOR, "code.secret").text
+        element(self.driver, By.ID, "code").send_keys(fresh_totp(shown.replace(" ", "")))
+        self.submit()
+        element(self.driver, By.CSS_SELECTOR, "ul.codes")
+
     def hand_off_then_home(self):
         """Clicks the hand-off's button (the no-JavaScript path), waits for the SP to sign
         the user in, then opens the landing page, now signed in."""
@@ -187,7 +216,28 @@ PAGES = [
     ("home-signed-in", lambda t: t.hand_off_then_home()),
     ("account", lambda t: t.get("/account")),
     ("account-reauthenticate", lambda t: t.get("/account/reauthenticate")),
+    ("sign-up-sent", lambda t: t.sign_up_sent()),
+    ("new-password", lambda t: t.new_password()),
+    ("totp-setup", lambda t: t.totp_setup()),
+    ("backup-codes", lambda t: t.backup_codes()),
 ]
+
+
+def newest_link(outbox, path):
+    """The first link to `path` in the plain-text part of the newest message of the outbox
+    (returned as path and query)."""
+    import email
+    import email.policy
+    files = sorted(f for f in os.listdir(outbox) if f.endswith(".eml"))
+    if not files:
+        raise Failure("no message in the outbox %s" % outbox)
+    with open(os.path.join(outbox, files[-1]), "rb") as f:
+        message = email.message_from_bytes(f.read(), policy=email.policy.default)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    start = text.find(path)
+    if start < 0:
+        raise Failure("no %s link in the newest message" % path)
+    return text[start:].split()[0]
 
 # One script returns everything the checks need about the page as it is now.
 INSPECT = r"""
@@ -359,6 +409,7 @@ def run(args, driver, sp_base):
         driver.delete_all_cookies()
         emulate_narrow(driver)
         tour = Tour(driver, idp, sp_base, locale, users[locale], args.sp_name)
+        tour.outbox = args.outbox
         for name, reach in PAGES:
             where = "page %r in %s" % (name, locale)
             try:
@@ -390,6 +441,7 @@ def main():
     parser.add_argument("--sp-name", required=True, help="the SP's friendly name the pages show")
     parser.add_argument("--user", action="append", default=[], required=True,
                         help="LOCALE,EMAIL,PASSWORD,TOTP_SECRET (one per locale)")
+    parser.add_argument("--outbox", required=True, help="the IdP's mail outbox directory ({data_dir}/outbox)")
     parser.add_argument("--screenshots", help="directory for PNG screenshots of the --shots pages")
     parser.add_argument("--shots", help="comma-separated page names to screenshot, or 'all'")
     args = parser.parse_args()
