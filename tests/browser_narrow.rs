@@ -1,8 +1,9 @@
 //! Every page at 320 px (SPEC 15): headless Chromium, its viewport emulated at 320 CSS px,
 //! visits each page of the real binary in English, Spanish and French, from the landing
 //! page through a whole sign-in for a python3-saml SP (with its banner, the wrong-password
-//! and wrong-code pages, consent and the hand-off page) to sign-up, forgot-password, the
-//! the sign-up pages (the confirmation link read from the IdP's outbox), the tools and error
+//! and wrong-code pages, consent and the hand-off page) to the account page (and its
+//! re-authentication), sign-up, forgot-password, the sign-up pages (the confirmation link
+//! read from the IdP's outbox), the tools and error
 //! pages, and fails on sideways scrolling, an element past the right edge, an input without a label, or
 //! a form whose submit button Tab does not reach (`tests/browser/narrow.py`). It also saves
 //! screenshots of two pages, which must be PNGs 320 px wide. Missing tools fail the test.
@@ -91,8 +92,13 @@ fn every_page_fits_320_px_is_labelled_and_keyboard_usable_in_every_language() {
         serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON summary");
     assert_eq!(summary["ok"], true, "{summary}");
     let pages = summary["pages"].as_array().expect("pages");
-    // 16 pages in each of 3 languages, each in its own language (the 404 page is English).
-    assert_eq!(pages.len(), 16 * USERS.len(), "{summary}");
+    // 22 pages in each of 3 languages, each in its own language (the 404 page is English).
+    assert_eq!(Some(pages.len() as u64), summary["expected"].as_u64(), "{summary}");
+    assert!(pages.len() >= 23 * USERS.len(), "every page of the tour: {summary}");
+    // The account page itself was shown (the sign-in was recent: no re-authentication).
+    for page in pages.iter().filter(|p| p["page"] == "account") {
+        assert_eq!(page["path"], "/account", "{page}");
+    }
     // Each page speaks its locale, the skip link included: one text per language.
     let mut skip_links = std::collections::BTreeMap::new();
     for page in pages.iter().filter(|p| p["page"] != "not-found") {

@@ -74,6 +74,26 @@ pub struct EmailRecord {
     pub for_sign_in: bool,
 }
 
+/// An address as the account page lists it: its row id (what the page's forms name) and
+/// the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEmail {
+    pub id: i64,
+    pub record: EmailRecord,
+}
+
+/// What removing an address did (SPEC 17: the last one cannot go; when the address SPs
+/// receive goes, another one takes its place in the same transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailRemoval {
+    /// Removed; `was_for_sign_in` when it was the address SPs received.
+    Removed { was_for_sign_in: bool },
+    /// It is the account's only address: nothing removed.
+    LastOne,
+    /// No such address on this account.
+    NotFound,
+}
+
 /// Everything needed to create a user in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
@@ -119,4 +139,48 @@ pub trait AccountStore: Send + Sync {
     fn unused_backup_codes(&self, user_id: i64) -> Result<Vec<(i64, String)>, AccountError>;
     /// Marks a backup code used if it was not; false if already used.
     fn claim_backup_code(&self, code_id: i64, now: DateTime<Utc>) -> Result<bool, AccountError>;
+
+    // The account page (SPEC 17). Each change stamps the user's `updated_at`.
+
+    /// The user's addresses with their row ids, oldest first.
+    fn stored_emails(&self, user_id: i64) -> Result<Vec<StoredEmail>, AccountError>;
+    /// Adds a confirmed address; `DuplicateEmail` if any account has it (the unique lookup
+    /// decides a race), `NotFound` if the user is gone.
+    fn add_email(
+        &self,
+        user_id: i64,
+        email: &EmailRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError>;
+    /// Removes one of the user's addresses unless it is the last; if it was the address SPs
+    /// receive, the oldest remaining one becomes it (one transaction).
+    fn remove_email(
+        &self,
+        user_id: i64,
+        email_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<EmailRemoval, AccountError>;
+    /// Makes `email_id` the one address SPs receive; false if it is not the user's.
+    fn set_sp_email(
+        &self,
+        user_id: i64,
+        email_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AccountError>;
+    /// Sets (sealed) or removes the TOTP secret; the last used step is forgotten with the
+    /// old secret.
+    fn set_totp(
+        &self,
+        user_id: i64,
+        sealed: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError>;
+    /// Replaces every backup code of the user (used or not) with `hashes`, in one
+    /// transaction.
+    fn replace_backup_codes(
+        &self,
+        user_id: i64,
+        hashes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError>;
 }

@@ -18,6 +18,9 @@ pub enum TokenPurpose {
     ResetPassword,
     /// The link confirming an address added on the account page.
     ConfirmNewEmail,
+    /// An authenticator app being added on the account page: the secret shown, until the
+    /// app's first code proves it.
+    AccountTotp,
     /// A WebAuthn registration ceremony in progress.
     WebauthnRegistration,
     /// A WebAuthn authentication ceremony in progress.
@@ -31,17 +34,21 @@ impl TokenPurpose {
             TokenPurpose::SignUp => "sign_up",
             TokenPurpose::ResetPassword => "reset_password",
             TokenPurpose::ConfirmNewEmail => "confirm_new_email",
+            TokenPurpose::AccountTotp => "account_totp",
             TokenPurpose::WebauthnRegistration => "webauthn_registration",
             TokenPurpose::WebauthnAuthentication => "webauthn_authentication",
         }
     }
 
     /// How long a token of this purpose lives (SPEC 17: 24 h for confirmation links, 1 h for
-    /// reset links; a sign-up in progress gets an hour; a WebAuthn ceremony five minutes).
+    /// reset links; a sign-up in progress gets an hour; an authenticator app being added on
+    /// the account page 15 minutes, the re-authentication window; a WebAuthn ceremony five
+    /// minutes).
     pub fn lifetime(self) -> Duration {
         match self {
             TokenPurpose::ConfirmEmail | TokenPurpose::ConfirmNewEmail => Duration::hours(24),
             TokenPurpose::SignUp | TokenPurpose::ResetPassword => Duration::hours(1),
+            TokenPurpose::AccountTotp => Duration::minutes(15),
             TokenPurpose::WebauthnRegistration | TokenPurpose::WebauthnAuthentication => {
                 Duration::minutes(5)
             }
@@ -134,6 +141,7 @@ mod tests {
             TokenPurpose::SignUp,
             TokenPurpose::ResetPassword,
             TokenPurpose::ConfirmNewEmail,
+            TokenPurpose::AccountTotp,
             TokenPurpose::WebauthnRegistration,
             TokenPurpose::WebauthnAuthentication,
         ];

@@ -2,6 +2,7 @@
 //! traits. No HTTP and no Diesel here: each use case takes a [`Deps`] (the stores, keys and
 //! `now`) and returns a typed outcome or an [`Error`].
 
+pub mod account;
 pub mod advance;
 pub mod audit;
 pub mod complete;

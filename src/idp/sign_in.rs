@@ -195,6 +195,62 @@ pub fn run_second_factor(
     Ok(CodeOutcome::Accepted(method))
 }
 
+/// The answer to a password or code typed again by a user who is already signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recheck {
+    Right,
+    Wrong,
+    Locked,
+    RateLimited,
+}
+
+/// The password of a signed-in user, typed again (the account page's re-authentication, a
+/// password change, deleting the account): the same rate limits, lock, failure count and
+/// audit events as the password step, so the account page is no way around the lock.
+pub fn recheck_password(
+    deps: &Deps<'_>,
+    user: &UserRecord,
+    typed: &str,
+    client: &str,
+) -> Result<Recheck, Error> {
+    let buckets = [Bucket::address(client), Bucket::account(&user.public_id)];
+    if !throttle::allow(deps, &buckets)? {
+        return Ok(Recheck::RateLimited);
+    }
+    // Verified whether or not the account is locked: the same work for every refusal.
+    let right = password::verify_password(typed, &user.password_hash);
+    if is_locked(deps, user) {
+        audit(deps, Some(user), false, "locked")?;
+        return Ok(Recheck::Locked);
+    }
+    if !right {
+        fail(deps, user)?;
+        audit(deps, Some(user), false, "wrong_password")?;
+        return Ok(Recheck::Wrong);
+    }
+    Ok(Recheck::Right)
+}
+
+/// A second-factor code of a signed-in user, typed again (deleting the account): a TOTP
+/// code once per step or an unused backup code (used up by this), counted towards the lock
+/// like the second-factor step. Call it after [`recheck_password`], which counted the
+/// attempt in the rate limits.
+pub fn recheck_code(deps: &Deps<'_>, user: &UserRecord, code: &str) -> Result<Recheck, Error> {
+    if is_locked(deps, user) {
+        audit(deps, Some(user), false, "locked")?;
+        return Ok(Recheck::Locked);
+    }
+    if check_code(deps, user, code)?.is_none() {
+        audit(deps, Some(user), false, "wrong_code")?;
+        return Ok(if fail(deps, user)? {
+            Recheck::Locked
+        } else {
+            Recheck::Wrong
+        });
+    }
+    Ok(Recheck::Right)
+}
+
 fn is_locked(deps: &Deps<'_>, user: &UserRecord) -> bool {
     user.locked_until.is_some_and(|until| until > deps.now)
 }

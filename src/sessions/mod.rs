@@ -91,6 +91,22 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
+/// An audit event as stored, with its time (the account page's recent events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub event: AuditEvent,
+    pub at: DateTime<Utc>,
+}
+
+/// What a user consented to share with one SP, and when they last signed in to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    pub issuer: String,
+    pub attributes: Vec<String>,
+    pub consented_at: DateTime<Utc>,
+    pub last_authenticated_at: Option<DateTime<Utc>>,
+}
+
 pub trait SessionStore: Send + Sync {
     fn create(&self, session: &SessionRecord) -> Result<(), SessionError>;
     /// The session if it exists, `expires_at > now` and `last_seen_at > idle_cutoff`.
@@ -115,6 +131,17 @@ pub trait SessionStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<(), SessionError>;
     fn delete(&self, token_hash: &str) -> Result<(), SessionError>;
+    /// Records that the user of this session typed the password again (re-authentication on
+    /// the account page), keeping the second factor; false if the session is gone or is
+    /// another user's.
+    fn refresh_password(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, SessionError>;
+    /// Ends every session of a user but `keep` (a password change); returns how many.
+    fn delete_others_for_user(&self, user_id: i64, keep: &str) -> Result<usize, SessionError>;
     /// Counts a failed attempt in this session; the new count (0 if the session is gone).
     fn record_failure(&self, token_hash: &str) -> Result<i32, SessionError>;
     /// Ends the user's sessions that are past the password but not the second factor (an
@@ -169,12 +196,23 @@ pub trait IdentityStore: Send + Sync {
         issuer: &str,
         now: DateTime<Utc>,
     ) -> Result<(), SessionError>;
+    /// Every consent of a user, oldest first.
+    fn consents_for_user(&self, user_id: i64) -> Result<Vec<ConsentRecord>, SessionError>;
+    /// Forgets the consent to one SP (the next sign-in there asks again); false if there was
+    /// none.
+    fn revoke_consent(&self, user_id: i64, issuer: &str) -> Result<bool, SessionError>;
 }
 
 pub trait AuditLog: Send + Sync {
     fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError>;
     /// Most recent first (operators and tests).
     fn recent(&self, limit: i64) -> Result<Vec<AuditEvent>, SessionError>;
+    /// The user's own events, most recent first, with their times (the account page).
+    fn recent_for_user(
+        &self,
+        public_id: &str,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, SessionError>;
 }
 
 pub trait RateLimiter: Send + Sync {

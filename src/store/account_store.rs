@@ -7,12 +7,16 @@ use diesel::prelude::*;
 use diesel::r2d2::PooledConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::account_changes;
 use super::schema::{
     agency_identities, backup_codes, browser_sessions, remembered_browsers, security_keys,
     sp_consents, user_emails, users,
 };
 use super::{Database, DbConnection, Manager};
-use crate::accounts::{AccountError, AccountStore, EmailRecord, NewUser, UserRecord, UserStatus};
+use crate::accounts::{
+    AccountError, AccountStore, EmailRecord, EmailRemoval, NewUser, StoredEmail, UserRecord,
+    UserStatus,
+};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -99,20 +103,20 @@ impl<'a> UserWrite<'a> {
 
 /// UTC as stored, cut to whole microseconds: both backends keep exactly that much, so
 /// values read back compare equal to what was written.
-fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
+pub(super) fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc().trunc_subsecs(6)
 }
 
-fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+pub(super) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
 }
 
-fn storage(e: impl std::fmt::Display) -> AccountError {
+pub(super) fn storage(e: impl std::fmt::Display) -> AccountError {
     AccountError::Storage(e.to_string())
 }
 
 /// Errors inside a transaction: the domain's own, or the database's (both roll it back).
-enum TxError {
+pub(super) enum TxError {
     Account(AccountError),
     Db(DieselError),
 }
@@ -124,7 +128,7 @@ impl From<DieselError> for TxError {
 }
 
 impl TxError {
-    fn into_account(self) -> AccountError {
+    pub(super) fn into_account(self) -> AccountError {
         match self {
             TxError::Account(e) => e,
             TxError::Db(e) => storage(e),
@@ -163,7 +167,7 @@ fn email_taken(c: &mut DbConnection, emails: &[EmailRecord]) -> Result<bool, Die
     Ok(n > 0)
 }
 
-fn insert_email(
+pub(super) fn insert_email(
     c: &mut DbConnection,
     user_id: i64,
     email: &EmailRecord,
@@ -188,7 +192,11 @@ fn insert_email(
     }
 }
 
-fn insert_backup_code(c: &mut DbConnection, user_id: i64, hash: &str) -> Result<(), DieselError> {
+pub(super) fn insert_backup_code(
+    c: &mut DbConnection,
+    user_id: i64,
+    hash: &str,
+) -> Result<(), DieselError> {
     diesel::insert_into(backup_codes::table)
         .values((
             backup_codes::user_id.eq(user_id),
@@ -456,5 +464,66 @@ impl AccountStore for DieselAccountStore {
         .execute(&mut *conn)
         .map_err(storage)?;
         Ok(n == 1)
+    }
+
+    fn stored_emails(&self, user_id: i64) -> Result<Vec<StoredEmail>, AccountError> {
+        account_changes::stored_emails(&mut *self.conn()?, user_id).map_err(storage)
+    }
+
+    fn add_email(
+        &self,
+        user_id: i64,
+        email: &EmailRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|c| account_changes::add_email(c, user_id, email, db_time(now)))
+            .map_err(TxError::into_account)
+    }
+
+    fn remove_email(
+        &self,
+        user_id: i64,
+        email_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<EmailRemoval, AccountError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|c| account_changes::remove_email(c, user_id, email_id, db_time(now)))
+            .map_err(TxError::into_account)
+    }
+
+    fn set_sp_email(
+        &self,
+        user_id: i64,
+        email_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AccountError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|c| account_changes::set_sp_email(c, user_id, email_id, db_time(now)))
+            .map_err(TxError::into_account)
+    }
+
+    fn set_totp(
+        &self,
+        user_id: i64,
+        sealed: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        let mut conn = self.conn()?;
+        account_changes::set_totp(&mut conn, user_id, sealed, db_time(now))
+            .map_err(TxError::into_account)
+    }
+
+    fn replace_backup_codes(
+        &self,
+        user_id: i64,
+        hashes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|c| {
+            account_changes::replace_backup_codes(c, user_id, hashes, db_time(now))
+        })
+        .map_err(TxError::into_account)
     }
 }

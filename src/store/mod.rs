@@ -2,6 +2,8 @@
 //! an r2d2 pool, embedded migrations, and the Diesel implementations of the domain traits.
 //! `diesel` is named nowhere outside this module.
 
+mod account_changes;
+mod account_history;
 mod account_store;
 mod pending_store;
 mod purge_store;

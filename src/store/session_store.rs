@@ -12,10 +12,10 @@ use super::schema::{
     agency_identities, audit_events, browser_sessions, rate_limits, remembered_browsers,
     sp_consents,
 };
-use super::{Database, DbConnection, Manager};
+use super::{account_history, Database, DbConnection, Manager};
 use crate::sessions::{
-    AuditEvent, AuditLog, IdentityStore, MfaMethod, RateLimiter, ReplayCache, SessionError,
-    SessionRecord, SessionStore,
+    AuditEvent, AuditLog, ConsentRecord, IdentityStore, MfaMethod, RateLimiter, RecordedEvent,
+    ReplayCache, SessionError, SessionRecord, SessionStore,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -89,7 +89,7 @@ pub(super) fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc().trunc_subsecs(6)
 }
 
-fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+pub(super) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
 }
 
@@ -307,6 +307,35 @@ impl SessionStore for DieselSessionStore {
             .map(|_| ())
     }
 
+    fn refresh_password(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, SessionError> {
+        let n = self.execute(|c| {
+            diesel::update(
+                browser_sessions::table
+                    .find(token_hash)
+                    .filter(browser_sessions::user_id.eq(user_id)),
+            )
+            .set(browser_sessions::password_at.eq(Some(db_time(at))))
+            .execute(c)
+        })?;
+        Ok(n == 1)
+    }
+
+    fn delete_others_for_user(&self, user_id: i64, keep: &str) -> Result<usize, SessionError> {
+        self.execute(|c| {
+            diesel::delete(
+                browser_sessions::table
+                    .filter(browser_sessions::user_id.eq(user_id))
+                    .filter(browser_sessions::token_hash.ne(keep)),
+            )
+            .execute(c)
+        })
+    }
+
     /// Update first, then read: the row is locked before the count is read (as in
     /// `count_hit`), so concurrent failures each see their own increment.
     fn record_failure(&self, token_hash: &str) -> Result<i32, SessionError> {
@@ -483,6 +512,16 @@ impl IdentityStore for DieselSessionStore {
         })
         .map(|_| ())
     }
+
+    fn consents_for_user(&self, user_id: i64) -> Result<Vec<ConsentRecord>, SessionError> {
+        account_history::consents_for_user(&mut *self.conn()?, user_id)
+    }
+
+    fn revoke_consent(&self, user_id: i64, issuer: &str) -> Result<bool, SessionError> {
+        let n = self
+            .execute(|c| diesel::delete(sp_consents::table.find((user_id, issuer))).execute(c))?;
+        Ok(n == 1)
+    }
 }
 
 impl AuditLog for DieselSessionStore {
@@ -520,6 +559,14 @@ impl AuditLog for DieselSessionStore {
                 detail: r.detail,
             })
             .collect())
+    }
+
+    fn recent_for_user(
+        &self,
+        public_id: &str,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, SessionError> {
+        account_history::recent_for_user(&mut *self.conn()?, public_id, limit)
     }
 }
 

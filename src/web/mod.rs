@@ -12,12 +12,14 @@ mod intake_errors;
 mod outcome;
 pub mod pages;
 mod pending;
+mod qr;
 mod render;
 pub(crate) mod saml_params;
 mod session;
 mod state;
 
 // Handlers, one module per route group; none imports another.
+mod account;
 mod flow;
 mod health;
 mod home;
@@ -179,6 +181,7 @@ fn routes() -> actix_web::Scope<
                 .route(get_or_head().to(recovery::reset_form))
                 .route(web::post().to(recovery::reset_submit)),
         )
+        .configure(account_routes)
         .service(resource("/cancel", "GET, HEAD").route(get_or_head().to(flow::cancel)))
         .service(
             resource("/tools/saml-request", "GET, HEAD, POST")
@@ -201,6 +204,66 @@ fn routes() -> actix_web::Scope<
         .service(resource("/readyz", "GET, HEAD").route(get_or_head().to(health::readyz)))
         .service(resource("/metrics", "GET, HEAD").route(get_or_head().to(health::metrics)))
         .service(resource("/", "GET, HEAD").route(get_or_head().to(home::index)))
+}
+
+/// The account page (SPEC 17): the page, re-authentication, and one route per form.
+fn account_routes(cfg: &mut web::ServiceConfig) {
+    let post = |path: &str, handler| resource(path, "POST").route(handler);
+    cfg.service(resource("/account", "GET, HEAD").route(get_or_head().to(account::page)))
+        .service(
+            resource("/account/reauthenticate", "GET, HEAD, POST")
+                .route(get_or_head().to(account::reauth_form))
+                .route(web::post().to(account::reauth_submit)),
+        )
+        .service(post(
+            "/account/emails",
+            web::post().to(account::emails::add),
+        ))
+        .service(
+            resource("/account/emails/confirm", "GET, HEAD, POST")
+                .route(get_or_head().to(account::emails::confirm_form))
+                .route(web::post().to(account::emails::confirm_submit)),
+        )
+        .service(post(
+            "/account/emails/{id}/remove",
+            web::post().to(account::emails::remove),
+        ))
+        .service(post(
+            "/account/emails/{id}/for-sp",
+            web::post().to(account::emails::choose_for_sps),
+        ))
+        .service(post(
+            "/account/password",
+            web::post().to(account::security::password),
+        ))
+        .service(post(
+            "/account/totp",
+            web::post().to(account::security::totp_start),
+        ))
+        .service(post(
+            "/account/totp/confirm",
+            web::post().to(account::security::totp_confirm),
+        ))
+        .service(post(
+            "/account/totp/remove",
+            web::post().to(account::security::totp_remove),
+        ))
+        .service(post(
+            "/account/backup-codes",
+            web::post().to(account::security::backup_codes),
+        ))
+        .service(post(
+            "/account/connected/revoke",
+            web::post().to(account::leave::revoke),
+        ))
+        .service(post(
+            "/account/sign-out-everywhere",
+            web::post().to(account::leave::everywhere),
+        ))
+        .service(post(
+            "/account/delete",
+            web::post().to(account::leave::delete),
+        ));
 }
 
 async fn require_form_posts(

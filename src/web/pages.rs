@@ -58,6 +58,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         "tools_saml_request.html",
         include_str!("../../templates/tools_saml_request.html"),
     ),
+    // The account page (SPEC 17).
+    ("account.html", include_str!("../../templates/account.html")),
+    (
+        "reauthenticate.html",
+        include_str!("../../templates/reauthenticate.html"),
+    ),
+    (
+        "confirm_email.html",
+        include_str!("../../templates/confirm_email.html"),
+    ),
 ];
 
 /// Templates are constants of the binary, compiled once on first use; a test renders every

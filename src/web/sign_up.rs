@@ -1,6 +1,6 @@
 //! Creating an account (SPEC 17), over HTTP: `/sign-up` (email), the emailed link
 //! `/sign-up/confirm` (password), `/sign-up/second-factor` (an authenticator app, its QR code
-//! drawn here as SVG) and the backup codes, shown once. The rules live in `idp::sign_up`;
+//! drawn as SVG by `web::qr`) and the backup codes, shown once. The rules live in `idp::sign_up`;
 //! a sign-up started from an SP's sign-in page keeps the browser's pending request, so the
 //! last page continues to that SP.
 
@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::extract::{self, LocaleQuery};
 use super::i18n::Locale;
+use super::qr::{group, qr_svg};
 use super::render::{self, page_context};
 use super::{blocking, cookies, pending, session, AppState, WebError};
 use crate::idp::sign_up::{self, FinishOutcome, PasswordStep, SignUpLinks, StartOutcome};
@@ -343,33 +344,4 @@ fn with_cookies(
             .map_err(|e| WebError::Internal(e.to_string()))?;
     }
     Ok(response)
-}
-
-/// `JBSW Y3DP …`: the secret in groups of four, easier to type.
-fn group(secret: &str) -> String {
-    secret
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The provisioning URI as an SVG QR code (rendered here: no external service, no script).
-fn qr_svg(uri: &str) -> Result<String, WebError> {
-    let code = qrcode::QrCode::new(uri.as_bytes())
-        .map_err(|e| WebError::Internal(format!("QR code: {e}")))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(200, 200)
-        .dark_color(qrcode::render::svg::Color("#000000"))
-        .light_color(qrcode::render::svg::Color("#ffffff"))
-        .build();
-    // Inline in the page: drop the XML declaration, label the image, let it shrink.
-    let start = svg.find("<svg").unwrap_or(0);
-    Ok(svg[start..].replacen(
-        "<svg",
-        "<svg class=\"qr\" role=\"img\" aria-label=\"QR code\"",
-        1,
-    ))
 }

@@ -214,6 +214,9 @@ PAGES = [
     ("consent", lambda t: t.mfa()),
     ("hand-off", lambda t: t.agree_without_script()),
     ("home-signed-in", lambda t: t.hand_off_then_home()),
+    ("account", lambda t: t.get("/account")),
+    ("account-reauthenticate", lambda t: t.get("/account/reauthenticate")),
+    ("security-keys", lambda t: t.get("/account/security-keys")),
     ("sign-up-sent", lambda t: t.sign_up_sent()),
     ("new-password", lambda t: t.new_password()),
     ("totp-setup", lambda t: t.totp_setup()),
@@ -425,7 +428,8 @@ def run(args, driver, sp_base):
                 path = os.path.join(args.screenshots, "%s-%s.png" % (name, locale))
                 screenshot(driver, path)
                 saved.append(path)
-    return {"checked": len(checked), "pages": checked, "screenshots": saved}
+    return {"checked": len(checked), "expected": len(PAGES) * len(LOCALES), "pages": checked,
+            "screenshots": saved}
 
 
 def main():

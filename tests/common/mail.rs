@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use saml_idp::mail::{Mail, MailError, Mailer};
+use saml_idp::mail::{Change, Mail, MailError, Mailer};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,23 @@ impl RecordingMailer {
         };
         let url = url::Url::parse(&link).expect("an absolute link");
         format!("{}?{}", url.path(), url.query().unwrap_or_default())
+    }
+
+    /// The recipients of each `AccountChanged` notice of `change`, in order.
+    pub fn notices(&self, change: Change) -> Vec<Vec<String>> {
+        self.sent()
+            .into_iter()
+            .filter(|s| s.mail == Mail::AccountChanged { change })
+            .map(|s| s.to)
+            .collect()
+    }
+
+    /// The link of the last `ConfirmNewEmail` message sent to `to` alone.
+    pub fn confirm_link(&self, to: &str) -> Option<String> {
+        self.sent().into_iter().rev().find_map(|s| match s.mail {
+            Mail::ConfirmNewEmail { link } if s.to == [to.to_string()] => Some(link),
+            _ => None,
+        })
     }
 }
 

@@ -13,6 +13,8 @@ use crate::idp::intake_error::IntakeCode;
 use crate::web::i18n::Locale;
 use crate::web::render::Translations;
 
+mod account_cases;
+
 const SCRIPT: &str = "<script>alert(1)</script>";
 const BREAKOUT: &str = "\"><img src=x>";
 
@@ -74,6 +76,9 @@ fn cases(template: &str) -> Option<Vec<Case>> {
         "security_keys.html" => security_keys(),
         "sign_in.html" => sign_in(),
         "tools_saml_request.html" => tools_saml_request(),
+        "account.html" => account_cases::account(),
+        "reauthenticate.html" => account_cases::reauthenticate(),
+        "confirm_email.html" => account_cases::confirm_email(),
         "sign_up.html" => sign_up(),
         "new_password.html" => new_password(),
         "totp_setup.html" => totp_setup(),
@@ -293,6 +298,10 @@ fn index() -> Vec<Case> {
             context: context(true),
             expect: vec![
                 EN.t("home.signed_in").into(),
+                format!(
+                    "<a href=\"/account?locale=en\">{}</a>",
+                    EN.t("account.title")
+                ),
                 "<form method=\"post\" action=\"/sign-out\">".into(),
                 format!("name=\"csrf\" value=\"{CSRF}\""),
                 format!("<button type=\"submit\">{}</button>", EN.t("home.sign_out")),

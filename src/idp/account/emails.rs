@@ -1,0 +1,215 @@
+//! Email addresses on the account page (SPEC 17): add one (a confirmation link, valid 24 h,
+//! goes to the new address; following it while signed in as the owner adds it), remove one
+//! (never the last; if SPs received it, the oldest remaining one takes over), and choose the
+//! one SPs receive. An address that any account already has gets the same answer as a new
+//! one and nothing is sent or added, so the form tells nobody which addresses have accounts.
+
+use serde::{Deserialize, Serialize};
+
+use super::{done, gate, Fresh, Outcome, Problem};
+use crate::accounts::tokens::{TokenPurpose, TokenRecord};
+use crate::accounts::{AccountError, EmailRecord, EmailRemoval, UserRecord};
+use crate::idp::pending::token_hash;
+use crate::idp::throttle::{self, Bucket};
+use crate::idp::{audit, Deps, Error};
+use crate::mail::{Change, Mail};
+use crate::sessions::SessionRecord;
+
+/// Addresses one account may have.
+pub const MAX_EMAILS: usize = 12;
+
+/// The address a confirmation link adds, sealed in its token.
+#[derive(Debug, Serialize, Deserialize)]
+struct NewAddress {
+    email: String,
+    lookup: String,
+}
+
+/// The add form. `link_prefix` gets the token appended.
+pub fn add(
+    deps: &Deps<'_>,
+    session: &SessionRecord,
+    typed: &str,
+    client: &str,
+    link_prefix: &str,
+) -> Result<Outcome, Error> {
+    let user = match gate(deps, session, Fresh::Password)? {
+        Ok(user) => user,
+        Err(stop) => return Ok(stop.into()),
+    };
+    let Some((email, lookup)) = deps.crypto.email_lookup(typed) else {
+        return Ok(Outcome::Refused(Problem::InvalidEmail));
+    };
+    let buckets = [Bucket::address(client), Bucket::account(&user.public_id)];
+    if !throttle::allow(deps, &buckets)? {
+        return Ok(Outcome::Refused(Problem::RateLimited));
+    }
+    if deps.accounts.emails(user.id)?.len() >= MAX_EMAILS {
+        return Ok(Outcome::Refused(Problem::TooManyEmails));
+    }
+    let sent = Outcome::Done {
+        value: (),
+        notified: true,
+    };
+    if deps.accounts.find_by_email(&lookup)?.is_some() {
+        // The user's own events (listed on the page) read as for any address; the refusal
+        // is recorded for operators without the user's id.
+        audit::account(deps, None, false, "email_add_in_use")?;
+        audit::account(deps, Some(&user.public_id), true, "email_add_requested")?;
+        return Ok(sent);
+    }
+    if !send_link(deps, &user, NewAddress { email, lookup }, link_prefix)? {
+        audit::account(deps, Some(&user.public_id), false, "email_add_mail_failed")?;
+        return Ok(Outcome::Refused(Problem::MailFailed));
+    }
+    audit::account(deps, Some(&user.public_id), true, "email_add_requested")?;
+    Ok(sent)
+}
+
+/// Issues the confirmation link's token (the address sealed in it) and mails the link to the
+/// new address; false, with the token deleted again, when the mail could not be sent.
+fn send_link(
+    deps: &Deps<'_>,
+    user: &UserRecord,
+    address: NewAddress,
+    link_prefix: &str,
+) -> Result<bool, Error> {
+    let token = deps.ids.secret_token().ok_or(Error::Random("token"))?;
+    let hash = token_hash(&token);
+    let json = serde_json::to_vec(&address).map_err(|e| Error::Response(e.to_string()))?;
+    let payload = deps
+        .crypto
+        .seal_token_payload(&hash, &json)
+        .ok_or(Error::Random("sealing"))?;
+    let purpose = TokenPurpose::ConfirmNewEmail;
+    let record = TokenRecord::issue(
+        hash.clone(),
+        purpose,
+        Some(user.id),
+        Some(payload),
+        deps.now,
+    );
+    deps.tokens.insert(&record)?;
+    let mail = Mail::ConfirmNewEmail {
+        link: format!("{link_prefix}{token}"),
+    };
+    if deps
+        .mailer
+        .send(&[address.email], &mail, &user.locale)
+        .is_err()
+    {
+        deps.tokens.take(&hash, purpose, deps.now)?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// The confirmation link of an address being added, if it is live and this user's (looking
+/// uses nothing up: a mail scanner's visit is harmless).
+fn live_link(
+    deps: &Deps<'_>,
+    user_id: i64,
+    token: &str,
+) -> Result<Option<(String, NewAddress)>, Error> {
+    let hash = token_hash(token);
+    let found = deps
+        .tokens
+        .find(&hash, TokenPurpose::ConfirmNewEmail, deps.now)?
+        .filter(|t| t.user_id == Some(user_id));
+    let address = found.and_then(|t| {
+        let bytes = deps
+            .crypto
+            .open_token_payload(&t.token_hash, t.payload.as_deref()?)?;
+        serde_json::from_slice::<NewAddress>(&bytes).ok()
+    });
+    Ok(address.map(|a| (hash, a)))
+}
+
+/// Whether the page with the "add this address" button may show: the link is live and the
+/// signed-in user is the one who asked for it. The link's address is shown on that page.
+pub fn check_link(
+    deps: &Deps<'_>,
+    session: &SessionRecord,
+    token: &str,
+) -> Result<Outcome<String>, Error> {
+    let user = match gate(deps, session, Fresh::No)? {
+        Ok(user) => user,
+        Err(stop) => return Ok(stop.into()),
+    };
+    Ok(match live_link(deps, user.id, token)? {
+        Some((_, address)) => Outcome::Done {
+            value: address.email,
+            notified: true,
+        },
+        None => Outcome::Refused(Problem::LinkDead),
+    })
+}
+
+/// Following the link, signed in as its owner: the address is added. Proving the mailbox is
+/// the point here, and the password was checked when the address was asked for, so no fresh
+/// password is needed. The new address itself is not sent the notice.
+pub fn confirm(deps: &Deps<'_>, session: &SessionRecord, token: &str) -> Result<Outcome, Error> {
+    let user = match gate(deps, session, Fresh::No)? {
+        Ok(user) => user,
+        Err(stop) => return Ok(stop.into()),
+    };
+    let Some((hash, address)) = live_link(deps, user.id, token)? else {
+        return Ok(Outcome::Refused(Problem::LinkDead));
+    };
+    if deps
+        .tokens
+        .take(&hash, TokenPurpose::ConfirmNewEmail, deps.now)?
+        .is_none()
+    {
+        return Ok(Outcome::Refused(Problem::LinkDead));
+    }
+    let sealed = deps
+        .crypto
+        .seal_email(&address.email, &address.lookup)
+        .ok_or(Error::Random("sealing"))?;
+    let record = EmailRecord {
+        lookup: address.lookup.clone(),
+        sealed,
+        for_sign_in: false,
+    };
+    match deps.accounts.add_email(user.id, &record, deps.now) {
+        Ok(()) => done(deps, &user, Change::EmailAdded, Some(&address.lookup), ()),
+        // Another account took the address since the link was sent.
+        Err(AccountError::DuplicateEmail) => {
+            audit::account(deps, Some(&user.public_id), false, "email_add_in_use")?;
+            Ok(Outcome::Refused(Problem::LinkDead))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes one of the account's addresses. The removed address is not told: it is no longer
+/// the account's, and the others are.
+pub fn remove(deps: &Deps<'_>, session: &SessionRecord, email_id: i64) -> Result<Outcome, Error> {
+    let user = match gate(deps, session, Fresh::Password)? {
+        Ok(user) => user,
+        Err(stop) => return Ok(stop.into()),
+    };
+    match deps.accounts.remove_email(user.id, email_id, deps.now)? {
+        EmailRemoval::Removed { .. } => done(deps, &user, Change::EmailRemoved, None, ()),
+        EmailRemoval::LastOne => Ok(Outcome::Refused(Problem::LastEmail)),
+        EmailRemoval::NotFound => Ok(Outcome::Refused(Problem::UnknownEmail)),
+    }
+}
+
+/// Makes one of the account's addresses the one SPs receive. Every address is told: both
+/// the old and the new one belong to the account.
+pub fn choose_for_sps(
+    deps: &Deps<'_>,
+    session: &SessionRecord,
+    email_id: i64,
+) -> Result<Outcome, Error> {
+    let user = match gate(deps, session, Fresh::Password)? {
+        Ok(user) => user,
+        Err(stop) => return Ok(stop.into()),
+    };
+    if !deps.accounts.set_sp_email(user.id, email_id, deps.now)? {
+        return Ok(Outcome::Refused(Problem::UnknownEmail));
+    }
+    done(deps, &user, Change::EmailForSpChanged, None, ())
+}

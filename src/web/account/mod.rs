@@ -1,0 +1,233 @@
+//! The account page over HTTP (SPEC 17): `GET /account` shows everything, and each form
+//! posts to its own route (`/account/password`, `/account/emails`, …). The rules live in
+//! `idp::account`; here a browser without a fully signed-in session is sent to `/sign-in`,
+//! one whose password is older than 15 minutes to `/account/reauthenticate` (which returns to
+//! the account page), a form without its session's CSRF token is refused, and a change's
+//! result is shown on the account page after a 303 (a refusal: the page itself, with the
+//! problem and a 4xx status).
+
+pub mod emails;
+pub mod leave;
+pub mod security;
+mod view;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::extract::{self, LocaleQuery};
+use super::i18n::Locale;
+use super::render::{self, page_context};
+use super::{blocking, session, AppState, WebError};
+use crate::idp::account::reauth::reauthenticate;
+use crate::idp::account::{overview, Outcome, Problem};
+use crate::idp::{self, Deps};
+use crate::sessions::SessionRecord;
+
+/// The form every change posts: at least its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    locale: Option<String>,
+    /// The change just made (one of [`view::DONE`]); anything else is ignored.
+    done: Option<String>,
+    /// Set when the email announcing the change could not be sent.
+    unmailed: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn to_sign_in(locale: Locale) -> HttpResponse {
+    render::redirect(&format!("/sign-in?locale={}", locale.code()))
+}
+
+fn to_reauthenticate(locale: Locale) -> HttpResponse {
+    render::redirect(&format!("/account/reauthenticate?locale={}", locale.code()))
+}
+
+/// This browser's session if it has passed the second factor; else the way to sign in.
+async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+) -> Result<Result<SessionRecord, HttpResponse>, WebError> {
+    let session = session::current(state, req, locale).await?;
+    Ok(session
+        .filter(|s| s.user_id.is_some() && s.mfa_at.is_some())
+        .ok_or_else(|| to_sign_in(locale)))
+}
+
+/// As [`signed_in`], for a form: its CSRF token must be the session's.
+async fn form_session(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    csrf: &str,
+) -> Result<Result<SessionRecord, HttpResponse>, WebError> {
+    match signed_in(state, req, locale).await? {
+        Ok(s) if !session::csrf_ok(&s, csrf) => Err(WebError::Csrf { locale }),
+        other => Ok(other),
+    }
+}
+
+/// Runs one change for a signed-in form and shows its result; `notice` names the change on
+/// the account page.
+async fn change<F>(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    csrf: &str,
+    notice: &'static str,
+    f: F,
+) -> Result<HttpResponse, WebError>
+where
+    F: FnOnce(&Deps<'_>, &SessionRecord) -> Result<Outcome, idp::Error> + Send + 'static,
+{
+    let session = match form_session(state, req, locale, csrf).await? {
+        Ok(session) => session,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let (worker, stored) = (state.clone(), session.clone());
+    let outcome = blocking::run(locale, move || f(&worker.deps(), &stored)).await?;
+    finish(state, &session, locale, outcome, notice).await
+}
+
+/// Where a change's outcome leads.
+async fn finish<T>(
+    state: &AppState,
+    session: &SessionRecord,
+    locale: Locale,
+    outcome: Outcome<T>,
+    notice: &'static str,
+) -> Result<HttpResponse, WebError> {
+    match outcome {
+        Outcome::Done { notified, .. } => {
+            let unmailed = if notified { "" } else { "&unmailed=1" };
+            Ok(render::redirect(&format!(
+                "/account?locale={}&done={notice}{unmailed}",
+                locale.code()
+            )))
+        }
+        Outcome::Refused(problem) => refused(state, session, locale, problem).await,
+        Outcome::NotSignedIn => Ok(to_sign_in(locale)),
+        Outcome::ReauthenticationNeeded => Ok(to_reauthenticate(locale)),
+    }
+}
+
+/// The account page again, with the problem (or 429 for the rate limit).
+async fn refused(
+    state: &AppState,
+    session: &SessionRecord,
+    locale: Locale,
+    problem: Problem,
+) -> Result<HttpResponse, WebError> {
+    if problem == Problem::RateLimited {
+        return Err(WebError::RateLimited { locale });
+    }
+    let (key, status) = view::problem(problem);
+    show(state, session, locale, view::Notice::Problem(key), status).await
+}
+
+/// Renders the account page for this session (or sends the browser where it must go first).
+async fn show(
+    state: &AppState,
+    session: &SessionRecord,
+    locale: Locale,
+    notice: view::Notice,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let (worker, stored) = (state.clone(), session.clone());
+    let outcome =
+        blocking::run(locale, move || overview::overview(&worker.deps(), &stored)).await?;
+    match outcome {
+        Outcome::Done { value, .. } => {
+            view::page(locale, &session.csrf_token, &value, notice, status)
+        }
+        Outcome::ReauthenticationNeeded => Ok(to_reauthenticate(locale)),
+        Outcome::NotSignedIn | Outcome::Refused(_) => Ok(to_sign_in(locale)),
+    }
+}
+
+/// `GET /account`.
+pub async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let session = match signed_in(&state, &req, locale).await? {
+        Ok(session) => session,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let notice = view::Notice::from_query(q.done.as_deref(), q.unmailed.is_some());
+    show(&state, &session, locale, notice, 200).await
+}
+
+/// `GET /account/reauthenticate`.
+pub async fn reauth_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    match signed_in(&state, &req, locale).await? {
+        Ok(session) => reauth_page(locale, &session, None, 200),
+        Err(elsewhere) => Ok(elsewhere),
+    }
+}
+
+fn reauth_page(
+    locale: Locale,
+    session: &SessionRecord,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let mut context = page_context(locale, "account.reauth_title", None);
+    context.insert("csrf", &session.csrf_token);
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page("reauthenticate.html", &context, Vec::new(), status)
+}
+
+/// `POST /account/reauthenticate`: the password again, then back to the account page.
+pub async fn reauth_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let session = match form_session(&state, &req, locale, &form.csrf).await? {
+        Ok(session) => session,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let client = extract::client_address(&state, &req);
+    let (worker, stored) = (state.clone(), session.clone());
+    let outcome = blocking::run(locale, move || {
+        reauthenticate(&worker.deps(), &stored, &form.password, &client)
+    })
+    .await?;
+    match outcome {
+        Outcome::Done { .. } => Ok(render::redirect(&format!(
+            "/account?locale={}",
+            locale.code()
+        ))),
+        Outcome::Refused(Problem::RateLimited) => Err(WebError::RateLimited { locale }),
+        Outcome::Refused(problem) => {
+            let (key, status) = view::problem(problem);
+            reauth_page(locale, &session, Some(key), status)
+        }
+        Outcome::NotSignedIn | Outcome::ReauthenticationNeeded => Ok(to_sign_in(locale)),
+    }
+}
