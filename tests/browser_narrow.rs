@@ -93,8 +93,15 @@ fn every_page_fits_320_px_is_labelled_and_keyboard_usable_in_every_language() {
     assert_eq!(summary["ok"], true, "{summary}");
     let pages = summary["pages"].as_array().expect("pages");
     // 22 pages in each of 3 languages, each in its own language (the 404 page is English).
-    assert_eq!(Some(pages.len() as u64), summary["expected"].as_u64(), "{summary}");
-    assert!(pages.len() >= 23 * USERS.len(), "every page of the tour: {summary}");
+    assert_eq!(
+        Some(pages.len() as u64),
+        summary["expected"].as_u64(),
+        "{summary}"
+    );
+    assert!(
+        pages.len() >= 23 * USERS.len(),
+        "every page of the tour: {summary}"
+    );
     // The account page itself was shown (the sign-in was recent: no re-authentication).
     for page in pages.iter().filter(|p| p["page"] == "account") {
         assert_eq!(page["path"], "/account", "{page}");

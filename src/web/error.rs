@@ -90,14 +90,20 @@ impl WebError {
         }
     }
 
-    /// (title, message) shown to the user.
-    fn public(&self) -> (&'static str, &'static str) {
+    /// (title, message) shown to the user, in `locale`. Variants that carry their own
+    /// locale use it; the others are shown in `locale` (`error_response` has no request, so
+    /// English; `localize` re-renders them in the request's language).
+    fn public(&self, locale: Locale) -> (&'static str, &'static str) {
+        let pair = |l: Locale, prefix: &str| {
+            (
+                l.t(&format!("{prefix}.title")),
+                l.t(&format!("{prefix}.body")),
+            )
+        };
         match self {
-            WebError::NotFound => ("Page not found", "There is nothing at this address."),
+            WebError::NotFound => pair(locale, "errors.not_found"),
             WebError::Rejected { locale, .. } => (locale.t("error.title"), locale.t("error.intro")),
-            WebError::InactiveSp { locale } => {
-                (locale.t("inactive.title"), locale.t("inactive.body"))
-            }
+            WebError::InactiveSp { locale } => pair(*locale, "inactive"),
             WebError::Csrf { locale } => (
                 locale.t("form.invalid_title"),
                 locale.t("form.invalid_body"),
@@ -106,28 +112,79 @@ impl WebError {
                 locale.t("session.expired_title"),
                 locale.t("session.expired_body"),
             ),
-            WebError::RateLimited { locale } => {
-                (locale.t("ratelimit.title"), locale.t("ratelimit.body"))
-            }
-            WebError::NoEmail { locale } => (locale.t("noemail.title"), locale.t("noemail.body")),
-            WebError::InvalidForm(_) => ("Error", "The form could not be read. Please try again."),
-            WebError::MethodNotAllowed(_) => (
-                "Method not allowed",
-                "This address does not accept that request method.",
-            ),
-            WebError::UnsupportedMediaType => (
-                "Unsupported media type",
-                "Send this form as application/x-www-form-urlencoded (UTF-8).",
-            ),
-            WebError::DatabaseUnavailable(_) => (
-                "Service unavailable",
-                "The service is temporarily unavailable. Please try again in a moment.",
-            ),
-            WebError::Internal(_) => (
-                "Error",
-                "Something went wrong on our side. Please try again.",
-            ),
+            WebError::RateLimited { locale } => pair(*locale, "ratelimit"),
+            WebError::NoEmail { locale } => pair(*locale, "noemail"),
+            WebError::InvalidForm(_) => pair(locale, "errors.invalid_form"),
+            WebError::MethodNotAllowed(_) => pair(locale, "errors.method"),
+            WebError::UnsupportedMediaType => pair(locale, "errors.media_type"),
+            WebError::DatabaseUnavailable(_) => pair(locale, "errors.unavailable"),
+            WebError::Internal(_) => pair(locale, "errors.internal"),
         }
+    }
+
+    /// The locale a variant carries, if it carries one.
+    fn own_locale(&self) -> Option<Locale> {
+        match self {
+            WebError::Rejected { locale, .. }
+            | WebError::InactiveSp { locale }
+            | WebError::Csrf { locale }
+            | WebError::SessionExpired { locale }
+            | WebError::RateLimited { locale }
+            | WebError::NoEmail { locale } => Some(*locale),
+            WebError::NotFound
+            | WebError::InvalidForm(_)
+            | WebError::MethodNotAllowed(_)
+            | WebError::UnsupportedMediaType
+            | WebError::DatabaseUnavailable(_)
+            | WebError::Internal(_) => None,
+        }
+    }
+
+    /// The error page of a variant that carries no locale, in `locale` (the request's), with
+    /// the same status and headers; `None` for the others (already in their language).
+    pub fn localize(&self, locale: Locale) -> Option<HttpResponse> {
+        if self.own_locale().is_some() {
+            return None;
+        }
+        Some(self.response_in(locale))
+    }
+
+    fn response_in(&self, locale: Locale) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let WebError::MethodNotAllowed(allow) = self {
+            response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
+        let (content_type, body) = match self {
+            WebError::Rejected {
+                errors,
+                locale,
+                json: true,
+                help_base,
+            } => (
+                "application/json",
+                intake_errors::json(errors, *locale, help_base),
+            ),
+            WebError::Rejected {
+                errors,
+                locale,
+                help_base,
+                ..
+            } => (
+                "text/html; charset=utf-8",
+                intake_errors::html(errors, *locale, help_base),
+            ),
+            _ => {
+                let locale = self.own_locale().unwrap_or(locale);
+                let (title, message) = self.public(locale);
+                (
+                    "text/html; charset=utf-8",
+                    pages::error_page(locale, title, message),
+                )
+            }
+        };
+        response
+            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)))
+            .body(body)
     }
 }
 
@@ -169,39 +226,6 @@ impl ResponseError for WebError {
             | WebError::NoEmail { .. }
             | WebError::SessionExpired { .. } => {}
         }
-        let mut response = HttpResponse::build(self.status_code());
-        if let WebError::MethodNotAllowed(allow) = self {
-            response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
-        }
-        let (content_type, body) = match self {
-            WebError::Rejected {
-                errors,
-                locale,
-                json: true,
-                help_base,
-            } => (
-                "application/json",
-                intake_errors::json(errors, *locale, help_base),
-            ),
-            WebError::Rejected {
-                errors,
-                locale,
-                help_base,
-                ..
-            } => (
-                "text/html; charset=utf-8",
-                intake_errors::html(errors, *locale, help_base),
-            ),
-            _ => {
-                let (title, message) = self.public();
-                (
-                    "text/html; charset=utf-8",
-                    pages::error_page(title, message),
-                )
-            }
-        };
-        response
-            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)))
-            .body(body)
+        self.response_in(Locale::En)
     }
 }

@@ -41,8 +41,9 @@ pub fn html(errors: &[IntakeError], locale: Locale, help_base: &str) -> String {
     context.insert("intro", locale.t("error.intro"));
     context.insert("more_info", locale.t("error.more_info"));
     context.insert("errors", &items(errors, locale, help_base));
-    pages::render("saml_error.html", &context)
-        .unwrap_or_else(|_| pages::error_page(locale.t("error.title"), locale.t("error.intro")))
+    pages::render("saml_error.html", &context).unwrap_or_else(|_| {
+        pages::error_page(locale, locale.t("error.title"), locale.t("error.intro"))
+    })
 }
 
 #[derive(Serialize)]

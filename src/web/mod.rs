@@ -119,6 +119,7 @@ fn routes() -> actix_web::Scope<
 > {
     web::scope("")
         .wrap(actix_web::middleware::from_fn(require_form_posts))
+        .wrap(actix_web::middleware::from_fn(localize_errors))
         .default_service(web::to(not_found))
         .service(saml_scope())
         .service(
@@ -264,6 +265,42 @@ fn account_routes(cfg: &mut web::ServiceConfig) {
             "/account/delete",
             web::post().to(account::leave::delete),
         ));
+}
+
+/// Error pages that carry no language of their own (404, 405, 415, 503, …) are shown in the
+/// request's (`locale` parameter, else `Accept-Language`, SPEC 14).
+async fn localize_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let query = web::Query::<extract::LocaleQuery>::from_query(req.query_string()).ok();
+    let locale = extract::locale(
+        req.request(),
+        query.and_then(|q| q.into_inner().locale).as_deref(),
+    );
+    let response = next.call(req).await?;
+    let localized = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<WebError>())
+        .and_then(|e| e.localize(locale));
+    Ok(match localized {
+        Some(mut page) => {
+            // Keep what inner layers set (e.g. `Cache-Control: no-store` on SAML endpoints).
+            for (name, value) in response.headers() {
+                let body_header = name == actix_web::http::header::CONTENT_TYPE
+                    || name == actix_web::http::header::CONTENT_LENGTH;
+                if !body_header && !page.headers().contains_key(name) {
+                    page.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            response.into_response(page).map_into_right_body()
+        }
+        None => response.map_into_left_body(),
+    })
 }
 
 async fn require_form_posts(

@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use super::i18n::Locale;
 use tera::{Context, Tera};
 
 use super::error::WebError;
@@ -100,8 +101,8 @@ impl Pages {
     }
 
     /// The error page; falls back to plain text if rendering itself fails.
-    pub fn error_page(&self, title: &str, message: &str) -> String {
-        let mut context = Context::new();
+    pub fn error_page(&self, locale: Locale, title: &str, message: &str) -> String {
+        let mut context = super::render::layout_context(locale);
         context.insert("title", title);
         context.insert("message", message);
         self.tera
@@ -121,9 +122,9 @@ pub fn render(name: &str, context: &Context) -> Result<String, WebError> {
 }
 
 /// The error page for any `WebError`.
-pub fn error_page(title: &str, message: &str) -> String {
+pub fn error_page(locale: Locale, title: &str, message: &str) -> String {
     match &*PAGES {
-        Ok(pages) => pages.error_page(title, message),
+        Ok(pages) => pages.error_page(locale, title, message),
         Err(_) => format!("{title}: {message}"),
     }
 }

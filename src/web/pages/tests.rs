@@ -226,7 +226,7 @@ fn error() -> Vec<Case> {
         expect: vec![
             format!("<h1>{}</h1>", EN.t("session.expired_title")),
             format!("<p>{}</p>", esc(&hostile("Bad request"))),
-            "<a href=\"/\">Home</a>".into(),
+            format!("<a href=\"/?locale=en\">{}</a>", EN.t("errors.home")),
         ],
     }]
 }
@@ -817,7 +817,7 @@ fn every_page_template_renders_its_content_and_escapes_hostile_values() {
 
 #[test]
 fn the_error_page_helper_escapes() {
-    let page = error_page("Error", SCRIPT);
+    let page = error_page(EN, "Error", SCRIPT);
     assert!(page.contains(&esc(SCRIPT)), "{page}");
     assert!(!page.contains(SCRIPT), "{page}");
 }
