@@ -648,3 +648,36 @@ async fn the_account_page_needs_a_full_sign_in_and_a_recent_password() {
     assert_eq!(script.status, 200);
     assert!(script.body.contains("navigator.credentials.create"));
 }
+
+/// A key counts as a second factor on the account page: with one registered, the
+/// authenticator app may be removed, and then the key is the last factor and stays.
+#[actix_web::test]
+async fn with_a_key_the_authenticator_app_can_be_removed_and_then_the_key_stays() {
+    for (backend, mut f) in every_backend() {
+        sign_in_with_code(&mut f, ADA).await;
+        let mut key = SoftKey::new();
+        let added = register(&mut f, &mut key, "Desk key").await;
+        assert_eq!(added.status, 303, "{backend}: {}", added.body);
+        let page = f.get("/account").await;
+        assert_eq!(page.status, 200, "{backend}: {}", page.body);
+        let csrf = form_field(&page.body, "csrf").expect("csrf");
+        let removed = f.post("/account/totp/remove", &[("csrf", &csrf)]).await;
+        assert_eq!(
+            removed.location, "/account?locale=en&done=totp_removed",
+            "{backend}: {}",
+            removed.body
+        );
+        let user = f.state.accounts.get(user_id(&f, ADA)).expect("get");
+        assert!(user.expect("ada").totp_secret_sealed.is_none(), "{backend}");
+        let only = keys_of(&f, ADA)[0].id;
+        let csrf = f.csrf(KEYS).await;
+        let refused = f
+            .post(&format!("{KEYS}/{only}/remove"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(
+            refused.status, 409,
+            "{backend}: the key is now the last factor"
+        );
+        assert_eq!(keys_of(&f, ADA).len(), 1, "{backend}");
+    }
+}
