@@ -51,16 +51,14 @@ async fn email_page(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let sp = pending::current_sp(state, req, locale).await?;
-    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
-    let mut context = page_context(locale, "recovery.title", sp.as_deref());
-    context.insert("csrf", &csrf);
-    if let Some(key) = error {
-        context.insert("error", locale.t(key));
-    }
-    render::page(
+    let context = page_context(locale, "recovery.title", sp.as_deref());
+    render::anonymous_form(
+        state,
+        req,
+        locale,
         "forgot_password.html",
-        &context,
-        cookie.into_iter().collect(),
+        context,
+        error,
         status,
     )
 }
@@ -132,18 +130,16 @@ fn password_page(
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
     let mut context = page_context(locale, "recovery.password_title", None);
-    context.insert("csrf", &csrf);
     context.insert("token", token);
     context.insert("action", "/reset-password");
-    if let Some(key) = error {
-        context.insert("error", locale.t(key));
-    }
-    render::page(
+    render::anonymous_form(
+        state,
+        req,
+        locale,
         "new_password.html",
-        &context,
-        cookie.into_iter().collect(),
+        context,
+        error,
         status,
     )
 }

@@ -79,6 +79,26 @@ pub fn message(
     page("message.html", &context, Vec::new(), status)
 }
 
+/// A page whose form is posted before there is a session (sign-in, sign-up, recovery): its
+/// CSRF token is the browser's anonymous double-submit token (set as a cookie when it had
+/// none), and `error` (a catalogue key) is shown above the form.
+pub fn anonymous_form(
+    state: &super::AppState,
+    req: &actix_web::HttpRequest,
+    locale: Locale,
+    template: &str,
+    mut context: Context,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    let (csrf, cookie) = super::session::anonymous_csrf(state, req)?;
+    context.insert("csrf", &csrf);
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    page(template, &context, cookie.into_iter().collect(), status)
+}
+
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_string()))

@@ -96,21 +96,11 @@ fn password_page(
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
     let mut context = page_context(locale, "signin.title", sp);
-    context.insert("csrf", &csrf);
     if let Some(key) = notice {
         context.insert("notice", locale.t(key));
     }
-    if let Some(key) = error {
-        context.insert("error", locale.t(key));
-    }
-    render::page(
-        "sign_in.html",
-        &context,
-        cookie.into_iter().collect(),
-        status,
-    )
+    render::anonymous_form(state, req, locale, "sign_in.html", context, error, status)
 }
 
 pub async fn submit(

@@ -78,18 +78,8 @@ async fn email_page(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let sp = pending::current_sp(state, req, locale).await?;
-    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
-    let mut context = page_context(locale, "signup.title", sp.as_deref());
-    context.insert("csrf", &csrf);
-    if let Some(key) = error {
-        context.insert("error", locale.t(key));
-    }
-    render::page(
-        "sign_up.html",
-        &context,
-        cookie.into_iter().collect(),
-        status,
-    )
+    let context = page_context(locale, "signup.title", sp.as_deref());
+    render::anonymous_form(state, req, locale, "sign_up.html", context, error, status)
 }
 
 pub async fn email_submit(
@@ -164,18 +154,16 @@ async fn password_page(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let sp = pending::current_sp(state, req, locale).await?;
-    let (csrf, cookie) = session::anonymous_csrf(state, req)?;
     let mut context = page_context(locale, "signup.password_title", sp.as_deref());
-    context.insert("csrf", &csrf);
     context.insert("token", token);
     context.insert("action", "/sign-up/confirm");
-    if let Some(key) = error {
-        context.insert("error", locale.t(key));
-    }
-    render::page(
+    render::anonymous_form(
+        state,
+        req,
+        locale,
         "new_password.html",
-        &context,
-        cookie.into_iter().collect(),
+        context,
+        error,
         status,
     )
 }
