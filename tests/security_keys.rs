@@ -17,7 +17,6 @@ use saml_idp::accounts::security_keys::SecurityKeyRecord;
 use saml_idp::idp::security_key::{self, Begun, Finish, KeyHolder};
 
 const ORIGIN: &str = common::BASE_URL;
-const SP1_ACS: &str = "http://localhost:9001/acs";
 const PHISHING_RESISTANT: &str =
     "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true";
 const HSPD12: &str = "http://idmanagement.gov/ns/assurance/aal/2?hspd12=true";
@@ -141,29 +140,9 @@ async fn sign_in_with_key(f: &mut Flow, key: &mut SoftKey) -> Answer {
     post_assertion(f, &csrf, &ceremony, &response).await
 }
 
-fn form_field(body: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker)? + marker.len();
-    body[start..].split('"').next().map(str::to_string)
-}
-
-/// python3-saml's verdict on the hand-off page's Response to SP1.
-fn verdict(page: &Answer, request_id: &str) -> Value {
-    let response = form_field(&page.body, "SAMLResponse").expect("a SAMLResponse field");
-    let job = json!({
-        "sp_entity_id": SP1, "acs_url": SP1_ACS,
-        "sp_cert": common::pem("sp1-test-only.crt"), "sp_key": common::pem("sp1-test-only.key"),
-        "idp_entity_id": format!("{}/api/saml", common::BASE_URL),
-        "idp_cert": common::pem("idp-2026-test-only.crt"),
-        "saml_response": response, "request_id": request_id,
-        "want_response_signed": false, "want_encrypted": true,
-    });
-    common::python3_saml_script("python3_saml_acs.py", &job)
-}
-
 fn assert_phishing_resistant_response(page: &Answer, request_id: &str) {
     assert_eq!(page.status, 200, "{}", page.body);
-    let v = verdict(page, request_id);
+    let v = python_verdict(page, &PYTHON_SP1, request_id);
     assert_eq!(v["valid"], true, "python3-saml refused: {v}");
     assert_eq!(v["in_response_to"], request_id);
     assert_eq!(v["authn_contexts"], json!([PHISHING_RESISTANT]), "{v}");
