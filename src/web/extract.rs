@@ -17,6 +17,33 @@ pub struct LocaleQuery {
     pub locale: Option<String>,
 }
 
+/// A form with one email address, posted before there is a session (sign-up, recovery).
+#[derive(Debug, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub email: String,
+}
+
+/// An emailed link: `?locale=…&token=…`.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub token: String,
+}
+
+/// A new password typed twice, with the token of the link that allows it.
+#[derive(Debug, Deserialize)]
+pub struct NewPasswordForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub token: String,
+    pub password: String,
+    pub password_confirmation: String,
+}
+
 /// The `locale` parameter, else `Accept-Language`, else English (SPEC 14).
 pub fn locale(req: &HttpRequest, param: Option<&str>) -> Locale {
     let accept = req

@@ -2,37 +2,12 @@
 //! `/reset-password` (a new password). The rules live in `idp::recovery`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 
-use super::extract::{self, LocaleQuery};
+use super::extract::{self, EmailForm, LocaleQuery, NewPasswordForm, TokenQuery};
 use super::i18n::Locale;
 use super::render::{self, page_context};
 use super::{blocking, cookies, pending, session, AppState, WebError};
 use crate::idp::recovery::{self, RequestOutcome, ResetOutcome};
-
-#[derive(Debug, Deserialize)]
-pub struct EmailForm {
-    #[serde(default)]
-    csrf: String,
-    email: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    locale: Option<String>,
-    #[serde(default)]
-    token: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    token: String,
-    password: String,
-    password_confirmation: String,
-}
 
 pub async fn email_form(
     state: web::Data<AppState>,
@@ -148,7 +123,7 @@ pub async fn reset_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<LocaleQuery>,
-    form: web::Form<PasswordForm>,
+    form: web::Form<NewPasswordForm>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
     if !session::anonymous_csrf_ok(&req, &form.csrf) {
