@@ -4,7 +4,7 @@
 //! and wrong-code pages, consent and the hand-off page) to the account page (and its
 //! re-authentication), sign-up, forgot-password, the sign-up pages (the confirmation link
 //! read from the IdP's outbox), the tools and error
-//! pages, and fails on sideways scrolling, an element past the right edge, an input without a label, or
+//! pages, the sign-up security-key page included, and fails on sideways scrolling, an element past the right edge, an input without a label, or
 //! a form whose submit button Tab does not reach (`tests/browser/narrow.py`). It also saves
 //! screenshots of two pages, which must be PNGs 320 px wide. Missing tools fail the test.
 
@@ -72,7 +72,7 @@ fn every_page_fits_320_px_is_labelled_and_keyboard_usable_in_every_language() {
         .arg(common::key("idp-2026-test-only.crt"))
         .args(["--sp-name", SP_NAME])
         .arg("--outbox")
-        .arg(idp.dir.path().join("data/outbox"))
+        .arg(idp.outbox())
         .arg("--screenshots")
         .arg(&shots_dir)
         .args(["--shots", &SHOTS.join(",")])
@@ -92,14 +92,14 @@ fn every_page_fits_320_px_is_labelled_and_keyboard_usable_in_every_language() {
         serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON summary");
     assert_eq!(summary["ok"], true, "{summary}");
     let pages = summary["pages"].as_array().expect("pages");
-    // 22 pages in each of 3 languages, each in its own language (the 404 page is English).
+    // 24 pages in each of 3 languages, each in its own language (the 404 page is English).
     assert_eq!(
         Some(pages.len() as u64),
         summary["expected"].as_u64(),
         "{summary}"
     );
     assert!(
-        pages.len() >= 23 * USERS.len(),
+        pages.len() >= 24 * USERS.len(),
         "every page of the tour: {summary}"
     );
     // The account page itself was shown (the sign-in was recent: no re-authentication).

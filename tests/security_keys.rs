@@ -29,11 +29,6 @@ fn request(id: &str, contexts: &[&str]) -> String {
     authn_request(SP1, "", contexts).replace("ID=\"_flow\"", &format!("ID=\"{id}\""))
 }
 
-fn json_of(answer: &Answer) -> Value {
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    serde_json::from_str(&answer.body).expect("JSON")
-}
-
 fn user_id(f: &Flow, email: &str) -> i64 {
     let (_, lookup) = f.state.account_crypto.email_lookup(email).expect("email");
     f.state
@@ -77,13 +72,7 @@ async fn sign_in_with_code(f: &mut Flow, email: &str) {
 
 /// Options for registering a key: (csrf, ceremony token, options).
 async fn registration_options(f: &mut Flow) -> (String, String, Value) {
-    let csrf = f.csrf(KEYS).await;
-    let answer = f
-        .post("/account/security-keys/options", &[("csrf", &csrf)])
-        .await;
-    let v = json_of(&answer);
-    let ceremony = v["ceremony"].as_str().expect("ceremony").to_string();
-    (csrf, ceremony, v["options"].clone())
+    f.ceremony(KEYS, "/account/security-keys/options").await
 }
 
 async fn finish_registration(
@@ -113,13 +102,8 @@ async fn register(f: &mut Flow, key: &mut SoftKey, name: &str) -> Answer {
 
 /// Options for signing in with a key: (csrf, ceremony token, options).
 async fn sign_in_options(f: &mut Flow) -> (String, String, Value) {
-    let csrf = f.csrf("/sign-in/mfa?locale=en").await;
-    let answer = f
-        .post("/sign-in/security-key/options", &[("csrf", &csrf)])
-        .await;
-    let v = json_of(&answer);
-    let ceremony = v["ceremony"].as_str().expect("ceremony").to_string();
-    (csrf, ceremony, v["options"].clone())
+    f.ceremony("/sign-in/mfa?locale=en", "/sign-in/security-key/options")
+        .await
 }
 
 async fn post_assertion(f: &mut Flow, csrf: &str, ceremony: &str, response: &str) -> Answer {

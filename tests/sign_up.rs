@@ -12,11 +12,16 @@ use std::sync::Arc;
 use chrono::Utc;
 use common::flow::*;
 use common::mail::RecordingMailer;
+use common::soft_key::SoftKey;
 use saml_idp::accounts::totp::{self, TotpSecret};
 use saml_idp::mail::{Change, Mail};
 
 const NEW_EMAIL: &str = "grace@example.gov";
 const NEW_PASSWORD: &str = "tidal basin cherry blossoms";
+const KEY_PAGE: &str = "/sign-up/security-key";
+const KEY_OPTIONS: &str = "/sign-up/security-key/options";
+const PHISHING_RESISTANT: &str =
+    "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true";
 
 /// Flows on every backend at the real time (python3-saml checks validity windows), each
 /// sending mail to a recorder.
@@ -387,5 +392,186 @@ async fn sign_up_through_the_outbox() {
         let done = submit_code(&mut f, &code).await;
         assert_eq!(done.status, 200, "{backend}: {}", done.body);
         assert_eq!(users(&f), 2, "{backend}");
+    }
+}
+
+/// Email and password done: the browser holds a live sign-up past its password.
+async fn up_to_the_second_factor(f: &mut Flow, mailer: &RecordingMailer, email: &str) {
+    start_sign_up(f, email).await;
+    let link = mailer.last_link_path();
+    let chosen = choose_password(f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(chosen.location, "/sign-up/second-factor?locale=en");
+}
+
+/// Registers `key` at `origin` on the sign-up's security-key page, named `name`.
+async fn sign_up_key(f: &mut Flow, key: &mut SoftKey, name: &str, origin: &str) -> Answer {
+    let (csrf, ceremony, options) = f.ceremony(KEY_PAGE, KEY_OPTIONS).await;
+    let response = key.register(&options, origin);
+    f.post(
+        KEY_PAGE,
+        &[
+            ("csrf", &csrf),
+            ("name", name),
+            ("ceremony", &ceremony),
+            ("response", &response),
+        ],
+    )
+    .await
+}
+
+fn keys_of(f: &Flow, email: &str) -> usize {
+    let (_, lookup) = f.state.account_crypto.email_lookup(email).expect("email");
+    let user = f
+        .state
+        .accounts
+        .find_by_email(&lookup)
+        .expect("lookup")
+        .expect("user");
+    f.state
+        .security_keys
+        .list_for_user(user.id)
+        .expect("keys")
+        .len()
+}
+
+#[actix_rt::test]
+async fn sign_up_with_a_security_key_ends_at_the_sp_with_a_phishing_resistant_response() {
+    for (backend, mut f, mailer) in flows() {
+        let xml = authn_request(SP1, "", &[PHISHING_RESISTANT])
+            .replace("ID=\"_flow\"", "ID=\"_signupkey\"");
+        let first = f.request(&xml).await;
+        assert_eq!(first.location, "/sign-in?locale=en", "{backend}");
+        up_to_the_second_factor(&mut f, &mailer, NEW_EMAIL).await;
+        let app = f.get("/sign-up/second-factor").await;
+        assert!(
+            app.body
+                .contains("href=\"/sign-up/security-key?locale=en\""),
+            "{backend}: the app page offers a key"
+        );
+        let page = f.get(KEY_PAGE).await;
+        assert_eq!(page.status, 200, "{backend}");
+        assert!(page.body.contains("data-webauthn=\"create\""), "{backend}");
+        assert!(page.body.contains("<label for=\"key-name\">"), "{backend}");
+
+        let mut key = SoftKey::new();
+        let done = sign_up_key(&mut f, &mut key, "Blue key", common::BASE_URL).await;
+        assert_eq!(done.status, 200, "{backend}: {}", done.body);
+        assert_eq!(done.body.matches("<li><code>").count(), 10, "{backend}");
+        assert!(done.body.contains("href=\"/api/saml/complete?locale=en\""));
+        assert_eq!(users(&f), 2, "{backend}: the account exists");
+        assert_eq!(keys_of(&f, NEW_EMAIL), 1, "{backend}: with its key");
+
+        let handoff = f.complete().await;
+        assert_eq!(handoff.status, 200, "{backend}: {}", handoff.body);
+        let verdict = python_verdict(&handoff, &PYTHON_SP1, "_signupkey");
+        assert_eq!(verdict["valid"], true, "{backend}: {verdict}");
+        assert_eq!(
+            verdict["authn_contexts"],
+            serde_json::json!([PHISHING_RESISTANT]),
+            "{backend}: {verdict}"
+        );
+        assert_eq!(verdict["attributes"]["email"][0], NEW_EMAIL, "{backend}");
+
+        // A new browser signs in with the password and the key.
+        f.jar.clear();
+        let pw = f.password(NEW_EMAIL, NEW_PASSWORD).await;
+        assert_eq!(pw.location, "/sign-in/mfa?locale=en", "{backend}");
+        let mfa = f.get(&pw.location).await;
+        assert!(
+            mfa.body.contains("data-webauthn=\"get\""),
+            "{backend}: the key is offered"
+        );
+        let (csrf, ceremony, options) = f
+            .ceremony("/sign-in/mfa?locale=en", "/sign-in/security-key/options")
+            .await;
+        let signed = key.sign(&options, common::BASE_URL);
+        let after = f
+            .post(
+                "/sign-in/security-key",
+                &[
+                    ("csrf", &csrf),
+                    ("ceremony", &ceremony),
+                    ("response", &signed),
+                ],
+            )
+            .await;
+        assert_eq!(after.location, "/?locale=en", "{backend}: {}", after.body);
+    }
+}
+
+#[actix_rt::test]
+async fn a_refused_key_creates_nothing_and_the_sign_up_stays_open() {
+    for (backend, mut f, mailer) in flows() {
+        // Without a sign-up, there is no key page and no ceremony.
+        let none = f.get(KEY_PAGE).await;
+        assert_eq!(none.status, 410, "{backend}");
+        let csrf = f.csrf("/sign-up").await;
+        let options = f.post(KEY_OPTIONS, &[("csrf", &csrf)]).await;
+        assert_eq!(options.status, 410, "{backend}");
+
+        up_to_the_second_factor(&mut f, &mailer, NEW_EMAIL).await;
+        let mut key = SoftKey::new();
+        // A phishing site relaying the ceremony.
+        let phished = sign_up_key(&mut f, &mut key, "Blue key", "https://evil.example").await;
+        assert_eq!(phished.status, 400, "{backend}: {}", phished.body);
+        assert!(phished
+            .body
+            .contains("The security key could not be registered."));
+        // A name that is only spaces.
+        let unnamed = sign_up_key(&mut f, &mut key, "   ", common::BASE_URL).await;
+        assert_eq!(unnamed.status, 400, "{backend}");
+        assert!(unnamed.body.contains("1 to 64 characters"), "{backend}");
+        // Not a credential, and a ceremony used twice.
+        let (csrf, ceremony, options) = f.ceremony(KEY_PAGE, KEY_OPTIONS).await;
+        let fields = |response: &str| {
+            vec![
+                ("csrf".to_string(), csrf.clone()),
+                ("name".to_string(), "Blue key".to_string()),
+                ("ceremony".to_string(), ceremony.clone()),
+                ("response".to_string(), response.to_string()),
+            ]
+        };
+        let garbage = fields("{\"id\":");
+        let pairs: Vec<(&str, &str)> = garbage
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let malformed = f.post(KEY_PAGE, &pairs).await;
+        assert_eq!(malformed.status, 400, "{backend}");
+        let good = fields(&key.register(&options, common::BASE_URL));
+        let pairs: Vec<(&str, &str)> = good.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let reused = f.post(KEY_PAGE, &pairs).await;
+        assert_eq!(reused.status, 400, "{backend}: the ceremony was used");
+        assert!(reused.body.contains("took too long"), "{backend}");
+        assert_eq!(users(&f), 1, "{backend}: nothing created");
+
+        // The sign-up is still open: a good answer creates the account.
+        let done = sign_up_key(&mut f, &mut key, "Blue key", common::BASE_URL).await;
+        assert_eq!(done.status, 200, "{backend}: {}", done.body);
+        assert_eq!(users(&f), 2, "{backend}");
+        let over = f.get(KEY_PAGE).await;
+        assert_eq!(over.status, 410, "{backend}: the sign-up is over");
+    }
+}
+
+#[actix_rt::test]
+async fn a_key_registered_meanwhile_by_someone_else_leaves_no_half_made_account() {
+    for (backend, mut f, mailer) in flows() {
+        let mut shared = SoftKey::new();
+        up_to_the_second_factor(&mut f, &mailer, NEW_EMAIL).await;
+        let first = sign_up_key(&mut f, &mut shared, "Key", common::BASE_URL).await;
+        assert_eq!(first.status, 200, "{backend}: {}", first.body);
+
+        f.jar.clear();
+        up_to_the_second_factor(&mut f, &mailer, "hopper@example.gov").await;
+        let again = sign_up_key(&mut f, &mut shared, "Key", common::BASE_URL).await;
+        assert_eq!(again.status, 409, "{backend}: {}", again.body);
+        assert!(again.body.contains("already registered"), "{backend}");
+        assert_eq!(users(&f), 2, "{backend}: the second account was undone");
+        let mut own = SoftKey::new();
+        let done = sign_up_key(&mut f, &mut own, "Own key", common::BASE_URL).await;
+        assert_eq!(done.status, 200, "{backend}: the sign-up stayed open");
+        assert_eq!(users(&f), 3, "{backend}");
+        assert_eq!(keys_of(&f, "hopper@example.gov"), 1, "{backend}");
     }
 }

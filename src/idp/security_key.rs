@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    CredentialID, PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey,
+    Credential, CredentialID, PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey,
     SecurityKeyAuthentication, SecurityKeyRegistration, Url, Webauthn, WebauthnBuilder,
 };
 
@@ -127,6 +127,8 @@ pub struct RegisteredKey {
     pub credential_id: String,
     /// The credential as JSON (webauthn-rs `SecurityKey`, counter included).
     pub credential: String,
+    /// Whether the authenticator verified its user (PIN or biometric) while registering.
+    pub user_verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,9 +236,11 @@ pub fn finish_registration(
     };
     let credential = serde_json::to_string(&key)
         .map_err(|e| Error::Response(format!("serialising a credential: {e}")))?;
+    let user_verified = Credential::from(key.clone()).user_verified;
     Ok(Finish::Done(RegisteredKey {
         credential_id: credential_id_text(key.cred_id()),
         credential,
+        user_verified,
     }))
 }
 

@@ -8,9 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::audit;
+use super::security_key::{self, Begun, Finish, KeyHolder, Refusal};
 use super::throttle::{self, Bucket};
 use super::{Deps, Error};
 use crate::accounts::password_policy::{self, PasswordProblem};
+use crate::accounts::security_keys::{self as stored_keys, NewSecurityKey};
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::totp::{self, TotpSecret};
 use crate::accounts::{backup_codes, password, AccountError, EmailRecord, NewUser};
@@ -268,6 +270,122 @@ pub fn finish_with_totp(
         deps.accounts.claim_totp_step(*user_id, step)?;
     }
     Ok(created)
+}
+
+/// Starts registering a security key as the sign-up's second factor: the key is bound to
+/// the account-to-be's public id (its WebAuthn user handle) and labelled with the email.
+/// `None` if the sign-up token is dead or not past the password.
+pub fn begin_key_registration(
+    deps: &Deps<'_>,
+    sign_up_token: &str,
+) -> Result<Option<Begun>, Error> {
+    let Some((_, state, handle)) = live_with_password(deps, sign_up_token)? else {
+        return Ok(None);
+    };
+    let holder = KeyHolder {
+        handle,
+        name: &state.email,
+        display_name: &state.email,
+    };
+    security_key::begin_registration(deps, &holder, &[]).map(Some)
+}
+
+/// How a sign-up with a security key ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyFinish {
+    /// The account exists with this key; `user_verified` says whether the key verified its
+    /// user (PIN or biometric) when it was registered.
+    Created {
+        user_id: i64,
+        backup_codes: Vec<String>,
+        user_verified: bool,
+    },
+    /// The key's answer (or its name) is refused; the sign-up stays open for another try.
+    Refused(Refusal),
+    /// The sign-up token is dead: start again.
+    Expired,
+    /// Another sign-up finished first with this address.
+    AlreadyExists,
+}
+
+/// The second-factor step with a security key: the ceremony begun by
+/// [`begin_key_registration`] is finished, then the account is created with the key and
+/// fresh backup codes. If the key cannot be stored (registered meanwhile by someone
+/// else), the account just made is removed again and the sign-up stays open: nothing is
+/// half-created. The sign-up token is used up only once the account is complete.
+pub fn finish_with_security_key(
+    deps: &Deps<'_>,
+    sign_up_token: &str,
+    key_name: &str,
+    ceremony_token: &str,
+    response: &str,
+) -> Result<KeyFinish, Error> {
+    let Some((hash, state, handle)) = live_with_password(deps, sign_up_token)? else {
+        return Ok(KeyFinish::Expired);
+    };
+    let Some(name) = stored_keys::clean_name(key_name) else {
+        return Ok(KeyFinish::Refused(Refusal::BadName));
+    };
+    let key = match security_key::finish_registration(deps, ceremony_token, handle, response)? {
+        Finish::Done(key) => key,
+        Finish::Refused(why) => {
+            let detail = format!("sign_up_key_{}", why.as_str());
+            audit::account(deps, None, false, &detail)?;
+            return Ok(KeyFinish::Refused(why));
+        }
+    };
+    let public_id = handle.to_string();
+    let (user_id, backup_codes) = match create(deps, &state, &public_id, None)? {
+        FinishOutcome::Created {
+            user_id,
+            backup_codes,
+        } => (user_id, backup_codes),
+        _ => return Ok(KeyFinish::AlreadyExists),
+    };
+    let new = NewSecurityKey {
+        user_id,
+        name,
+        credential_id: key.credential_id,
+        credential: key.credential,
+    };
+    let stored = deps.security_keys.add(&new, deps.now);
+    if !matches!(stored, Ok(Some(_))) {
+        deps.accounts.remove(&public_id)?;
+        audit::account(deps, Some(&public_id), false, "sign_up_key_not_stored")?;
+        return match stored {
+            Err(e) => Err(e.into()),
+            _ => Ok(KeyFinish::Refused(Refusal::AlreadyRegistered)),
+        };
+    }
+    deps.tokens.take(&hash, TokenPurpose::SignUp, deps.now)?;
+    Ok(KeyFinish::Created {
+        user_id,
+        backup_codes,
+        user_verified: key.user_verified,
+    })
+}
+
+/// A live sign-up token past its password: its hash, its state and the account-to-be's
+/// WebAuthn user handle.
+fn live_with_password(
+    deps: &Deps<'_>,
+    sign_up_token: &str,
+) -> Result<Option<(String, SignUpState, uuid::Uuid)>, Error> {
+    let hash = token_hash(sign_up_token);
+    let Some(found) = deps.tokens.find(&hash, TokenPurpose::SignUp, deps.now)? else {
+        return Ok(None);
+    };
+    let Some(state) = open(deps, &found)? else {
+        return Ok(None);
+    };
+    if state.password_hash.is_none() {
+        return Ok(None);
+    }
+    let handle = state
+        .public_id
+        .as_deref()
+        .and_then(|id| uuid::Uuid::parse_str(id).ok());
+    Ok(handle.map(|handle| (hash, state, handle)))
 }
 
 /// Creates the account from a finished sign-up, with fresh backup codes.

@@ -11,6 +11,27 @@ use serde::Deserialize;
 use super::i18n::Locale;
 use super::AppState;
 
+/// A form that carries only its CSRF token (a button; a WebAuthn ceremony's options).
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A security key being registered: its name, the ceremony token and the authenticator's
+/// answer (JSON), as `/static/webauthn.js` posts them.
+#[derive(Debug, Deserialize)]
+pub struct KeyRegistrationForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub ceremony: String,
+    #[serde(default)]
+    pub response: String,
+}
+
 /// `?locale=` on every page.
 #[derive(Debug, Default, Deserialize)]
 pub struct LocaleQuery {

@@ -173,6 +173,15 @@ fn routes() -> actix_web::Scope<
         )
         .service(resource("/sign-up/totp", "POST").route(web::post().to(sign_up::totp_submit)))
         .service(
+            resource("/sign-up/security-key", "GET, HEAD, POST")
+                .route(get_or_head().to(sign_up::key_form))
+                .route(web::post().to(sign_up::key_submit)),
+        )
+        .service(
+            resource("/sign-up/security-key/options", "POST")
+                .route(web::post().to(sign_up::key_options)),
+        )
+        .service(
             resource("/forgot-password", "GET, HEAD, POST")
                 .route(get_or_head().to(recovery::email_form))
                 .route(web::post().to(recovery::email_submit)),

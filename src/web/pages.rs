@@ -56,6 +56,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/security_keys.html"),
     ),
     (
+        "sign_up_security_key.html",
+        include_str!("../../templates/sign_up_security_key.html"),
+    ),
+    (
         "tools_saml_request.html",
         include_str!("../../templates/tools_saml_request.html"),
     ),

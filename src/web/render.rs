@@ -99,6 +99,31 @@ pub fn anonymous_form(
     page(template, &context, cookie.into_iter().collect(), status)
 }
 
+/// A ceremony for the page's script: `{"ceremony": token, "options": {"publicKey": …}}`.
+pub fn ceremony_json(
+    ceremony: &crate::idp::security_key::Ceremony,
+) -> Result<HttpResponse, WebError> {
+    let options: serde_json::Value = serde_json::from_str(&ceremony.options)
+        .map_err(|e| WebError::Internal(format!("ceremony options: {e}")))?;
+    let body = serde_json::json!({ "ceremony": ceremony.token, "options": options });
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body.to_string()))
+}
+
+/// Why a key could not be registered, as the page says it: (catalogue key, status).
+pub fn key_refusal(why: crate::idp::security_key::Refusal) -> (&'static str, u16) {
+    use crate::idp::security_key::Refusal;
+    match why {
+        Refusal::BadName => ("keys.bad_name", 400),
+        Refusal::AlreadyRegistered => ("keys.already_registered", 409),
+        Refusal::Expired => ("keys.expired", 400),
+        Refusal::Unavailable => ("keys.unavailable", 404),
+        Refusal::WrongUser | Refusal::Malformed | Refusal::Invalid => ("keys.refused", 400),
+    }
+}
+
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_string()))

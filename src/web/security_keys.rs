@@ -8,37 +8,19 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{self, LocaleQuery};
+use super::extract::{self, CsrfForm, KeyRegistrationForm, LocaleQuery};
 use super::i18n::Locale;
 use super::render::{self, page_context};
 use super::{blocking, session, AppState, WebError};
 use crate::accounts::security_keys::SecurityKeyRecord;
 use crate::accounts::UserRecord;
-use crate::idp::security_key::{self, Begun, Finish, KeyHolder, Refusal, Removal};
+use crate::idp::security_key::{self, Begun, Finish, KeyHolder, Removal};
 use crate::sessions::SessionRecord;
 
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     locale: Option<String>,
     done: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct AddForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    ceremony: String,
-    #[serde(default)]
-    response: String,
 }
 
 /// A key as the page lists it.
@@ -224,15 +206,7 @@ pub async fn options(
     })
     .await?;
     match begun {
-        Begun::Ceremony(ceremony) => {
-            let options: serde_json::Value = serde_json::from_str(&ceremony.options)
-                .map_err(|e| WebError::Internal(format!("ceremony options: {e}")))?;
-            let body = serde_json::json!({ "ceremony": ceremony.token, "options": options });
-            Ok(HttpResponse::Ok()
-                .content_type("application/json")
-                .insert_header(("Cache-Control", "no-store"))
-                .body(body.to_string()))
-        }
+        Begun::Ceremony(ceremony) => render::ceremony_json(&ceremony),
         Begun::RateLimited => Err(WebError::RateLimited { locale }),
         Begun::NoKeys | Begun::Unavailable => Err(WebError::NotFound),
     }
@@ -243,7 +217,7 @@ pub async fn add(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<LocaleQuery>,
-    form: web::Form<AddForm>,
+    form: web::Form<KeyRegistrationForm>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
     let session = match access_post(&state, &req, locale, &form.csrf).await? {
@@ -268,13 +242,7 @@ pub async fn add(
             locale.code()
         ))),
         Finish::Refused(why) => {
-            let (key, status) = match why {
-                Refusal::BadName => ("keys.bad_name", 400),
-                Refusal::AlreadyRegistered => ("keys.already_registered", 409),
-                Refusal::Expired => ("keys.expired", 400),
-                Refusal::Unavailable => ("keys.unavailable", 404),
-                Refusal::WrongUser | Refusal::Malformed | Refusal::Invalid => ("keys.refused", 400),
-            };
+            let (key, status) = render::key_refusal(why);
             show(&state, locale, &session, None, Some(key), status).await
         }
     }

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
 use serde::Deserialize;
 
-use super::extract::{self, LocaleQuery};
+use super::extract::{self, CsrfForm, LocaleQuery};
 use super::i18n::Locale;
 use super::render::{self, page_context};
 use super::{blocking, cookies, pending, session, AppState, WebError};
@@ -46,12 +46,6 @@ pub struct SignInQuery {
 pub struct MfaQuery {
     locale: Option<String>,
     key: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct KeyOptionsForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,7 +251,7 @@ pub async fn key_options(
     state: web::Data<AppState>,
     req: HttpRequest,
     q: web::Query<LocaleQuery>,
-    form: web::Form<KeyOptionsForm>,
+    form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
     let session = session::current(&state, &req, locale)
@@ -274,21 +268,10 @@ pub async fn key_options(
     })
     .await?;
     match begun {
-        Begun::Ceremony(ceremony) => ceremony_json(&ceremony),
+        Begun::Ceremony(ceremony) => render::ceremony_json(&ceremony),
         Begun::RateLimited => Err(WebError::RateLimited { locale }),
         Begun::NoKeys | Begun::Unavailable => Err(WebError::NotFound),
     }
-}
-
-/// A ceremony for the page's script: `{"ceremony": token, "options": {"publicKey": …}}`.
-fn ceremony_json(ceremony: &security_key::Ceremony) -> Result<HttpResponse, WebError> {
-    let options: serde_json::Value = serde_json::from_str(&ceremony.options)
-        .map_err(|e| WebError::Internal(format!("ceremony options: {e}")))?;
-    let body = serde_json::json!({ "ceremony": ceremony.token, "options": options });
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body.to_string()))
 }
 
 /// `POST /sign-in/security-key`: the authenticator's answer, as a form field.

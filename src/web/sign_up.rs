@@ -8,12 +8,17 @@ use actix_web::cookie::Cookie;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::extract::{self, EmailForm, LocaleQuery, NewPasswordForm, TokenQuery};
+use super::extract::{
+    self, CsrfForm, EmailForm, KeyRegistrationForm, LocaleQuery, NewPasswordForm, TokenQuery,
+};
 use super::i18n::Locale;
 use super::qr::{group, qr_svg};
 use super::render::{self, page_context};
 use super::{blocking, cookies, pending, session, AppState, WebError};
-use crate::idp::sign_up::{self, FinishOutcome, PasswordStep, SignUpLinks, StartOutcome};
+use crate::idp::security_key::Begun;
+use crate::idp::sign_up::{
+    self, FinishOutcome, KeyFinish, PasswordStep, SignUpLinks, StartOutcome,
+};
 use crate::sessions::MfaMethod;
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +33,22 @@ fn next(req: &HttpRequest, locale: Locale) -> String {
     match session::pending_hash(req) {
         Some(_) => format!("/api/saml/complete?locale={}", locale.code()),
         None => format!("/?locale={}", locale.code()),
+    }
+}
+
+/// A post to a step after the password: its CSRF token checked, then the live sign-up's
+/// token from its cookie, or the page that says the sign-up has expired.
+fn sign_up_post(
+    req: &HttpRequest,
+    locale: Locale,
+    csrf: &str,
+) -> Result<Result<String, HttpResponse>, WebError> {
+    if !session::anonymous_csrf_ok(req, csrf) {
+        return Err(WebError::Csrf { locale });
+    }
+    match sign_up_token(req) {
+        Some(token) => Ok(Ok(token)),
+        None => dead_link(locale, "signup.expired", "/sign-up").map(Err),
     }
 }
 
@@ -221,6 +242,10 @@ async fn totp_page(
     context.insert("action", "/sign-up/totp");
     context.insert("secret", &group(&enrollment.secret_base32));
     context.insert("qr_svg", &qr_svg(&enrollment.provisioning_uri)?);
+    if state.relying_party.is_available() {
+        let key_url = format!("/sign-up/security-key?locale={}", locale.code());
+        context.insert("key_url", &key_url);
+    }
     if let Some(key) = error {
         context.insert("error", locale.t(key));
     }
@@ -239,11 +264,9 @@ pub async fn totp_submit(
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
-    if !session::anonymous_csrf_ok(&req, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
-    let Some(token) = sign_up_token(&req) else {
-        return dead_link(locale, "signup.expired", "/sign-up");
+    let token = match sign_up_post(&req, locale, &form.csrf)? {
+        Ok(token) => token,
+        Err(dead) => return Ok(dead),
     };
     let old = session::token_hash_of(&req);
     let worker = state.clone();
@@ -264,37 +287,188 @@ pub async fn totp_submit(
     let gone = cookies::removal(&state, cookies::SIGN_UP);
     match (outcome, cookie) {
         (FinishOutcome::Created { backup_codes, .. }, Some(session_cookie)) => {
-            let sp = pending::current_sp(&state, &req, locale).await?;
-            let mut context = page_context(locale, "backup_codes.title", sp.as_deref());
-            context.insert("codes", &backup_codes);
-            context.insert("next", &next(&req, locale));
-            let mut response = render::page("backup_codes.html", &context, Vec::new(), 200)?;
-            response.headers_mut().insert(
-                actix_web::http::header::CACHE_CONTROL,
-                "no-store"
-                    .parse()
-                    .map_err(|_| WebError::Internal("header".into()))?,
-            );
-            with_cookies(response, vec![session_cookie, gone])
+            created_page(
+                &state,
+                &req,
+                locale,
+                &backup_codes,
+                vec![session_cookie, gone],
+            )
+            .await
         }
         (FinishOutcome::WrongCode, _) => {
             totp_page(&state, &req, locale, Some("mfa.failed"), 400).await
         }
-        (FinishOutcome::AlreadyExists, _) => {
-            let link = format!("/sign-in?locale={}", locale.code());
-            let page = render::message(
+        (FinishOutcome::AlreadyExists, _) => already_exists(locale, gone),
+        _ => expired(locale, gone),
+    }
+}
+
+/// The end of a sign-up: the backup codes, shown once (never cached), with the session
+/// cookie that signs the browser in and a link on to the SP's flow or home.
+async fn created_page(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    backup_codes: &[String],
+    cookies: Vec<Cookie<'static>>,
+) -> Result<HttpResponse, WebError> {
+    let sp = pending::current_sp(state, req, locale).await?;
+    let mut context = page_context(locale, "backup_codes.title", sp.as_deref());
+    context.insert("codes", backup_codes);
+    context.insert("next", &next(req, locale));
+    let mut response = render::page("backup_codes.html", &context, Vec::new(), 200)?;
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        "no-store"
+            .parse()
+            .map_err(|_| WebError::Internal("header".into()))?,
+    );
+    with_cookies(response, cookies)
+}
+
+fn already_exists(locale: Locale, gone: Cookie<'static>) -> Result<HttpResponse, WebError> {
+    let link = format!("/sign-in?locale={}", locale.code());
+    let page = render::message(
+        locale,
+        "signup.exists",
+        None,
+        Some((&link, "signin.title")),
+        409,
+    )?;
+    with_cookies(page, vec![gone])
+}
+
+fn expired(locale: Locale, gone: Cookie<'static>) -> Result<HttpResponse, WebError> {
+    let page = dead_link(locale, "signup.expired", "/sign-up")?;
+    with_cookies(page, vec![gone])
+}
+
+/// `GET /sign-up/security-key`: name a key and register it (the page's script runs the
+/// WebAuthn ceremony), instead of an authenticator app.
+pub async fn key_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    key_page(&state, &req, locale, None, 200).await
+}
+
+async fn key_page(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+    error: Option<&str>,
+    status: u16,
+) -> Result<HttpResponse, WebError> {
+    if sign_up_token(req).is_none() {
+        return dead_link(locale, "signup.expired", "/sign-up");
+    }
+    let sp = pending::current_sp(state, req, locale).await?;
+    let mut context = page_context(locale, "signup_key.title", sp.as_deref());
+    context.insert("available", &state.relying_party.is_available());
+    render::anonymous_form(
+        state,
+        req,
+        locale,
+        "sign_up_security_key.html",
+        context,
+        error,
+        status,
+    )
+}
+
+/// `POST /sign-up/security-key/options`: the options for `navigator.credentials.create`
+/// and the ceremony token, as JSON.
+pub async fn key_options(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let token = match sign_up_post(&req, locale, &form.csrf)? {
+        Ok(token) => token,
+        Err(dead) => return Ok(dead),
+    };
+    let worker = state.clone();
+    let begun = blocking::run(locale, move || {
+        sign_up::begin_key_registration(&worker.deps(), &token)
+    })
+    .await?;
+    match begun {
+        Some(Begun::Ceremony(ceremony)) => render::ceremony_json(&ceremony),
+        Some(Begun::RateLimited) => Err(WebError::RateLimited { locale }),
+        Some(Begun::NoKeys | Begun::Unavailable) => Err(WebError::NotFound),
+        None => dead_link(locale, "signup.expired", "/sign-up"),
+    }
+}
+
+/// `POST /sign-up/security-key`: the authenticator's answer and the key's name; on success
+/// the account exists and the backup codes follow, as after an authenticator app.
+pub async fn key_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    form: web::Form<KeyRegistrationForm>,
+) -> Result<HttpResponse, WebError> {
+    let locale = extract::locale(&req, q.locale.as_deref());
+    let token = match sign_up_post(&req, locale, &form.csrf)? {
+        Ok(token) => token,
+        Err(dead) => return Ok(dead),
+    };
+    let old = session::token_hash_of(&req);
+    let worker = state.clone();
+    let (outcome, cookie) = blocking::run(locale, move || {
+        let outcome = sign_up::finish_with_security_key(
+            &worker.deps(),
+            &token,
+            &form.name,
+            &form.ceremony,
+            &form.response,
+        )?;
+        let cookie = match &outcome {
+            KeyFinish::Created {
+                user_id,
+                user_verified,
+                ..
+            } => {
+                let method = if *user_verified {
+                    MfaMethod::SecurityKeyVerified
+                } else {
+                    MfaMethod::SecurityKey
+                };
+                Some(session::start_fully_signed_in(
+                    &worker,
+                    *user_id,
+                    method,
+                    old.as_deref(),
+                )?)
+            }
+            _ => None,
+        };
+        Ok((outcome, cookie))
+    })
+    .await?;
+    let gone = cookies::removal(&state, cookies::SIGN_UP);
+    match (outcome, cookie) {
+        (KeyFinish::Created { backup_codes, .. }, Some(session_cookie)) => {
+            created_page(
+                &state,
+                &req,
                 locale,
-                "signup.exists",
-                None,
-                Some((&link, "signin.title")),
-                409,
-            )?;
-            with_cookies(page, vec![gone])
+                &backup_codes,
+                vec![session_cookie, gone],
+            )
+            .await
         }
-        _ => {
-            let page = dead_link(locale, "signup.expired", "/sign-up")?;
-            with_cookies(page, vec![gone])
+        (KeyFinish::Refused(why), _) => {
+            let (key, status) = render::key_refusal(why);
+            key_page(&state, &req, locale, Some(key), status).await
         }
+        (KeyFinish::AlreadyExists, _) => already_exists(locale, gone),
+        _ => expired(locale, gone),
     }
 }
 

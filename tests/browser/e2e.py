@@ -9,6 +9,8 @@ and the user registered.
 """
 import argparse
 import base64
+import email
+import email.policy
 import hashlib
 import hmac
 import json
@@ -59,24 +61,45 @@ def fresh_totp(secret):
     return totp(secret, now)
 
 
-def start_sp(args):
+def start_sp(args, host=None):
+    """test_sp.py on 127.0.0.1; with `host` (e.g. localhost, the IdP's WebAuthn site) its
+    URLs name that host instead."""
     cmd = [sys.executable, os.path.join(HERE, "test_sp.py"), str(args.sp_port), args.idp,
            args.sp_entity_id, args.sp_cert, args.sp_key, args.idp_cert]
+    if getattr(args, "authn_context", None):
+        cmd += ["--authn-context", args.authn_context]
+    if host:
+        cmd += ["--host", host]
     sp = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
-    base = "http://127.0.0.1:%d" % args.sp_port
+    local = "http://127.0.0.1:%d" % args.sp_port
     deadline = time.monotonic() + WAIT
     while True:
         if sp.poll() is not None:
             raise Failure("test_sp.py exited with status %s" % sp.returncode)
         try:
-            with urllib.request.urlopen(base + "/", timeout=2) as r:
+            with urllib.request.urlopen(local + "/", timeout=2) as r:
                 if r.status == 200:
-                    return sp, base
+                    return sp, "http://%s:%d" % (host or "127.0.0.1", args.sp_port)
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise Failure("test_sp.py did not answer on %s within %d s" % (base, WAIT))
+            raise Failure("test_sp.py did not answer on %s within %d s" % (local, WAIT))
         time.sleep(0.1)
+
+
+def newest_link(outbox, path):
+    """The first link to `path` in the plain-text part of the newest message of the IdP's
+    outbox directory, returned as path and query."""
+    files = sorted(f for f in os.listdir(outbox) if f.endswith(".eml"))
+    if not files:
+        raise Failure("no message in the outbox %s" % outbox)
+    with open(os.path.join(outbox, files[-1]), "rb") as f:
+        message = email.message_from_bytes(f.read(), policy=email.policy.default)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    start = text.find(path)
+    if start < 0:
+        raise Failure("no %s link in the newest message" % path)
+    return text[start:].split()[0]
 
 
 def stop(process):

@@ -39,7 +39,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from e2e import Failure, element, excerpt, fresh_totp, start_browser, start_sp, stop, totp, wait_for_path, WAIT
+from e2e import (Failure, element, excerpt, fresh_totp, newest_link, start_browser, start_sp, stop,
+                 totp, wait_for_path, WAIT)
 
 WIDTH = 320
 LOCALES = ("en", "es", "fr")
@@ -157,6 +158,7 @@ class Tour:
         wait_for_path(self.driver, self.idp, "/sign-up/second-factor", "the authenticator-app page")
 
     def backup_codes(self):
+        self.get("/sign-up/second-factor")
         shown = element(self.driver, By.CSS_SELECTOR, "code.secret").text
         element(self.driver, By.ID, "code").send_keys(fresh_totp(shown.replace(" ", "")))
         self.submit()
@@ -220,25 +222,10 @@ PAGES = [
     ("sign-up-sent", lambda t: t.sign_up_sent()),
     ("new-password", lambda t: t.new_password()),
     ("totp-setup", lambda t: t.totp_setup()),
+    ("sign-up-security-key", lambda t: t.get("/sign-up/security-key")),
     ("backup-codes", lambda t: t.backup_codes()),
 ]
 
-
-def newest_link(outbox, path):
-    """The first link to `path` in the plain-text part of the newest message of the outbox
-    (returned as path and query)."""
-    import email
-    import email.policy
-    files = sorted(f for f in os.listdir(outbox) if f.endswith(".eml"))
-    if not files:
-        raise Failure("no message in the outbox %s" % outbox)
-    with open(os.path.join(outbox, files[-1]), "rb") as f:
-        message = email.message_from_bytes(f.read(), policy=email.policy.default)
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    start = text.find(path)
-    if start < 0:
-        raise Failure("no %s link in the newest message" % path)
-    return text[start:].split()[0]
 
 # One script returns everything the checks need about the page as it is now.
 INSPECT = r"""

@@ -1,4 +1,5 @@
-//! Setup shared by the real-browser tests (`browser_e2e.rs`, `browser_narrow.rs`): the real
+//! Setup shared by the real-browser tests (`browser_e2e.rs`, `browser_narrow.rs`,
+//! `browser_webauthn.rs`): the real
 //! binary with the test-only keys in a temporary directory, its CLI, its process (killed when
 //! the test ends however it ends), free ports, the Python venv and the browser binaries.
 //! Missing tools fail the test, never skip it.
@@ -59,10 +60,10 @@ pub fn require_browser() {
 }
 
 /// A config whose base URL is where the browser reaches the IdP, with the test-only keys.
-pub fn browser_config(dir: &Path, idp_port: u16) -> PathBuf {
+pub fn browser_config(dir: &Path, base_url: &str) -> PathBuf {
     let key = |name: &str| super::key(name).display().to_string();
     let text = format!(
-        "base_url = \"http://127.0.0.1:{idp_port}\"\n\n[[signing_keys]]\nyear = 2025\ncertificate = \"{}\"\nprivate_key = \"{}\"\n\n[[signing_keys]]\nyear = 2026\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+        "base_url = \"{base_url}\"\n\n[[signing_keys]]\nyear = 2025\ncertificate = \"{}\"\nprivate_key = \"{}\"\n\n[[signing_keys]]\nyear = 2026\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
         key("idp-2025-test-only.crt"),
         key("idp-2025-test-only.key"),
         key("idp-2026-test-only.crt"),
@@ -95,15 +96,28 @@ pub struct BrowserIdp {
 }
 
 impl BrowserIdp {
+    /// Reached at `http://127.0.0.1:{idp_port}`.
     pub fn new(idp_port: u16) -> BrowserIdp {
+        BrowserIdp::on("127.0.0.1", idp_port)
+    }
+
+    /// Reached at `http://{host}:{idp_port}` (WebAuthn needs a domain name: `localhost`),
+    /// listening on 127.0.0.1.
+    pub fn on(host: &str, idp_port: u16) -> BrowserIdp {
         let dir = tempfile::tempdir().expect("dir");
-        let config = browser_config(dir.path(), idp_port).display().to_string();
+        let url = format!("http://{host}:{idp_port}");
+        let config = browser_config(dir.path(), &url).display().to_string();
         BrowserIdp {
             dir,
             config,
             port: idp_port,
-            url: format!("http://127.0.0.1:{idp_port}"),
+            url,
         }
+    }
+
+    /// The directory where the IdP's `outbox` mailer writes (`{data_dir}/outbox`).
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("data/outbox")
     }
 
     /// Runs one CLI command against this IdP's config; it must succeed.
@@ -173,7 +187,7 @@ impl BrowserIdp {
                     "-w",
                     "%{http_code}",
                 ])
-                .arg(format!("{}/healthz", self.url))
+                .arg(format!("http://127.0.0.1:{}/healthz", self.port))
                 .output()
                 .expect("curl runs");
             if out.stdout == b"200" {

@@ -269,6 +269,21 @@ impl Flow {
         body[start..].split('"').next().expect("value").to_string()
     }
 
+    /// A WebAuthn ceremony begun from `page`'s form by posting its CSRF token to
+    /// `options_path`, as the page's script does: (csrf, ceremony token, options JSON).
+    pub async fn ceremony(
+        &mut self,
+        page: &str,
+        options_path: &str,
+    ) -> (String, String, serde_json::Value) {
+        let csrf = self.csrf(page).await;
+        let answer = self.post(options_path, &[("csrf", &csrf)]).await;
+        assert_eq!(answer.status, 200, "{options_path}: {}", answer.body);
+        let v: serde_json::Value = serde_json::from_str(&answer.body).expect("JSON");
+        let ceremony = v["ceremony"].as_str().expect("ceremony").to_string();
+        (csrf, ceremony, v["options"].clone())
+    }
+
     pub async fn password(&mut self, email: &str, password: &str) -> Answer {
         let csrf = self.csrf("/sign-in").await;
         self.post(

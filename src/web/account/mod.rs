@@ -23,12 +23,7 @@ use crate::idp::account::{overview, Outcome, Problem};
 use crate::idp::{self, Deps};
 use crate::sessions::SessionRecord;
 
-/// The form every change posts: at least its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
+pub use super::extract::CsrfForm;
 
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {

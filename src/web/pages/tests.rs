@@ -82,6 +82,7 @@ fn cases(template: &str) -> Option<Vec<Case>> {
         "sign_up.html" => sign_up(),
         "new_password.html" => new_password(),
         "totp_setup.html" => totp_setup(),
+        "sign_up_security_key.html" => sign_up_security_key(),
         "backup_codes.html" => backup_codes(),
         "forgot_password.html" => forgot_password(),
         _ => return None,
@@ -157,6 +158,41 @@ fn totp_setup() -> Vec<Case> {
         context,
         expect,
     }]
+}
+
+/// `sign_up::key_page`, from an SP's flow, after a refused key; and where keys cannot work.
+fn sign_up_security_key() -> Vec<Case> {
+    let base = |available: bool| {
+        let mut context = flow_context("signup_key.title", true);
+        context.insert("csrf", CSRF);
+        context.insert("available", &available);
+        context
+    };
+    let mut refused = base(true);
+    refused.insert("error", EN.t("keys.refused"));
+    let mut expect = vec![
+        EN.t("signup_key.intro").to_string(),
+        EN.t("keys.refused").into(),
+        "data-webauthn=\"create\"".into(),
+        "data-options=\"/sign-up/security-key/options?locale=en\"".into(),
+        format!("name=\"csrf\" value=\"{CSRF}\""),
+        "<label for=\"key-name\">".into(),
+        "<script src=\"/static/webauthn.js\"></script>".into(),
+        "href=\"/sign-up/second-factor?locale=en\"".into(),
+    ];
+    expect.extend(sp_and_cancel());
+    vec![
+        Case {
+            label: "sign-up key, refused",
+            context: refused,
+            expect,
+        },
+        Case {
+            label: "sign-up key, unavailable",
+            context: base(false),
+            expect: vec![EN.t("keys.unavailable").to_string()],
+        },
+    ]
 }
 
 /// `sign_up::totp_submit` once the account exists.
