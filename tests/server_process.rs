@@ -553,3 +553,45 @@ fn sign_in_on_one_node_and_complete_on_another() {
     assert_eq!(status, 200);
     assert!(body.contains("Test SP One"), "{body}");
 }
+
+/// SIGTERM: the server stops taking requests, finishes those in flight, and stores the
+/// audit events still buffered (they are written off the request path) before it exits.
+#[test]
+fn sigterm_stores_every_buffered_audit_event() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut server = start(dir.path(), &[]);
+    const REQUESTS: usize = 25;
+    for n in 0..REQUESTS {
+        // Not a SAML message: refused with 400, and audited as a refused auth request.
+        let (status, _) = curl(&server, &format!("/api/saml/auth2026?SAMLRequest=bad{n}"));
+        assert_eq!(status, 400);
+    }
+    let terminated = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(terminated.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "a clean exit: {exit:?}");
+    let url = dir
+        .path()
+        .join("data")
+        .join(saml_idp::config::SQLITE_FILE_NAME)
+        .display()
+        .to_string();
+    let db = saml_idp::store::Database::connect(&url).expect("the database");
+    let audit = saml_idp::store::DieselSessionStore::new(db);
+    let events = saml_idp::sessions::AuditLog::recent(&audit, 1000).expect("events");
+    let refused = events
+        .iter()
+        .filter(|e| e.event == "SAML Auth Request" && !e.success)
+        .count();
+    assert_eq!(refused, REQUESTS, "every refused request is on record");
+}

@@ -3,6 +3,7 @@
 //! identities, consent, audit events and rate-limit counters. All in the database, so any
 //! node can serve any step.
 
+pub mod audit_buffer;
 pub mod purge;
 
 use chrono::{DateTime, Utc};
@@ -190,6 +191,8 @@ pub trait IdentityStore: Send + Sync {
         attributes: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), SessionError>;
+    /// When the user last signed in to `issuer` (the account page's connected services), to
+    /// the minute: a store may leave a time less than a minute old as it is.
     fn record_authentication(
         &self,
         user_id: i64,
@@ -205,6 +208,12 @@ pub trait IdentityStore: Send + Sync {
 
 pub trait AuditLog: Send + Sync {
     fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError>;
+    /// Several events, all or none (a store writes them in one transaction).
+    fn record_many(&self, events: &[(AuditEvent, DateTime<Utc>)]) -> Result<(), SessionError> {
+        events
+            .iter()
+            .try_for_each(|(event, now)| self.record(event, *now))
+    }
     /// Most recent first (operators and tests).
     fn recent(&self, limit: i64) -> Result<Vec<AuditEvent>, SessionError>;
     /// The user's own events, most recent first, with their times (the account page).
@@ -228,7 +237,8 @@ pub trait RateLimiter: Send + Sync {
 
 pub trait ReplayCache: Send + Sync {
     /// Records `(issuer, request_id)`; false if it was already recorded (a replay), on any
-    /// node. Entries older than `forget_before` are dropped on the way.
+    /// node. Entries older than `forget_before` are dropped on the way (a store may do that
+    /// only every few seconds: an entry is never dropped before `forget_before`).
     fn first_use(
         &self,
         issuer: &str,

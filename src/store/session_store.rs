@@ -2,6 +2,8 @@
 //! remembered browsers, agency identities, consent, audit events and rate-limit counters.
 //! Writes that may race between processes let the database's unique keys decide.
 
+use std::sync::atomic::Ordering;
+
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
@@ -207,11 +209,24 @@ fn count_hit(
 /// The Diesel-backed sessions, identities, consent, audit log and rate limiter.
 pub struct DieselSessionStore {
     db: Database,
+    /// When this process last dropped old replay-cache entries (Unix seconds).
+    replay_forgotten_at: std::sync::atomic::AtomicI64,
 }
+
+/// Old replay-cache entries are dropped at most this often by each process (the purge
+/// drops them too); in between, `first_use` is a single INSERT.
+const FORGET_EVERY_SECONDS: i64 = 30;
+
+/// Connected-service times are kept to this precision: a sign-in to the same SP within it
+/// leaves the row as it is (no write on the hot path for a browser signing in again).
+const AUTHENTICATED_AT_PRECISION_SECONDS: i64 = 60;
 
 impl DieselSessionStore {
     pub fn new(db: Database) -> Self {
-        DieselSessionStore { db }
+        DieselSessionStore {
+            db,
+            replay_forgotten_at: std::sync::atomic::AtomicI64::new(i64::MIN),
+        }
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>, SessionError> {
@@ -505,10 +520,17 @@ impl IdentityStore for DieselSessionStore {
         issuer: &str,
         now: DateTime<Utc>,
     ) -> Result<(), SessionError> {
+        let stale = db_time(now - chrono::Duration::seconds(AUTHENTICATED_AT_PRECISION_SECONDS));
         self.execute(|c| {
-            diesel::update(sp_consents::table.find((user_id, issuer)))
-                .set(sp_consents::last_authenticated_at.eq(Some(db_time(now))))
-                .execute(c)
+            diesel::update(
+                sp_consents::table.find((user_id, issuer)).filter(
+                    sp_consents::last_authenticated_at
+                        .is_null()
+                        .or(sp_consents::last_authenticated_at.lt(stale)),
+                ),
+            )
+            .set(sp_consents::last_authenticated_at.eq(Some(db_time(now))))
+            .execute(c)
         })
         .map(|_| ())
     }
@@ -524,21 +546,38 @@ impl IdentityStore for DieselSessionStore {
     }
 }
 
+fn insert_audit(
+    c: &mut DbConnection,
+    event: &AuditEvent,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::event.eq(&event.event),
+            audit_events::issuer.eq(event.issuer.as_deref()),
+            audit_events::user_public_id.eq(event.user_public_id.as_deref()),
+            audit_events::success.eq(event.success),
+            audit_events::detail.eq(event.detail.as_deref()),
+            audit_events::created_at.eq(db_time(now)),
+        ))
+        .execute(c)
+}
+
 impl AuditLog for DieselSessionStore {
     fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError> {
-        self.execute(|c| {
-            diesel::insert_into(audit_events::table)
-                .values((
-                    audit_events::event.eq(&event.event),
-                    audit_events::issuer.eq(event.issuer.as_deref()),
-                    audit_events::user_public_id.eq(event.user_public_id.as_deref()),
-                    audit_events::success.eq(event.success),
-                    audit_events::detail.eq(event.detail.as_deref()),
-                    audit_events::created_at.eq(db_time(now)),
-                ))
-                .execute(c)
+        self.execute(|c| insert_audit(c, event, now)).map(|_| ())
+    }
+
+    fn record_many(&self, events: &[(AuditEvent, DateTime<Utc>)]) -> Result<(), SessionError> {
+        // One transaction (one commit) for the batch; the multi-backend connection has no
+        // multi-row INSERT, so one prepared statement per row.
+        let mut conn = self.conn()?;
+        conn.transaction(|c| {
+            events
+                .iter()
+                .try_for_each(|(event, now)| insert_audit(c, event, *now).map(|_| ()))
         })
-        .map(|_| ())
+        .map_err(err)
     }
 
     fn recent(&self, limit: i64) -> Result<Vec<AuditEvent>, SessionError> {
@@ -595,11 +634,20 @@ impl ReplayCache for DieselSessionStore {
     ) -> Result<bool, SessionError> {
         use super::schema::seen_requests;
         let mut conn = self.conn()?;
-        diesel::delete(
-            seen_requests::table.filter(seen_requests::seen_at.lt(db_time(forget_before))),
-        )
-        .execute(&mut *conn)
-        .map_err(err)?;
+        let last = self.replay_forgotten_at.load(Ordering::Relaxed);
+        let due = now.timestamp().saturating_sub(last) >= FORGET_EVERY_SECONDS;
+        if due
+            && self
+                .replay_forgotten_at
+                .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            diesel::delete(
+                seen_requests::table.filter(seen_requests::seen_at.lt(db_time(forget_before))),
+            )
+            .execute(&mut *conn)
+            .map_err(err)?;
+        }
         let inserted = diesel::insert_into(seen_requests::table)
             .values((
                 seen_requests::issuer.eq(issuer),

@@ -23,7 +23,8 @@ pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
         let every = Duration::from_secs(state.config.purge_interval_seconds);
         actix_web::rt::spawn(purge_loop(state.purger.clone(), state.clock.clone(), every));
     }
-    HttpServer::new(move || {
+    let audit = state.audit_buffer.clone();
+    let served = HttpServer::new(move || {
         App::new()
             .wrap(default_headers())
             .wrap(
@@ -36,7 +37,13 @@ pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
     .shutdown_timeout(10)
     .bind(listen)?
     .run()
-    .await
+    .await;
+    // The server has finished its in-flight requests: store the audit events they left.
+    match audit.shutdown() {
+        Ok(()) => tracing::info!("audit events stored; stopped"),
+        Err(e) => tracing::error!(error = %e.0, "audit events could not be stored at exit"),
+    }
+    served
 }
 
 fn method_path(req: &ServiceRequest) -> String {

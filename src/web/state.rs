@@ -15,6 +15,7 @@ use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
 use crate::mail::Mailer;
 use crate::saml::SamlYear;
+use crate::sessions::audit_buffer::AuditBuffer;
 use crate::sessions::purge::Purger;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
 use crate::store::Database;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub sessions: Arc<dyn SessionStore>,
     pub identities: Arc<dyn IdentityStore>,
     pub audit: Arc<dyn AuditLog>,
+    /// The same audit log as `audit`: its buffer, stored on shutdown.
+    pub audit_buffer: Arc<AuditBuffer>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub replay_cache: Arc<dyn ReplayCache>,
     pub tokens: Arc<dyn TokenStore>,
@@ -108,6 +111,7 @@ impl AppState {
         account_crypto: AccountCrypto,
     ) -> AppState {
         let sessions = Arc::new(crate::store::DieselSessionStore::new(db.clone()));
+        let audit_buffer = AuditBuffer::start(sessions.clone());
         let mailer = Arc::new(crate::mail::Sender::new(
             &config.mailer,
             config.data_dir.join("outbox"),
@@ -131,7 +135,8 @@ impl AppState {
             account_crypto: Arc::new(account_crypto),
             sessions: sessions.clone(),
             identities: sessions.clone(),
-            audit: sessions.clone(),
+            audit: audit_buffer.clone(),
+            audit_buffer,
             rate_limiter: sessions.clone(),
             replay_cache: sessions,
             purger: Arc::new(crate::store::DieselPurger::new(db.clone())),
