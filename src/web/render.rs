@@ -152,7 +152,20 @@ pub fn post_message(
     if let Some(relay_state) = out.relay_state {
         fields.push(("RelayState", relay_state.to_string()));
     }
-    let mut context = page_context(locale, &format!("{}.title", out.prefix), sp);
+    // This page answers every single sign-on: its context carries the one catalogue text
+    // the layout uses, not the whole catalogue (`layout_context`), which costs more to
+    // build than the page itself.
+    let mut context = Context::new();
+    context.insert("lang", locale.code());
+    context.insert("locale", locale.code());
+    context.insert(
+        "t",
+        &std::collections::BTreeMap::from([("layout_skip", locale.t("layout.skip"))]),
+    );
+    context.insert("title", locale.t(&format!("{}.title", out.prefix)));
+    if let Some(sp) = sp {
+        context.insert("sp_name", &sp.friendly_name);
+    }
     context.insert("body", locale.t(&format!("{}.body", out.prefix)));
     context.insert("button", locale.t("bounce.button"));
     context.insert("action", out.action);
