@@ -421,6 +421,8 @@ def report(directory, out_path):
         run["rows"].append(row_of(run, phase))
     o = run["openssl"]
     lines = [
+        f"backend {run['backend']}, {run['seconds_per_run']} s per run, {run['cpus']} CPUs, "
+        f"commit {run['commit']}, {run['date']}",
         f"openssl speed rsa2048 ({o['seconds']} s): 1 process {o['single']['sign_per_s']:.0f} sign/s "
         f"{o['single']['verify_per_s']:.0f} verify/s; -multi 2 {o['multi']['sign_per_s']:.0f} sign/s "
         f"{o['multi']['verify_per_s']:.0f} verify/s",
