@@ -1,0 +1,481 @@
+"""Helpers of scripts/bench, run with the python3-saml venv (scripts/python-sp-env).
+
+  saml_bench.py port
+      a free TCP port on 127.0.0.1
+  saml_bench.py secret
+      a random TOTP secret (base32) and password, as two lines
+  saml_bench.py sign-in JOB.json
+      signs one browser session in over HTTP (sign-in page, password, TOTP code, consent for
+      every SP of the job) and prints {"cookie", "name_ids": {issuer: persistent NameID}}
+  saml_bench.py sso-urls JOB.json N OUT [signed]
+      N AuthnRequests of the job's `sp` as Redirect-binding paths, one per line, unique IDs,
+      IssueInstant now; RelayState = the request ID; `signed`: query-signed by the SP key
+  saml_bench.py front-logout-urls JOB.json N OUT
+      N query-signed LogoutRequests (unique IDs) as paths to /api/saml/logout{YEAR}
+  saml_bench.py remote-logout-bodies JOB.json N OUT
+      N LogoutRequests with an enveloped signature, as form bodies for remotelogout{YEAR}
+  saml_bench.py validate JOB.json WRK.json
+      python3-saml's verdict on the sampled Responses of one wrk run (signature,
+      InResponseTo = the RelayState sent, Audience, Destination, validity window)
+  saml_bench.py report DIR OUT.json
+      reads DIR/meta.json, DIR/openssl.json and DIR/phases.jsonl (one object per wrk run:
+      name, connections, wrk, cpu_ticks, hwm_kb, ratio_to, validation), prints the table and
+      writes the results as JSON
+
+JOB.json: {"base_url", "year", "idp_cert", "sp_key", "sp_cert", "email", "password",
+"totp_secret", "sps": [{"issuer", "acs", "signed_response", "encrypted"}], "sp": issuer,
+"session_index"}. TEST-ONLY keys from fixtures/keys are used for every SP.
+"""
+import base64
+import datetime
+import hashlib
+import hmac
+import html
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import struct
+import sys
+import time
+import urllib.parse
+import uuid
+import zlib
+
+SIG_ALG = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def now_instant():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def q(value):
+    return urllib.parse.quote_plus(value)
+
+
+def deflate_b64(xml):
+    c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return base64.b64encode(c.compress(xml.encode()) + c.flush()).decode()
+
+
+def sp_of(job, issuer=None):
+    issuer = issuer or job["sp"]
+    return next(s for s in job["sps"] if s["issuer"] == issuer)
+
+
+# ---------------------------------------------------------------- requests
+
+def authn_request(job, sp, request_id, instant):
+    return (
+        f'<samlp:AuthnRequest xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{request_id}" '
+        f'Version="2.0" IssueInstant="{instant}" '
+        f'Destination="{job["base_url"]}/api/saml/auth{job["year"]}" '
+        'ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" '
+        f'AssertionConsumerServiceURL="{sp["acs"]}"><saml:Issuer>{sp["issuer"]}</saml:Issuer>'
+        '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"/>'
+        '<samlp:RequestedAuthnContext Comparison="exact">'
+        "<saml:AuthnContextClassRef>urn:acr.login.gov:auth-only</saml:AuthnContextClassRef>"
+        "</samlp:RequestedAuthnContext></samlp:AuthnRequest>"
+    )
+
+
+def logout_request(job, sp, request_id, instant, endpoint, signature_template=""):
+    return (
+        f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{request_id}" '
+        f'Version="2.0" IssueInstant="{instant}" '
+        f'Destination="{job["base_url"]}/api/saml/{endpoint}{job["year"]}">'
+        f'<saml:Issuer>{sp["issuer"]}</saml:Issuer>{signature_template}'
+        f'<saml:NameID>{job["session_index"]}</saml:NameID>'
+        f'<samlp:SessionIndex>{job["session_index"]}</samlp:SessionIndex></samlp:LogoutRequest>'
+    )
+
+
+def signature_template(request_id):
+    ds = "http://www.w3.org/2000/09/xmldsig#"
+    return (
+        f'<ds:Signature xmlns:ds="{ds}"><ds:SignedInfo>'
+        '<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>'
+        f'<ds:SignatureMethod Algorithm="{SIG_ALG}"/><ds:Reference URI="#{request_id}">'
+        f'<ds:Transforms><ds:Transform Algorithm="{ds}enveloped-signature"/>'
+        '<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms>'
+        '<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
+        "<ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>"
+    )
+
+
+_KEY = None
+
+
+def _init_key(key_path):
+    global _KEY
+    import xmlsec
+
+    _KEY = xmlsec.Key.from_file(key_path, xmlsec.constants.KeyDataFormatPem)
+
+
+def _sign_query(octets):
+    """RSA-SHA256 over the query octets (saml-bindings 3.4.4.1), by libxmlsec1."""
+    import xmlsec
+
+    ctx = xmlsec.SignatureContext()
+    ctx.key = _KEY
+    signature = ctx.sign_binary(octets.encode(), xmlsec.constants.TransformRsaSha256)
+    return octets + "&Signature=" + q(base64.b64encode(signature).decode())
+
+
+def _sign_enveloped(xml):
+    """The enveloped signature of the template in `xml`, by libxmlsec1."""
+    import xmlsec
+    from lxml import etree
+
+    root = etree.fromstring(xml.encode())
+    ctx = xmlsec.SignatureContext()
+    ctx.key = _KEY
+    ctx.register_id(root, "ID")
+    ctx.sign(root.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    return "SAMLRequest=" + q(base64.b64encode(etree.tostring(root)).decode())
+
+
+def sign_all(job, fn, items):
+    with multiprocessing.Pool(os.cpu_count() or 2, _init_key, (job["sp_key"],)) as pool:
+        return pool.map(fn, items, chunksize=256)
+
+
+def new_id():
+    return "_b" + uuid.uuid4().hex
+
+
+def sso_urls(job, n, signed):
+    sp = sp_of(job)
+    instant = now_instant()
+    path = f"/api/saml/auth{job['year']}?"
+    queries = []
+    for _ in range(n):
+        rid = new_id()
+        query = f"SAMLRequest={q(deflate_b64(authn_request(job, sp, rid, instant)))}&RelayState={q(rid)}"
+        queries.append(query + f"&SigAlg={q(SIG_ALG)}" if signed else query)
+    if signed:
+        queries = sign_all(job, _sign_query, queries)
+    return [path + query for query in queries]
+
+
+def front_logout_urls(job, n):
+    sp = sp_of(job)
+    instant = now_instant()
+    octets = []
+    for _ in range(n):
+        xml = logout_request(job, sp, new_id(), instant, "logout")
+        octets.append(f"SAMLRequest={q(deflate_b64(xml))}&SigAlg={q(SIG_ALG)}")
+    signed = sign_all(job, _sign_query, octets)
+    return [f"/api/saml/logout{job['year']}?{s}" for s in signed]
+
+
+def remote_logout_bodies(job, n):
+    sp = sp_of(job)
+    instant = now_instant()
+    templates = []
+    for _ in range(n):
+        rid = new_id()
+        templates.append(
+            logout_request(job, sp, rid, instant, "remotelogout", signature_template(rid))
+        )
+    return sign_all(job, _sign_enveloped, templates)
+
+
+def write_lines(path, lines):
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------- browser
+
+class Browser:
+    """One browser over http.client: a cookie jar and no automatic redirects."""
+
+    def __init__(self, base_url):
+        u = urllib.parse.urlparse(base_url)
+        self.host, self.port = u.hostname, u.port
+        self.cookies = {}
+
+    def send(self, method, path, fields=None):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        headers = {"Accept-Language": "en"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if fields is not None:
+            body = urllib.parse.urlencode(fields)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        text = r.read().decode("utf-8", "replace")
+        for name, value in r.getheaders():
+            if name.lower() == "set-cookie":
+                k, _, rest = value.partition("=")
+                v = rest.split(";", 1)[0]
+                if v and "Max-Age=0" not in value:
+                    self.cookies[k] = v
+                else:
+                    self.cookies.pop(k, None)
+        conn.close()
+        return r.status, r.getheader("Location", ""), text
+
+
+def field(body, name):
+    marker = f'name="{name}" value="'
+    start = body.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    return html.unescape(body[start:body.index('"', start)])
+
+
+def totp(secret_b32, at=None):
+    """RFC 6238: HMAC-SHA1, 30-second steps, 6 digits (src/accounts/totp.rs)."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    counter = int((at or time.time()) // 30)
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (value % 1000000)
+
+
+def walk(browser, job, status, location, body):
+    """Follows the flow (password, code, consent, /api/saml/complete) to the Response."""
+    for _ in range(12):
+        if status == 200 and field(body, "SAMLResponse"):
+            return body
+        if location.startswith("/sign-in/mfa"):
+            _, _, page = browser.send("GET", location)
+            fields = {"csrf": field(page, "csrf"), "code": totp(job["totp_secret"])}
+            status, location, body = browser.send("POST", "/sign-in/mfa", fields)
+        elif location.startswith("/sign-in"):
+            _, _, page = browser.send("GET", location)
+            fields = {"csrf": field(page, "csrf"), "email": job["email"], "password": job["password"]}
+            status, location, body = browser.send("POST", "/sign-in", fields)
+        elif location.startswith("/consent"):
+            _, _, page = browser.send("GET", location)
+            status, location, body = browser.send("POST", "/consent", {"csrf": field(page, "csrf")})
+        elif location.startswith("/api/saml/complete"):
+            status, location, body = browser.send("GET", location)
+        else:
+            break
+    raise SystemExit(f"sign-in flow stopped at {status} {location}: {body[:300]}")
+
+
+def sign_in(job):
+    browser = Browser(job["base_url"])
+    name_ids = {}
+    for sp in job["sps"]:
+        rid = new_id()
+        query = f"SAMLRequest={q(deflate_b64(authn_request(job, sp, rid, now_instant())))}&RelayState={rid}"
+        status, location, body = browser.send("GET", f"/api/saml/auth{job['year']}?{query}")
+        page = walk(browser, job, status, location, body)
+        verdict = verify_response(job, sp, field(page, "SAMLResponse"), rid)
+        if not verdict["valid"]:
+            raise SystemExit(f"python3-saml refused the sign-in Response of {sp['issuer']}: {verdict}")
+        name_ids[sp["issuer"]] = verdict["name_id"]
+    session = browser.cookies.get("saml_idp_session")
+    if not session:
+        raise SystemExit("no session cookie after sign-in")
+    return {"cookie": f"saml_idp_session={session}", "name_ids": name_ids}
+
+
+# ---------------------------------------------------------------- python3-saml
+
+def settings_for(job, sp):
+    from onelogin.saml2.settings import OneLogin_Saml2_Settings
+
+    idp = f"{job['base_url']}/api/saml"
+    return OneLogin_Saml2_Settings(
+        {
+            "strict": True,
+            "debug": False,
+            "sp": {
+                "entityId": sp["issuer"],
+                "assertionConsumerService": {
+                    "url": sp["acs"],
+                    "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+                },
+                "NameIDFormat": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+                "x509cert": open(job["sp_cert"]).read(),
+                "privateKey": open(job["sp_key"]).read(),
+            },
+            "idp": {
+                "entityId": idp,
+                "singleSignOnService": {
+                    "url": idp + f"/auth{job['year']}",
+                    "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+                },
+                "x509cert": open(job["idp_cert"]).read(),
+            },
+            "security": {
+                "wantAssertionsSigned": True,
+                "wantMessagesSigned": sp["signed_response"],
+                "wantAssertionsEncrypted": sp["encrypted"],
+                "wantNameId": True,
+                "requestedAuthnContext": False,
+                "rejectDeprecatedAlgorithm": True,
+            },
+        },
+        sp_validation_only=True,
+    )
+
+
+def verify_response(job, sp, saml_response, request_id):
+    """As tests/sp/python3_saml_acs.py: OneLogin_Saml2_Auth.process_response, strict."""
+    from onelogin.saml2.auth import OneLogin_Saml2_Auth
+
+    acs = urllib.parse.urlparse(sp["acs"])
+    request_data = {
+        "https": "off",
+        "http_host": acs.netloc,
+        "server_port": str(acs.port or 80),
+        "script_name": acs.path,
+        "get_data": {},
+        "post_data": {"SAMLResponse": saml_response},
+    }
+    auth = OneLogin_Saml2_Auth(request_data, settings_for(job, sp))
+    out = {"valid": False, "errors": [], "exception": None}
+    try:
+        auth.process_response(request_id=request_id)
+    except Exception as error:  # an answer, not a crash
+        out["exception"] = f"{type(error).__name__}: {error}"
+    out["errors"] = auth.get_errors()
+    out["reason"] = auth.get_last_error_reason()
+    out["valid"] = out["exception"] is None and not out["errors"] and auth.is_authenticated()
+    if out["valid"]:
+        out["name_id"] = auth.get_nameid()
+        out["in_response_to"] = auth.get_last_response_in_response_to()
+        out["valid"] = out["in_response_to"] == request_id
+    return out
+
+
+def validate(job, wrk):
+    sp = sp_of(job)
+    verdicts = []
+    for s in wrk.get("samples", []):
+        if not s.get("relay"):
+            continue
+        saml = html.unescape(s["saml"])
+        verdicts.append(verify_response(job, sp, saml, html.unescape(s["relay"])))
+    bad = [v for v in verdicts if not v["valid"]]
+    return {"checked": len(verdicts), "valid": len(verdicts) - len(bad), "first_failure": bad[0] if bad else None}
+
+
+# ---------------------------------------------------------------- report
+
+def row_of(run, phase):
+    wrk = load(phase["wrk"])
+    seconds = wrk["duration_us"] / 1e6
+    rate = wrk["ok"] / seconds if seconds else 0.0
+    cpu_ms = phase["cpu_ticks"] * 1000.0 / run["clk_tck"]
+    lat = wrk["latency_us"]
+    ratio_to = phase.get("ratio_to")
+    base = {"sign": run["openssl"]["multi"]["sign_per_s"], "verify": run["openssl"]["multi"]["verify_per_s"]}
+    if ratio_to == "healthz":
+        base["healthz"] = next(
+            (r["per_s"] for r in run["rows"] if r["name"] == "healthz" and r["connections"] == phase["connections"]),
+            None,
+        )
+    denominator = base.get(ratio_to)
+    return {
+        "name": phase["name"],
+        "connections": phase["connections"],
+        "seconds": round(seconds, 2),
+        "ok": wrk["ok"],
+        "bad": wrk["bad"],
+        "bad_statuses": wrk["bad_statuses"],
+        "socket_errors": wrk["socket_errors"],
+        "http_requests": wrk["http_requests"],
+        "redirects_followed": wrk["redirects_followed"],
+        "list_wrapped": wrk["list_wrapped"],
+        "per_s": round(rate, 1),
+        "p50_ms": round(lat["p50"] / 1000, 2),
+        "p90_ms": round(lat["p90"] / 1000, 2),
+        "p99_ms": round(lat["p99"] / 1000, 2),
+        "cpu_ms_per_answer": round(cpu_ms / wrk["ok"], 3) if wrk["ok"] else None,
+        "rss_peak_mb": round(phase["hwm_kb"] / 1024, 1),
+        "ratio_to": ratio_to,
+        "ratio": round(rate / denominator, 3) if denominator else None,
+        "validation": phase.get("validation"),
+    }
+
+
+def report(directory, out_path):
+    run = load(os.path.join(directory, "meta.json"))
+    run["openssl"] = load(os.path.join(directory, "openssl.json"))
+    with open(os.path.join(directory, "phases.jsonl")) as f:
+        run["phases"] = [json.loads(line) for line in f if line.strip()]
+    run["rows"] = []
+    for phase in run["phases"]:
+        run["rows"].append(row_of(run, phase))
+    o = run["openssl"]
+    lines = [
+        f"backend {run['backend']}, {run['seconds_per_run']} s per run, {run['cpus']} CPUs, "
+        f"commit {run['commit']}, {run['date']}",
+        f"openssl speed rsa2048 ({o['seconds']} s): 1 process {o['single']['sign_per_s']:.0f} sign/s "
+        f"{o['single']['verify_per_s']:.0f} verify/s; -multi 2 {o['multi']['sign_per_s']:.0f} sign/s "
+        f"{o['multi']['verify_per_s']:.0f} verify/s",
+        "",
+        "| row | conn | answers/s | p50 ms | p90 ms | p99 ms | server CPU ms/answer | RSS peak MB | ratio | bad | python3-saml |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in run["rows"]:
+        ratio = f"{r['ratio']:.3f} × {r['ratio_to']}" if r["ratio"] is not None else ""
+        v = r["validation"]
+        checked = f"{v['valid']}/{v['checked']} valid" if v else ""
+        cpu = f"{r['cpu_ms_per_answer']:.3f}" if r["cpu_ms_per_answer"] is not None else ""
+        lines.append(
+            f"| {r['name']} | {r['connections']} | {r['per_s']:.0f} | {r['p50_ms']} | {r['p90_ms']} | "
+            f"{r['p99_ms']} | {cpu} | {r['rss_peak_mb']} | {ratio} | {r['bad']} | {checked} |"
+        )
+    wrapped = [f"{r['name']} c={r['connections']}" for r in run["rows"] if r["list_wrapped"]]
+    if wrapped:
+        lines.append("")
+        lines.append("request list used up and restarted (IDs sent twice) in: " + ", ".join(wrapped)
+                     + "; raise BENCH_REQUESTS")
+    run.pop("phases")
+    with open(out_path, "w") as f:
+        json.dump(run, f, indent=2)
+    print("\n".join(lines))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "port":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            print(s.getsockname()[1])
+    elif cmd == "secret":
+        print(base64.b32encode(secrets.token_bytes(20)).decode().rstrip("="))
+        print(secrets.token_urlsafe(18))
+    elif cmd == "sign-in":
+        print(json.dumps(sign_in(load(args[0]))))
+    elif cmd == "sso-urls":
+        write_lines(args[2], sso_urls(load(args[0]), int(args[1]), len(args) > 3 and args[3] == "signed"))
+    elif cmd == "front-logout-urls":
+        write_lines(args[2], front_logout_urls(load(args[0]), int(args[1])))
+    elif cmd == "remote-logout-bodies":
+        write_lines(args[2], remote_logout_bodies(load(args[0]), int(args[1])))
+    elif cmd == "validate":
+        print(json.dumps(validate(load(args[0]), load(args[1]))))
+    elif cmd == "report":
+        report(args[0], args[1])
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()
