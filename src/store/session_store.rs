@@ -211,14 +211,22 @@ pub struct DieselSessionStore {
     db: Database,
     /// When this process last dropped old replay-cache entries (Unix seconds).
     replay_forgotten_at: std::sync::atomic::AtomicI64,
+    /// (user, SP) → when this process last wrote their connected-service time (Unix
+    /// seconds): a signed-in browser's next Response within the precision writes nothing.
+    authenticated: std::sync::Mutex<std::collections::HashMap<(i64, String), i64>>,
 }
+
+/// Entries kept in `authenticated` before it starts again from empty.
+const AUTHENTICATED_CACHE_MAX: usize = 50_000;
 
 /// Old replay-cache entries are dropped at most this often by each process (the purge
 /// drops them too); in between, `first_use` is a single INSERT.
 const FORGET_EVERY_SECONDS: i64 = 30;
 
 /// Connected-service times are kept to this precision: a sign-in to the same SP within it
-/// leaves the row as it is (no write on the hot path for a browser signing in again).
+/// leaves the row as it is (no write on the hot path for a browser signing in again). Each
+/// process remembers what it wrote; a consent given or revoked through it forgets that, and
+/// through another node the time may lag by up to this much.
 const AUTHENTICATED_AT_PRECISION_SECONDS: i64 = 60;
 
 impl DieselSessionStore {
@@ -226,11 +234,20 @@ impl DieselSessionStore {
         DieselSessionStore {
             db,
             replay_forgotten_at: std::sync::atomic::AtomicI64::new(i64::MIN),
+            authenticated: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>, SessionError> {
         self.db.conn().map_err(err)
+    }
+
+    fn authenticated(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(i64, String), i64>> {
+        self.authenticated
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs one statement that changes rows and returns how many.
@@ -505,6 +522,7 @@ impl IdentityStore for DieselSessionStore {
         attributes: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), SessionError> {
+        self.authenticated().remove(&(user_id, issuer.to_string()));
         let text = serde_json::to_string(attributes).map_err(err)?;
         let now = db_time(now);
         let mut conn = self.conn()?;
@@ -520,6 +538,11 @@ impl IdentityStore for DieselSessionStore {
         issuer: &str,
         now: DateTime<Utc>,
     ) -> Result<(), SessionError> {
+        let key = (user_id, issuer.to_string());
+        let recorded = self.authenticated().get(&key).copied();
+        if recorded.is_some_and(|at| now.timestamp() - at < AUTHENTICATED_AT_PRECISION_SECONDS) {
+            return Ok(());
+        }
         let stale = db_time(now - chrono::Duration::seconds(AUTHENTICATED_AT_PRECISION_SECONDS));
         self.execute(|c| {
             diesel::update(
@@ -531,8 +554,13 @@ impl IdentityStore for DieselSessionStore {
             )
             .set(sp_consents::last_authenticated_at.eq(Some(db_time(now))))
             .execute(c)
-        })
-        .map(|_| ())
+        })?;
+        let mut cache = self.authenticated();
+        if cache.len() >= AUTHENTICATED_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, now.timestamp());
+        Ok(())
     }
 
     fn consents_for_user(&self, user_id: i64) -> Result<Vec<ConsentRecord>, SessionError> {
@@ -540,6 +568,7 @@ impl IdentityStore for DieselSessionStore {
     }
 
     fn revoke_consent(&self, user_id: i64, issuer: &str) -> Result<bool, SessionError> {
+        self.authenticated().remove(&(user_id, issuer.to_string()));
         let n = self
             .execute(|c| diesel::delete(sp_consents::table.find((user_id, issuer))).execute(c))?;
         Ok(n == 1)

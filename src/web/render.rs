@@ -148,7 +148,16 @@ pub fn post_message(
     sp: Option<&ServiceProvider>,
     out: &Outgoing<'_>,
 ) -> Result<HttpResponse, WebError> {
-    let mut fields = vec![("SAMLResponse", crate::saml::codec::encode_post(out.xml))];
+    let encoded = crate::saml::codec::encode_post(out.xml);
+    let mut fields = Vec::new();
+    // Base64 has nothing to escape in an attribute: the template takes it as it is instead
+    // of escaping (and growing, `/` → `&#x2F;`) thousands of characters per Response.
+    let plain = encoded
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    if !plain {
+        fields.push(("SAMLResponse", encoded.clone()));
+    }
     if let Some(relay_state) = out.relay_state {
         fields.push(("RelayState", relay_state.to_string()));
     }
@@ -170,6 +179,9 @@ pub fn post_message(
     context.insert("button", locale.t("bounce.button"));
     context.insert("action", out.action);
     context.insert("fields", &fields);
+    if plain {
+        context.insert("saml_response", &encoded);
+    }
     let html = pages::render("post_form.html", &context)?;
     let origin = url::Url::parse(out.action)
         .map(|u| u.origin().ascii_serialization())

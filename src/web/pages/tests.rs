@@ -524,13 +524,9 @@ fn post_form() -> Vec<Case> {
     handoff.insert("body", EN.t("handoff.body"));
     handoff.insert("button", EN.t("bounce.button"));
     handoff.insert("action", acs);
-    handoff.insert(
-        "fields",
-        &[
-            ("SAMLResponse", "PHNhbWxwOlJlc3BvbnNlLz4="),
-            ("RelayState", &relay),
-        ],
-    );
+    // `render::post_message` passes the Response's base64 as `saml_response` (not escaped).
+    handoff.insert("saml_response", "PHNhbWxwOlJlc3BvbnNl/z4=");
+    handoff.insert("fields", &[("RelayState", &relay)]);
     let mut bounce = Context::new();
     bounce.insert("lang", EN.code());
     bounce.insert("title", EN.t("bounce.title"));
@@ -556,7 +552,8 @@ fn post_form() -> Vec<Case> {
             "<form method=\"post\" action=\"{}\" id=\"saml-post-form\">",
             esc(acs)
         ),
-        field("SAMLResponse", "PHNhbWxwOlJlc3BvbnNlLz4="),
+        "<input type=\"hidden\" name=\"SAMLResponse\" value=\"PHNhbWxwOlJlc3BvbnNl/z4=\">"
+            .to_string(),
         field("RelayState", &relay),
         format!(
             "{} <strong>{}</strong>.",
