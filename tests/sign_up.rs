@@ -505,6 +505,12 @@ async fn a_refused_key_creates_nothing_and_the_sign_up_stays_open() {
         // Without a sign-up, there is no key page and no ceremony.
         let none = f.get(KEY_PAGE).await;
         assert_eq!(none.status, 410, "{backend}");
+        // Nor with a sign-up cookie the server never issued.
+        f.jar
+            .insert("saml_idp_sign_up".into(), "forged-sign-up-token".into());
+        let forged = f.get(KEY_PAGE).await;
+        assert_eq!(forged.status, 410, "{backend}");
+        f.jar.remove("saml_idp_sign_up");
         let csrf = f.csrf("/sign-up").await;
         let options = f.post(KEY_OPTIONS, &[("csrf", &csrf)]).await;
         assert_eq!(options.status, 410, "{backend}");

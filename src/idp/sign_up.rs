@@ -290,6 +290,12 @@ pub fn begin_key_registration(
     security_key::begin_registration(deps, &holder, &[]).map(Some)
 }
 
+/// Whether this sign-up token is live and past its password (the security-key page shows
+/// only then).
+pub fn awaits_second_factor(deps: &Deps<'_>, sign_up_token: &str) -> Result<bool, Error> {
+    Ok(live_with_password(deps, sign_up_token)?.is_some())
+}
+
 /// How a sign-up with a security key ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyFinish {

@@ -70,6 +70,8 @@ impl AuditBuffer {
                 .ok()
         };
         if thread.is_none() {
+            // Nobody would store what waits: every event is written by its request.
+            lock(&shared.queue).stopping = true;
             tracing::warn!("no audit writer thread: every event is written by its request");
         }
         Arc::new(AuditBuffer {
@@ -118,12 +120,6 @@ impl AuditLog for AuditBuffer {
         // own event (after what waits, to keep the order), and fails if the database does.
         self.flush()?;
         self.inner.record(event, now)
-    }
-
-    fn record_many(&self, events: &[(AuditEvent, DateTime<Utc>)]) -> Result<(), SessionError> {
-        events
-            .iter()
-            .try_for_each(|(event, now)| self.record(event, *now))
     }
 
     fn recent(&self, limit: i64) -> Result<Vec<AuditEvent>, SessionError> {

@@ -155,9 +155,12 @@ pub fn post_message(
     let plain = encoded
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
-    if !plain {
-        fields.push(("SAMLResponse", encoded.clone()));
-    }
+    let inline = if plain {
+        Some(encoded)
+    } else {
+        fields.push(("SAMLResponse", encoded));
+        None
+    };
     if let Some(relay_state) = out.relay_state {
         fields.push(("RelayState", relay_state.to_string()));
     }
@@ -179,8 +182,8 @@ pub fn post_message(
     context.insert("button", locale.t("bounce.button"));
     context.insert("action", out.action);
     context.insert("fields", &fields);
-    if plain {
-        context.insert("saml_response", &encoded);
+    if let Some(encoded) = &inline {
+        context.insert("saml_response", encoded);
     }
     let html = pages::render("post_form.html", &context)?;
     let origin = url::Url::parse(out.action)

@@ -362,7 +362,15 @@ async fn key_page(
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    if sign_up_token(req).is_none() {
+    let Some(token) = sign_up_token(req) else {
+        return dead_link(locale, "signup.expired", "/sign-up");
+    };
+    let worker = state.clone();
+    let live = blocking::run(locale, move || {
+        sign_up::awaits_second_factor(&worker.deps(), &token)
+    })
+    .await?;
+    if !live {
         return dead_link(locale, "signup.expired", "/sign-up");
     }
     let sp = pending::current_sp(state, req, locale).await?;
