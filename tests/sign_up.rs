@@ -176,6 +176,12 @@ async fn sign_up_from_an_sp_ends_at_that_sp_with_a_valid_response() {
 #[actix_rt::test]
 async fn the_new_account_signs_in_with_its_password_and_app() {
     for (backend, mut f, mailer) in flows() {
+        let home = f.get("/").await;
+        assert!(
+            home.body.contains("href=\"/sign-up?locale=en\"")
+                && home.body.contains("href=\"/sign-in?locale=en\""),
+            "{backend}: sign-up and sign-in are offered from /"
+        );
         start_sign_up(&mut f, NEW_EMAIL).await;
         let link = mailer.last_link_path();
         choose_password(&mut f, &link, NEW_PASSWORD, NEW_PASSWORD).await;

@@ -325,6 +325,14 @@ fn index() -> Vec<Case> {
             context: context(false),
             expect: vec![
                 EN.t("home.signed_out").into(),
+                format!(
+                    "<a href=\"/sign-in?locale=en\">{}</a>",
+                    EN.t("signin.title")
+                ),
+                format!(
+                    "<a href=\"/sign-up?locale=en\">{}</a>",
+                    EN.t("signup.title")
+                ),
                 metadata(2025),
                 metadata(2026),
             ],
