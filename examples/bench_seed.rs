@@ -8,6 +8,15 @@
 //! hash, a sealed TOTP secret, an Argon2id password hash), but the password hash is computed
 //! once and shared: one Argon2 hash per user would take half an hour for 100,000 users, and
 //! these accounts never sign in. Emails are `seed-N@bench.example.gov`. Not for production data.
+//!
+//! The remote-logout row needs users that are signed in when their LogoutRequest arrives:
+//!
+//! ```sh
+//! … bench_seed -- DATABASE_URL USERS --signed-in AGENCY_KEY OUT
+//! ```
+//!
+//! gives each seeded user a live browser session and a persistent UUID at AGENCY_KEY
+//! (`sp:ISSUER` or `agency:NAME`), and writes the UUIDs to OUT, one per line.
 
 use std::time::Instant;
 
@@ -16,31 +25,73 @@ use chrono::Utc;
 use saml_idp::accounts::sealing::AccountCrypto;
 use saml_idp::accounts::totp::TotpSecret;
 use saml_idp::accounts::{password, AccountStore, EmailRecord, NewUser};
-use saml_idp::store::{Database, DieselAccountStore};
+use saml_idp::sessions::{IdentityStore, MfaMethod, SessionRecord, SessionStore};
+use saml_idp::store::{Database, DieselAccountStore, DieselSessionStore};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [url, count] = args.as_slice() else {
-        eprintln!("usage: bench_seed DATABASE_URL USERS (SAML_IDP_DATA_KEY in the environment)");
-        std::process::exit(2);
+    let (url, count, signed_in) = match args.as_slice() {
+        [url, count] => (url, count, None),
+        [url, count, flag, agency, out] if flag == "--signed-in" => {
+            (url, count, Some((agency.as_str(), out.as_str())))
+        }
+        _ => {
+            eprintln!(
+                "usage: bench_seed DATABASE_URL USERS [--signed-in AGENCY_KEY OUT] \
+                 (SAML_IDP_DATA_KEY in the environment)"
+            );
+            std::process::exit(2);
+        }
     };
     let count: usize = count.parse().expect("USERS is a number");
     let key = std::env::var("SAML_IDP_DATA_KEY").expect("SAML_IDP_DATA_KEY is set");
     let crypto = AccountCrypto::new(&key).expect("SAML_IDP_DATA_KEY is base64 of 32 bytes");
     let db = Database::connect(url).expect("database reachable");
     db.migrate().expect("migrations");
-    let store = DieselAccountStore::new(db);
+    let store = DieselAccountStore::new(db.clone());
+    let sessions = DieselSessionStore::new(db);
+    let mut uuids = Vec::new();
     let password_hash = password::hash_password("seeded account, never signs in").expect("hash");
     let secret = TotpSecret::generate().expect("random");
     let started = Instant::now();
     for n in 0..count {
         let user = seeded_user(&crypto, n, &password_hash, &secret);
-        store.create(&user, Utc::now()).expect("user created");
+        let user_id = store.create(&user, Utc::now()).expect("user created");
+        if let Some((agency, _)) = signed_in {
+            uuids.push(sign_in(&sessions, user_id, agency));
+        }
         if (n + 1) % 10_000 == 0 {
             eprintln!("bench_seed: {} users ({:.0?})", n + 1, started.elapsed());
         }
     }
+    if let Some((_, out)) = signed_in {
+        std::fs::write(out, uuids.join("\n") + "\n").expect("OUT written");
+    }
     println!("{count} users in {:.1?}", started.elapsed());
+}
+
+/// A signed-in browser session for the user (password and second factor just now, for a
+/// day) and the user's UUID at the agency: what a real sign-in leaves behind.
+fn sign_in(sessions: &DieselSessionStore, user_id: i64, agency: &str) -> String {
+    let now = Utc::now();
+    sessions
+        .create(&SessionRecord {
+            token_hash: uuid::Uuid::new_v4().simple().to_string(),
+            user_id: Some(user_id),
+            csrf_token: uuid::Uuid::new_v4().simple().to_string(),
+            password_at: Some(now),
+            mfa_at: Some(now),
+            mfa_method: Some(MfaMethod::Totp),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + chrono::Duration::days(1),
+            failed_attempts: 0,
+        })
+        .expect("session created");
+    let fresh = uuid::Uuid::new_v4().to_string();
+    sessions
+        .agency_uuid(user_id, agency, &fresh, now)
+        .expect("agency UUID")
 }
 
 fn seeded_user(

@@ -18,6 +18,8 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_REGISTRY_REFRESH_SECONDS: u64 = 2;
 pub const SQLITE_FILE_NAME: &str = "saml-idp.sqlite3";
 pub const DEFAULT_PURGE_INTERVAL_SECONDS: u64 = 300;
+/// Audit events older than this are purged (0 keeps them for ever).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -43,6 +45,28 @@ pub enum Mode {
     #[default]
     Development,
     Production,
+}
+
+/// How log lines are written: human-readable text, or one JSON object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "unknown log format {other:?} (expected text or json)"
+            )),
+        }
+    }
 }
 
 impl std::str::FromStr for Mode {
@@ -114,6 +138,9 @@ pub struct Config {
     pub mailer: MailerSetting,
     /// The From address of every email; default `no-reply@{host of base_url}`.
     pub mail_from: String,
+    /// Days audit events are kept before the purge deletes them; 0 = for ever.
+    pub audit_retention_days: u32,
+    pub log_format: LogFormat,
 }
 
 impl Config {
@@ -134,6 +161,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub mailer: Option<String>,
     pub mail_from: Option<String>,
+    pub log_format: Option<LogFormat>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,6 +183,8 @@ struct FileConfig {
     purge_interval_seconds: Option<u64>,
     mailer: Option<String>,
     mail_from: Option<String>,
+    audit_retention_days: Option<u32>,
+    log_format: Option<LogFormat>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
     organization: Option<Organization>,
@@ -260,7 +290,18 @@ impl Config {
             .parse::<MailerSetting>()
             .map_err(|detail| invalid("mailer", detail))?;
         let mail_from = resolve_mail_from(&overrides.mail_from, &file.mail_from, &base_url)?;
+        let audit_retention_days = file
+            .audit_retention_days
+            .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS);
+        if audit_retention_days > 36_500 {
+            return Err(invalid(
+                "audit_retention_days",
+                "must be between 0 (keep for ever) and 36500",
+            ));
+        }
         Ok(Config {
+            audit_retention_days,
+            log_format: overrides.log_format.or(file.log_format).unwrap_or_default(),
             mailer,
             mail_from,
             trusted_proxies,

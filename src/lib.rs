@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod idp;
 pub mod ids;
 pub mod mail;
+pub mod metrics;
 pub mod registry;
 pub mod saml;
 pub mod sessions;

@@ -125,6 +125,7 @@ fn seeded_expired() -> PurgeReport {
         seen_requests: 1,
         rate_limits: 1,
         one_time_tokens: 1,
+        audit_events: 0,
     }
 }
 
@@ -248,6 +249,7 @@ fn rows_exactly_at_the_cutoff_are_purged_only_if_readers_refuse_them() {
             seen_requests: 0,
             rate_limits: 0,
             one_time_tokens: 2,
+            audit_events: 0,
         };
         assert_eq!(report, expected, "{backend}");
     }
@@ -375,4 +377,55 @@ fn the_purge_command_fails_on_one_line_when_postgresql_is_unreachable() {
         .expect("free port");
     let url = format!("postgres://nobody@127.0.0.1:{port}/none");
     assert_fails_on_one_line(&url, "cannot connect to the database");
+}
+
+/// Audit events are kept for `audit_retention_days`: older ones go with the purge, newer
+/// ones stay, and 0 keeps every one.
+#[test]
+fn audit_events_past_their_retention_are_purged() {
+    use saml_idp::sessions::AuditEvent;
+    for (backend, db) in every_backend() {
+        let state = common::app_state(&db);
+        let event = |detail: &str| AuditEvent {
+            event: "SAML Auth".into(),
+            issuer: None,
+            user_public_id: None,
+            success: true,
+            detail: Some(detail.into()),
+        };
+        state
+            .audit
+            .record_many(&[
+                (event("old"), now() - Duration::days(31)),
+                (event("recent"), now() - Duration::days(29)),
+            ])
+            .expect("recorded");
+        // Reading the trail stores what the audit buffer holds.
+        assert_eq!(
+            state.audit.recent(10).expect("recent").len(),
+            2,
+            "{backend}"
+        );
+        let kept_for_ever = PurgeCutoffs::at(now()).with_audit_retention(now(), 0);
+        assert_eq!(
+            state
+                .purger
+                .purge(&kept_for_ever)
+                .expect("purge")
+                .audit_events,
+            0,
+            "{backend}: retention 0 keeps everything"
+        );
+        let thirty_days = PurgeCutoffs::at(now()).with_audit_retention(now(), 30);
+        let report = state.purger.purge(&thirty_days).expect("purge");
+        assert_eq!(report.audit_events, 1, "{backend}");
+        let left: Vec<_> = state
+            .audit
+            .recent(10)
+            .expect("recent")
+            .into_iter()
+            .filter_map(|e| e.detail)
+            .collect();
+        assert_eq!(left, vec!["recent".to_string()], "{backend}");
+    }
 }

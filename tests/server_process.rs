@@ -8,7 +8,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -16,72 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Datelike;
 
-const BIN: &str = env!("CARGO_BIN_EXE_saml-idp");
-
-struct Server {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// `saml-idp serve` in `dir` with only `--listen` and the given extra arguments.
-fn start(dir: &Path, extra: &[&str]) -> Server {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .current_dir(dir)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .env_remove("SAML_IDP_CONFIG")
-        .env_remove("SAML_IDP_DATABASE_URL")
-        .env_remove("SAML_IDP_DATA_DIR")
-        .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let server = Server {
-        child,
-        port,
-        dir: dir.to_path_buf(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while curl(&server, "/healthz").0 != 200 {
-        assert!(Instant::now() < deadline, "server did not become healthy");
-        thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
-
-/// (status, body) of a GET.
-fn curl(server: &Server, path: &str) -> (u16, Vec<u8>) {
-    let out = Command::new("curl")
-        .args(["-s", "--max-time", "15", "-o", "-", "-w", "\n%{http_code}"])
-        .arg(format!("http://127.0.0.1:{}{path}", server.port))
-        .output()
-        .expect("curl runs");
-    let mut body = out.stdout;
-    let split = body.iter().rposition(|b| *b == b'\n').unwrap_or(0);
-    let status = String::from_utf8_lossy(&body[split..])
-        .trim()
-        .parse()
-        .unwrap_or(0);
-    body.truncate(split);
-    (status, body)
-}
+use common::process::{curl, fixture_config, sign_in_at_sp, start, Server, SignIn, BIN};
 
 fn xmlsec_verifies(xml: &[u8], cert: &Path) -> bool {
     let file = common::write(cert.parent().expect("dir"), "fetched.xml", xml);
@@ -280,19 +215,6 @@ fn readiness_fails_while_the_database_is_unreachable() {
 }
 
 /// A config file using the test-only fixture keys for 2025 and 2026.
-fn fixture_config(dir: &Path) -> PathBuf {
-    let key = |name: &str| common::key(name).display().to_string();
-    let text = format!(
-        "base_url = \"{}\"\n\n[[signing_keys]]\nyear = 2025\ncertificate = \"{}\"\nprivate_key = \"{}\"\n\n[[signing_keys]]\nyear = 2026\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
-        common::BASE_URL,
-        key("idp-2025-test-only.crt"),
-        key("idp-2025-test-only.key"),
-        key("idp-2026-test-only.crt"),
-        key("idp-2026-test-only.key"),
-    );
-    common::write(dir, "saml-idp.toml", text.as_bytes())
-}
-
 /// One request of the concurrency test: a form body to POST, or a path and query to GET.
 #[derive(Debug)]
 enum Case {
@@ -403,40 +325,6 @@ fn concurrent_signed_and_hostile_requests_get_their_answers() {
     assert_eq!(curl(&server, "/healthz").0, 200, "the server survived");
 }
 
-/// curl with a shared cookie jar: (status, Location, body).
-fn browse(port: u16, jar: &Path, path: &str, form: Option<&str>) -> (u16, String, String) {
-    let mut cmd = Command::new("curl");
-    cmd.args(["-s", "--max-time", "30", "-b"])
-        .arg(jar)
-        .arg("-c")
-        .arg(jar);
-    cmd.args(["-w", "\n%{http_code} %{redirect_url}"]);
-    if let Some(body) = form {
-        cmd.args(["--data-binary", body]);
-    }
-    let out = cmd
-        .arg(format!("http://127.0.0.1:{port}{path}"))
-        .output()
-        .expect("curl runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, last) = text.rsplit_once('\n').unwrap_or(("", &text));
-    let (status, location) = last.split_once(' ').unwrap_or((last, ""));
-    let location = location
-        .split_once(&format!(":{port}"))
-        .map_or(location, |(_, p)| p)
-        .to_string();
-    (
-        status.trim().parse().unwrap_or(0),
-        location,
-        body.replace("&#x2F;", "/"),
-    )
-}
-
-fn csrf_of(body: &str) -> String {
-    let start = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    body[start..].split('"').next().expect("value").to_string()
-}
-
 #[test]
 fn sign_in_on_one_node_and_complete_on_another() {
     let Some(base) = common::postgres_url() else {
@@ -490,68 +378,20 @@ fn sign_in_on_one_node_and_complete_on_another() {
         "http://idp.localtest",
     ];
     let (a, b) = (start(dir.path(), &extra), start(dir.path(), &extra));
-    let jar = dir.path().join("cookies.txt");
-    let xml = format!("<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_two\" Version=\"2.0\" IssueInstant=\"{}\"><saml:Issuer>urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1</saml:Issuer></samlp:AuthnRequest>", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
-    let value: String = url::form_urlencoded::byte_serialize(
-        saml_idp::saml::codec::encode_redirect(xml.as_bytes()).as_bytes(),
-    )
-    .collect();
-    assert_eq!(
-        browse(
-            a.port,
-            &jar,
-            &format!("/api/saml/auth2026?SAMLRequest={value}"),
-            None
-        )
-        .0,
-        303
+    // Every step goes to the other node than the step before: node B never saw this browser
+    // before it was asked for the next step; everything it needs is in the database.
+    let page = sign_in_at_sp(
+        &[a.port, b.port],
+        &dir.path().join("cookies.txt"),
+        &SignIn {
+            issuer: "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1",
+            year: 2026,
+            email: "ada@example.gov",
+            password: "pw-for-two-nodes",
+            totp_secret: secret,
+        },
     );
-    let csrf = csrf_of(&browse(a.port, &jar, "/sign-in", None).2);
-    let (status, location, _) = browse(
-        a.port,
-        &jar,
-        "/sign-in",
-        Some(&format!(
-            "csrf={csrf}&email=ada%40example.gov&password=pw-for-two-nodes"
-        )),
-    );
-    assert_eq!(
-        (status, location.starts_with("/api/saml/complete")),
-        (303, true),
-        "{location}"
-    );
-    // The stored request decides the next step, on the other node.
-    assert!(browse(b.port, &jar, &location, None)
-        .1
-        .starts_with("/sign-in/mfa"));
-    let csrf = csrf_of(&browse(a.port, &jar, "/sign-in/mfa", None).2);
-    let totp = saml_idp::accounts::totp::TotpSecret::from_base32(secret).expect("secret");
-    let code = saml_idp::accounts::totp::code_at(
-        &totp,
-        saml_idp::accounts::totp::step_of(chrono::Utc::now().timestamp()),
-    );
-    assert_eq!(
-        browse(
-            a.port,
-            &jar,
-            "/sign-in/mfa",
-            Some(&format!("csrf={csrf}&code={code}"))
-        )
-        .0,
-        303
-    );
-    // Node B has never seen this browser: everything it needs is in the database.
-    assert!(browse(b.port, &jar, "/api/saml/complete", None)
-        .1
-        .starts_with("/consent"));
-    let csrf = csrf_of(&browse(b.port, &jar, "/consent", None).2);
-    assert_eq!(
-        browse(b.port, &jar, "/consent", Some(&format!("csrf={csrf}"))).0,
-        303
-    );
-    let (status, _, body) = browse(b.port, &jar, "/api/saml/complete", None);
-    assert_eq!(status, 200);
-    assert!(body.contains("Test SP One"), "{body}");
+    assert!(page.contains("Test SP One"), "{page}");
 }
 
 /// SIGTERM: the server stops taking requests, finishes those in flight, and stores the

@@ -12,8 +12,9 @@
       IssueInstant now; RelayState = the request ID; `signed`: query-signed by the SP key
   saml_bench.py front-logout-urls JOB.json N OUT
       N query-signed LogoutRequests (unique IDs) as paths to /api/saml/logout{YEAR}
-  saml_bench.py remote-logout-bodies JOB.json N OUT
-      N LogoutRequests with an enveloped signature, as form bodies for remotelogout{YEAR}
+  saml_bench.py remote-logout-bodies JOB.json N OUT [LIVE_IDS]
+      N LogoutRequests with an enveloped signature, as form bodies for remotelogout{YEAR};
+      every tenth names a signed-in user from LIVE_IDS (one persistent UUID per line)
   saml_bench.py validate JOB.json WRK.json
       python3-saml's verdict on the sampled Responses of one wrk run (signature,
       InResponseTo = the RelayState sent, Audience, Destination, validity window)
@@ -88,14 +89,15 @@ def authn_request(job, sp, request_id, instant):
     )
 
 
-def logout_request(job, sp, request_id, instant, endpoint, signature_template=""):
+def logout_request(job, sp, request_id, instant, endpoint, signature_template="", name_id=None):
+    name_id = name_id or job["session_index"]
     return (
         f'<samlp:LogoutRequest xmlns:samlp="{SAMLP}" xmlns:saml="{SAML}" ID="{request_id}" '
         f'Version="2.0" IssueInstant="{instant}" '
         f'Destination="{job["base_url"]}/api/saml/{endpoint}{job["year"]}">'
         f'<saml:Issuer>{sp["issuer"]}</saml:Issuer>{signature_template}'
-        f'<saml:NameID>{job["session_index"]}</saml:NameID>'
-        f'<samlp:SessionIndex>{job["session_index"]}</samlp:SessionIndex></samlp:LogoutRequest>'
+        f"<saml:NameID>{name_id}</saml:NameID>"
+        f"<samlp:SessionIndex>{name_id}</samlp:SessionIndex></samlp:LogoutRequest>"
     )
 
 
@@ -179,14 +181,22 @@ def front_logout_urls(job, n):
     return [f"/api/saml/logout{job['year']}?{s}" for s in signed]
 
 
-def remote_logout_bodies(job, n):
+def remote_logout_bodies(job, n, live_ids_path=None):
+    """Every tenth request names a user who is signed in (a persistent UUID from
+    `live_ids_path`, each used once), so that it ends a live session; the others name the
+    bench user, whose session the first of them ended."""
     sp = sp_of(job)
     instant = now_instant()
+    live = []
+    if live_ids_path:
+        with open(live_ids_path) as f:
+            live = [line.strip() for line in f if line.strip()]
     templates = []
-    for _ in range(n):
+    for i in range(n):
         rid = new_id()
+        name_id = live.pop() if i % 10 == 9 and live else None
         templates.append(
-            logout_request(job, sp, rid, instant, "remotelogout", signature_template(rid))
+            logout_request(job, sp, rid, instant, "remotelogout", signature_template(rid), name_id)
         )
     return sign_all(job, _sign_enveloped, templates)
 
@@ -468,7 +478,8 @@ def main():
     elif cmd == "front-logout-urls":
         write_lines(args[2], front_logout_urls(load(args[0]), int(args[1])))
     elif cmd == "remote-logout-bodies":
-        write_lines(args[2], remote_logout_bodies(load(args[0]), int(args[1])))
+        live = args[3] if len(args) > 3 else None
+        write_lines(args[2], remote_logout_bodies(load(args[0]), int(args[1]), live))
     elif cmd == "validate":
         print(json.dumps(validate(load(args[0]), load(args[1]))))
     elif cmd == "report":

@@ -34,6 +34,8 @@ pub enum CliError {
     },
     #[error("cannot read {path}: {detail}")]
     Read { path: PathBuf, detail: String },
+    #[error("cannot write {path}: {detail}")]
+    Write { path: PathBuf, detail: String },
     #[error("{path} is not a valid service-provider file: {detail}")]
     RecordFile { path: PathBuf, detail: String },
     #[error("{path}: {source}")]
@@ -45,6 +47,8 @@ pub enum CliError {
     Usage(String),
     #[error("purge failed: {}", .0.0)]
     Purge(#[from] SessionError),
+    #[error("cannot read the audit trail: {0}")]
+    Events(String),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
 }

@@ -1,10 +1,12 @@
-//! The `saml-idp` command line: `serve`, `migrate`, `purge`, `sp …`, `user …`, `metadata`,
-//! `decode`.
+//! The `saml-idp` command line: `serve`, `migrate`, `purge`, `sp …`, `user …`, `keys …`,
+//! `events`, `metadata`, `decode`.
 //! Every subcommand reads the same configuration, so it reaches the same database as the
 //! server. Errors are one line on standard error and a non-zero exit status.
 
 mod decode;
 mod error;
+mod events;
+pub mod keys;
 mod purge;
 mod sp;
 mod sp_fields;
@@ -18,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use error::CliError;
 
-use crate::config::{Config, Mode, Overrides};
+use crate::config::{Config, LogFormat, Mode, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(name = "saml-idp", version, about = "A SAML 2.0 identity provider")]
@@ -63,6 +65,14 @@ struct GlobalArgs {
         value_name = "ADDRESS"
     )]
     mail_from: Option<String>,
+    /// Log lines as text (default) or json (one object per line).
+    #[arg(
+        long,
+        global = true,
+        env = "SAML_IDP_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
+    log_format: Option<LogFormat>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +97,13 @@ enum Command {
         #[command(subcommand)]
         command: Box<user::UserCommand>,
     },
+    /// Make and list the yearly signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// Read the audit trail, newest last.
+    Events(events::EventsArgs),
     /// Print the signed metadata of a live year.
     Metadata {
         #[arg(long)]
@@ -164,6 +181,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         database_url: cli.global.database_url,
         mailer: cli.global.mailer,
         mail_from: cli.global.mail_from,
+        log_format: cli.global.log_format,
     })?;
     match cli.command {
         Command::Serve { .. } => startup::serve(config),
@@ -171,6 +189,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Purge => purge::run(&config),
         Command::Sp { command } => sp::run(&config, *command),
         Command::User { command } => user::run(&config, *command),
+        Command::Keys { command } => keys::run(&config, command),
+        Command::Events(args) => events::run(&config, args),
         Command::Metadata { year } => startup::print_metadata(&config, year),
         Command::Decode(args) => return decode::run(&config, args),
     }

@@ -1,6 +1,6 @@
 //! `saml-idp purge`: deletes expired rows once, at the system clock's now, and prints what
 //! it deleted on one line (for cron when `purge_interval_seconds` is 0; safe beside servers
-//! that purge on their own).
+//! that purge on their own). Audit events older than `audit_retention_days` go too.
 
 use super::startup::open_database;
 use super::CliError;
@@ -11,7 +11,9 @@ use crate::store::DieselPurger;
 
 pub fn run(config: &Config) -> Result<(), CliError> {
     let purger = DieselPurger::new(open_database(config)?);
-    let report = purger.purge(&PurgeCutoffs::at(SystemClock.now()))?;
+    let now = SystemClock.now();
+    let cutoffs = PurgeCutoffs::at(now).with_audit_retention(now, config.audit_retention_days);
+    let report = purger.purge(&cutoffs)?;
     println!("{report}");
     Ok(())
 }

@@ -10,7 +10,7 @@ use chrono::Datelike;
 use super::CliError;
 use crate::accounts::sealing::AccountCrypto;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Mode};
+use crate::config::{Config, LogFormat, Mode};
 use crate::crypto::dev_keys::{self, DevKeyOutcome};
 use crate::crypto::KeyRing;
 use crate::idp::{MetadataDocuments, SpCache};
@@ -21,13 +21,23 @@ use crate::saml::SamlYear;
 use crate::store::{Database, DieselSpRegistry};
 use crate::web::{self, AppState};
 
-pub fn init_tracing() {
+/// Logs go to standard error, as text or as one JSON object per line (`log_format`), at the
+/// level of `SAML_IDP_LOG` (default `info`).
+pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SAML_IDP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// The configured keys, or in development mode keys for the previous and the current
@@ -124,7 +134,7 @@ pub fn describe_database(url: &str) -> String {
 }
 
 pub fn serve(config: Config) -> Result<(), CliError> {
-    init_tracing();
+    init_tracing(config.log_format);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let keys = key_ring(&config, clock.as_ref())?;
     let db = open_database(&config)?;

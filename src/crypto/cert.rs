@@ -92,6 +92,29 @@ impl Certificate {
             .unwrap_or_else(|_| "unknown".into())
     }
 
+    /// When the certificate stops being valid (`notAfter`), or `None` if openssl cannot
+    /// compare it with the epoch.
+    pub fn not_after(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
+        let diff = epoch.diff(self.x509.not_after()).ok()?;
+        let seconds = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
+        chrono::DateTime::from_timestamp(seconds, 0)
+    }
+
+    /// The subject as one line (`CN=…, O=…`), for operators' listings.
+    pub fn subject_line(&self) -> String {
+        self.x509
+            .subject_name()
+            .entries()
+            .map(|entry| {
+                let field = entry.object().nid().short_name().unwrap_or("?");
+                let value = entry.data().to_string().unwrap_or_default();
+                format!("{field}={value}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// SHA-256 of the DER, lower-case hex: identifies a registered certificate across
     /// reorderings of the SP's list (the index would not).
     pub fn sha256_fingerprint(&self) -> String {

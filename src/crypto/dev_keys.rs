@@ -51,12 +51,7 @@ pub fn ensure(
     years
         .iter()
         .map(|&year| {
-            let config = SigningKeyConfig {
-                year,
-                certificate: dir.join(format!("saml{year}.crt")),
-                private_key: dir.join(format!("saml{year}.key")),
-                passphrase_env: None,
-            };
+            let config = config_for(data_dir, year);
             let outcome = if config.certificate.exists() && config.private_key.exists() {
                 DevKeyOutcome::Reused(config.certificate.clone())
             } else {
@@ -66,6 +61,17 @@ pub fn ensure(
             Ok((config, outcome))
         })
         .collect()
+}
+
+/// Where the development key and certificate of `year` live (whether or not they exist).
+pub fn config_for(data_dir: &Path, year: SamlYear) -> SigningKeyConfig {
+    let dir = data_dir.join(DEV_KEY_DIR);
+    SigningKeyConfig {
+        year,
+        certificate: dir.join(format!("saml{year}.crt")),
+        private_key: dir.join(format!("saml{year}.key")),
+        passphrase_env: None,
+    }
 }
 
 /// The development data-encryption key (AES-256, base64), created on first use.
@@ -81,25 +87,51 @@ pub fn ensure_data_key(data_dir: &Path) -> Result<(String, DevKeyOutcome), DevKe
     }
     let key =
         super::secret_box::SecretBox::generate_key_base64().map_err(|_| DevKeyError::Random)?;
-    write_file(&path, key.as_bytes(), true)?;
+    write_file(&path, key.as_bytes(), true, false)?;
     Ok((key, DevKeyOutcome::Created(path)))
 }
 
 fn create(config: &SigningKeyConfig) -> Result<(), DevKeyError> {
-    let key = PKey::from_rsa(Rsa::generate(2048)?)?;
-    let cert = self_signed(&key, config.year)?;
-    write_file(&config.private_key, &key.private_key_to_pem_pkcs8()?, true)?;
-    write_file(&config.certificate, &cert, false)
+    let validity = Validity {
+        not_before: format!("{}0101000000Z", config.year),
+        not_after: format!("{}0401000000Z", config.year.value() + 2),
+    };
+    let common_name = format!("saml-idp development {} (not for production)", config.year);
+    write_pair(config, &common_name, &validity, false)
 }
 
-/// Valid from 1 January of its year to 1 April two years later: the yearly rotation of SPEC 2
-/// with room to spare, since a development server may run for a while.
-fn self_signed(key: &PKey<Private>, year: SamlYear) -> Result<Vec<u8>, DevKeyError> {
-    let mut name = X509NameBuilder::new()?;
-    name.append_entry_by_text(
-        "CN",
-        &format!("saml-idp development {year} (not for production)"),
+/// A certificate's validity, as ASN.1 times (`YYYYMMDDhhmmssZ`).
+pub struct Validity {
+    pub not_before: String,
+    pub not_after: String,
+}
+
+/// Writes a new RSA-2048 key (PKCS#8 PEM, mode 0600) and a self-signed SHA-256 certificate
+/// for it. With `exclusive`, existing files are never replaced: the call fails instead.
+pub fn write_pair(
+    config: &SigningKeyConfig,
+    common_name: &str,
+    validity: &Validity,
+    exclusive: bool,
+) -> Result<(), DevKeyError> {
+    let key = PKey::from_rsa(Rsa::generate(2048)?)?;
+    let cert = self_signed(&key, common_name, validity)?;
+    write_file(
+        &config.private_key,
+        &key.private_key_to_pem_pkcs8()?,
+        true,
+        exclusive,
     )?;
+    write_file(&config.certificate, &cert, false, exclusive)
+}
+
+fn self_signed(
+    key: &PKey<Private>,
+    common_name: &str,
+    validity: &Validity,
+) -> Result<Vec<u8>, DevKeyError> {
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_text("CN", common_name)?;
     let name = name.build();
     let mut serial = BigNum::new()?;
     serial.rand(127, MsbOption::MAYBE_ZERO, false)?;
@@ -110,17 +142,26 @@ fn self_signed(key: &PKey<Private>, year: SamlYear) -> Result<Vec<u8>, DevKeyErr
     builder.set_subject_name(&name)?;
     builder.set_issuer_name(&name)?;
     builder.set_pubkey(key)?;
-    let not_before = Asn1Time::from_str(&format!("{year}0101000000Z"))?;
-    let not_after = Asn1Time::from_str(&format!("{}0401000000Z", year.value() + 2))?;
+    let not_before = Asn1Time::from_str(&validity.not_before)?;
+    let not_after = Asn1Time::from_str(&validity.not_after)?;
     builder.set_not_before(&not_before)?;
     builder.set_not_after(&not_after)?;
     builder.sign(key, MessageDigest::sha256())?;
     Ok(builder.build().to_pem()?)
 }
 
-fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), DevKeyError> {
+fn write_file(
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+    exclusive: bool,
+) -> Result<(), DevKeyError> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    if exclusive {
+        options.write(true).create_new(true);
+    } else {
+        options.write(true).create(true).truncate(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -39,12 +39,14 @@ pub fn sign_enveloped(
             len: element.len(),
         });
     }
+    let started = std::time::Instant::now();
     let digest = b64(&hash(MessageDigest::sha256(), element)?);
     let mut standalone = CanonicalWriter::new();
     write_signed_info(&mut standalone, reference_id, &digest);
     let mut signer = Signer::new(MessageDigest::sha256(), key.private_key())?;
     signer.update(&standalone.into_bytes())?;
     let signature_value = b64(&signer.sign_to_vec()?);
+    crate::metrics::METRICS.signing(started.elapsed());
 
     let mut w = CanonicalWriter::new();
     w.start("ds:Signature", &[]);

@@ -105,6 +105,7 @@ impl AuditBuffer {
 
 impl AuditLog for AuditBuffer {
     fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError> {
+        crate::metrics::audit_event(event);
         {
             let mut state = lock(&self.shared.queue);
             let direct = state.stopping || state.pending.len() >= CAPACITY;

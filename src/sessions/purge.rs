@@ -34,6 +34,8 @@ pub struct PurgeCutoffs {
     pub rate_window_before: DateTime<Utc>,
     /// `one_time_tokens` with `expires_at <= token_expired_at`.
     pub token_expired_at: DateTime<Utc>,
+    /// `audit_events` with `created_at < audit_before`; `None` keeps them all.
+    pub audit_before: Option<DateTime<Utc>>,
 }
 
 impl PurgeCutoffs {
@@ -48,7 +50,15 @@ impl PurgeCutoffs {
             replay_seen_before: now - Duration::minutes(REPLAY_FORGET_MINUTES),
             rate_window_before: now - Duration::minutes(RATE_LIMIT_KEEP_MINUTES),
             token_expired_at: now,
+            audit_before: None,
         }
+    }
+
+    /// As `at`, and audit events older than `retention_days` go too (0 keeps them).
+    pub fn with_audit_retention(mut self, now: DateTime<Utc>, retention_days: u32) -> Self {
+        self.audit_before =
+            (retention_days > 0).then(|| now - Duration::days(i64::from(retention_days)));
+        self
     }
 }
 
@@ -61,6 +71,7 @@ pub struct PurgeReport {
     pub seen_requests: usize,
     pub rate_limits: usize,
     pub one_time_tokens: usize,
+    pub audit_events: usize,
 }
 
 impl PurgeReport {
@@ -71,6 +82,7 @@ impl PurgeReport {
             + self.seen_requests
             + self.rate_limits
             + self.one_time_tokens
+            + self.audit_events
     }
 }
 
@@ -80,13 +92,14 @@ impl fmt::Display for PurgeReport {
         write!(
             f,
             "pending_requests={} browser_sessions={} remembered_browsers={} seen_requests={} \
-             rate_limits={} one_time_tokens={}",
+             rate_limits={} one_time_tokens={} audit_events={}",
             self.pending_requests,
             self.browser_sessions,
             self.remembered_browsers,
             self.seen_requests,
             self.rate_limits,
-            self.one_time_tokens
+            self.one_time_tokens,
+            self.audit_events
         )
     }
 }
@@ -117,6 +130,15 @@ mod tests {
         assert_eq!(c.session_idle_since, now - Duration::minutes(15));
         assert_eq!(c.replay_seen_before, now - Duration::minutes(14));
         assert_eq!(c.rate_window_before, now - Duration::minutes(60));
+        assert_eq!(c.audit_before, None);
+        let kept = PurgeCutoffs::at(now).with_audit_retention(now, 30);
+        assert_eq!(kept.audit_before, Some(now - Duration::days(30)));
+        assert_eq!(
+            PurgeCutoffs::at(now)
+                .with_audit_retention(now, 0)
+                .audit_before,
+            None
+        );
     }
 
     #[test]
@@ -128,12 +150,13 @@ mod tests {
             seen_requests: 4,
             rate_limits: 5,
             one_time_tokens: 6,
+            audit_events: 7,
         };
-        assert_eq!(report.total(), 21);
+        assert_eq!(report.total(), 28);
         assert_eq!(
             report.to_string(),
             "pending_requests=1 browser_sessions=2 remembered_browsers=3 seen_requests=4 \
-             rate_limits=5 one_time_tokens=6"
+             rate_limits=5 one_time_tokens=6 audit_events=7"
         );
     }
 }

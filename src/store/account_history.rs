@@ -1,12 +1,12 @@
 //! What the account page reads about a user's past (SPEC 17): the SPs they consented to,
 //! with what and when, and their own audit events with the time of each.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{audit_events, sp_consents};
-use super::session_store::{err, utc};
-use super::DbConnection;
+use super::session_store::{db_time, err, utc};
+use super::{Database, DbConnection};
 use crate::sessions::{AuditEvent, ConsentRecord, RecordedEvent, SessionError};
 
 #[derive(Queryable, Selectable)]
@@ -65,17 +65,53 @@ pub(super) fn recent_for_user(
         .select(EventRow::as_select())
         .load(c)
         .map_err(err)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| RecordedEvent {
-            at: utc(r.created_at),
+    Ok(rows.into_iter().map(EventRow::recorded).collect())
+}
+
+/// Which audit events `saml-idp events` reads.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub issuer: Option<String>,
+    pub event: Option<String>,
+    /// The most recent this many (at least 1).
+    pub limit: i64,
+}
+
+/// The most recent events that pass `filter`, oldest first (as a log reads).
+pub fn events(db: &Database, filter: &EventFilter) -> Result<Vec<RecordedEvent>, SessionError> {
+    let mut query = audit_events::table.into_boxed();
+    if let Some(since) = filter.since {
+        query = query.filter(audit_events::created_at.ge(db_time(since)));
+    }
+    if let Some(issuer) = &filter.issuer {
+        query = query.filter(audit_events::issuer.eq(issuer.clone()));
+    }
+    if let Some(event) = &filter.event {
+        query = query.filter(audit_events::event.eq(event.clone()));
+    }
+    let mut conn = db.conn().map_err(err)?;
+    let c: &mut DbConnection = &mut conn;
+    let rows: Vec<EventRow> = query
+        .order(audit_events::id.desc())
+        .limit(filter.limit.max(1))
+        .select(EventRow::as_select())
+        .load(c)
+        .map_err(err)?;
+    Ok(rows.into_iter().rev().map(EventRow::recorded).collect())
+}
+
+impl EventRow {
+    fn recorded(self) -> RecordedEvent {
+        RecordedEvent {
+            at: utc(self.created_at),
             event: AuditEvent {
-                event: r.event,
-                issuer: r.issuer,
-                user_public_id: r.user_public_id,
-                success: r.success,
-                detail: r.detail,
+                event: self.event,
+                issuer: self.issuer,
+                user_public_id: self.user_public_id,
+                success: self.success,
+                detail: self.detail,
             },
-        })
-        .collect())
+        }
+    }
 }

@@ -4,7 +4,6 @@
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
-use diesel::r2d2::PooledConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::account_changes;
@@ -12,7 +11,7 @@ use super::schema::{
     agency_identities, backup_codes, browser_sessions, remembered_browsers, security_keys,
     sp_consents, user_emails, users,
 };
-use super::{Database, DbConnection, Manager};
+use super::{Database, DbConnection};
 use crate::accounts::{
     AccountError, AccountStore, EmailRecord, EmailRemoval, NewUser, StoredEmail, UserRecord,
     UserStatus,
@@ -270,7 +269,7 @@ impl DieselAccountStore {
         DieselAccountStore { db }
     }
 
-    fn conn(&self) -> Result<PooledConnection<Manager>, AccountError> {
+    fn conn(&self) -> Result<super::Conn, AccountError> {
         self.db.conn().map_err(storage)
     }
 

@@ -14,7 +14,7 @@ mod sp_store;
 mod token_store;
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
@@ -22,6 +22,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use thiserror::Error;
 
+pub use account_history::{events, EventFilter};
 pub use account_store::DieselAccountStore;
 pub use pending_store::DieselPendingStore;
 pub use purge_store::DieselPurger;
@@ -117,6 +118,31 @@ impl ManageConnection for Manager {
     }
 }
 
+/// A pooled connection that reports how long it was held when it goes back.
+pub(crate) struct Conn {
+    pooled: PooledConnection<Manager>,
+    taken: Instant,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.pooled
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.pooled
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        crate::metrics::METRICS.db_held(self.taken.elapsed());
+    }
+}
+
 /// The pool every part of the process shares.
 #[derive(Clone)]
 pub struct Database {
@@ -161,10 +187,29 @@ impl Database {
         self.backend
     }
 
-    pub(crate) fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
-        self.pool
+    /// A connection from the pool; the wait for it and the time it is held are measured
+    /// (`saml_idp_db_pool_wait_seconds`, `saml_idp_db_connection_held_seconds`).
+    pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
+        let asked = Instant::now();
+        let pooled = self
+            .pool
             .get()
-            .map_err(|e| StoreError::Connect(e.to_string()))
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        crate::metrics::METRICS.db_wait(asked.elapsed());
+        Ok(Conn {
+            pooled,
+            taken: Instant::now(),
+        })
+    }
+
+    /// The pool's (connections open, of which idle, most allowed), for `/metrics`.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
     }
 
     /// Applies pending migrations; returns the versions applied.

@@ -1,5 +1,6 @@
 //! `Purger` on Diesel: deletes expired pending requests, sessions, remembered browsers,
-//! replay-cache entries, rate-limit windows and one-time tokens, in short batches.
+//! replay-cache entries, rate-limit windows, one-time tokens and audit events past their
+//! retention, in short batches.
 //!
 //! Several nodes may purge at the same moment, and while the flow runs: every statement is a
 //! plain conditional DELETE of rows that no reader accepts any more, so running it twice, or
@@ -11,8 +12,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    browser_sessions, one_time_tokens, pending_requests, rate_limits, remembered_browsers,
-    seen_requests,
+    audit_events, browser_sessions, one_time_tokens, pending_requests, rate_limits,
+    remembered_browsers, seen_requests,
 };
 use super::session_store::{db_time, err};
 use super::{Database, DbConnection};
@@ -63,6 +64,10 @@ impl Purger for DieselPurger {
             rate_limits: purge_rate_limits(c, db_time(cutoffs.rate_window_before), n)
                 .map_err(err)?,
             one_time_tokens: purge_tokens(c, db_time(cutoffs.token_expired_at), n).map_err(err)?,
+            audit_events: match cutoffs.audit_before {
+                Some(before) => purge_audit(c, db_time(before), n).map_err(err)?,
+                None => 0,
+            },
         })
     }
 }
@@ -110,6 +115,19 @@ fn purge_tokens(c: &mut DbConnection, expired_at: NaiveDateTime, n: i64) -> Quer
             .select(e.field(t::token_hash))
             .limit(n);
         diesel::delete(t::table.filter(t::token_hash.eq_any(batch))).execute(c)
+    })
+}
+
+/// Audit events past their retention (`audit_retention_days`), oldest first.
+fn purge_audit(c: &mut DbConnection, before: NaiveDateTime, n: i64) -> QueryResult<usize> {
+    use audit_events as t;
+    let e = diesel::alias!(audit_events as old_events);
+    in_batches(n, || {
+        let batch = e
+            .filter(e.field(t::created_at).lt(before))
+            .select(e.field(t::id))
+            .limit(n);
+        diesel::delete(t::table.filter(t::id.eq_any(batch))).execute(c)
     })
 }
 

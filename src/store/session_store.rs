@@ -7,14 +7,13 @@ use std::sync::atomic::Ordering;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
-use diesel::r2d2::PooledConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::{
     agency_identities, audit_events, browser_sessions, rate_limits, remembered_browsers,
     sp_consents,
 };
-use super::{account_history, Database, DbConnection, Manager};
+use super::{account_history, Database, DbConnection};
 use crate::sessions::{
     AuditEvent, AuditLog, ConsentRecord, IdentityStore, MfaMethod, RateLimiter, RecordedEvent,
     ReplayCache, SessionError, SessionRecord, SessionStore,
@@ -238,7 +237,7 @@ impl DieselSessionStore {
         }
     }
 
-    fn conn(&self) -> Result<PooledConnection<Manager>, SessionError> {
+    fn conn(&self) -> Result<super::Conn, SessionError> {
         self.db.conn().map_err(err)
     }
 

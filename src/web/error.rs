@@ -149,8 +149,30 @@ impl WebError {
         Some(self.response_in(locale))
     }
 
+    /// The error's code for logs and metrics: the intake codes of a refused SAML request
+    /// (comma-separated, catalogue order), else a fixed word per variant. Never detail text.
+    pub fn code(&self) -> String {
+        match self {
+            WebError::Rejected { errors, .. } => crate::idp::audit::codes(errors),
+            WebError::NotFound => "not_found".into(),
+            WebError::InactiveSp { .. } => "inactive_service_provider".into(),
+            WebError::Csrf { .. } => "csrf".into(),
+            WebError::SessionExpired { .. } => "session_expired".into(),
+            WebError::RateLimited { .. } => "rate_limited".into(),
+            WebError::NoEmail { .. } => "no_email".into(),
+            WebError::InvalidForm(_) => "invalid_form".into(),
+            WebError::MethodNotAllowed(_) => "method_not_allowed".into(),
+            WebError::UnsupportedMediaType => "unsupported_media_type".into(),
+            WebError::DatabaseUnavailable(_) => "database_unavailable".into(),
+            WebError::Internal(_) => "internal".into(),
+        }
+    }
+
     fn response_in(&self, locale: Locale) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
+        response
+            .extensions_mut()
+            .insert(super::observe::ErrorCode(self.code()));
         if let WebError::MethodNotAllowed(allow) = self {
             response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }

@@ -12,6 +12,7 @@ mod intake_errors;
 mod outcome;
 pub mod pages;
 mod pending;
+mod post_page;
 mod qr;
 mod render;
 pub(crate) mod saml_params;
@@ -25,6 +26,7 @@ mod health;
 mod home;
 mod logout;
 mod metadata;
+pub mod observe;
 mod recovery;
 mod security_keys;
 mod sign_in;
@@ -120,6 +122,7 @@ fn routes() -> actix_web::Scope<
     web::scope("")
         .wrap(actix_web::middleware::from_fn(require_form_posts))
         .wrap(actix_web::middleware::from_fn(localize_errors))
+        .wrap(actix_web::middleware::from_fn(observe::observe))
         .default_service(web::to(not_found))
         .service(saml_scope())
         .service(

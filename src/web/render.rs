@@ -8,7 +8,7 @@ use actix_web::HttpResponse;
 use tera::Context;
 
 use super::i18n::Locale;
-use super::{pages, WebError};
+use super::{pages, post_page, WebError};
 use crate::registry::ServiceProvider;
 
 /// What `layout.html` needs on every page: the language and the translated texts (its skip
@@ -133,7 +133,7 @@ pub fn redirect(location: &str) -> HttpResponse {
 /// A SAML message on its way to an SP endpoint.
 pub struct Outgoing<'a> {
     /// `{prefix}.title` and `{prefix}.body` are the page's texts.
-    pub prefix: &'a str,
+    pub prefix: &'static str,
     pub action: &'a str,
     pub xml: &'a [u8],
     pub relay_state: Option<&'a str>,
@@ -149,43 +149,16 @@ pub fn post_message(
     out: &Outgoing<'_>,
 ) -> Result<HttpResponse, WebError> {
     let encoded = crate::saml::codec::encode_post(out.xml);
-    let mut fields = Vec::new();
-    // Base64 has nothing to escape in an attribute: the template takes it as it is instead
-    // of escaping (and growing, `/` → `&#x2F;`) thousands of characters per Response.
-    let plain = encoded
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
-    let inline = if plain {
-        Some(encoded)
-    } else {
-        fields.push(("SAMLResponse", encoded));
-        None
-    };
-    if let Some(relay_state) = out.relay_state {
-        fields.push(("RelayState", relay_state.to_string()));
-    }
-    // This page answers every single sign-on: its context carries the one catalogue text
-    // the layout uses, not the whole catalogue (`layout_context`), which costs more to
-    // build than the page itself.
-    let mut context = Context::new();
-    context.insert("lang", locale.code());
-    context.insert("locale", locale.code());
-    context.insert(
-        "t",
-        &std::collections::BTreeMap::from([("layout_skip", locale.t("layout.skip"))]),
-    );
-    context.insert("title", locale.t(&format!("{}.title", out.prefix)));
-    if let Some(sp) = sp {
-        context.insert("sp_name", &sp.friendly_name);
-    }
-    context.insert("body", locale.t(&format!("{}.body", out.prefix)));
-    context.insert("button", locale.t("bounce.button"));
-    context.insert("action", out.action);
-    context.insert("fields", &fields);
-    if let Some(encoded) = &inline {
-        context.insert("saml_response", encoded);
-    }
-    let html = pages::render("post_form.html", &context)?;
+    let html = post_page::page(
+        locale,
+        out.prefix,
+        &post_page::PostValues {
+            action: out.action,
+            encoded: &encoded,
+            relay_state: out.relay_state,
+            sp_name: sp.map(|sp| sp.friendly_name.as_str()),
+        },
+    )?;
     let origin = url::Url::parse(out.action)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();

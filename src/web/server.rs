@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::ServiceRequest;
-use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 
 use super::{configure, default_headers, not_found, AppState};
@@ -21,16 +19,17 @@ pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
     // 0 = never: the operator runs `saml-idp purge` from cron instead.
     if state.config.purge_interval_seconds > 0 {
         let every = Duration::from_secs(state.config.purge_interval_seconds);
-        actix_web::rt::spawn(purge_loop(state.purger.clone(), state.clock.clone(), every));
+        actix_web::rt::spawn(purge_loop(
+            state.purger.clone(),
+            state.clock.clone(),
+            every,
+            state.config.audit_retention_days,
+        ));
     }
     let audit = state.audit_buffer.clone();
     let served = HttpServer::new(move || {
         App::new()
             .wrap(default_headers())
-            .wrap(
-                Logger::new("%{METHOD_PATH}xi %s %Dms")
-                    .custom_request_replace("METHOD_PATH", method_path),
-            )
             .configure(configure(state.clone()))
             .default_service(web::to(not_found))
     })
@@ -44,10 +43,6 @@ pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
         Err(e) => tracing::error!(error = %e.0, "audit events could not be stored at exit"),
     }
     served
-}
-
-fn method_path(req: &ServiceRequest) -> String {
-    format!("{} {}", req.method(), req.path())
 }
 
 /// Polls the registry revision; a failed poll keeps the last good snapshot and is logged.
@@ -70,12 +65,18 @@ async fn refresh_loop(cache: Arc<SpCache>, every: Duration) {
 /// Deletes expired rows every `every` (SPEC 7), on a blocking thread. Each node runs its
 /// own loop: the purge is idempotent, so nodes need not agree on who does it. A failure (the
 /// database down) is logged and the next round tries again.
-async fn purge_loop(purger: Arc<dyn Purger>, clock: Arc<dyn Clock>, every: Duration) {
+async fn purge_loop(
+    purger: Arc<dyn Purger>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    audit_retention_days: u32,
+) {
     loop {
         // Sleep first, then purge: rounds never overlap, however long one takes.
         actix_web::rt::time::sleep(every).await;
         let purger = purger.clone();
-        let cutoffs = PurgeCutoffs::at(clock.now());
+        let now = clock.now();
+        let cutoffs = PurgeCutoffs::at(now).with_audit_retention(now, audit_retention_days);
         match web::block(move || purger.purge(&cutoffs)).await {
             Ok(Ok(report)) if report.total() > 0 => {
                 tracing::info!(deleted = report.total(), %report, "purged expired rows");

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod flow;
 pub mod mail;
+pub mod process;
 pub mod soft_key;
 
 use std::path::{Path, PathBuf};
