@@ -7,7 +7,8 @@
 //! Each user is what `saml-idp user add` creates (a sealed sign-in email found by its keyed
 //! hash, a sealed TOTP secret, an Argon2id password hash), but the password hash is computed
 //! once and shared: one Argon2 hash per user would take half an hour for 100,000 users, and
-//! these accounts never sign in. Emails are `seed-N@bench.example.gov`. Not for production data.
+//! these accounts never sign in. Emails are `seed-BATCH-N@bench.example.gov` (BATCH random per
+//! invocation). Not for production data.
 //!
 //! The remote-logout row needs users that are signed in when their LogoutRequest arrives:
 //!
@@ -53,9 +54,11 @@ fn main() {
     let mut uuids = Vec::new();
     let password_hash = password::hash_password("seeded account, never signs in").expect("hash");
     let secret = TotpSecret::generate().expect("random");
+    // Emails are unique per invocation, so the bench may seed the same database again.
+    let batch = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let started = Instant::now();
     for n in 0..count {
-        let user = seeded_user(&crypto, n, &password_hash, &secret);
+        let user = seeded_user(&crypto, &batch, n, &password_hash, &secret);
         let user_id = store.create(&user, Utc::now()).expect("user created");
         if let Some((agency, _)) = signed_in {
             uuids.push(sign_in(&sessions, user_id, agency));
@@ -96,11 +99,12 @@ fn sign_in(sessions: &DieselSessionStore, user_id: i64, agency: &str) -> String 
 
 fn seeded_user(
     crypto: &AccountCrypto,
+    batch: &str,
     n: usize,
     password_hash: &str,
     secret: &TotpSecret,
 ) -> NewUser {
-    let email = format!("seed-{n}@bench.example.gov");
+    let email = format!("seed-{batch}-{n}@bench.example.gov");
     let (normalized, lookup) = crypto.email_lookup(&email).expect("email");
     let public_id = uuid::Uuid::new_v4().to_string();
     NewUser {

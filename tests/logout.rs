@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use base64::Engine;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
@@ -50,37 +48,9 @@ fn form(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// Signs a fresh LogoutRequest with the `xmlsec1` command (sp1's key).
+/// Signs a fresh LogoutRequest for the remote endpoint with the `xmlsec1` command.
 fn xmlsec1_signed(session_index: &str) -> String {
-    let id = format!("_xmlsec1-{}", uuid::Uuid::new_v4().simple());
-    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
-    let template = format!(
-        r##"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{REMOTE}"><saml:Issuer>{SP1}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:NameID>{session_index}</saml:NameID><samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>"##
-    );
-    let dir = tempfile::tempdir().expect("dir");
-    let file = common::write(dir.path(), "t.xml", template.as_bytes());
-    let key = format!(
-        "{},{}",
-        common::key("sp1-test-only.key").display(),
-        common::key("sp1-test-only.crt").display()
-    );
-    let out = Command::new("xmlsec1")
-        .args([
-            "--sign",
-            "--privkey-pem",
-            &key,
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest",
-        ])
-        .arg(&file)
-        .output()
-        .expect("xmlsec1 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    b64(&out.stdout)
+    common::xmlsec1_signed_logout(REMOTE, SP1, session_index)
 }
 
 /// Signs in through sp1 and returns the user's persistent UUID for sp1's agency.

@@ -9,9 +9,8 @@ use std::process::Command;
 
 use chrono::{Datelike, Utc};
 
-use common::process::{
-    curl, fixture_config, form_field, sign_in_at_sp, start, start_with, SignIn, BIN,
-};
+use common::flow::form_field;
+use common::process::{curl, fixture_config, sign_in_at_sp, start, start_with, SignIn, BIN};
 
 const SP1: &str = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1";
 const EMAIL: &str = "grace.hopper@example.gov";
@@ -280,7 +279,7 @@ fn a_json_logged_run_keeps_secrets_out_and_metrics_and_events_tell_what_happened
             totp_secret: TOTP,
         },
     );
-    let saml_response = form_field(&page, "SAMLResponse").expect("SAMLResponse");
+    let saml_response = form_field(&page.page, "SAMLResponse").expect("SAMLResponse");
     assert_eq!(
         curl(
             &server,

@@ -391,7 +391,7 @@ fn sign_in_on_one_node_and_complete_on_another() {
             totp_secret: secret,
         },
     );
-    assert!(page.contains("Test SP One"), "{page}");
+    assert!(page.page.contains("Test SP One"), "{}", page.page);
 }
 
 /// SIGTERM: the server stops taking requests, finishes those in flight, and stores the

@@ -256,15 +256,25 @@ pub fn front_channel(
     })
 }
 
-/// Back-channel logout (SPEC 9): the LogoutResponse when every check passes and the user's
-/// sessions ended; None otherwise. The user lookup runs whether or not the earlier checks
+/// What the back channel answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteAnswer {
+    /// Every check passed and the user's sessions ended: the signed LogoutResponse.
+    Accepted(Vec<u8>),
+    /// The request was refused (400 with an empty body).
+    Refused,
+    /// The database could not be reached: nothing was decided (503, the SP may retry).
+    Unavailable,
+}
+
+/// Back-channel logout (SPEC 9). The user lookup runs whether or not the earlier checks
 /// passed, so the timing does not tell whether a UUID exists.
 pub fn remote(
     deps: &Deps<'_>,
     year: SamlYear,
     saml_request: &str,
     limits: &Limits,
-) -> Option<Vec<u8>> {
+) -> RemoteAnswer {
     let receiver = Receiver {
         entity_id: deps.entity_id,
         year,
@@ -286,17 +296,16 @@ pub fn remote(
         (Some(v), Some(Ok(index))) => (v.sp.agency_key(), index.clone()),
         _ => ("agency:-".to_string(), "-".to_string()),
     };
-    let user = deps
-        .identities
-        .user_for_agency_uuid(&agency, &index)
-        .ok()
-        .flatten();
+    let lookup = deps.identities.user_for_agency_uuid(&agency, &index);
+    let unreachable = lookup.is_err();
+    let user = lookup.ok().flatten();
     // Why it was refused, in fixed words (SPEC 12): the intake codes, or the remote rule.
     let reason = match (&refused_codes, &checked, user) {
         (Some(codes), _, _) => codes.clone(),
         (None, Some(Err(RemoteRefusal::Replayed)), _) => "replayed_request".into(),
         (None, Some(Err(RemoteRefusal::NoSessionIndex)), _) => "no_session_index".into(),
         (None, Some(Err(RemoteRefusal::Storage(_))), _) => "storage_unavailable".into(),
+        (None, _, None) if unreachable => "storage_unavailable".into(),
         (None, _, None) => "unknown_session_index".into(),
         (None, _, Some(_)) => "accepted".into(),
     };
@@ -313,12 +322,24 @@ pub fn remote(
         &event("Remote Logout initiated", accepted, &reason),
         deps.now,
     );
-    let (verified, user) = (verified?, user?);
-    checked?.ok()?;
-    deps.sessions.delete_for_user(user).ok()?;
+    if reason == "storage_unavailable" {
+        return RemoteAnswer::Unavailable;
+    }
+    let (Some(verified), Some(user)) = (verified, user) else {
+        return RemoteAnswer::Refused;
+    };
+    if !accepted {
+        return RemoteAnswer::Refused;
+    }
+    if deps.sessions.delete_for_user(user).is_err() {
+        return RemoteAnswer::Unavailable;
+    }
     let _ = deps.audit.record(
         &event("Remote Logout completed", true, "sessions_ended"),
         deps.now,
     );
-    logout_response(deps, year, &verified).ok()
+    match logout_response(deps, year, &verified) {
+        Ok(xml) => RemoteAnswer::Accepted(xml),
+        Err(_) => RemoteAnswer::Refused,
+    }
 }

@@ -176,6 +176,10 @@ impl WebError {
         if let WebError::MethodNotAllowed(allow) = self {
             response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }
+        if let WebError::DatabaseUnavailable(_) = self {
+            // The database restarts in seconds (SPEC 13); clients may come back then.
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
         let (content_type, body) = match self {
             WebError::Rejected {
                 errors,

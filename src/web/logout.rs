@@ -8,7 +8,7 @@ use super::saml_params::SamlParams;
 use super::{blocking, cookies, extract, session, AppState, WebError};
 use crate::idp::audit;
 use crate::idp::intake_error::{IntakeCode, IntakeError};
-use crate::idp::logout::{front_channel, remote, FrontChannel};
+use crate::idp::logout::{front_channel, remote, FrontChannel, RemoteAnswer};
 use crate::saml::SamlYear;
 
 fn live_year(state: &AppState, suffix: &str) -> Result<SamlYear, WebError> {
@@ -111,9 +111,9 @@ fn sign_out_response(state: &AppState, location: &str) -> Result<HttpResponse, W
     Ok(response)
 }
 
-/// Back-channel logout: every failure is 400 with an empty body, and the user lookup runs
+/// Back-channel logout: every refusal is 400 with an empty body, and the user lookup runs
 /// whether or not the earlier checks passed, so the timing does not tell whether a UUID
-/// exists.
+/// exists. A database that cannot be reached is 503 (the SP may retry), never a refusal.
 pub async fn remote_logout(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -138,10 +138,13 @@ pub async fn remote_logout(
         ))
     })
     .await?;
-    Ok(match answer {
-        Some(xml) => HttpResponse::Ok()
+    match answer {
+        RemoteAnswer::Accepted(xml) => Ok(HttpResponse::Ok()
             .content_type("text/xml; charset=utf-8")
-            .body(xml),
-        None => refused(),
-    })
+            .body(xml)),
+        RemoteAnswer::Refused => Ok(refused()),
+        RemoteAnswer::Unavailable => Err(WebError::DatabaseUnavailable(
+            "remote logout: the session store cannot be reached".into(),
+        )),
+    }
 }

@@ -406,11 +406,39 @@ pub const PYTHON_SP1: PythonSp<'static> = PythonSp {
 /// python3-saml's verdict on the hand-off page's Response for `sp`.
 pub fn python_verdict(page: &Answer, sp: &PythonSp<'_>, request_id: &str) -> serde_json::Value {
     let response = form_field(&page.body, "SAMLResponse").expect("a SAMLResponse field");
-    let job = serde_json::json!({
-        "sp_entity_id": sp.issuer, "acs_url": sp.acs, "sp_cert": super::pem(sp.cert),
-        "sp_key": super::pem(sp.key), "idp_entity_id": format!("{}/api/saml", super::BASE_URL),
-        "idp_cert": super::pem("idp-2026-test-only.crt"), "saml_response": response,
-        "request_id": request_id, "want_response_signed": false, "want_encrypted": sp.encrypted,
-    });
+    python_verdict_of(&response, sp, request_id, super::BASE_URL)
+}
+
+/// python3-saml's verdict on a `SAMLResponse` value from the IdP at `base_url` (2026 key).
+pub fn python_verdict_of(
+    response: &str,
+    sp: &PythonSp<'_>,
+    request_id: &str,
+    base_url: &str,
+) -> serde_json::Value {
+    let mut job = python_job(sp, base_url);
+    job["saml_response"] = response.into();
+    job["request_id"] = request_id.into();
     super::python3_saml_script("python3_saml_acs.py", &job)
+}
+
+/// python3-saml's verdicts on many (SAMLResponse, request ID) pairs, in one process:
+/// `{"checked", "valid", "invalid": [first five invalid verdicts]}`.
+pub fn python_verdicts(
+    responses: &[(String, String)],
+    sp: &PythonSp<'_>,
+    base_url: &str,
+) -> serde_json::Value {
+    let mut job = python_job(sp, base_url);
+    job["responses"] = serde_json::json!(responses);
+    super::python3_saml_script("python3_saml_acs.py", &job)
+}
+
+fn python_job(sp: &PythonSp<'_>, base_url: &str) -> serde_json::Value {
+    serde_json::json!({
+        "sp_entity_id": sp.issuer, "acs_url": sp.acs, "sp_cert": super::pem(sp.cert),
+        "sp_key": super::pem(sp.key), "idp_entity_id": format!("{base_url}/api/saml"),
+        "idp_cert": super::pem("idp-2026-test-only.crt"),
+        "want_response_signed": false, "want_encrypted": sp.encrypted,
+    })
 }

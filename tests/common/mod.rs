@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod cluster;
 pub mod flow;
 pub mod mail;
 pub mod process;
@@ -352,4 +353,40 @@ pub fn python3_saml_script(script: &str, job: &serde_json::Value) -> serde_json:
     let out = child.wait_with_output().expect("python finishes");
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("python said: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// A fresh LogoutRequest from `issuer` to `destination` naming `name_id` (as NameID and
+/// SessionIndex), with an enveloped signature made by the `xmlsec1` command with sp1's
+/// test-only key; base64, as the `SAMLRequest` of a back-channel POST.
+pub fn xmlsec1_signed_logout(destination: &str, issuer: &str, name_id: &str) -> String {
+    use base64::Engine;
+    let id = format!("_xmlsec1-{}", uuid::Uuid::new_v4().simple());
+    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let template = format!(
+        r##"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{destination}"><saml:Issuer>{issuer}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:NameID>{name_id}</saml:NameID><samlp:SessionIndex>{name_id}</samlp:SessionIndex></samlp:LogoutRequest>"##
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let file = write(dir.path(), "t.xml", template.as_bytes());
+    let key = format!(
+        "{},{}",
+        self::key("sp1-test-only.key").display(),
+        self::key("sp1-test-only.crt").display()
+    );
+    let out = std::process::Command::new("xmlsec1")
+        .args([
+            "--sign",
+            "--privkey-pem",
+            &key,
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest",
+        ])
+        .arg(&file)
+        .output()
+        .expect("xmlsec1 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    base64::engine::general_purpose::STANDARD.encode(&out.stdout)
 }

@@ -36,7 +36,21 @@ pub fn start(dir: &Path, extra: &[&str]) -> Server {
 
 /// As `start`, with extra environment variables and standard error written to `log`.
 pub fn start_with(dir: &Path, extra: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> Server {
-    let port = free_port();
+    spawn(dir, free_port(), extra, env, log)
+}
+
+/// As `start`, on a given port (a node restarted behind a proxy keeps its address).
+pub fn start_on(dir: &Path, port: u16, extra: &[&str]) -> Server {
+    spawn(dir, port, extra, &[], None)
+}
+
+fn spawn(
+    dir: &Path,
+    port: u16,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    log: Option<&Path>,
+) -> Server {
     let stderr = match log {
         Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
         None => Stdio::null(),
@@ -131,27 +145,14 @@ pub struct SignIn<'a> {
 /// A browser that starts at the SP (an unsigned AuthnRequest), signs in with password and
 /// TOTP code, consents, and ends on the page that posts the Response; each request goes to
 /// the next of `ports` in turn, so with two nodes no two consecutive steps share one.
-/// Returns that page.
-pub fn sign_in_at_sp(ports: &[u16], jar: &Path, who: &SignIn<'_>) -> String {
+pub fn sign_in_at_sp(ports: &[u16], jar: &Path, who: &SignIn<'_>) -> SignedIn {
     let mut turn = 0;
     let mut go = |path: &str, form: Option<&str>| {
         let port = ports[turn % ports.len()];
         turn += 1;
         browse(port, jar, path, form)
     };
-    let xml = format!(
-        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
-         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_{}\" Version=\"2.0\" \
-         IssueInstant=\"{}\"><saml:Issuer>{}</saml:Issuer></samlp:AuthnRequest>",
-        uuid::Uuid::new_v4().simple(),
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
-        who.issuer
-    );
-    let value: String = url::form_urlencoded::byte_serialize(
-        saml_idp::saml::codec::encode_redirect(xml.as_bytes()).as_bytes(),
-    )
-    .collect();
-    let auth = format!("/api/saml/auth{}?SAMLRequest={value}", who.year);
+    let (request_id, auth) = auth_request_path(who.issuer, who.year);
     assert_eq!(go(&auth, None).0, 303, "the request is taken");
     let csrf = csrf_of(&go("/sign-in", None).2);
     let email: String = url::form_urlencoded::byte_serialize(who.email.as_bytes()).collect();
@@ -180,17 +181,32 @@ pub fn sign_in_at_sp(ports: &[u16], jar: &Path, who: &SignIn<'_>) -> String {
     assert!(go("/api/saml/complete", None).1.starts_with("/consent"));
     let csrf = csrf_of(&go("/consent", None).2);
     assert_eq!(go("/consent", Some(&format!("csrf={csrf}"))).0, 303);
-    let (status, _, body) = go("/api/saml/complete", None);
+    let (status, _, page) = go("/api/saml/complete", None);
     assert_eq!(status, 200);
-    assert!(body.contains("name=\"SAMLResponse\""), "{body}");
-    body
+    assert!(page.contains("name=\"SAMLResponse\""), "{page}");
+    SignedIn { page, request_id }
 }
 
-/// The value of a hidden form field in an auto-post page.
-pub fn form_field(page: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker)? + marker.len();
-    page[start..].split('"').next().map(str::to_string)
+/// Where a sign-in ended: the page that posts the Response, and the request's ID.
+pub struct SignedIn {
+    pub page: String,
+    pub request_id: String,
+}
+
+/// A fresh unsigned AuthnRequest from `issuer` as a Redirect-binding path: (ID, path).
+pub fn auth_request_path(issuer: &str, year: u16) -> (String, String) {
+    let id = format!("_{}", uuid::Uuid::new_v4().simple());
+    let xml = format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
+         IssueInstant=\"{}\"><saml:Issuer>{issuer}</saml:Issuer></samlp:AuthnRequest>",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let value: String = url::form_urlencoded::byte_serialize(
+        saml_idp::saml::codec::encode_redirect(xml.as_bytes()).as_bytes(),
+    )
+    .collect();
+    (id, format!("/api/saml/auth{year}?SAMLRequest={value}"))
 }
 
 /// A configuration file in `dir` with the test-only 2025 and 2026 keys of `fixtures/keys`
