@@ -86,11 +86,45 @@ pub struct Manager {
     target: String,
 }
 
+/// A PostgreSQL connection checked with `SELECT 1` less than this long ago is handed out
+/// without a new check: under load each connection costs one check a second, not one per
+/// checkout. After a server restart a dead connection may fail its requests (503) for at most
+/// this long before its next check replaces it.
+const RECHECK_AFTER: Duration = Duration::from_secs(1);
+
+/// A connection in the pool, with when it was last known to answer.
+pub struct Pooled {
+    conn: DbConnection,
+    checked_at: Instant,
+}
+
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = StoreError;
 
-    fn connect(&self) -> Result<DbConnection, StoreError> {
+    fn connect(&self) -> Result<Pooled, StoreError> {
+        Ok(Pooled {
+            conn: self.open()?,
+            checked_at: Instant::now(),
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), StoreError> {
+        if pooled.checked_at.elapsed() < RECHECK_AFTER {
+            return Ok(());
+        }
+        pooled.conn.batch_execute("SELECT 1")?;
+        pooled.checked_at = Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, _conn: &mut Pooled) -> bool {
+        false
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, StoreError> {
         let connect_err = |e: diesel::ConnectionError| StoreError::Connect(e.to_string());
         match self.backend {
             Backend::Postgres => PgConnection::establish(&self.target)
@@ -108,14 +142,6 @@ impl ManageConnection for Manager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
-        conn.batch_execute("SELECT 1").map_err(StoreError::from)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
 }
 
 /// A pooled connection that reports how long it was held when it goes back.
@@ -127,13 +153,13 @@ pub(crate) struct Conn {
 impl std::ops::Deref for Conn {
     type Target = DbConnection;
     fn deref(&self) -> &DbConnection {
-        &self.pooled
+        &self.pooled.conn
     }
 }
 
 impl std::ops::DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut DbConnection {
-        &mut self.pooled
+        &mut self.pooled.conn
     }
 }
 
@@ -174,9 +200,9 @@ impl Database {
         let pool = Pool::builder()
             .max_size(if backend == Backend::Sqlite { 4 } else { 10 })
             .connection_timeout(Duration::from_secs(5))
-            // Checking a connection on every checkout is one more statement per query. An
-            // SQLite file cannot drop its connections; a PostgreSQL server can restart, and
-            // then this check is what replaces the dead connections.
+            // An SQLite file cannot drop its connections; a PostgreSQL server can restart, and
+            // then this check (`SELECT 1` at checkout, at most once a second per connection:
+            // `RECHECK_AFTER`) is what replaces the dead connections.
             .test_on_check_out(backend != Backend::Sqlite)
             .build(Manager { backend, target })
             .map_err(|e| StoreError::Connect(e.to_string()))?;
