@@ -26,6 +26,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -128,15 +129,23 @@ def start_browser(profile):
 
 def wait_for_path(driver, origin, path, what):
     """Waits until the browser is on origin+path (query ignored) and the page has loaded;
-    stops early when the page it is on shows an error alert instead."""
+    stops early when the page it is on shows an error alert (with text) instead."""
     def there(d):
-        if d.execute_script("return document.readyState") != "complete":
+        # While the browser navigates, a script or a lookup can fail (the document being
+        # unloaded, a stale element): that is "not there yet", not the end of the wait.
+        try:
+            if d.execute_script("return document.readyState") != "complete":
+                return False
+            url = urlsplit(d.current_url)
+            if ("%s://%s" % (url.scheme, url.netloc)) == origin and url.path == path:
+                return "arrived"
+            # An alert stops the wait only when it says something: pages keep an empty
+            # alert region (e.g. for WebAuthn errors) while their script is still working.
+            said = [a.text.strip() for a in d.find_elements(By.CSS_SELECTOR, "[role=alert]")]
+            said = [text for text in said if text]
+            return ("alert", said[0]) if said else False
+        except WebDriverException:
             return False
-        url = urlsplit(d.current_url)
-        if ("%s://%s" % (url.scheme, url.netloc)) == origin and url.path == path:
-            return "arrived"
-        alerts = d.find_elements(By.CSS_SELECTOR, "[role=alert]")
-        return ("alert", alerts[0].text.strip()) if alerts else False
     try:
         outcome = WebDriverWait(driver, WAIT).until(there)
     except Exception:
