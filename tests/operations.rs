@@ -235,12 +235,13 @@ fn a_json_logged_run_keeps_secrets_out_and_metrics_and_events_tell_what_happened
     let base = ["--config", config, "--base-url", "http://idp.localtest"];
     let setup = |args: &[&str]| {
         let all: Vec<&str> = base.iter().chain(args).copied().collect();
-        let (ok, _, err) = cli(dir.path(), &all);
+        let (ok, out, err) = cli(dir.path(), &all);
         assert!(ok, "{args:?}: {err}");
+        out
     };
     let sps = common::fixture("service_providers.toml");
     setup(&["sp", "import", sps.to_str().expect("path")]);
-    setup(&[
+    let added = setup(&[
         "user",
         "add",
         "--email",
@@ -250,6 +251,11 @@ fn a_json_logged_run_keeps_secrets_out_and_metrics_and_events_tell_what_happened
         "--totp-secret",
         TOTP,
     ]);
+    let public_id = added
+        .lines()
+        .find_map(|l| l.strip_prefix("user "))
+        .expect("the new user's public ID")
+        .to_string();
     let log = dir.path().join("server.log");
     let mut server = start_with(
         dir.path(),
@@ -400,6 +406,12 @@ fn a_json_logged_run_keeps_secrets_out_and_metrics_and_events_tell_what_happened
     let failures = events(&["--type", "Sign In Failure"]);
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0]["detail"], "wrong_password");
+    let for_user = events(&["--user", &public_id]);
+    assert!(
+        for_user.iter().any(|e| e["event"] == "Sign In Success")
+            && for_user.iter().all(|e| e["user"] == public_id.as_str()),
+        "{for_user:?}"
+    );
     let for_sp1 = events(&["--sp", SP1]);
     assert!(!for_sp1.is_empty() && for_sp1.iter().all(|e| e["issuer"] == SP1));
     assert_eq!(events(&["--since", "1h"]).len(), all.len());

@@ -26,6 +26,9 @@ pub struct EventsArgs {
     /// Only events of this type ("SAML Auth", "Sign In Failure", "Remote Logout initiated", …).
     #[arg(long = "type", value_name = "NAME")]
     event_type: Option<String>,
+    /// Only events about this user (the public ID `user add` prints and `user list` shows).
+    #[arg(long, value_name = "PUBLIC_ID")]
+    user: Option<String>,
     /// The most recent N matching events (default 1000).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     limit: i64,
@@ -49,6 +52,7 @@ pub fn run(config: &Config, args: EventsArgs) -> Result<(), CliError> {
         since,
         issuer: args.sp,
         event: args.event_type,
+        user: args.user,
         limit: args.limit,
     };
     let found = events(&open_database(config)?, &filter).map_err(|e| CliError::Events(e.0))?;

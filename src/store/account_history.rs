@@ -74,6 +74,8 @@ pub struct EventFilter {
     pub since: Option<DateTime<Utc>>,
     pub issuer: Option<String>,
     pub event: Option<String>,
+    /// A user's public ID.
+    pub user: Option<String>,
     /// The most recent this many (at least 1).
     pub limit: i64,
 }
@@ -89,6 +91,9 @@ pub fn events(db: &Database, filter: &EventFilter) -> Result<Vec<RecordedEvent>,
     }
     if let Some(event) = &filter.event {
         query = query.filter(audit_events::event.eq(event.clone()));
+    }
+    if let Some(user) = &filter.user {
+        query = query.filter(audit_events::user_public_id.eq(user.clone()));
     }
     let mut conn = db.conn().map_err(err)?;
     let c: &mut DbConnection = &mut conn;
