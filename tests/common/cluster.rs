@@ -134,7 +134,8 @@ fn run(cmd: &mut Command) {
 }
 
 /// nginx in front of `upstreams`: round robin, `X-Forwarded-For`, a request that cannot
-/// reach a node (refused, reset, timed out) goes to the next one.
+/// reach a node (refused, reset, timed out) goes to the next one. One process
+/// (`master_process off`), so that killing it on drop leaves no worker behind.
 pub struct Nginx {
     pub port: u16,
     child: Child,
@@ -152,7 +153,8 @@ impl Nginx {
         let user = if is_root() { "user root;\n" } else { "" };
         let prefix = dir.path().display();
         let config = format!(
-            "{user}worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log warn;\n\
+            "{user}master_process off;\nworker_processes 1;\npid {prefix}/nginx.pid;\n\
+             error_log {prefix}/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {prefix}/body;\n\
                proxy_temp_path {prefix}/proxy;\n  fastcgi_temp_path {prefix}/fastcgi;\n\
