@@ -132,3 +132,8 @@ fn idp_never_reaches_up_into_web_or_cli() {
         }
     }
 }
+
+#[test]
+fn web_never_reaches_up_into_cli() {
+    check("web", &["crate::cli"]);
+}

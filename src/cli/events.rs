@@ -96,7 +96,12 @@ fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CliError
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    // The unit is the last character; anything but an ASCII one is refused (and splitting
+    // there never cuts a character in two).
+    let Some(unit_at) = text.len().checked_sub(1).filter(|_| text.is_ascii()) else {
+        return Err(bad());
+    };
+    let (number, unit) = text.split_at(unit_at);
     let n: i64 = number.parse().map_err(|_| bad())?;
     if !(0..=36_500 * 86_400).contains(&n) {
         return Err(bad());
@@ -128,7 +133,18 @@ mod tests {
             now - Duration::minutes(15)
         );
         assert_eq!(parse_since("7d", now).unwrap(), now - Duration::days(7));
-        for bad in ["", "m", "-5m", "5w", "yesterday", "99999999999999d", "1.5h"] {
+        for bad in [
+            "",
+            "m",
+            "-5m",
+            "5w",
+            "yesterday",
+            "99999999999999d",
+            "1.5h",
+            "5é",
+            "é",
+            "5日",
+        ] {
             assert!(parse_since(bad, now).is_err(), "{bad}");
         }
     }

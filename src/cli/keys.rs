@@ -13,12 +13,10 @@ use super::startup::live_years;
 use super::CliError;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SigningKeyConfig};
+use crate::crypto::cert_status::{colon_fingerprint, CertificateStatus};
 use crate::crypto::dev_keys::{self, Validity};
 use crate::crypto::Certificate;
 use crate::saml::SamlYear;
-
-/// `/readyz` and `keys list` warn this many days before a certificate expires.
-pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -118,41 +116,6 @@ fn generate(
     Ok(())
 }
 
-/// One live year's certificate as `keys list` and `/readyz` report it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CertificateStatus {
-    pub year: u16,
-    pub certificate: PathBuf,
-    pub subject: String,
-    pub sha256_fingerprint: String,
-    pub not_after: Option<DateTime<Utc>>,
-    pub days_left: Option<i64>,
-}
-
-impl CertificateStatus {
-    pub fn of(year: SamlYear, path: &Path, certificate: &Certificate, now: DateTime<Utc>) -> Self {
-        let not_after = certificate.not_after();
-        CertificateStatus {
-            year: year.value(),
-            certificate: path.to_path_buf(),
-            subject: certificate.subject_line(),
-            sha256_fingerprint: colon_fingerprint(certificate),
-            not_after,
-            days_left: not_after.map(|t| (t - now).num_days()),
-        }
-    }
-
-    /// "expired", "expires soon" (within 30 days) or "ok".
-    pub fn state(&self) -> &'static str {
-        match (self.not_after, self.days_left) {
-            (Some(_), Some(days)) if days < 0 => "expired",
-            (Some(_), Some(days)) if days < EXPIRY_WARNING_DAYS => "expires soon",
-            (Some(_), Some(_)) => "ok",
-            _ => "unknown expiry",
-        }
-    }
-}
-
 fn list(config: &Config, json: bool, now: DateTime<Utc>) -> Result<(), CliError> {
     let keys: Vec<SigningKeyConfig> = if config.signing_keys.is_empty() {
         live_years(config, &SystemClock)
@@ -165,16 +128,13 @@ fn list(config: &Config, json: bool, now: DateTime<Utc>) -> Result<(), CliError>
     let mut statuses = Vec::with_capacity(keys.len());
     for key in &keys {
         let certificate = read_certificate(&key.certificate)?;
-        statuses.push(CertificateStatus::of(
-            key.year,
-            &key.certificate,
-            &certificate,
-            now,
-        ));
+        statuses.push(CertificateStatus::of(key.year, &certificate, now));
     }
     if json {
-        for status in &statuses {
-            let line = serde_json::to_string(status).map_err(|e| CliError::Usage(e.to_string()))?;
+        for (status, key) in statuses.iter().zip(&keys) {
+            let mut line = serde_json::json!(status);
+            line["certificate"] = key.certificate.display().to_string().into();
+            line["state"] = status.state().into();
             println!("{line}");
         }
         return Ok(());
@@ -207,16 +167,6 @@ fn read_certificate(path: &Path) -> Result<Certificate, CliError> {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })
-}
-
-/// `AB:CD:…`, as `openssl x509 -noout -fingerprint -sha256` prints it.
-pub fn colon_fingerprint(certificate: &Certificate) -> String {
-    let hex = certificate.sha256_fingerprint().to_ascii_uppercase();
-    hex.as_bytes()
-        .chunks(2)
-        .map(|pair| String::from_utf8_lossy(pair).into_owned())
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// A path as a TOML string (quoted and escaped).

@@ -6,7 +6,7 @@
 mod decode;
 mod error;
 mod events;
-pub mod keys;
+mod keys;
 mod purge;
 mod sp;
 mod sp_fields;

@@ -2,6 +2,7 @@
 //! and XML signing. No HTTP or database here.
 
 pub mod cert;
+pub mod cert_status;
 pub mod dev_keys;
 pub mod keyring;
 pub mod query_signature;

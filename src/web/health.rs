@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 
 use super::{AppState, WebError};
-use crate::cli::keys::{CertificateStatus, EXPIRY_WARNING_DAYS};
+use crate::crypto::cert_status::CertificateStatus;
 use crate::metrics::{Gauges, METRICS};
 
 pub async fn healthz() -> HttpResponse {
@@ -24,7 +24,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError
         .map_err(|e| WebError::DatabaseUnavailable(e.to_string()))?;
     let mut body = String::from("ready\n");
     for status in certificates(&state) {
-        if matches!(status.days_left, Some(days) if days < EXPIRY_WARNING_DAYS) {
+        if status.needs_attention() {
             body.push_str(&format!(
                 "warning: the signing certificate of {} {} on {} ({} days); run `saml-idp keys generate --year {}`\n",
                 status.year,
@@ -49,7 +49,7 @@ fn certificates(state: &AppState) -> Vec<CertificateStatus> {
         .keys
         .years()
         .filter_map(|year| state.keys.get(year))
-        .map(|key| CertificateStatus::of(key.year(), "".as_ref(), key.certificate(), now))
+        .map(|key| CertificateStatus::of(key.year(), key.certificate(), now))
         .collect()
 }
 

@@ -44,7 +44,11 @@ pub async fn observe(
         .get::<ErrorCode>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
-    METRICS.http_request(&endpoint, year, status, &error, elapsed);
+    // The label takes the first code only: a refused SAML request may carry several, and
+    // their combinations would make an unbounded number of series (each code is counted on
+    // its own in `saml_idp_saml_errors_total`). The log line keeps them all.
+    let first_code = error.split(',').next().unwrap_or_default();
+    METRICS.http_request(&endpoint, year, status, first_code, elapsed);
     // Whole microseconds: 16.281, not 16.281523999999997.
     let latency_ms = elapsed.as_micros() as f64 / 1000.0;
     if status >= 500 {
