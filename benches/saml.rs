@@ -4,7 +4,7 @@
 //! - `decode`: the query split, url-decoding, base64 and raw inflate of a Redirect request;
 //! - `parse`: the hardened gate (quick-xml) alone, then gate + libxml2 + reading the request;
 //! - `verify`: parse + embedded signature (libxmlsec1), the Redirect query signature, and the
-//!   whole intake (`idp::sso::intake`) of each, against one RSA-2048 PKCS#1 v1.5 SHA-256 verify;
+//!   whole intake (`idp::intake::authn::intake`) of each, against one RSA-2048 PKCS#1 v1.5 SHA-256 verify;
 //! - `authn_context`: the AuthnContextClassRef parser;
 //! - `response`: the Response with the assertion signed, with Response and assertion signed,
 //!   and with the signed assertion encrypted, against one RSA-2048 SHA-256 signature;
@@ -32,10 +32,11 @@ use saml_idp::crypto::query_signature;
 use saml_idp::crypto::xml_encrypt::{encrypt_assertion, ContentAlgorithm};
 use saml_idp::crypto::xml_verify::{self, Signed};
 use saml_idp::crypto::{Certificate, KeyRing, SigningKey};
-use saml_idp::idp::pending::PendingRequest;
+use saml_idp::idp::intake::authn::{self, Settings, Verdict};
+use saml_idp::idp::intake::Inbound;
 use saml_idp::idp::response::{self, Claims, Success};
 use saml_idp::idp::saml_params::SamlParams;
-use saml_idp::idp::sso::{self, SsoOutcome, SsoRequest, SsoSettings};
+use saml_idp::idp::sso::pending::PendingRequest;
 use saml_idp::idp::SpCache;
 use saml_idp::ids::RandomIds;
 use saml_idp::registry::{
@@ -179,8 +180,8 @@ fn rsa_verify(key: &PKey<Public>, data: &[u8], signature: &[u8]) -> bool {
     verifier.verify(signature).expect("verify")
 }
 
-fn settings(limits: &Limits) -> SsoSettings<'_> {
-    SsoSettings {
+fn settings(limits: &Limits) -> Settings<'_> {
+    Settings {
         limits,
         entity_id: ENTITY_ID,
         year: year(),
@@ -262,30 +263,30 @@ fn bench_verify(c: &mut Criterion) {
         let signed = params.signed_query().expect("signed query");
         b.iter(|| query_signature::verify(&signed, &sp.certs).expect("verifies"))
     });
-    let post = SsoRequest {
+    let post = Inbound {
         saml_request: &embedded_b64,
         relay_state: None,
         query: None,
     };
     g.bench_function("intake_post_embedded_signature", |b| {
-        b.iter(|| accepted(sso::intake(&post, &settings(&limits), &sps)))
+        b.iter(|| accepted(authn::intake(&post, &settings(&limits), &sps)))
     });
-    let redirect = SsoRequest {
+    let redirect = Inbound {
         saml_request: &saml_request,
         relay_state: Some("relay"),
         query: params.signed_query(),
     };
     g.bench_function("intake_redirect_query_signature", |b| {
-        b.iter(|| accepted(sso::intake(&redirect, &settings(&limits), &sps)))
+        b.iter(|| accepted(authn::intake(&redirect, &settings(&limits), &sps)))
     });
     g.finish();
 }
 
-fn accepted(outcome: SsoOutcome) {
+fn accepted(outcome: Verdict) {
     match outcome {
-        SsoOutcome::Accepted(v) => assert!(v.matching_certificate == Some(0)),
-        SsoOutcome::Rejected(errors) => panic!("rejected: {errors:?}"),
-        SsoOutcome::Inactive(_) => panic!("inactive SP"),
+        Verdict::Accepted(v) => assert!(v.matching_certificate == Some(0)),
+        Verdict::Rejected(errors) => panic!("rejected: {errors:?}"),
+        Verdict::Inactive(_) => panic!("inactive SP"),
     }
 }
 
@@ -306,15 +307,15 @@ fn bench_authn_context(c: &mut Criterion) {
 fn pending_for(sp: &ServiceProvider) -> PendingRequest {
     let limits = Limits::default();
     let value = encode_redirect(authn_request_xml("_bench-response").as_bytes());
-    let input = SsoRequest {
+    let input = Inbound {
         saml_request: &value,
         relay_state: None,
         query: None,
     };
     let cache = SpCache::new(Arc::new(FixedRegistry(vec![sp.clone()])));
     cache.refresh().expect("cache");
-    match sso::intake(&input, &settings(&limits), &cache) {
-        SsoOutcome::Accepted(v) => PendingRequest::from_verified(&v, year(), now()),
+    match authn::intake(&input, &settings(&limits), &cache) {
+        Verdict::Accepted(v) => PendingRequest::from_verified(&v, year(), now()),
         other => panic!("not accepted: {other:?}"),
     }
 }

@@ -16,7 +16,7 @@ use common::flow::*;
 use common::mail::{RecordingMailer, Sent};
 use saml_idp::accounts::totp::{self, TotpSecret};
 use saml_idp::accounts::UserRecord;
-use saml_idp::idp::pending::token_hash;
+use saml_idp::idp::token::TokenHash;
 use saml_idp::mail::{Change, Mail};
 
 const ADA: &str = "ada@example.gov";
@@ -918,7 +918,7 @@ async fn signing_out_everywhere_ends_every_browser_and_forgets_remembered_ones()
         let still = f
             .state
             .sessions
-            .is_remembered(&token_hash(&remembered), me.id, now)
+            .is_remembered(&TokenHash::of(&remembered), me.id, now)
             .expect("store");
         assert!(!still, "{backend}: the remembered browser is forgotten");
         assert_eq!(

@@ -537,7 +537,7 @@ fn a_lock_ends_only_the_unfinished_sessions_and_failures_count_per_session() {
 
 #[test]
 fn a_pending_request_is_taken_once() {
-    use saml_idp::idp::pending::{PendingRequest, PendingStore};
+    use saml_idp::idp::sso::pending::{PendingRequest, PendingStore};
     for (backend, db) in every_backend() {
         let store = saml_idp::store::DieselPendingStore::new(db.db.clone());
         let policy = saml_idp::saml::authn_context::SpPolicy {

@@ -80,7 +80,9 @@ fn query_signature() {
 /// The seeds reach the accepting paths too, not only the refusals.
 #[test]
 fn the_seeds_include_accepted_requests() {
-    use saml_idp::idp::sso::{intake, SsoOutcome, SsoRequest, SsoSettings};
+    use saml_idp::idp::intake::authn::{intake, Settings, Verdict};
+    use saml_idp::idp::intake::logout::{self, Channel};
+    use saml_idp::idp::intake::{Endpoint, Inbound};
     use saml_idp::saml::codec::Limits;
     saml_idp::crypto::xmlsec_ffi::init();
     let b64 = std::fs::read_to_string(
@@ -89,32 +91,31 @@ fn the_seeds_include_accepted_requests() {
     )
     .expect("seed");
     let limits = Limits::default();
-    let settings = SsoSettings {
+    let settings = Settings {
         limits: &limits,
         entity_id: fuzzing::fixtures::ENTITY_ID,
         year: fuzzing::fixtures::year(),
         now: fuzzing::fixtures::now(),
         facial_match_enabled: false,
     };
-    let input = SsoRequest {
+    let input = Inbound {
         saml_request: &b64,
-        ..SsoRequest::default()
+        ..Inbound::default()
     };
     let outcome = intake(&input, &settings, fuzzing::fixtures::sp_cache());
-    assert!(matches!(outcome, SsoOutcome::Accepted(_)), "{outcome:?}");
+    assert!(matches!(outcome, Verdict::Accepted(_)), "{outcome:?}");
     let logout = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fuzz/corpus/logout_request/logout-signed-xmlsec1.b64"),
     )
     .expect("seed");
-    let receiver = saml_idp::idp::logout::Receiver {
+    let receiver = Endpoint {
         entity_id: fuzzing::fixtures::ENTITY_ID,
         year: fuzzing::fixtures::year(),
-        channel: saml_idp::idp::logout::Channel::Front,
+        path: Channel::Front.path(),
         now: fuzzing::fixtures::now(),
         limits: &limits,
     };
-    let verified =
-        saml_idp::idp::logout::intake(&logout, None, &receiver, fuzzing::fixtures::sp_cache());
+    let verified = logout::intake(&logout, None, &receiver, fuzzing::fixtures::sp_cache());
     assert!(verified.is_ok(), "{verified:?}");
 }

@@ -90,7 +90,7 @@ fn an_sp_added_by_another_process_is_seen_within_seconds() {
 /// request is gone within seconds, a live one stays.
 #[test]
 fn serve_purges_expired_rows_every_interval() {
-    use saml_idp::idp::pending::PendingStore;
+    use saml_idp::idp::sso::pending::PendingStore;
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}", dir.path().join("purge.sqlite3").display());
     let db = saml_idp::store::Database::connect(&url).expect("database");

@@ -14,8 +14,8 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, App};
 use serde_json::Value;
 
-use saml_idp::idp::intake_error::IntakeCode;
-use saml_idp::idp::pending::PendingStore;
+use saml_idp::idp::intake::catalogue::IntakeCode;
+use saml_idp::idp::sso::pending::PendingStore;
 use saml_idp::saml::codec::{encode_post, encode_redirect, Limits};
 use saml_idp::store::DieselPendingStore;
 use saml_idp::web::{self, AppState};
@@ -178,7 +178,7 @@ async fn python3_saml_redirect_keeps_relay_state_verbatim() {
     let store = DieselPendingStore::new(idp.db.db.clone());
     let pending = store
         .get(
-            &saml_idp::idp::pending::token_hash(&cookie),
+            &saml_idp::idp::token::TokenHash::of(&cookie),
             chrono::Utc::now() - chrono::Duration::days(365 * 10),
         )
         .expect("store")

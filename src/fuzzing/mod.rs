@@ -16,8 +16,9 @@
 pub mod fixtures;
 
 use crate::crypto::query_signature::{self, RawSignedQuery};
-use crate::idp::logout;
-use crate::idp::sso::{self, SsoOutcome, SsoRequest, SsoSettings};
+use crate::idp::intake::authn::{self, Settings, Verdict};
+use crate::idp::intake::logout::{self, Channel};
+use crate::idp::intake::{Endpoint, Inbound};
 use crate::saml::authn_context::{self, SpPolicy};
 use crate::saml::codec::{self, Limits};
 use crate::saml::xml_doc::{self, XmlDoc};
@@ -176,7 +177,7 @@ pub fn authn_request(data: &[u8]) {
     };
     crate::crypto::xmlsec_ffi::init();
     let limits = Limits::default();
-    let settings = SsoSettings {
+    let settings = Settings {
         limits: &limits,
         entity_id: fixtures::ENTITY_ID,
         year: fixtures::year(),
@@ -184,13 +185,13 @@ pub fn authn_request(data: &[u8]) {
         // Both settings of the server-wide switch get exercised, deterministically per input.
         facial_match_enabled: data.len() % 2 == 0,
     };
-    let input = SsoRequest {
+    let input = Inbound {
         saml_request: &message.saml_request,
         relay_state: message.relay_state.as_deref(),
         query: message.query(),
     };
-    match sso::intake(&input, &settings, fixtures::sp_cache()) {
-        SsoOutcome::Accepted(verified) => {
+    match authn::intake(&input, &settings, fixtures::sp_cache()) {
+        Verdict::Accepted(verified) => {
             assert_eq!(
                 verified.request.issuer.as_deref(),
                 Some(&*verified.sp.issuer)
@@ -200,12 +201,12 @@ pub fn authn_request(data: &[u8]) {
                 assert!(i < verified.sp.certs.len());
             }
         }
-        SsoOutcome::Rejected(errors) => assert!(!errors.is_empty(), "rejected without a reason"),
-        SsoOutcome::Inactive(_) => {}
+        Verdict::Rejected(errors) => assert!(!errors.is_empty(), "rejected without a reason"),
+        Verdict::Inactive(_) => {}
     }
 }
 
-/// `idp::logout::intake` over the fixture SPs (input as for `authn_request`). Property: an
+/// `idp::intake::logout::intake` over the fixture SPs (input as for `authn_request`). Property: an
 /// accepted request names a fixture SP and answers at its registered logout URL; a
 /// rejection carries at least one error.
 pub fn logout_request(data: &[u8]) {
@@ -215,14 +216,14 @@ pub fn logout_request(data: &[u8]) {
     crate::crypto::xmlsec_ffi::init();
     let limits = Limits::default();
     let query = message.query();
-    let receiver = logout::Receiver {
+    let receiver = Endpoint {
         entity_id: fixtures::ENTITY_ID,
         year: fixtures::year(),
         // Both channels get exercised, deterministically per input.
-        channel: if data.len() % 2 == 0 {
-            logout::Channel::Front
+        path: if data.len() % 2 == 0 {
+            Channel::Front.path()
         } else {
-            logout::Channel::Remote
+            Channel::Remote.path()
         },
         now: fixtures::now(),
         limits: &limits,

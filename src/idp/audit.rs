@@ -2,12 +2,16 @@
 //! with the outcome and every error code. Never PII and never raw XML: the issuer is
 //! recorded only when it names a registered SP (an unknown one is attacker-chosen text).
 
-use super::intake_error::IntakeError;
+use super::intake::IntakeError;
 use super::{Deps, Error};
 use crate::sessions::AuditEvent;
 
 pub const SAML_AUTH_REQUEST: &str = "SAML Auth Request";
 pub const LOGOUT_INITIATED: &str = "Logout Initiated";
+pub const REMOTE_LOGOUT_INITIATED: &str = "Remote Logout initiated";
+pub const REMOTE_LOGOUT_COMPLETED: &str = "Remote Logout completed";
+/// The end of single sign-on: a Response (or NoPassive) went to the SP.
+pub const SAML_AUTH: &str = "SAML Auth";
 
 /// The outcome of one incoming message, as the audit trail records it.
 pub enum Outcome<'a> {

@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::intake_error::{IntakeCode, IntakeError};
-use super::intake_facts::{IntakeFacts, SignatureVerdict};
-use super::logout;
+use super::intake::authn::{self, Settings, Verdict};
+use super::intake::logout::{self, Channel};
+use super::intake::{reader_limits, Endpoint, Inbound};
+use super::intake::{IntakeCode, IntakeError, IntakeFacts, SignatureVerdict};
 use super::saml_params::SamlParams;
 use super::sp_cache::SpCache;
-use super::sso::{self, reader_limits, SsoOutcome, SsoRequest, SsoSettings};
 use crate::config::Config;
 use crate::registry::ServiceProvider;
-use crate::saml::authn_request::{self, MessageKind};
 use crate::saml::codec;
+use crate::saml::request_root::{self, MessageKind};
 use crate::saml::xml_doc::{self, XmlDoc};
 use crate::saml::SamlYear;
 
@@ -43,8 +43,8 @@ impl Context<'_> {
     }
 
     /// The settings `/api/saml/auth{year}` gives intake.
-    fn sso(&self, year: SamlYear) -> SsoSettings<'_> {
-        SsoSettings {
+    fn sso(&self, year: SamlYear) -> Settings<'_> {
+        Settings {
             limits: &self.config.limits,
             entity_id: self.entity_id,
             year,
@@ -92,7 +92,7 @@ pub fn report(input: &str, ctx: &Context<'_>, sps: &SpCache) -> Report {
     let doc = decoded
         .as_deref()
         .and_then(|xml| XmlDoc::parse(xml, &reader_limits(limits)).ok());
-    let kind = doc.as_ref().map(authn_request::kind);
+    let kind = doc.as_ref().map(request_root::kind);
     let destination = doc
         .as_ref()
         .and_then(XmlDoc::root)
@@ -112,30 +112,30 @@ pub fn report(input: &str, ctx: &Context<'_>, sps: &SpCache) -> Report {
     if kind == Some(MessageKind::LogoutRequest) {
         report.kind = Some("LogoutRequest");
         let query = params.signed_query();
-        let receiver = logout::Receiver {
+        let endpoint = Endpoint {
             entity_id: ctx.entity_id,
+            path: Channel::Front.path(),
             year,
-            channel: logout::Channel::Front,
             now: ctx.now,
             limits,
         };
         let verdict =
-            logout::intake_with_facts(&saml_request, query.as_ref(), &receiver, sps, &mut facts);
+            logout::intake_with_facts(&saml_request, query.as_ref(), &endpoint, sps, &mut facts);
         match verdict {
             Ok(_) => report.accepted = true,
             Err(errors) => report.errors = errors,
         }
     } else {
         report.kind = (kind == Some(MessageKind::AuthnRequest)).then_some("AuthnRequest");
-        let request = SsoRequest {
+        let request = Inbound {
             saml_request: &saml_request,
             relay_state: relay_state.as_deref(),
             query: params.signed_query(),
         };
-        match sso::intake_with_facts(&request, &ctx.sso(year), sps, &mut facts) {
-            SsoOutcome::Accepted(_) => report.accepted = true,
-            SsoOutcome::Rejected(errors) => report.errors = errors,
-            SsoOutcome::Inactive(_) => report.inactive = true,
+        match authn::intake_with_facts(&request, &ctx.sso(year), sps, &mut facts) {
+            Verdict::Accepted(_) => report.accepted = true,
+            Verdict::Rejected(errors) => report.errors = errors,
+            Verdict::Inactive(_) => report.inactive = true,
         }
     }
     report.issuer = facts.issuer;

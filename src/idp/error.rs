@@ -5,8 +5,8 @@
 
 use thiserror::Error;
 
-use super::pending::PendingError;
 use super::response::ResponseError;
+use super::sso::pending::PendingError;
 use crate::accounts::AccountError;
 use crate::sessions::SessionError;
 

@@ -3,28 +3,24 @@
 //! `now`) and returns a typed outcome or an [`Error`].
 
 pub mod account;
-pub mod advance;
 pub mod audit;
-pub mod complete;
 pub mod decode;
 pub mod error;
-pub mod freshness;
-pub mod handoff;
-pub mod intake_error;
-pub mod intake_facts;
+pub mod intake;
 pub mod logout;
 pub mod metadata;
-pub mod pending;
 pub mod recovery;
-pub mod release;
+pub mod relying_party;
 pub mod response;
 pub mod saml_params;
 pub mod security_key;
+pub mod session;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sp_cache;
 pub mod sso;
 pub mod throttle;
+pub mod token;
 
 use chrono::{DateTime, Utc};
 
@@ -40,7 +36,7 @@ use crate::crypto::KeyRing;
 use crate::ids::IdSource;
 use crate::mail::Mailer;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
-use pending::PendingStore;
+use sso::pending::PendingStore;
 
 /// What the use cases work with: the stores, the key ring, the id source, the mailer, and the
 /// time of the request (injected, so tests freeze it).
@@ -56,7 +52,7 @@ pub struct Deps<'a> {
     pub tokens: &'a dyn TokenStore,
     pub security_keys: &'a dyn SecurityKeyStore,
     /// The WebAuthn relying party (SPEC 18).
-    pub relying_party: &'a security_key::RelyingParty,
+    pub relying_party: &'a relying_party::RelyingParty,
     pub pending: &'a dyn PendingStore,
     pub sps: &'a SpCache,
     pub keys: &'a KeyRing,

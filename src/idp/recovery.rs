@@ -9,7 +9,7 @@ use super::{Deps, Error};
 use crate::accounts::password_policy::{self, PasswordProblem};
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::{password, UserRecord};
-use crate::idp::pending::token_hash;
+use crate::idp::token::TokenHash;
 use crate::mail::{Change, Mail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,9 +40,9 @@ pub fn request(
         return Ok(RequestOutcome::Sent);
     };
     let token = deps.ids.secret_token().ok_or(Error::Random("token"))?;
-    let hash = token_hash(&token);
+    let hash = TokenHash::of(&token);
     let record = TokenRecord::issue(
-        hash.clone(),
+        hash.to_string(),
         TokenPurpose::ResetPassword,
         Some(user.id),
         None,
@@ -66,7 +66,7 @@ pub fn request(
 pub fn link_is_live(deps: &Deps<'_>, token: &str) -> Result<bool, Error> {
     let found = deps
         .tokens
-        .find(&token_hash(token), TokenPurpose::ResetPassword, deps.now)?;
+        .find(&TokenHash::of(token), TokenPurpose::ResetPassword, deps.now)?;
     Ok(found.is_some())
 }
 
@@ -88,7 +88,7 @@ pub fn reset(
     new_password: &str,
     confirmation: &str,
 ) -> Result<ResetOutcome, Error> {
-    let hash = token_hash(token);
+    let hash = TokenHash::of(token);
     let found = deps
         .tokens
         .find(&hash, TokenPurpose::ResetPassword, deps.now)?;

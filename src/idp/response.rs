@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
-use super::pending::PendingRequest;
+use super::sso::pending::PendingRequest;
 use crate::accounts::sealing::VerifiedProfile;
 use crate::crypto::xml_encrypt::{encrypt_assertion, ContentAlgorithm, EncryptError};
 use crate::crypto::xml_signer::{sign_enveloped, SignError};

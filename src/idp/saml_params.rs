@@ -3,7 +3,7 @@
 //! decoded. A parameter given twice is refused: which copy was signed would be ambiguous.
 //! Shared by the SAML endpoints and the decode tool (`idp::decode`).
 
-use super::intake_error::{IntakeCode, IntakeError};
+use super::intake::{IntakeCode, IntakeError};
 use crate::crypto::query_signature::{form_decode, RawSignedQuery};
 
 const NAMES: &[&str] = &["SAMLRequest", "RelayState", "SigAlg", "Signature", "locale"];

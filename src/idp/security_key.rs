@@ -14,51 +14,18 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     Credential, CredentialID, PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey,
-    SecurityKeyAuthentication, SecurityKeyRegistration, Url, Webauthn, WebauthnBuilder,
+    SecurityKeyAuthentication, SecurityKeyRegistration,
 };
 
-use super::pending::token_hash;
+pub use super::relying_party::RelyingParty;
 use super::sign_in::{self, Check, CodeOutcome, SecondFactorStep};
 use super::throttle::{self, Bucket};
+use super::token::TokenHash;
 use super::{Deps, Error};
 use crate::accounts::security_keys::{self, NewSecurityKey, SecurityKeyRecord};
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::UserRecord;
 use crate::sessions::{AuditEvent, MfaMethod, SessionRecord};
-
-/// The relying party this server is: `None` inside when `base_url`'s host is not a domain
-/// name (an IP address is not a valid RP ID), and then no ceremony can start.
-pub struct RelyingParty {
-    webauthn: Option<Webauthn>,
-}
-
-impl std::fmt::Debug for RelyingParty {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RelyingParty(available: {})", self.webauthn.is_some())
-    }
-}
-
-impl RelyingParty {
-    /// ID = host of `base_url`, origin = `base_url`, name = the organization's display name.
-    pub fn new(base_url: &str, name: &str) -> RelyingParty {
-        let webauthn = Url::parse(base_url).ok().and_then(|origin| {
-            let id = origin.domain()?.to_string();
-            WebauthnBuilder::new(&id, &origin)
-                .ok()?
-                .rp_name(name)
-                .build()
-                .ok()
-        });
-        if webauthn.is_none() {
-            tracing::warn!("base_url has no domain name: security keys are unavailable");
-        }
-        RelyingParty { webauthn }
-    }
-
-    pub fn is_available(&self) -> bool {
-        self.webauthn.is_some()
-    }
-}
 
 /// The user a key is registered for: the WebAuthn user handle (the user's `public_id`,
 /// never sent to an SP) and the names an authenticator may show.
@@ -162,7 +129,7 @@ pub fn begin_registration(
     user: &KeyHolder<'_>,
     exclude: &[String],
 ) -> Result<Begun, Error> {
-    let Some(webauthn) = &deps.relying_party.webauthn else {
+    let Some(webauthn) = deps.relying_party.webauthn() else {
         return Ok(Begun::Unavailable);
     };
     let exclude: Vec<CredentialID> = exclude
@@ -210,7 +177,7 @@ pub fn finish_registration(
     expected_handle: Uuid,
     response: &str,
 ) -> Result<Finish<RegisteredKey>, Error> {
-    let Some(webauthn) = &deps.relying_party.webauthn else {
+    let Some(webauthn) = deps.relying_party.webauthn() else {
         return Ok(Finish::Refused(Refusal::Unavailable));
     };
     let Some((_, payload)) = take_ceremony::<RegistrationState>(
@@ -328,7 +295,7 @@ pub fn begin_authentication(
     session: &SessionRecord,
     client: &str,
 ) -> Result<Begun, Error> {
-    let Some(webauthn) = &deps.relying_party.webauthn else {
+    let Some(webauthn) = deps.relying_party.webauthn() else {
         return Ok(Begun::Unavailable);
     };
     let Some(user_id) = session.user_id else {
@@ -390,7 +357,7 @@ fn check_assertion(
     user: &UserRecord,
     attempt: &KeyAttempt<'_>,
 ) -> Result<Check, Error> {
-    let Some(webauthn) = &deps.relying_party.webauthn else {
+    let Some(webauthn) = deps.relying_party.webauthn() else {
         return Ok(Check::Failed("key_unavailable"));
     };
     let Some((token, payload)) = take_ceremony::<AuthenticationState>(
@@ -464,7 +431,7 @@ fn store_ceremony<P: Serialize, O: Serialize>(
         .ids
         .secret_token()
         .ok_or(Error::Random("ceremony token"))?;
-    let hash = token_hash(&token);
+    let hash = TokenHash::of(&token);
     let plain = serde_json::to_vec(payload)
         .map_err(|e| Error::Response(format!("serialising a ceremony: {e}")))?;
     let sealed = deps
@@ -474,7 +441,7 @@ fn store_ceremony<P: Serialize, O: Serialize>(
     let options = serde_json::to_string(options)
         .map_err(|e| Error::Response(format!("serialising ceremony options: {e}")))?;
     deps.tokens.insert(&TokenRecord::issue(
-        hash,
+        hash.into(),
         purpose,
         user_id,
         Some(sealed),
@@ -493,7 +460,7 @@ fn take_ceremony<P: for<'de> Deserialize<'de>>(
     if token.is_empty() {
         return Ok(None);
     }
-    let hash = token_hash(token);
+    let hash = TokenHash::of(token);
     let Some(record) = deps.tokens.take(&hash, purpose, deps.now)? else {
         return Ok(None);
     };

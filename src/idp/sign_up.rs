@@ -16,7 +16,7 @@ use crate::accounts::security_keys::{self as stored_keys, NewSecurityKey};
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::totp::{self, TotpSecret};
 use crate::accounts::{backup_codes, password, AccountError, EmailRecord, NewUser};
-use crate::idp::pending::token_hash;
+use crate::idp::token::TokenHash;
 use crate::mail::Mail;
 
 /// Backup codes made at sign-up (and on regeneration), shown once.
@@ -88,10 +88,10 @@ pub fn start(
         public_id: None,
     };
     let token = new_token(deps)?;
-    let hash = token_hash(&token);
+    let hash = TokenHash::of(&token);
     let payload = seal(deps, &hash, &state)?;
     let record = TokenRecord::issue(
-        hash.clone(),
+        hash.to_string(),
         TokenPurpose::ConfirmEmail,
         None,
         Some(payload),
@@ -116,7 +116,7 @@ pub fn start(
 pub fn confirmation_is_live(deps: &Deps<'_>, token: &str) -> Result<bool, Error> {
     let found = deps
         .tokens
-        .find(&token_hash(token), TokenPurpose::ConfirmEmail, deps.now)?;
+        .find(&TokenHash::of(token), TokenPurpose::ConfirmEmail, deps.now)?;
     Ok(found.is_some())
 }
 
@@ -137,7 +137,7 @@ pub fn choose_password(
     new_password: &str,
     confirmation: &str,
 ) -> Result<PasswordStep, Error> {
-    let hash = token_hash(confirm_token);
+    let hash = TokenHash::of(confirm_token);
     let Some(found) = deps
         .tokens
         .find(&hash, TokenPurpose::ConfirmEmail, deps.now)?
@@ -161,9 +161,15 @@ pub fn choose_password(
         return Ok(PasswordStep::LinkDead);
     }
     let token = new_token(deps)?;
-    let next = token_hash(&token);
+    let next = TokenHash::of(&token);
     let payload = seal(deps, &next, &state)?;
-    let record = TokenRecord::issue(next, TokenPurpose::SignUp, None, Some(payload), deps.now);
+    let record = TokenRecord::issue(
+        next.into(),
+        TokenPurpose::SignUp,
+        None,
+        Some(payload),
+        deps.now,
+    );
     deps.tokens.insert(&record)?;
     audit::account(deps, None, true, "sign_up_email_confirmed")?;
     Ok(PasswordStep::Continue {
@@ -185,7 +191,7 @@ pub fn totp_enrollment(
     sign_up_token: &str,
     issuer_label: &str,
 ) -> Result<Option<TotpEnrollment>, Error> {
-    let hash = token_hash(sign_up_token);
+    let hash = TokenHash::of(sign_up_token);
     let Some(found) = deps.tokens.find(&hash, TokenPurpose::SignUp, deps.now)? else {
         return Ok(None);
     };
@@ -238,7 +244,7 @@ pub fn finish_with_totp(
     sign_up_token: &str,
     code: &str,
 ) -> Result<FinishOutcome, Error> {
-    let hash = token_hash(sign_up_token);
+    let hash = TokenHash::of(sign_up_token);
     let Some(found) = deps.tokens.find(&hash, TokenPurpose::SignUp, deps.now)? else {
         return Ok(FinishOutcome::Expired);
     };
@@ -377,7 +383,7 @@ fn live_with_password(
     deps: &Deps<'_>,
     sign_up_token: &str,
 ) -> Result<Option<(String, SignUpState, uuid::Uuid)>, Error> {
-    let hash = token_hash(sign_up_token);
+    let hash = TokenHash::of(sign_up_token);
     let Some(found) = deps.tokens.find(&hash, TokenPurpose::SignUp, deps.now)? else {
         return Ok(None);
     };
@@ -391,7 +397,7 @@ fn live_with_password(
         .public_id
         .as_deref()
         .and_then(|id| uuid::Uuid::parse_str(id).ok());
-    Ok(handle.map(|handle| (hash, state, handle)))
+    Ok(handle.map(|handle| (hash.into(), state, handle)))
 }
 
 /// Creates the account from a finished sign-up, with fresh backup codes.

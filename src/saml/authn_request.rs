@@ -4,65 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use libxml::tree::Node;
-use thiserror::Error;
 
 use super::ns;
-use super::request_root::{self, RootFields};
+use super::request_root::{self, RequestError, RootFields};
 use super::xml_doc::{self, XmlDoc, XmlDocError};
-
-/// What the root of an incoming message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    AuthnRequest,
-    LogoutRequest,
-    /// The root is one and the document also holds the other.
-    Both,
-    Neither,
-}
-
-#[derive(Debug, Clone, Error, PartialEq, Eq)]
-pub enum AuthnRequestError {
-    #[error(transparent)]
-    Xml(#[from] XmlDocError),
-    #[error("the root element has no ID")]
-    MissingId,
-    #[error("the ID attribute must be an xs:ID (an NCName) of at most 256 bytes")]
-    BadId,
-    #[error("Version must be 2.0")]
-    WrongVersion,
-    #[error("{attribute} must be true, false, 1 or 0")]
-    BadBoolean { attribute: &'static str },
-    #[error("the root element has no IssueInstant")]
-    MissingIssueInstant,
-    #[error("IssueInstant must be an xs:dateTime in UTC (ending in Z or +00:00)")]
-    BadIssueInstant,
-    #[error("the root's children must be in schema order: saml:Issuer, then ds:Signature, then the rest")]
-    ChildOrder,
-    #[error(
-        "AssertionConsumerServiceIndex and AssertionConsumerServiceURL must not both be present"
-    )]
-    AcsIndexAndUrl,
-}
-
-impl AuthnRequestError {
-    /// A description in fixed words that names only the rule that failed: safe to show
-    /// (SPEC 3). `Display` may say more and belongs in the debug log.
-    pub fn public_detail(&self) -> String {
-        match self {
-            AuthnRequestError::Xml(e) => e.public_detail(),
-            // The other messages are fixed words (the attribute name is ours, not the
-            // request's): listed so a new variant must be looked at.
-            AuthnRequestError::MissingId
-            | AuthnRequestError::BadId
-            | AuthnRequestError::WrongVersion
-            | AuthnRequestError::BadBoolean { .. }
-            | AuthnRequestError::MissingIssueInstant
-            | AuthnRequestError::BadIssueInstant
-            | AuthnRequestError::ChildOrder
-            | AuthnRequestError::AcsIndexAndUrl => self.to_string(),
-        }
-    }
-}
 
 /// The values of an AuthnRequest the IdP acts on. Still unverified: see `idp::sso`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,33 +27,15 @@ pub struct AuthnRequest {
     pub comparison: Option<String>,
 }
 
-pub fn kind(doc: &XmlDoc) -> MessageKind {
-    let Some(root) = doc.root() else {
-        return MessageKind::Neither;
-    };
-    let all = xml_doc::descendants(&root);
-    let has = |local: &str| all.iter().skip(1).any(|n| xml_doc::is(n, ns::SAMLP, local));
-    match (
-        xml_doc::is(&root, ns::SAMLP, "AuthnRequest"),
-        xml_doc::is(&root, ns::SAMLP, "LogoutRequest"),
-    ) {
-        (true, _) if has("LogoutRequest") => MessageKind::Both,
-        (_, true) if has("AuthnRequest") => MessageKind::Both,
-        (true, _) => MessageKind::AuthnRequest,
-        (_, true) => MessageKind::LogoutRequest,
-        _ => MessageKind::Neither,
-    }
-}
-
 /// Reads the request from a document whose root `kind` reported as `AuthnRequest`.
-pub fn read(doc: &XmlDoc) -> Result<AuthnRequest, AuthnRequestError> {
+pub fn read(doc: &XmlDoc) -> Result<AuthnRequest, RequestError> {
     let root = doc.root().ok_or(XmlDocError::Unparseable)?;
     let RootFields { id, issue_instant } = request_root::check(&root)?;
     // saml-core §3.4.1: the two ways of naming the ACS are mutually exclusive.
     if xml_doc::attr(&root, "AssertionConsumerServiceIndex").is_some()
         && xml_doc::attr(&root, "AssertionConsumerServiceURL").is_some()
     {
-        return Err(AuthnRequestError::AcsIndexAndUrl);
+        return Err(RequestError::AcsIndexAndUrl);
     }
     let issuer = match xml_doc::only_child(&root, ns::SAML, "Issuer") {
         Some(node) => Some(xml_doc::plain_text(&node)?).filter(|s| !s.is_empty()),
@@ -131,9 +58,7 @@ pub fn read(doc: &XmlDoc) -> Result<AuthnRequest, AuthnRequestError> {
     })
 }
 
-fn requested_authn_context(
-    root: &Node,
-) -> Result<(Vec<String>, Option<String>), AuthnRequestError> {
+fn requested_authn_context(root: &Node) -> Result<(Vec<String>, Option<String>), RequestError> {
     let Some(context) = xml_doc::only_child(root, ns::SAMLP, "RequestedAuthnContext") else {
         return Ok((Vec::new(), None));
     };
@@ -145,17 +70,18 @@ fn requested_authn_context(
 }
 
 /// xs:boolean (XML Schema §3.2.2): true, false, 1, 0; absent is false.
-fn boolean(node: &Node, attribute: &'static str) -> Result<bool, AuthnRequestError> {
+fn boolean(node: &Node, attribute: &'static str) -> Result<bool, RequestError> {
     match xml_doc::attr(node, attribute).as_deref().map(str::trim) {
         None | Some("false") | Some("0") => Ok(false),
         Some("true") | Some("1") => Ok(true),
-        Some(_) => Err(AuthnRequestError::BadBoolean { attribute }),
+        Some(_) => Err(RequestError::BadBoolean { attribute }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::saml::request_root::{kind, MessageKind};
     use crate::saml::xml_reader::Limits;
 
     fn doc(xml: &str) -> XmlDoc {
@@ -191,7 +117,7 @@ mod tests {
         let xml = REQUEST.replace(">urn:sp</saml:Issuer>", ">urn:sp<!---->.evil</saml:Issuer>");
         assert!(matches!(
             read(&doc(&xml)),
-            Err(AuthnRequestError::Xml(XmlDocError::NotPlainText { .. }))
+            Err(RequestError::Xml(XmlDocError::NotPlainText { .. }))
         ));
     }
 
@@ -211,25 +137,25 @@ mod tests {
         let cases = [
             (
                 REQUEST.replace(" IssueInstant=\"2026-03-15T12:00:00Z\"", ""),
-                AuthnRequestError::MissingIssueInstant,
+                RequestError::MissingIssueInstant,
             ),
             (
                 REQUEST.replace("2026-03-15T12:00:00Z", "yesterday"),
-                AuthnRequestError::BadIssueInstant,
+                RequestError::BadIssueInstant,
             ),
             (
                 REQUEST.replace(
                     " ForceAuthn",
                     " AssertionConsumerServiceIndex=\"0\" ForceAuthn",
                 ),
-                AuthnRequestError::AcsIndexAndUrl,
+                RequestError::AcsIndexAndUrl,
             ),
             (
                 REQUEST.replace(
                     "<saml:Issuer>urn:sp</saml:Issuer>",
                     "<samlp:NameIDPolicy/><saml:Issuer>urn:sp</saml:Issuer>",
                 ),
-                AuthnRequestError::ChildOrder,
+                RequestError::ChildOrder,
             ),
         ];
         for (xml, expected) in cases {

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::authn_request::AuthnRequestError;
 use super::ns;
+use super::request_root::RequestError;
 use super::xml_doc::{self, XmlDoc, XmlDocError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +29,8 @@ fn text_of(
     }
 }
 
-/// Reads a document whose root `authn_request::kind` reported as `LogoutRequest`.
-pub fn read(doc: &XmlDoc) -> Result<LogoutRequest, AuthnRequestError> {
+/// Reads a document whose root `request_root::kind` reported as `LogoutRequest`.
+pub fn read(doc: &XmlDoc) -> Result<LogoutRequest, RequestError> {
     let root = doc.root().ok_or(XmlDocError::Unparseable)?;
     let super::request_root::RootFields { id, issue_instant } = super::request_root::check(&root)?;
     Ok(LogoutRequest {

@@ -6,9 +6,84 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use libxml::tree::Node;
 
-use super::authn_request::AuthnRequestError;
+use thiserror::Error;
+
 use super::ns;
-use super::xml_doc;
+use super::xml_doc::{self, XmlDoc, XmlDocError};
+
+/// What the root of an incoming message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    AuthnRequest,
+    LogoutRequest,
+    /// The root is one and the document also holds the other.
+    Both,
+    Neither,
+}
+
+/// A request root (or AuthnRequest attribute) that breaks a rule of saml-core §3.2.1/§3.4.1.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum RequestError {
+    #[error(transparent)]
+    Xml(#[from] XmlDocError),
+    #[error("the root element has no ID")]
+    MissingId,
+    #[error("the ID attribute must be an xs:ID (an NCName) of at most 256 bytes")]
+    BadId,
+    #[error("Version must be 2.0")]
+    WrongVersion,
+    #[error("{attribute} must be true, false, 1 or 0")]
+    BadBoolean { attribute: &'static str },
+    #[error("the root element has no IssueInstant")]
+    MissingIssueInstant,
+    #[error("IssueInstant must be an xs:dateTime in UTC (ending in Z or +00:00)")]
+    BadIssueInstant,
+    #[error("the root's children must be in schema order: saml:Issuer, then ds:Signature, then the rest")]
+    ChildOrder,
+    #[error(
+        "AssertionConsumerServiceIndex and AssertionConsumerServiceURL must not both be present"
+    )]
+    AcsIndexAndUrl,
+}
+
+impl RequestError {
+    /// A description in fixed words that names only the rule that failed: safe to show
+    /// (SPEC 3). `Display` may say more and belongs in the debug log.
+    pub fn public_detail(&self) -> String {
+        match self {
+            RequestError::Xml(e) => e.public_detail(),
+            // The other messages are fixed words (the attribute name is ours, not the
+            // request's): listed so a new variant must be looked at.
+            RequestError::MissingId
+            | RequestError::BadId
+            | RequestError::WrongVersion
+            | RequestError::BadBoolean { .. }
+            | RequestError::MissingIssueInstant
+            | RequestError::BadIssueInstant
+            | RequestError::ChildOrder
+            | RequestError::AcsIndexAndUrl => self.to_string(),
+        }
+    }
+}
+
+/// Classifies a parsed message by its root (and whether it also holds the other kind).
+pub fn kind(doc: &XmlDoc) -> MessageKind {
+    let Some(root) = doc.root() else {
+        return MessageKind::Neither;
+    };
+    let all = xml_doc::descendants(&root);
+    let has = |local: &str| all.iter().skip(1).any(|n| xml_doc::is(n, ns::SAMLP, local));
+    match (
+        xml_doc::is(&root, ns::SAMLP, "AuthnRequest"),
+        xml_doc::is(&root, ns::SAMLP, "LogoutRequest"),
+    ) {
+        (true, _) if has("LogoutRequest") => MessageKind::Both,
+        (_, true) if has("AuthnRequest") => MessageKind::Both,
+        (true, _) => MessageKind::AuthnRequest,
+        (_, true) => MessageKind::LogoutRequest,
+        _ => MessageKind::Neither,
+    }
+}
 
 /// What the root carries that every message needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,25 +93,25 @@ pub struct RootFields {
 }
 
 /// Checks the root's version, ID, IssueInstant and child order.
-pub fn check(root: &Node) -> Result<RootFields, AuthnRequestError> {
+pub fn check(root: &Node) -> Result<RootFields, RequestError> {
     let id = xml_doc::attr(root, "ID")
         .filter(|v| !v.is_empty())
-        .ok_or(AuthnRequestError::MissingId)?;
+        .ok_or(RequestError::MissingId)?;
     if !super::xs_id::is_valid_id(&id) {
-        return Err(AuthnRequestError::BadId);
+        return Err(RequestError::BadId);
     }
     if xml_doc::attr(root, "Version").as_deref() != Some("2.0") {
-        return Err(AuthnRequestError::WrongVersion);
+        return Err(RequestError::WrongVersion);
     }
     let issue_instant =
-        xml_doc::attr(root, "IssueInstant").ok_or(AuthnRequestError::MissingIssueInstant)?;
-    let issue_instant = utc_instant(&issue_instant).ok_or(AuthnRequestError::BadIssueInstant)?;
+        xml_doc::attr(root, "IssueInstant").ok_or(RequestError::MissingIssueInstant)?;
+    let issue_instant = utc_instant(&issue_instant).ok_or(RequestError::BadIssueInstant)?;
     check_child_order(root)?;
     Ok(RootFields { id, issue_instant })
 }
 
 /// At most one `saml:Issuer` and one `ds:Signature`, in that order, before every other child.
-fn check_child_order(root: &Node) -> Result<(), AuthnRequestError> {
+fn check_child_order(root: &Node) -> Result<(), RequestError> {
     let rank = |n: &Node| {
         if xml_doc::is(n, ns::SAML, "Issuer") {
             0
@@ -53,7 +128,7 @@ fn check_child_order(root: &Node) -> Result<(), AuthnRequestError> {
     if in_order {
         Ok(())
     } else {
-        Err(AuthnRequestError::ChildOrder)
+        Err(RequestError::ChildOrder)
     }
 }
 

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::pending_requests;
 use super::Database;
-use crate::idp::pending::{PendingError, PendingRequest, PendingStore};
+use crate::idp::sso::pending::{PendingError, PendingRequest, PendingStore};
 
 pub struct DieselPendingStore {
     db: Database,

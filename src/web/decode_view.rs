@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::i18n::Locale;
 use crate::idp::decode::Report;
-use crate::idp::intake_error::IntakeError;
-use crate::idp::intake_facts::SignatureVerdict;
+use crate::idp::intake::catalogue::IntakeError;
+use crate::idp::intake::facts::SignatureVerdict;
 
 /// The texts of `/tools/saml-request`, inserted in its context with dots as underscores.
 pub const PAGE_LABELS: &[&str] = &[

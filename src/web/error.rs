@@ -7,9 +7,15 @@ use actix_web::{HttpResponse, ResponseError};
 use thiserror::Error;
 
 use super::i18n::Locale;
-use super::{intake_errors, pages};
-use crate::idp::intake_error::{IntakeCode, IntakeError};
+use super::intake_errors;
+use super::pages::{self, PageError};
+use crate::idp::intake::catalogue::{IntakeCode, IntakeError};
 use crate::idp::{Error as IdpError, SpProblem, UserProblem};
+
+/// The error code of a response built from a `WebError`, for the request's log line and
+/// metrics (`web::observe` reads it).
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub String);
 
 #[derive(Debug, Error)]
 pub enum WebError {
@@ -51,6 +57,12 @@ pub enum WebError {
     DatabaseUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<PageError> for WebError {
+    fn from(e: PageError) -> Self {
+        WebError::Internal(e.to_string())
+    }
 }
 
 impl WebError {
@@ -170,9 +182,7 @@ impl WebError {
 
     fn response_in(&self, locale: Locale) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        response
-            .extensions_mut()
-            .insert(super::observe::ErrorCode(self.code()));
+        response.extensions_mut().insert(ErrorCode(self.code()));
         if let WebError::MethodNotAllowed(allow) = self {
             response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::i18n::Locale;
-use super::{pages, render};
-use crate::idp::intake_error::{IntakeCode, IntakeError};
+use super::pages::{self, layout_context, PageError};
+use crate::idp::intake::catalogue::{IntakeCode, IntakeError};
 
 #[derive(Debug, Serialize)]
 struct Item {
@@ -36,7 +36,7 @@ fn items(errors: &[IntakeError], locale: Locale, help_base: &str) -> Vec<Item> {
 }
 
 pub fn html(errors: &[IntakeError], locale: Locale, help_base: &str) -> String {
-    let mut context = render::layout_context(locale);
+    let mut context = layout_context(locale);
     context.insert("title", locale.t("error.title"));
     context.insert("intro", locale.t("error.intro"));
     context.insert("more_info", locale.t("error.more_info"));
@@ -69,7 +69,7 @@ pub fn json(errors: &[IntakeError], locale: Locale, help_base: &str) -> String {
 }
 
 /// The integration help page: every code with its message and how to fix it.
-pub fn help_page(locale: Locale) -> Result<String, super::WebError> {
+pub fn help_page(locale: Locale) -> Result<String, PageError> {
     #[derive(Serialize)]
     struct Entry {
         code: &'static str,
@@ -83,7 +83,7 @@ pub fn help_page(locale: Locale) -> Result<String, super::WebError> {
             help: locale.t(&format!("help.{}", c.as_str())),
         })
         .collect();
-    let mut context = render::layout_context(locale);
+    let mut context = layout_context(locale);
     context.insert("title", locale.t("help.title"));
     context.insert("intro", locale.t("help.intro"));
     context.insert("errors", &entries);
@@ -93,7 +93,7 @@ pub fn help_page(locale: Locale) -> Result<String, super::WebError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idp::intake_error::every_variant;
+    use crate::idp::intake::catalogue::every_variant;
 
     #[test]
     fn every_variant_has_a_field_label_a_message_and_help_in_english() {

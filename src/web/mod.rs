@@ -9,9 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 mod intake_errors;
-mod outcome;
 pub mod pages;
-mod pending;
 mod post_page;
 mod qr;
 mod render;
@@ -21,17 +19,15 @@ mod state;
 
 // Handlers, one module per route group; none imports another.
 mod account;
-mod flow;
 mod health;
+mod help;
 mod home;
-mod logout;
-mod metadata;
 pub mod observe;
 mod recovery;
+mod saml;
 mod security_keys;
 mod sign_in;
 mod sign_up;
-mod sso;
 mod tools;
 
 pub mod server;
@@ -157,8 +153,8 @@ fn routes() -> actix_web::Scope<
         )
         .service(
             resource("/consent", "GET, HEAD, POST")
-                .route(get_or_head().to(flow::consent_form))
-                .route(web::post().to(flow::consent_submit)),
+                .route(get_or_head().to(saml::complete::consent_form))
+                .route(web::post().to(saml::complete::consent_submit)),
         )
         .service(
             resource("/sign-up", "GET, HEAD, POST")
@@ -195,14 +191,14 @@ fn routes() -> actix_web::Scope<
                 .route(web::post().to(recovery::reset_submit)),
         )
         .configure(account_routes)
-        .service(resource("/cancel", "GET, HEAD").route(get_or_head().to(flow::cancel)))
+        .service(resource("/cancel", "GET, HEAD").route(get_or_head().to(saml::complete::cancel)))
         .service(
             resource("/tools/saml-request", "GET, HEAD, POST")
                 .route(get_or_head().to(tools::form))
                 .route(web::post().to(tools::submit)),
         )
         .service(resource("/sign-out", "POST").route(web::post().to(home::sign_out)))
-        .service(resource("/help/errors", "GET, HEAD").route(get_or_head().to(flow::help_errors)))
+        .service(resource("/help/errors", "GET, HEAD").route(get_or_head().to(help::errors)))
         .service(
             resource("/static/auto-submit.js", "GET, HEAD")
                 .route(get_or_head().to(home::auto_submit_js)),
@@ -342,25 +338,29 @@ fn saml_scope() -> actix_web::Scope<
         .wrap(no_store())
         .service(
             year_resource("/metadata{year}", "GET, HEAD")
-                .route(get_or_head().to(metadata::metadata)),
+                .route(get_or_head().to(saml::metadata::metadata)),
         )
-        .service(resource("/complete", "GET, HEAD").route(get_or_head().to(flow::complete)))
+        .service(
+            resource("/complete", "GET, HEAD").route(get_or_head().to(saml::complete::complete)),
+        )
         .service(
             year_resource("/logout{year}", "GET, HEAD, POST, DELETE")
-                .route(get_or_head().to(logout::logout))
-                .route(web::post().to(logout::logout))
-                .route(web::delete().to(logout::logout)),
+                .route(get_or_head().to(saml::logout::logout))
+                .route(web::post().to(saml::logout::logout))
+                .route(web::delete().to(saml::logout::logout)),
         )
         .service(
             year_resource("/remotelogout{year}", "POST")
-                .route(web::post().to(logout::remote_logout)),
+                .route(web::post().to(saml::logout::remote_logout)),
         )
         // Before `auth{year}`, which would otherwise take `authpost2026` as a year.
-        .service(year_resource("/authpost{year}", "POST").route(web::post().to(sso::authpost)))
+        .service(
+            year_resource("/authpost{year}", "POST").route(web::post().to(saml::auth::authpost)),
+        )
         .service(
             year_resource("/auth{year}", "GET, HEAD, POST")
-                .route(get_or_head().to(sso::auth_get))
-                .route(web::post().to(sso::auth_post)),
+                .route(get_or_head().to(saml::auth::auth_get))
+                .route(web::post().to(saml::auth::auth_post)),
         )
         .default_service(web::to(not_found))
 }

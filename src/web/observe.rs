@@ -11,12 +11,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use super::error::ErrorCode;
 use super::AppState;
 use crate::metrics::METRICS;
-
-/// The error code of a response built from a `WebError` (set by `web::error`).
-#[derive(Debug, Clone)]
-pub struct ErrorCode(pub String);
 
 pub async fn observe(
     req: ServiceRequest,

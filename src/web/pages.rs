@@ -3,10 +3,15 @@
 
 use std::sync::LazyLock;
 
-use super::i18n::Locale;
 use tera::{Context, Tera};
+use thiserror::Error;
 
-use super::error::WebError;
+use super::i18n::Locale;
+
+/// A template that would not render: a bug of ours (500), detail for the log only.
+#[derive(Debug, Error)]
+#[error("template {0}")]
+pub struct PageError(pub String);
 
 pub const STYLESHEET: &str = include_str!("../../templates/site.css");
 
@@ -92,7 +97,7 @@ impl Pages {
         Ok(Pages { tera })
     }
 
-    pub fn render(&self, name: &str, context: &Context) -> Result<String, WebError> {
+    pub fn render(&self, name: &str, context: &Context) -> Result<String, PageError> {
         self.tera.render(name, context).map_err(|e| {
             let mut detail = e.to_string();
             let mut source = std::error::Error::source(&e);
@@ -100,13 +105,13 @@ impl Pages {
                 detail = format!("{detail}: {cause}");
                 source = cause.source();
             }
-            WebError::Internal(format!("template {name}: {detail}"))
+            PageError(format!("{name}: {detail}"))
         })
     }
 
     /// The error page; falls back to plain text if rendering itself fails.
     pub fn error_page(&self, locale: Locale, title: &str, message: &str) -> String {
-        let mut context = super::render::layout_context(locale);
+        let mut context = layout_context(locale);
         context.insert("title", title);
         context.insert("message", message);
         self.tera
@@ -116,12 +121,35 @@ impl Pages {
 }
 
 /// Renders with the compiled templates.
-pub fn render(name: &str, context: &Context) -> Result<String, WebError> {
+pub fn render(name: &str, context: &Context) -> Result<String, PageError> {
     match &*PAGES {
         Ok(pages) => pages.render(name, context),
-        Err(e) => Err(WebError::Internal(format!(
-            "templates failed to compile: {e}"
-        ))),
+        Err(e) => Err(PageError(format!("templates failed to compile: {e}"))),
+    }
+}
+
+/// What `layout.html` needs on every page: the language and the translated texts (its skip
+/// link among them). Every page's context starts from this one.
+pub fn layout_context(locale: Locale) -> Context {
+    let mut context = Context::new();
+    context.insert("lang", locale.code());
+    context.insert("locale", locale.code());
+    context.insert("t", &Translations(locale));
+    context
+}
+
+/// Templates receive every message under its key with dots replaced by underscores
+/// (`t.signin_email`).
+pub struct Translations(pub Locale);
+
+impl serde::Serialize for Translations {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for key in Locale::keys() {
+            map.serialize_entry(&key.replace('.', "_"), self.0.t(key))?;
+        }
+        map.end()
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use tera::Context;
 
 use super::i18n::Locale;
-use super::{pages, WebError};
+use super::pages::{self, PageError};
 
 /// Marker delimiter: a control character no template text or translation contains.
 const MARK: char = '\u{1}';
@@ -55,7 +55,7 @@ struct Shell {
 }
 
 impl Shell {
-    fn render(locale: Locale, prefix: &str, names_sp: bool) -> Result<Shell, WebError> {
+    fn render(locale: Locale, prefix: &str, names_sp: bool) -> Result<Shell, PageError> {
         let mut context = Context::new();
         context.insert("lang", locale.code());
         context.insert("locale", locale.code());
@@ -76,7 +76,7 @@ impl Shell {
     }
 
     /// Splits rendered HTML at its markers: text, slot, text, slot, … text.
-    fn cut(html: &str) -> Result<Shell, WebError> {
+    fn cut(html: &str) -> Result<Shell, PageError> {
         let mut pieces = Vec::new();
         let mut literal_len = 0;
         for (i, part) in html.split(MARK).enumerate() {
@@ -88,7 +88,7 @@ impl Shell {
             let slot = Slot::ALL
                 .into_iter()
                 .find(|s| s.name() == part)
-                .ok_or_else(|| WebError::Internal(format!("post_form.html: marker {part:?}")))?;
+                .ok_or_else(|| PageError(format!("post_form.html: marker {part:?}")))?;
             pieces.push(Piece::Slot(slot));
         }
         let fields = pieces
@@ -96,7 +96,7 @@ impl Shell {
             .filter(|p| matches!(p, Piece::Slot(Slot::Fields)))
             .count();
         if fields != 1 {
-            return Err(WebError::Internal(format!(
+            return Err(PageError(format!(
                 "post_form.html: the hidden fields appear {fields} times"
             )));
         }
@@ -112,7 +112,7 @@ type ShellKey = (Locale, &'static str, bool);
 static SHELLS: LazyLock<Mutex<HashMap<ShellKey, Arc<Shell>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-fn shell(locale: Locale, prefix: &'static str, names_sp: bool) -> Result<Arc<Shell>, WebError> {
+fn shell(locale: Locale, prefix: &'static str, names_sp: bool) -> Result<Arc<Shell>, PageError> {
     let key = (locale, prefix, names_sp);
     if let Some(shell) = SHELLS.lock().ok().and_then(|s| s.get(&key).cloned()) {
         return Ok(shell);
@@ -138,7 +138,7 @@ pub fn page(
     locale: Locale,
     prefix: &'static str,
     values: &PostValues<'_>,
-) -> Result<String, WebError> {
+) -> Result<String, PageError> {
     let shell = shell(locale, prefix, values.sp_name.is_some())?;
     let mut fields = String::with_capacity(values.encoded.len() + 128);
     push_hidden(&mut fields, "SAMLResponse", values.encoded);

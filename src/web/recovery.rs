@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::extract::{self, EmailForm, LocaleQuery, NewPasswordForm, TokenQuery};
 use super::i18n::Locale;
 use super::render::{self, page_context};
-use super::{blocking, cookies, pending, session, AppState, WebError};
+use super::{blocking, cookies, session, AppState, WebError};
 use crate::idp::recovery::{self, RequestOutcome, ResetOutcome};
 
 pub async fn email_form(
@@ -25,9 +25,9 @@ async fn email_page(
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let sp = pending::current_sp(state, req, locale).await?;
+    let sp = session::pending_sp(state, req, locale).await?;
     let context = page_context(locale, "recovery.title", sp.as_deref());
-    render::anonymous_form(
+    session::anonymous_form(
         state,
         req,
         locale,
@@ -56,7 +56,7 @@ pub async fn email_submit(
         recovery::request(&worker.deps(), &form.email, &client, &prefix)
     })
     .await?;
-    let sp = pending::current_sp(&state, &req, locale).await?;
+    let sp = session::pending_sp(&state, &req, locale).await?;
     match outcome {
         RequestOutcome::Sent => render::message(locale, "recovery.sent", sp.as_deref(), None, 200),
         RequestOutcome::InvalidEmail => {
@@ -108,7 +108,7 @@ fn password_page(
     let mut context = page_context(locale, "recovery.password_title", None);
     context.insert("token", token);
     context.insert("action", "/reset-password");
-    render::anonymous_form(
+    session::anonymous_form(
         state,
         req,
         locale,

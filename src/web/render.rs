@@ -8,18 +8,9 @@ use actix_web::HttpResponse;
 use tera::Context;
 
 use super::i18n::Locale;
+pub use super::pages::layout_context;
 use super::{pages, post_page, WebError};
 use crate::registry::ServiceProvider;
-
-/// What `layout.html` needs on every page: the language and the translated texts (its skip
-/// link among them). Every page's context starts from this one.
-pub fn layout_context(locale: Locale) -> Context {
-    let mut context = Context::new();
-    context.insert("lang", locale.code());
-    context.insert("locale", locale.code());
-    context.insert("t", &Translations(locale));
-    context
-}
 
 /// Title and language, and when the page belongs to a sign-in for an SP, its friendly name
 /// and the Cancel link.
@@ -31,21 +22,6 @@ pub fn page_context(locale: Locale, title_key: &str, sp: Option<&ServiceProvider
         context.insert("cancel_url", &format!("/cancel?locale={}", locale.code()));
     }
     context
-}
-
-/// Templates receive every message under its key with dots replaced by underscores
-/// (`t.signin_email`).
-pub(super) struct Translations(pub(super) Locale);
-
-impl serde::Serialize for Translations {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
-        for key in Locale::keys() {
-            map.serialize_entry(&key.replace('.', "_"), self.0.t(key))?;
-        }
-        map.end()
-    }
 }
 
 pub fn page(
@@ -77,26 +53,6 @@ pub fn message(
         context.insert("link_text", locale.t(key));
     }
     page("message.html", &context, Vec::new(), status)
-}
-
-/// A page whose form is posted before there is a session (sign-in, sign-up, recovery): its
-/// CSRF token is the browser's anonymous double-submit token (set as a cookie when it had
-/// none), and `error` (a catalogue key) is shown above the form.
-pub fn anonymous_form(
-    state: &super::AppState,
-    req: &actix_web::HttpRequest,
-    locale: Locale,
-    template: &str,
-    mut context: Context,
-    error: Option<&str>,
-    status: u16,
-) -> Result<HttpResponse, WebError> {
-    let (csrf, cookie) = super::session::anonymous_csrf(state, req)?;
-    context.insert("csrf", &csrf);
-    if let Some(key) = error {
-        context.insert("error", locale.t(key));
-    }
-    page(template, &context, cookie.into_iter().collect(), status)
 }
 
 /// A ceremony for the page's script: `{"ceremony": token, "options": {"publicKey": …}}`.

@@ -9,31 +9,15 @@ use actix_web::HttpRequest;
 use chrono::Duration;
 
 use super::i18n::Locale;
-use super::{blocking, cookies, AppState, WebError};
-use crate::idp::pending::token_hash;
-use crate::sessions::{SessionRecord, ABSOLUTE_HOURS, IDLE_MINUTES};
-
-/// The idle timer is written back at most this often: a request within this many seconds
-/// of the last write costs no database write.
-const TOUCH_EVERY_SECONDS: i64 = 30;
+use super::{blocking, cookies, render, AppState, WebError};
+use crate::idp::session::{self, Proof};
+use crate::idp::token::TokenHash;
+use crate::sessions::{SessionRecord, ABSOLUTE_HOURS};
 
 /// The hash of this browser's session token, if it sent one.
-pub fn token_hash_of(req: &HttpRequest) -> Option<String> {
-    req.cookie(cookies::SESSION).map(|c| token_hash(c.value()))
-}
-
-/// Blocking: the live session with this token hash, its idle timer restarted.
-pub fn load(state: &AppState, hash: &str) -> Result<Option<SessionRecord>, crate::idp::Error> {
-    let now = state.clock.now();
-    let session = state
-        .sessions
-        .get(hash, now, now - Duration::minutes(IDLE_MINUTES))?;
-    if let Some(s) = &session {
-        if now - s.last_seen_at >= Duration::seconds(TOUCH_EVERY_SECONDS) {
-            state.sessions.touch(hash, now)?;
-        }
-    }
-    Ok(session)
+pub fn token_hash_of(req: &HttpRequest) -> Option<TokenHash> {
+    req.cookie(cookies::SESSION)
+        .map(|c| TokenHash::of(c.value()))
 }
 
 /// The live session of this browser, if any.
@@ -46,46 +30,21 @@ pub async fn current(
         return Ok(None);
     };
     let worker = state.clone();
-    blocking::run(locale, move || load(&worker, &hash)).await
+    blocking::run(locale, move || {
+        let deps = worker.deps();
+        session::load(deps.sessions, &hash, deps.now)
+    })
+    .await
 }
 
 /// Blocking: a new session for a user whose password was just verified, replacing the
-/// browser's old one (`replace`, a token hash). Returns the cookie to set.
+/// browser's old one (`replace`). Returns the cookie to set.
 pub fn start_signed_in(
     state: &AppState,
     user_id: i64,
-    replace: Option<&str>,
+    replace: Option<&TokenHash>,
 ) -> Result<Cookie<'static>, crate::idp::Error> {
-    let ids = &state.ids;
-    let token = ids
-        .secret_token()
-        .ok_or(crate::idp::Error::Random("session token"))?;
-    let csrf = ids
-        .secret_token()
-        .ok_or(crate::idp::Error::Random("csrf token"))?;
-    let now = state.clock.now();
-    let record = SessionRecord {
-        token_hash: token_hash(&token),
-        user_id: Some(user_id),
-        csrf_token: csrf,
-        password_at: Some(now),
-        mfa_at: None,
-        mfa_method: None,
-        created_at: now,
-        last_seen_at: now,
-        expires_at: now + Duration::hours(ABSOLUTE_HOURS),
-        failed_attempts: 0,
-    };
-    if let Some(old) = replace {
-        state.sessions.delete(old)?;
-    }
-    state.sessions.create(&record)?;
-    Ok(cookies::build(
-        state,
-        cookies::SESSION,
-        token,
-        Duration::hours(ABSOLUTE_HOURS),
-    ))
+    start(state, user_id, Proof::Password, replace)
 }
 
 /// Blocking: a new session for a user who just proved a password and a second factor in
@@ -94,13 +53,26 @@ pub fn start_fully_signed_in(
     state: &AppState,
     user_id: i64,
     method: crate::sessions::MfaMethod,
-    replace: Option<&str>,
+    replace: Option<&TokenHash>,
 ) -> Result<Cookie<'static>, crate::idp::Error> {
-    let cookie = start_signed_in(state, user_id, replace)?;
-    state
-        .sessions
-        .set_mfa(&token_hash(cookie.value()), method, state.clock.now())?;
-    Ok(cookie)
+    start(state, user_id, Proof::PasswordAndFactor(method), replace)
+}
+
+fn start(
+    state: &AppState,
+    user_id: i64,
+    proof: Proof,
+    replace: Option<&TokenHash>,
+) -> Result<Cookie<'static>, crate::idp::Error> {
+    let deps = state.deps();
+    let token = session::start(deps.sessions, deps.ids, user_id, proof, replace, deps.now)?;
+    let lifetime = session::cookie_lifetime();
+    Ok(cookies::build(
+        state,
+        cookies::SESSION,
+        token.into_string(),
+        lifetime,
+    ))
 }
 
 /// The form's CSRF token equals the expected one (constant time).
@@ -143,32 +115,65 @@ pub fn anonymous_csrf_ok(req: &HttpRequest, submitted: &str) -> bool {
 }
 
 /// The token of the remember-this-browser cookie, hashed, if the browser has one.
-pub fn remembered_hash(req: &HttpRequest) -> Option<String> {
-    req.cookie(cookies::REMEMBER).map(|c| token_hash(c.value()))
+pub fn remembered_hash(req: &HttpRequest) -> Option<TokenHash> {
+    req.cookie(cookies::REMEMBER)
+        .map(|c| TokenHash::of(c.value()))
 }
 
 /// The hash of this browser's pending-request token, if it sent one.
-pub fn pending_hash(req: &HttpRequest) -> Option<String> {
-    req.cookie(cookies::PENDING).map(|c| token_hash(c.value()))
+pub fn pending_hash(req: &HttpRequest) -> Option<TokenHash> {
+    req.cookie(cookies::PENDING)
+        .map(|c| TokenHash::of(c.value()))
 }
-
-/// A change on the account pages needs a password entered at most this long ago (SPEC 17).
-pub const RECENT_PASSWORD_MINUTES: i64 = 15;
 
 /// Past the password and the second factor.
 pub fn fully_signed_in(session: &SessionRecord) -> bool {
-    session.user_id.is_some() && session.password_at.is_some() && session.mfa_at.is_some()
+    session::is_fully_signed_in(session)
 }
 
-/// The password of this session was entered within [`RECENT_PASSWORD_MINUTES`].
+/// The password of this session was entered within the re-authentication window.
 pub fn recent_password(state: &AppState, session: &SessionRecord) -> bool {
-    let now = state.clock.now();
-    session
-        .password_at
-        .is_some_and(|at| now - at <= Duration::minutes(RECENT_PASSWORD_MINUTES))
+    session::password_is_fresh(session, state.clock.now())
 }
 
 /// Where a browser goes to enter its password again (the sign-in page says why).
 pub fn reauthenticate_url(locale: Locale) -> String {
     format!("/sign-in?locale={}&notice=reauthenticate", locale.code())
+}
+
+/// The SP of this browser's stored request (as registered now), for page headers.
+pub async fn pending_sp(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+) -> Result<Option<std::sync::Arc<crate::registry::ServiceProvider>>, WebError> {
+    let Some(stored) = pending_hash(req) else {
+        return Ok(None);
+    };
+    let worker = state.clone();
+    let found = blocking::run(locale, move || {
+        crate::idp::sso::pending_request(&worker.deps(), &stored)
+    })
+    .await?;
+    Ok(found.map(|(_, sp)| sp))
+}
+
+/// A page whose form is posted before there is a session (sign-in, sign-up, recovery): its
+/// CSRF token is the browser's anonymous double-submit token (set as a cookie when it had
+/// none), and `error` (a catalogue key) is shown above the form.
+pub fn anonymous_form(
+    state: &super::AppState,
+    req: &actix_web::HttpRequest,
+    locale: Locale,
+    template: &str,
+    mut context: tera::Context,
+    error: Option<&str>,
+    status: u16,
+) -> Result<actix_web::HttpResponse, WebError> {
+    let (csrf, cookie) = anonymous_csrf(state, req)?;
+    context.insert("csrf", &csrf);
+    if let Some(key) = error {
+        context.insert("error", locale.t(key));
+    }
+    render::page(template, &context, cookie.into_iter().collect(), status)
 }

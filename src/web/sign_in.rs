@@ -11,10 +11,10 @@ use serde::Deserialize;
 use super::extract::{self, CsrfForm, LocaleQuery};
 use super::i18n::Locale;
 use super::render::{self, page_context};
-use super::{blocking, cookies, pending, session, AppState, WebError};
-use crate::idp::pending::token_hash;
+use super::{blocking, cookies, session, AppState, WebError};
 use crate::idp::security_key::{self, Begun, KeyAttempt};
 use crate::idp::sign_in::{self, CodeAttempt, CodeOutcome, PasswordAttempt, PasswordOutcome};
+use crate::idp::token::TokenHash;
 use crate::sessions::REMEMBER_DAYS;
 
 #[derive(Debug, Deserialize)]
@@ -73,7 +73,7 @@ pub async fn form(
     q: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
-    let sp = pending::current_sp(&state, &req, locale).await?;
+    let sp = session::pending_sp(&state, &req, locale).await?;
     let notice = match q.notice.as_deref() {
         Some("reauthenticate") => Some("signin.reauthenticate"),
         _ => None,
@@ -94,7 +94,7 @@ fn password_page(
     if let Some(key) = notice {
         context.insert("notice", locale.t(key));
     }
-    render::anonymous_form(state, req, locale, "sign_in.html", context, error, status)
+    session::anonymous_form(state, req, locale, "sign_in.html", context, error, status)
 }
 
 pub async fn submit(
@@ -120,14 +120,14 @@ pub async fn submit(
         let outcome = sign_in::password(&worker.deps(), &attempt)?;
         let cookie = match outcome {
             PasswordOutcome::Accepted { user_id } => {
-                Some(session::start_signed_in(&worker, user_id, old.as_deref())?)
+                Some(session::start_signed_in(&worker, user_id, old.as_ref())?)
             }
             _ => None,
         };
         Ok((outcome, cookie))
     })
     .await?;
-    let sp = pending::current_sp(&state, &req, locale).await?;
+    let sp = session::pending_sp(&state, &req, locale).await?;
     match result {
         (PasswordOutcome::Accepted { .. }, Some(cookie)) => {
             let location = match session::pending_hash(&req) {
@@ -200,7 +200,7 @@ async fn mfa_page(
         })
     })
     .await?;
-    let sp = pending::current_sp(state, req, locale).await?;
+    let sp = session::pending_sp(state, req, locale).await?;
     let only_key = key_required && has_keys;
     let title = if only_key {
         "securitykey.heading"
@@ -338,7 +338,7 @@ pub async fn mfa_submit(
         Some(_) => state.ids.secret_token(),
         None => None,
     };
-    let remember_hash = remember_token.as_deref().map(token_hash);
+    let remember_hash: Option<String> = remember_token.as_deref().map(|t| TokenHash::of(t).into());
     let (worker, stored) = (state.clone(), session.clone());
     let outcome = blocking::run(locale, move || {
         let attempt = CodeAttempt {
@@ -389,7 +389,7 @@ async fn second_factor_answer(
             Ok(response)
         }
         CodeOutcome::Locked => {
-            let sp = pending::current_sp(state, req, locale).await?;
+            let sp = session::pending_sp(state, req, locale).await?;
             let mut context = page_context(locale, "signin.title", sp.as_deref());
             let (csrf, cookie) = session::anonymous_csrf(state, req)?;
             context.insert("csrf", &csrf);

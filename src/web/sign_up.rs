@@ -14,7 +14,7 @@ use super::extract::{
 use super::i18n::Locale;
 use super::qr::{group, qr_svg};
 use super::render::{self, page_context};
-use super::{blocking, cookies, pending, session, AppState, WebError};
+use super::{blocking, cookies, session, AppState, WebError};
 use crate::idp::security_key::Begun;
 use crate::idp::sign_up::{
     self, FinishOutcome, KeyFinish, PasswordStep, SignUpLinks, StartOutcome,
@@ -74,9 +74,9 @@ async fn email_page(
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let sp = pending::current_sp(state, req, locale).await?;
+    let sp = session::pending_sp(state, req, locale).await?;
     let context = page_context(locale, "signup.title", sp.as_deref());
-    render::anonymous_form(state, req, locale, "sign_up.html", context, error, status)
+    session::anonymous_form(state, req, locale, "sign_up.html", context, error, status)
 }
 
 pub async fn email_submit(
@@ -105,7 +105,7 @@ pub async fn email_submit(
         sign_up::start(&worker.deps(), &form.email, code, &client, &links)
     })
     .await?;
-    let sp = pending::current_sp(&state, &req, locale).await?;
+    let sp = session::pending_sp(&state, &req, locale).await?;
     match outcome {
         StartOutcome::Sent => render::message(locale, "signup.sent", sp.as_deref(), None, 200),
         StartOutcome::InvalidEmail => {
@@ -150,11 +150,11 @@ async fn password_page(
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let sp = pending::current_sp(state, req, locale).await?;
+    let sp = session::pending_sp(state, req, locale).await?;
     let mut context = page_context(locale, "signup.password_title", sp.as_deref());
     context.insert("token", token);
     context.insert("action", "/sign-up/confirm");
-    render::anonymous_form(
+    session::anonymous_form(
         state,
         req,
         locale,
@@ -235,7 +235,7 @@ async fn totp_page(
     let Some(enrollment) = enrollment else {
         return dead_link(locale, "signup.expired", "/sign-up");
     };
-    let sp = pending::current_sp(state, req, locale).await?;
+    let sp = session::pending_sp(state, req, locale).await?;
     let (csrf, cookie) = session::anonymous_csrf(state, req)?;
     let mut context = page_context(locale, "totp_setup.title", sp.as_deref());
     context.insert("csrf", &csrf);
@@ -277,7 +277,7 @@ pub async fn totp_submit(
                 &worker,
                 *user_id,
                 MfaMethod::Totp,
-                old.as_deref(),
+                old.as_ref(),
             )?),
             _ => None,
         };
@@ -313,7 +313,7 @@ async fn created_page(
     backup_codes: &[String],
     cookies: Vec<Cookie<'static>>,
 ) -> Result<HttpResponse, WebError> {
-    let sp = pending::current_sp(state, req, locale).await?;
+    let sp = session::pending_sp(state, req, locale).await?;
     let mut context = page_context(locale, "backup_codes.title", sp.as_deref());
     context.insert("codes", backup_codes);
     context.insert("next", &next(req, locale));
@@ -373,10 +373,10 @@ async fn key_page(
     if !live {
         return dead_link(locale, "signup.expired", "/sign-up");
     }
-    let sp = pending::current_sp(state, req, locale).await?;
+    let sp = session::pending_sp(state, req, locale).await?;
     let mut context = page_context(locale, "signup_key.title", sp.as_deref());
     context.insert("available", &state.relying_party.is_available());
-    render::anonymous_form(
+    session::anonymous_form(
         state,
         req,
         locale,
@@ -451,7 +451,7 @@ pub async fn key_submit(
                     &worker,
                     *user_id,
                     method,
-                    old.as_deref(),
+                    old.as_ref(),
                 )?)
             }
             _ => None,

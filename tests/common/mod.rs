@@ -228,10 +228,10 @@ pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
 pub fn pending_request(
     issuer: &str,
     expires_at: chrono::DateTime<Utc>,
-) -> saml_idp::idp::pending::PendingRequest {
+) -> saml_idp::idp::sso::pending::PendingRequest {
     use saml_idp::saml::authn_context::{Aal, AuthnContext, Comparison, Ial};
-    let lifetime = chrono::Duration::minutes(saml_idp::idp::pending::PENDING_LIFETIME_MINUTES);
-    saml_idp::idp::pending::PendingRequest {
+    let lifetime = chrono::Duration::minutes(saml_idp::idp::sso::pending::PENDING_LIFETIME_MINUTES);
+    saml_idp::idp::sso::pending::PendingRequest {
         issuer: issuer.into(),
         request_id: "_pending-request".into(),
         year: 2026,

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{done, gate, Fresh, Outcome, Problem};
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::{AccountError, EmailRecord, EmailRemoval, UserRecord};
-use crate::idp::pending::token_hash;
 use crate::idp::throttle::{self, Bucket};
+use crate::idp::token::TokenHash;
 use crate::idp::{audit, Deps, Error};
 use crate::mail::{Change, Mail};
 use crate::sessions::SessionRecord;
@@ -75,7 +75,7 @@ fn send_link(
     link_prefix: &str,
 ) -> Result<bool, Error> {
     let token = deps.ids.secret_token().ok_or(Error::Random("token"))?;
-    let hash = token_hash(&token);
+    let hash = TokenHash::of(&token);
     let json = serde_json::to_vec(&address).map_err(|e| Error::Response(e.to_string()))?;
     let payload = deps
         .crypto
@@ -83,7 +83,7 @@ fn send_link(
         .ok_or(Error::Random("sealing"))?;
     let purpose = TokenPurpose::ConfirmNewEmail;
     let record = TokenRecord::issue(
-        hash.clone(),
+        hash.to_string(),
         purpose,
         Some(user.id),
         Some(payload),
@@ -111,7 +111,7 @@ fn live_link(
     user_id: i64,
     token: &str,
 ) -> Result<Option<(String, NewAddress)>, Error> {
-    let hash = token_hash(token);
+    let hash = TokenHash::of(token);
     let found = deps
         .tokens
         .find(&hash, TokenPurpose::ConfirmNewEmail, deps.now)?
@@ -122,7 +122,7 @@ fn live_link(
             .open_token_payload(&t.token_hash, t.payload.as_deref()?)?;
         serde_json::from_slice::<NewAddress>(&bytes).ok()
     });
-    Ok(address.map(|a| (hash, a)))
+    Ok(address.map(|a| (hash.into(), a)))
 }
 
 /// Whether the page with the "add this address" button may show: the link is live and the

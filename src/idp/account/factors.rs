@@ -7,8 +7,8 @@ use super::{done, gate, second_factors, security_key_count, Fresh, Outcome, Prob
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::totp::{self, TotpSecret};
 use crate::accounts::{backup_codes, UserRecord};
-use crate::idp::pending::token_hash;
 use crate::idp::sign_up::BACKUP_CODES;
+use crate::idp::token::TokenHash;
 use crate::idp::{Deps, Error};
 use crate::mail::Change;
 use crate::sessions::SessionRecord;
@@ -38,13 +38,13 @@ pub fn start_totp(
     }
     let secret = TotpSecret::generate().map_err(|_| Error::Random("totp secret"))?;
     let token = deps.ids.secret_token().ok_or(Error::Random("token"))?;
-    let hash = token_hash(&token);
+    let hash = TokenHash::of(&token);
     let payload = deps
         .crypto
         .seal_token_payload(&hash, secret.as_bytes())
         .ok_or(Error::Random("sealing"))?;
     let purpose = TokenPurpose::AccountTotp;
-    let record = TokenRecord::issue(hash, purpose, Some(user.id), Some(payload), deps.now);
+    let record = TokenRecord::issue(hash.into(), purpose, Some(user.id), Some(payload), deps.now);
     deps.tokens.insert(&record)?;
     let setup = setup(deps, &user, token, &secret, issuer_label)?;
     Ok(Outcome::Done {
@@ -98,7 +98,7 @@ pub fn confirm_totp(
     };
     let taken = deps
         .tokens
-        .take(&token_hash(token), TokenPurpose::AccountTotp, deps.now)?;
+        .take(&TokenHash::of(token), TokenPurpose::AccountTotp, deps.now)?;
     if taken.is_none() {
         return Ok(Outcome::Refused(Problem::SetupExpired));
     }
@@ -155,7 +155,7 @@ fn pending_secret(
 ) -> Result<Option<TotpSecret>, Error> {
     let found = deps
         .tokens
-        .find(&token_hash(token), TokenPurpose::AccountTotp, deps.now)?
+        .find(&TokenHash::of(token), TokenPurpose::AccountTotp, deps.now)?
         .filter(|t| t.user_id == Some(user.id));
     Ok(found.and_then(|t| {
         let bytes = deps

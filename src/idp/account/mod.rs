@@ -14,8 +14,6 @@ pub mod overview;
 pub mod password;
 pub mod reauth;
 
-use chrono::Duration;
-
 use super::audit;
 use super::{Deps, Error};
 use crate::accounts::password_policy::PasswordProblem;
@@ -24,8 +22,7 @@ use crate::idp::sign_in::Recheck;
 use crate::mail::{Change, Mail};
 use crate::sessions::SessionRecord;
 
-/// A change needs the password typed within this many minutes (SPEC 17).
-pub const REAUTH_MINUTES: i64 = 15;
+pub use crate::idp::session::REAUTH_MINUTES;
 
 /// What an account use case did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,9 +93,7 @@ enum Fresh {
 
 /// Whether the session's password is recent enough for a change.
 pub fn password_is_fresh(deps: &Deps<'_>, session: &SessionRecord) -> bool {
-    session
-        .password_at
-        .is_some_and(|at| deps.now - at <= Duration::minutes(REAUTH_MINUTES))
+    crate::idp::session::password_is_fresh(session, deps.now)
 }
 
 /// The user of a session past its second factor, read again from the store.

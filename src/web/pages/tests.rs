@@ -9,9 +9,9 @@ use serde_json::json;
 use tera::Context;
 
 use super::*;
-use crate::idp::intake_error::IntakeCode;
+use crate::idp::intake::catalogue::IntakeCode;
 use crate::web::i18n::Locale;
-use crate::web::render::Translations;
+use crate::web::pages::Translations;
 
 mod account_cases;
 
@@ -695,8 +695,8 @@ fn sign_in() -> Vec<Case> {
 /// `tools::form` (empty) and `tools::submit` (a refused request whose every value is hostile).
 fn tools_saml_request() -> Vec<Case> {
     use crate::idp::decode::Report;
-    use crate::idp::intake_error::IntakeError;
-    use crate::idp::intake_facts::SignatureVerdict;
+    use crate::idp::intake::catalogue::IntakeError;
+    use crate::idp::intake::facts::SignatureVerdict;
     let base = |input: &str| {
         let mut context = flow_context("decode.title", false);
         context.insert("csrf", CSRF);

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::intake_error::{IntakeCode, IntakeError};
+use super::catalogue::{IntakeCode, IntakeError};
 use crate::registry::ServiceProvider;
 
 #[derive(Debug, Clone, Default)]

@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::{AppState, WebError};
 use crate::saml::SamlYear;
+use crate::web::{AppState, WebError};
 
 pub async fn metadata(
     state: web::Data<AppState>,

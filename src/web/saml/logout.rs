@@ -3,13 +3,16 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::render::{self, Outgoing};
-use super::saml_params::SamlParams;
-use super::{blocking, cookies, extract, session, AppState, WebError};
 use crate::idp::audit;
-use crate::idp::intake_error::{IntakeCode, IntakeError};
-use crate::idp::logout::{front_channel, remote, FrontChannel, RemoteAnswer};
+use crate::idp::intake::{IntakeCode, IntakeError};
+use crate::idp::logout::front_channel::{front_channel, FrontChannel, Reply};
+use crate::idp::logout::remote::{remote, RemoteAnswer};
+use crate::idp::saml_params::SamlParams;
+use crate::idp::token::TokenHash;
 use crate::saml::SamlYear;
+use crate::web::i18n::Locale;
+use crate::web::render::{self, Outgoing};
+use crate::web::{blocking, cookies, extract, session, AppState, WebError};
 
 fn live_year(state: &AppState, suffix: &str) -> Result<SamlYear, WebError> {
     state.live_year(suffix).ok_or(WebError::NotFound)
@@ -70,13 +73,16 @@ pub async fn logout(
     };
     let worker = state.clone();
     let relay_state = params.relay_state();
-    let outcome = blocking::run(locale, move || {
+    let reply = blocking::run(locale, move || {
         let limits = &worker.config.limits;
         let query = params.signed_query();
         front_channel(&worker.deps(), year, &saml_request, query.as_ref(), limits)
     })
     .await?;
-    let FrontChannel { xml, logout_url } = outcome.map_err(reject)?;
+    let FrontChannel { xml, logout_url } = match reply {
+        Reply::Answer(answer) => answer,
+        Reply::Refused(errors) => return Err(reject(errors)),
+    };
     end_session(&state, current, locale).await?;
     let out = Outgoing {
         prefix: "logout",
@@ -93,14 +99,17 @@ pub async fn logout(
 
 async fn end_session(
     state: &AppState,
-    token_hash: Option<String>,
-    locale: crate::web::i18n::Locale,
+    token_hash: Option<TokenHash>,
+    locale: Locale,
 ) -> Result<(), WebError> {
     let Some(hash) = token_hash else {
         return Ok(());
     };
-    let store = state.sessions.clone();
-    blocking::run(locale, move || Ok(store.delete(&hash)?)).await
+    let worker = state.clone();
+    blocking::run(locale, move || {
+        crate::idp::session::end(worker.deps().sessions, &hash)
+    })
+    .await
 }
 
 fn sign_out_response(state: &AppState, location: &str) -> Result<HttpResponse, WebError> {
@@ -130,19 +139,14 @@ pub async fn remote_logout(
     };
     let (worker, locale) = (state.clone(), extract::locale(&req, None));
     let answer = blocking::run(locale, move || {
-        Ok(remote(
-            &worker.deps(),
-            year,
-            &saml_request,
-            &worker.config.limits,
-        ))
+        remote(&worker.deps(), year, &saml_request, &worker.config.limits)
     })
     .await?;
     match answer {
         RemoteAnswer::Accepted(xml) => Ok(HttpResponse::Ok()
             .content_type("text/xml; charset=utf-8")
             .body(xml)),
-        RemoteAnswer::Refused => Ok(refused()),
+        RemoteAnswer::Refused(_) => Ok(refused()),
         RemoteAnswer::Unavailable => Err(WebError::DatabaseUnavailable(
             "remote logout: the session store cannot be reached".into(),
         )),

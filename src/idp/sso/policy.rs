@@ -1,6 +1,6 @@
-//! `/api/saml/complete`: given the pending request and what this browser's session has done,
-//! the next step of the flow (SPEC 7). A pure function: the web layer gathers the facts,
-//! acts on the answer, and loops until the hand-off.
+//! The single-sign-on policy (SPEC 7): given the pending request and what this browser's
+//! session has done, the next step. A pure function: `sso` gathers the facts and acts on
+//! the step: asks the user (the request is kept), stops the flow, or answers the SP.
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -31,20 +31,44 @@ pub struct Facts<'a> {
     pub consented: Option<&'a [String]>,
 }
 
+/// What happens next: one of three kinds, so no caller has an impossible arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
+    /// The user can do this; the request waits for it.
+    Ask(Ask),
+    /// The flow ends here with a page that says why.
+    Stop(Stop),
+    /// The SP gets a Response now.
+    Answer(Answer),
+}
+
+/// A step the user completes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
     SignIn,
     SecondFactor,
     /// A phishing-resistant request: the second factor must be one of the user's security
     /// keys (with user verification for `aal/3`).
     SecurityKey,
-    /// IsPassive and the user would have to interact: a NoPassive response.
-    NoPassive,
+    /// These attributes would be released and the user has not agreed to all of them.
+    Consent(Vec<&'static str>),
+}
+
+/// Why the flow cannot go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
     Suspended,
     PhishingResistantRequired,
     VerifyIdentity,
-    Consent(Vec<&'static str>),
+}
+
+/// What the Response says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The user is signed in; these attributes are released.
     HandOff(Vec<&'static str>),
+    /// `IsPassive` and the user would have to interact (SAML core §3.4.1).
+    NoPassive,
 }
 
 /// After `since`? (ForceAuthn: only authentication after the request counts.) Stored
@@ -71,18 +95,24 @@ const AAL3: &str = "http://idmanagement.gov/ns/assurance/aal/3";
 pub fn next_step(f: &Facts<'_>) -> Step {
     let p = f.pending;
     let since = p.force_authn.then_some(p.received_at);
-    let interact = |step: Step| if p.is_passive { Step::NoPassive } else { step };
+    let interact = |ask: Ask| {
+        if p.is_passive {
+            Step::Answer(Answer::NoPassive)
+        } else {
+            Step::Ask(ask)
+        }
+    };
     if !fresh(f.password_at, since) {
-        return interact(Step::SignIn);
+        return interact(Ask::SignIn);
     }
     if f.status != Some(UserStatus::Active) {
-        return Step::Suspended;
+        return Step::Stop(Stop::Suspended);
     }
     let aal = p.authn_context.aal;
     // PIV/CAC is not offered; a security key is the only phishing-resistant authenticator.
     let phishing_resistant = aal == Aal::PhishingResistant;
     if aal == Aal::Hspd12 || (phishing_resistant && !f.has_security_key) {
-        return Step::PhishingResistantRequired;
+        return Step::Stop(Stop::PhishingResistantRequired);
     }
     if phishing_resistant {
         let needs_uv = needs_user_verification(p, f.sp);
@@ -90,7 +120,7 @@ pub fn next_step(f: &Facts<'_>) -> Step {
             .mfa_method
             .is_some_and(|m| m.is_phishing_resistant() && (m.is_aal3() || !needs_uv));
         if !(by_key && fresh(f.mfa_at, since)) {
-            return interact(Step::SecurityKey);
+            return interact(Ask::SecurityKey);
         }
     }
     // A remembered browser stands in for the second factor only at the default AAL and
@@ -98,11 +128,11 @@ pub fn next_step(f: &Facts<'_>) -> Step {
     let second_factor =
         fresh(f.mfa_at, since) || (aal == Aal::Default && since.is_none() && f.remembered);
     if !second_factor {
-        return interact(Step::SecondFactor);
+        return interact(Ask::SecondFactor);
     }
     let ial = p.authn_context.ial;
     if ial >= Ial::Verified && !f.user_verified {
-        return Step::VerifyIdentity;
+        return Step::Stop(Stop::VerifyIdentity);
     }
     let grant = Grant {
         user_verified: f.user_verified,
@@ -113,9 +143,9 @@ pub fn next_step(f: &Facts<'_>) -> Step {
         .consented
         .is_some_and(|c| attributes.iter().all(|a| c.iter().any(|k| k == a)));
     if covered {
-        Step::HandOff(attributes)
+        Step::Answer(Answer::HandOff(attributes))
     } else {
-        interact(Step::Consent(attributes))
+        interact(Ask::Consent(attributes))
     }
 }
 
@@ -378,15 +408,15 @@ mod tests {
 
     fn name(step: &Step) -> &'static str {
         match step {
-            Step::SignIn => "SignIn",
-            Step::SecondFactor => "SecondFactor",
-            Step::SecurityKey => "SecurityKey",
-            Step::NoPassive => "NoPassive",
-            Step::Suspended => "Suspended",
-            Step::PhishingResistantRequired => "PhishingResistantRequired",
-            Step::VerifyIdentity => "VerifyIdentity",
-            Step::Consent(_) => "Consent",
-            Step::HandOff(_) => "HandOff",
+            Step::Ask(Ask::SignIn) => "SignIn",
+            Step::Ask(Ask::SecondFactor) => "SecondFactor",
+            Step::Ask(Ask::SecurityKey) => "SecurityKey",
+            Step::Answer(Answer::NoPassive) => "NoPassive",
+            Step::Stop(Stop::Suspended) => "Suspended",
+            Step::Stop(Stop::PhishingResistantRequired) => "PhishingResistantRequired",
+            Step::Stop(Stop::VerifyIdentity) => "VerifyIdentity",
+            Step::Ask(Ask::Consent(_)) => "Consent",
+            Step::Answer(Answer::HandOff(_)) => "HandOff",
         }
     }
 
@@ -427,11 +457,11 @@ mod tests {
             has_security_key: false,
             consented: None,
         };
-        assert_eq!(next_step(&facts), Step::Suspended);
+        assert_eq!(next_step(&facts), Step::Stop(Stop::Suspended));
         facts.status = Some(UserStatus::Active);
         assert_eq!(
             next_step(&facts),
-            Step::Consent(vec!["email"]),
+            Step::Ask(Ask::Consent(vec!["email"])),
             "first_name needs a verified request"
         );
     }

@@ -1,14 +1,20 @@
 //! The sign-in flow around the stored request: `/api/saml/complete` resumes it after each
-//! step (`idp::advance`), `/consent` records what the user agreed to share, `/cancel`
-//! forgets the request and returns to the SP; plus the error-code help page.
+//! step (`idp::sso::resume`), `/consent` records what the user agreed to share, `/cancel`
+//! forgets the request and returns to the SP.
+
+use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::extract::{self, LocaleQuery};
-use super::render::{self, page_context};
-use super::{blocking, cookies, intake_errors, outcome, pending, session, AppState, WebError};
-use crate::idp::advance::{self, advance, Browser, Outcome};
+use super::reply::{self, Refusal};
+use crate::idp::sso::pending::PendingRequest;
+use crate::idp::sso::{self, consent, Browser};
+use crate::registry::ServiceProvider;
+use crate::web::extract::{self, LocaleQuery};
+use crate::web::i18n::Locale;
+use crate::web::render::{self, page_context};
+use crate::web::{blocking, cookies, session, AppState, WebError};
 
 pub async fn complete(
     state: web::Data<AppState>,
@@ -16,32 +22,41 @@ pub async fn complete(
     q: web::Query<LocaleQuery>,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, q.locale.as_deref());
-    let Some((stored, hash)) = pending::current(&state, &req, locale)
-        .await?
-        .zip(session::pending_hash(&req))
-    else {
+    let Some(stored) = session::pending_hash(&req) else {
         return render::message(locale, "signin.none_page", None, None, 400);
     };
-    let (pending_request, _) = stored;
-    let session = session::current(&state, &req, locale).await?;
-    let remembered = session::remembered_hash(&req);
-    let (worker, for_block) = (state.clone(), pending_request.clone());
-    let (sp, result) = blocking::run(locale, move || {
-        let browser = Browser {
-            session: session.as_ref(),
-            remembered: remembered.as_deref(),
-        };
-        advance(&worker.deps(), &for_block, Some(&hash), browser)
+    let browser = Browser {
+        session: session::token_hash_of(&req),
+        remembered: session::remembered_hash(&req),
+    };
+    let worker = state.clone();
+    let reply = blocking::run(locale, move || {
+        sso::resume(&worker.deps(), &stored, &browser)
     })
     .await?;
-    match result {
-        Outcome::Respond(xml) => {
-            let gone = vec![cookies::removal(&state, cookies::PENDING)];
-            outcome::respond(locale, &sp, &pending_request, &xml, gone)
-        }
-        Outcome::Ask(step) => outcome::step(locale, &sp, &step),
-        Outcome::AlreadyUsed => render::message(locale, "signin.none_page", None, None, 400),
-    }
+    let refused = Refusal {
+        locale,
+        json: false,
+        help_base: state.config.base_url.clone(),
+    };
+    let gone = vec![cookies::removal(&state, cookies::PENDING)];
+    reply::render(&state, reply, refused, gone)
+}
+
+/// The browser's stored request and its SP (as registered now), if both still exist.
+async fn pending(
+    state: &AppState,
+    req: &HttpRequest,
+    locale: Locale,
+) -> Result<Option<(PendingRequest, Arc<ServiceProvider>)>, WebError> {
+    let Some(stored) = session::pending_hash(req) else {
+        return Ok(None);
+    };
+    let worker = state.clone();
+    blocking::run(locale, move || {
+        sso::pending_request(&worker.deps(), &stored)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,7 +73,7 @@ pub async fn consent_form(
     let locale = extract::locale(&req, q.locale.as_deref());
     let (Some(session), Some((pending, sp))) = (
         session::current(&state, &req, locale).await?,
-        pending::current(&state, &req, locale).await?,
+        pending(&state, &req, locale).await?,
     ) else {
         return Ok(render::redirect(&format!(
             "/sign-in?locale={}",
@@ -68,7 +83,7 @@ pub async fn consent_form(
     let user_id = session.user_id.ok_or(WebError::SessionExpired { locale })?;
     let (worker, p, s) = (state.clone(), pending.clone(), sp.clone());
     let keys = blocking::run(locale, move || {
-        advance::consent_attributes(&worker.deps(), &p, &s, user_id)
+        consent::attributes(&worker.deps(), &p, &s, user_id)
     })
     .await?;
     let attributes: Vec<&str> = keys
@@ -96,13 +111,13 @@ pub async fn consent_submit(
     }
     let (Some(user_id), Some((pending, sp))) = (
         session.user_id.filter(|_| session.mfa_at.is_some()),
-        pending::current(&state, &req, locale).await?,
+        pending(&state, &req, locale).await?,
     ) else {
         return Err(WebError::SessionExpired { locale });
     };
     let worker = state.clone();
     blocking::run(locale, move || {
-        advance::give_consent(&worker.deps(), &pending, &sp, user_id)
+        consent::give(&worker.deps(), &pending, &sp, user_id)
     })
     .await?;
     Ok(render::redirect(&format!(
@@ -117,27 +132,17 @@ pub async fn cancel(
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
     let locale = extract::locale(&req, None);
-    let target = pending::current_sp(&state, &req, locale)
+    let target = pending(&state, &req, locale)
         .await?
-        .and_then(|sp| sp.return_to_sp_url.clone())
+        .and_then(|(_, sp)| sp.return_to_sp_url.clone())
         .unwrap_or_else(|| "/".to_string());
-    if let Some(hash) = session::pending_hash(&req) {
-        let store = state.pending.clone();
-        blocking::run(locale, move || Ok(store.take(&hash).map(|_| ())?)).await?;
+    if let Some(stored) = session::pending_hash(&req) {
+        let worker = state.clone();
+        blocking::run(locale, move || sso::cancel(&worker.deps(), &stored)).await?;
     }
     let mut response = render::redirect(&target);
     response
         .add_removal_cookie(&cookies::removal(&state, cookies::PENDING))
         .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(response)
-}
-
-pub async fn help_errors(
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-) -> Result<HttpResponse, WebError> {
-    let html = intake_errors::help_page(extract::locale(&req, q.locale.as_deref()))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
 }

@@ -5,18 +5,30 @@
 
 use std::sync::Arc;
 
-use super::error::{Error, SpProblem, UserProblem};
 use super::pending::PendingRequest;
-use super::response::{self, Claims, Success};
-use super::Deps;
+use super::policy::Answer;
+use crate::idp::audit::SAML_AUTH;
+use crate::idp::response::{self, Claims, Success};
+use crate::idp::{Deps, Error, SpProblem, UserProblem};
 use crate::registry::ServiceProvider;
 use crate::saml::SamlYear;
 use crate::sessions::{AuditEvent, SessionRecord};
 
+/// A pending request together with its SP as registered now: only [`recheck`] builds one,
+/// and [`respond`] answers nothing else, so no Response leaves without the re-check.
+#[derive(Debug)]
+// The private field keeps construction inside this module.
+#[allow(clippy::manual_non_exhaustive)]
+pub struct Rechecked<'a> {
+    pub pending: &'a PendingRequest,
+    pub sp: Arc<ServiceProvider>,
+    _sealed: (),
+}
+
 /// The SP of a request, as registered now: still known and active, the ACS still
 /// registered, the certificate that verified the request still registered (by
 /// fingerprint), the year still live. Otherwise which of these changed.
-pub fn recheck(deps: &Deps<'_>, pending: &PendingRequest) -> Result<Arc<ServiceProvider>, Error> {
+pub fn recheck<'a>(deps: &Deps<'_>, pending: &'a PendingRequest) -> Result<Rechecked<'a>, Error> {
     let sp = deps
         .sps
         .get(&pending.issuer)
@@ -40,26 +52,21 @@ pub fn recheck(deps: &Deps<'_>, pending: &PendingRequest) -> Result<Arc<ServiceP
     if !live {
         return Err(Error::Sp(SpProblem::YearNotLive));
     }
-    Ok(sp)
-}
-
-/// What the response says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// The user is signed in; these attributes are released.
-    Success(Vec<&'static str>),
-    /// `IsPassive` and the user would have to interact (SAML core §3.4.1).
-    NoPassive,
+    Ok(Rechecked {
+        pending,
+        sp,
+        _sealed: (),
+    })
 }
 
 /// The Response XML for a re-checked SP.
 pub fn respond(
     deps: &Deps<'_>,
-    pending: &PendingRequest,
-    sp: &ServiceProvider,
+    checked: &Rechecked<'_>,
     session: Option<&SessionRecord>,
     answer: &Answer,
 ) -> Result<Vec<u8>, Error> {
+    let (pending, sp) = (checked.pending, checked.sp.as_ref());
     let year = SamlYear::new(pending.year).ok_or(Error::Sp(SpProblem::YearNotLive))?;
     let key = deps
         .keys
@@ -67,8 +74,8 @@ pub fn respond(
         .ok_or(Error::Sp(SpProblem::YearNotLive))?;
     let user_id = session.and_then(|s| s.user_id);
     let (released, user_id) = match (answer, user_id) {
-        (Answer::Success(released), Some(user_id)) => (released, user_id),
-        (Answer::Success(_), None) => return Err(Error::User(UserProblem::Gone)),
+        (Answer::HandOff(released), Some(user_id)) => (released, user_id),
+        (Answer::HandOff(_), None) => return Err(Error::User(UserProblem::Gone)),
         (Answer::NoPassive, _) => {
             audit(deps, sp, false, "no_passive")?;
             let xml =
@@ -101,7 +108,7 @@ pub fn respond(
 
 fn audit(deps: &Deps<'_>, sp: &ServiceProvider, success: bool, detail: &str) -> Result<(), Error> {
     let event = AuditEvent {
-        event: "SAML Auth".into(),
+        event: SAML_AUTH.into(),
         issuer: Some(sp.issuer.clone()),
         user_public_id: None,
         success,

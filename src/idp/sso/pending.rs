@@ -3,11 +3,10 @@
 //! its SHA-256, so a database read does not yield usable cookies.
 
 use chrono::{DateTime, Duration, Utc};
-use openssl::hash::{hash, MessageDigest};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::sso::{NameIdFormat, VerifiedAuthnRequest};
+use crate::idp::intake::authn::{NameIdFormat, VerifiedAuthnRequest};
 use crate::saml::authn_context::AuthnContext;
 use crate::saml::SamlYear;
 
@@ -77,11 +76,4 @@ pub trait PendingStore: Send + Sync {
     /// that gets false must not act (the request was already used).
     fn take(&self, token_hash: &str) -> Result<bool, PendingError>;
     fn count(&self) -> Result<i64, PendingError>;
-}
-
-/// SHA-256 of the cookie token, hex: the only form in which tokens are stored.
-pub fn token_hash(token: &str) -> String {
-    hash(MessageDigest::sha256(), token.as_bytes())
-        .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
-        .unwrap_or_default()
 }

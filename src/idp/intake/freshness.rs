@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::intake_error::{IntakeCode, IntakeError};
+use super::catalogue::{IntakeCode, IntakeError};
 use crate::sessions::purge::REPLAY_FORGET_MINUTES;
 
 /// How old a request may be, and how far in the future.

@@ -1,0 +1,232 @@
+//! Single sign-on (SPEC 7), top to bottom. [`authn`] is `/api/saml/auth{YEAR}`: intake,
+//! the audit event, this browser's session, the policy; a session that satisfies the request
+//! gets the Response in the same HTTP request (nothing stored), otherwise the request is
+//! stored for the steps the user can complete. [`resume`] is `/api/saml/complete`, after each
+//! step: the stored request is consumed before the Response is built, so a replayed cookie
+//! gets no second Response.
+
+pub mod consent;
+pub mod handoff;
+pub mod pending;
+pub mod policy;
+pub mod release;
+
+use std::sync::Arc;
+
+use pending::{PendingRequest, PENDING_LIFETIME_MINUTES};
+use policy::{next_step, Answer, Ask, Facts, Step, Stop};
+
+use super::audit;
+use super::intake::authn::{intake, Settings, Verdict};
+use super::intake::{Inbound, IntakeError};
+use super::session;
+use super::token::{Token, TokenHash};
+use super::{Deps, Error};
+use crate::registry::ServiceProvider;
+use crate::sessions::SessionRecord;
+
+/// What the browser sent besides the request: its session and remember-this-browser
+/// cookies, hashed.
+#[derive(Debug, Clone, Default)]
+pub struct Browser {
+    pub session: Option<TokenHash>,
+    pub remembered: Option<TokenHash>,
+}
+
+/// A Response on its way to the SP's registered ACS URL.
+#[derive(Debug)]
+pub struct Post {
+    pub sp: Arc<ServiceProvider>,
+    pub acs_url: String,
+    pub relay_state: Option<String>,
+    pub saml_response: Vec<u8>,
+}
+
+/// What the browser gets.
+#[derive(Debug)]
+pub enum SsoReply {
+    /// The auto-post page with the Response (or the NoPassive answer).
+    Post(Box<Post>),
+    /// The page of the step the user completes next; `pending` is the cookie of the request
+    /// when this call stored it.
+    Ask {
+        sp: Arc<ServiceProvider>,
+        ask: Ask,
+        pending: Option<Token>,
+    },
+    /// The flow stops here, with a page that says why.
+    Stop {
+        sp: Arc<ServiceProvider>,
+        stop: Stop,
+    },
+    /// Intake refused the request: every error.
+    Refused(Vec<IntakeError>),
+    /// Valid, from an SP no longer in service.
+    Inactive(Arc<ServiceProvider>),
+    /// No stored request to resume (expired, answered, cancelled, or its SP removed).
+    NothingPending,
+}
+
+/// `/api/saml/auth{YEAR}`, either binding.
+pub fn authn(
+    deps: &Deps<'_>,
+    settings: &Settings<'_>,
+    input: &Inbound<'_>,
+    browser: &Browser,
+) -> Result<SsoReply, Error> {
+    let event = audit::SAML_AUTH_REQUEST;
+    let verified = match intake(input, settings, deps.sps) {
+        Verdict::Accepted(verified) => verified,
+        Verdict::Rejected(errors) => {
+            audit::record(deps, event, None, audit::Outcome::Refused(&errors))?;
+            return Ok(SsoReply::Refused(errors));
+        }
+        Verdict::Inactive(sp) => {
+            audit::record(deps, event, Some(&sp.issuer), audit::Outcome::Inactive)?;
+            return Ok(SsoReply::Inactive(sp));
+        }
+    };
+    audit::record(
+        deps,
+        event,
+        Some(&verified.sp.issuer),
+        audit::Outcome::Accepted,
+    )?;
+    let pending = PendingRequest::from_verified(&verified, settings.year, deps.now);
+    let session = load_session(deps, browser)?;
+    let checked = handoff::recheck(deps, &pending)?;
+    match decide(deps, &checked, session.as_ref(), browser)? {
+        Step::Answer(answer) => post(deps, &checked, session.as_ref(), &answer),
+        Step::Stop(stop) => Ok(SsoReply::Stop {
+            sp: checked.sp,
+            stop,
+        }),
+        // The user can complete this step: keep the request for it.
+        Step::Ask(ask) => {
+            let token = Token::generate(deps.ids, "pending token")?;
+            deps.pending.put(&token.hash(), &pending)?;
+            Ok(SsoReply::Ask {
+                sp: checked.sp,
+                ask,
+                pending: Some(token),
+            })
+        }
+    }
+}
+
+/// `/api/saml/complete`: the stored request named by the browser's pending cookie, after a
+/// step.
+pub fn resume(deps: &Deps<'_>, stored: &TokenHash, browser: &Browser) -> Result<SsoReply, Error> {
+    let Some(pending) = deps.pending.get(stored, deps.now)? else {
+        return Ok(SsoReply::NothingPending);
+    };
+    if deps.sps.get(&pending.issuer).is_none() {
+        return Ok(SsoReply::NothingPending);
+    }
+    let session = load_session(deps, browser)?;
+    let checked = handoff::recheck(deps, &pending)?;
+    match decide(deps, &checked, session.as_ref(), browser)? {
+        Step::Answer(answer) => {
+            // Exactly one caller, on any node, answers a stored request.
+            if !deps.pending.take(stored)? {
+                return Ok(SsoReply::NothingPending);
+            }
+            post(deps, &checked, session.as_ref(), &answer)
+        }
+        Step::Stop(stop) => Ok(SsoReply::Stop {
+            sp: checked.sp,
+            stop,
+        }),
+        Step::Ask(ask) => Ok(SsoReply::Ask {
+            sp: checked.sp,
+            ask,
+            pending: None,
+        }),
+    }
+}
+
+/// The browser's stored request and its SP as registered now, for the flow's pages.
+pub fn pending_request(
+    deps: &Deps<'_>,
+    stored: &TokenHash,
+) -> Result<Option<(PendingRequest, Arc<ServiceProvider>)>, Error> {
+    let pending = deps.pending.get(stored, deps.now)?;
+    Ok(pending.and_then(|p| deps.sps.get(&p.issuer).map(|sp| (p, sp))))
+}
+
+/// "Cancel": forgets the stored request (whoever takes it first).
+pub fn cancel(deps: &Deps<'_>, stored: &TokenHash) -> Result<(), Error> {
+    deps.pending.take(stored)?;
+    Ok(())
+}
+
+/// How long the pending cookie may live.
+pub fn pending_lifetime() -> chrono::Duration {
+    chrono::Duration::minutes(PENDING_LIFETIME_MINUTES)
+}
+
+fn load_session(deps: &Deps<'_>, browser: &Browser) -> Result<Option<SessionRecord>, Error> {
+    match &browser.session {
+        Some(hash) => session::load(deps.sessions, hash, deps.now),
+        None => Ok(None),
+    }
+}
+
+fn post(
+    deps: &Deps<'_>,
+    checked: &handoff::Rechecked<'_>,
+    session: Option<&SessionRecord>,
+    answer: &Answer,
+) -> Result<SsoReply, Error> {
+    let saml_response = handoff::respond(deps, checked, session, answer)?;
+    Ok(SsoReply::Post(Box::new(Post {
+        sp: checked.sp.clone(),
+        acs_url: checked.pending.acs_url.clone(),
+        relay_state: checked.pending.relay_state.clone(),
+        saml_response,
+    })))
+}
+
+/// The facts about the user, from the stores, and the next step.
+fn decide(
+    deps: &Deps<'_>,
+    checked: &handoff::Rechecked<'_>,
+    session: Option<&SessionRecord>,
+    browser: &Browser,
+) -> Result<Step, Error> {
+    let pending = checked.pending;
+    let user = match session.and_then(|s| s.user_id) {
+        Some(id) => deps.accounts.get(id)?,
+        None => None,
+    };
+    let has_security_key = match &user {
+        Some(u) if deps.relying_party.is_available() => {
+            deps.security_keys.count_for_user(u.id)? > 0
+        }
+        _ => false,
+    };
+    let (remembered, consented) = match &user {
+        Some(u) => (
+            match &browser.remembered {
+                Some(hash) => deps.sessions.is_remembered(hash, u.id, deps.now)?,
+                None => false,
+            },
+            deps.identities.consent(u.id, &pending.issuer)?,
+        ),
+        None => (false, None),
+    };
+    // A session whose user was removed counts as not signed in.
+    let signed_in = session.filter(|_| user.is_some());
+    Ok(next_step(&Facts {
+        pending,
+        sp: &checked.sp,
+        password_at: signed_in.and_then(|s| s.password_at),
+        mfa_at: signed_in.and_then(|s| s.mfa_at),
+        status: user.as_ref().map(|u| u.status),
+        remembered,
+        user_verified: user.as_ref().is_some_and(|u| u.verified_at.is_some()),
+        mfa_method: signed_in.and_then(|s| s.mfa_method),
+        has_security_key,
+        consented: consented.as_deref(),
+    }))
+}
