@@ -17,6 +17,7 @@ pub mod idp;
 pub mod ids;
 pub mod mail;
 pub mod metrics;
+pub mod ports;
 pub mod registry;
 pub mod saml;
 pub mod sessions;

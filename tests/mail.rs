@@ -490,7 +490,7 @@ fn the_application_state_sends_through_the_configured_outbox() {
             Arc::new(keys),
             Arc::new(metadata),
             sp_cache,
-            db.db.clone(),
+            saml_idp::store::compose(&db.db),
             common::clock(),
             Arc::new(SequentialIds::default()),
             common::account_crypto(),

@@ -165,7 +165,7 @@ pub fn serve(config: Config) -> Result<(), CliError> {
         Arc::new(keys),
         Arc::new(metadata),
         sp_cache,
-        db,
+        crate::store::compose(&db),
         clock,
         Arc::new(RandomIds),
         crypto,

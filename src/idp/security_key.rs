@@ -492,6 +492,30 @@ fn audit(
     Ok(deps.audit.record(&event, deps.now)?)
 }
 
+/// The session's user and their keys (the security-key page).
+pub fn user_and_keys(
+    deps: &Deps<'_>,
+    session: &SessionRecord,
+) -> Result<(UserRecord, Vec<SecurityKeyRecord>), Error> {
+    let user = session
+        .user_id
+        .map(|id| deps.accounts.get(id))
+        .transpose()?
+        .flatten()
+        .ok_or(Error::User(super::UserProblem::Gone))?;
+    let keys = deps.security_keys.list_for_user(user.id)?;
+    Ok((user, keys))
+}
+
+/// The user's sign-in email, opened (the name an authenticator shows).
+pub fn sign_in_email(deps: &Deps<'_>, user: &UserRecord) -> Result<Option<String>, Error> {
+    let emails = deps.accounts.emails(user.id)?;
+    Ok(emails
+        .iter()
+        .filter(|e| e.for_sign_in)
+        .find_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,11 @@ impl SpCache {
         }
     }
 
+    /// The registry this cache reads (the CLI, the console and tests write through it).
+    pub fn registry(&self) -> Arc<dyn SpRegistry> {
+        self.registry.clone()
+    }
+
     fn current(&self) -> Arc<Snapshot> {
         match self.snapshot.read() {
             Ok(guard) => guard.clone(),

@@ -55,6 +55,11 @@ impl TokenHash {
         TokenHash(HEXLOWER.encode(&openssl::sha::sha256(token.as_bytes())))
     }
 
+    /// A hash as a store returned it (a session record's key).
+    pub fn of_stored(hash: String) -> TokenHash {
+        TokenHash(hash)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -5,6 +5,7 @@
 mod account_changes;
 mod account_history;
 mod account_store;
+mod compose;
 mod pending_store;
 mod purge_store;
 mod schema;
@@ -24,6 +25,7 @@ use thiserror::Error;
 
 pub use account_history::{events, EventFilter};
 pub use account_store::DieselAccountStore;
+pub use compose::compose;
 pub use pending_store::DieselPendingStore;
 pub use purge_store::DieselPurger;
 pub use security_key_store::DieselSecurityKeyStore;

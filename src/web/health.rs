@@ -21,7 +21,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError
     web::block(move || db.ping())
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
-        .map_err(|e| WebError::DatabaseUnavailable(e.to_string()))?;
+        .map_err(WebError::DatabaseUnavailable)?;
     let mut body = String::from("ready\n");
     for status in certificates(&state) {
         if status.needs_attention() {

@@ -50,8 +50,12 @@ pub async fn sign_out(
         if !session::csrf_ok(&current, &form.csrf) {
             return Err(WebError::Csrf { locale });
         }
-        let store = state.sessions.clone();
-        blocking::run(locale, move || Ok(store.delete(&current.token_hash)?)).await?;
+        let worker = state.clone();
+        blocking::run(locale, move || {
+            let hash = crate::idp::token::TokenHash::of_stored(current.token_hash);
+            crate::idp::session::end(worker.deps().sessions, &hash)
+        })
+        .await?;
     }
     let mut response = render::redirect("/");
     response

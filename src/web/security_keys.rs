@@ -12,8 +12,6 @@ use super::extract::{self, CsrfForm, KeyRegistrationForm, LocaleQuery};
 use super::i18n::Locale;
 use super::render::{self, page_context};
 use super::{blocking, session, AppState, WebError};
-use crate::accounts::security_keys::SecurityKeyRecord;
-use crate::accounts::UserRecord;
 use crate::idp::security_key::{self, Begun, Finish, KeyHolder, Removal};
 use crate::sessions::SessionRecord;
 
@@ -70,30 +68,6 @@ async fn access_post(
     }
 }
 
-/// Blocking: the session's user and their keys.
-fn user_and_keys(
-    state: &AppState,
-    session: &SessionRecord,
-) -> Result<(UserRecord, Vec<SecurityKeyRecord>), crate::idp::Error> {
-    let user = session
-        .user_id
-        .map(|id| state.accounts.get(id))
-        .transpose()?
-        .flatten()
-        .ok_or(crate::idp::Error::User(crate::idp::UserProblem::Gone))?;
-    let keys = state.security_keys.list_for_user(user.id)?;
-    Ok((user, keys))
-}
-
-/// Blocking: the user's sign-in email, opened.
-fn sign_in_email(state: &AppState, user: &UserRecord) -> Result<Option<String>, crate::idp::Error> {
-    let emails = state.accounts.emails(user.id)?;
-    Ok(emails
-        .iter()
-        .filter(|e| e.for_sign_in)
-        .find_map(|e| state.account_crypto.open_email(&e.sealed, &e.lookup)))
-}
-
 pub async fn page(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -122,7 +96,10 @@ async fn show(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let (worker, stored) = (state.clone(), session.clone());
-    let (_, keys) = blocking::run(locale, move || user_and_keys(&worker, &stored)).await?;
+    let (_, keys) = blocking::run(locale, move || {
+        security_key::user_and_keys(&worker.deps(), &stored)
+    })
+    .await?;
     let rows: Vec<KeyRow> = keys
         .iter()
         .map(|k| KeyRow {
@@ -190,12 +167,13 @@ pub async fn options(
     };
     let worker = state.clone();
     let begun = blocking::run(locale, move || {
-        let (user, keys) = user_and_keys(&worker, &session)?;
+        let (user, keys) = security_key::user_and_keys(&worker.deps(), &session)?;
         let Some(handle) = security_key::handle_of(&user) else {
             return Ok(Begun::Unavailable);
         };
         // The account's label in the authenticator: its sign-in email (else its public id).
-        let label = sign_in_email(&worker, &user)?.unwrap_or_else(|| user.public_id.clone());
+        let label = security_key::sign_in_email(&worker.deps(), &user)?
+            .unwrap_or_else(|| user.public_id.clone());
         let holder = KeyHolder {
             handle,
             name: &label,
@@ -226,7 +204,7 @@ pub async fn add(
     };
     let (worker, stored) = (state.clone(), session.clone());
     let finished = blocking::run(locale, move || {
-        let (user, _) = user_and_keys(&worker, &stored)?;
+        let (user, _) = security_key::user_and_keys(&worker.deps(), &stored)?;
         security_key::register_for_user(
             &worker.deps(),
             &user,
@@ -264,7 +242,7 @@ pub async fn remove(
     };
     let (worker, stored) = (state.clone(), session.clone());
     let removal = blocking::run(locale, move || {
-        let (user, _) = user_and_keys(&worker, &stored)?;
+        let (user, _) = security_key::user_and_keys(&worker.deps(), &stored)?;
         security_key::remove_for_user(&worker.deps(), &user, key_id)
     })
     .await?;

@@ -14,11 +14,11 @@ use crate::idp::sso::pending::PendingStore;
 use crate::idp::{MetadataDocuments, SpCache};
 use crate::ids::IdSource;
 use crate::mail::Mailer;
+use crate::ports::{DatabaseHealth, Stores};
 use crate::saml::SamlYear;
 use crate::sessions::audit_buffer::AuditBuffer;
 use crate::sessions::purge::Purger;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
-use crate::store::Database;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,7 +27,8 @@ pub struct AppState {
     pub metadata: Arc<MetadataDocuments>,
     pub sp_cache: Arc<SpCache>,
     pub pending: Arc<dyn PendingStore>,
-    pub db: Database,
+    /// The database behind the stores, for readiness and the pool gauges.
+    pub db: Arc<dyn DatabaseHealth>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
     pub accounts: Arc<dyn AccountStore>,
@@ -97,21 +98,19 @@ impl AppState {
 }
 
 impl AppState {
-    /// Wires the Diesel stores over `db` and the mailer the configuration names; the server
-    /// and the tests build the same state.
+    /// The state over `stores` (composed at start-up) with the mailer the configuration
+    /// names; the server and the tests build the same state.
     #[allow(clippy::too_many_arguments)]
     pub fn build(
         config: Arc<Config>,
         keys: Arc<KeyRing>,
         metadata: Arc<MetadataDocuments>,
         sp_cache: Arc<SpCache>,
-        db: Database,
+        stores: Stores,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
         account_crypto: AccountCrypto,
     ) -> AppState {
-        let sessions = Arc::new(crate::store::DieselSessionStore::new(db.clone()));
-        let audit_buffer = AuditBuffer::start(sessions.clone());
         let mailer = Arc::new(crate::mail::Sender::new(
             &config.mailer,
             config.data_dir.join("outbox"),
@@ -125,23 +124,23 @@ impl AppState {
                 &config.base_url,
                 &config.organization.display_name,
             )),
-            security_keys: Arc::new(crate::store::DieselSecurityKeyStore::new(db.clone())),
+            security_keys: stores.security_keys,
             config,
             keys,
             metadata,
             sp_cache,
-            pending: Arc::new(crate::store::DieselPendingStore::new(db.clone())),
-            accounts: Arc::new(crate::store::DieselAccountStore::new(db.clone())),
+            pending: stores.pending,
+            accounts: stores.accounts,
             account_crypto: Arc::new(account_crypto),
-            sessions: sessions.clone(),
-            identities: sessions.clone(),
-            audit: audit_buffer.clone(),
-            audit_buffer,
-            rate_limiter: sessions.clone(),
-            replay_cache: sessions,
-            purger: Arc::new(crate::store::DieselPurger::new(db.clone())),
-            tokens: Arc::new(crate::store::DieselTokenStore::new(db.clone())),
-            db,
+            sessions: stores.sessions,
+            identities: stores.identities,
+            audit: stores.audit,
+            audit_buffer: stores.audit_buffer,
+            rate_limiter: stores.rate_limiter,
+            replay_cache: stores.replay_cache,
+            purger: stores.purger,
+            tokens: stores.tokens,
+            db: stores.database,
             clock,
             ids,
         }

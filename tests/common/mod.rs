@@ -216,7 +216,7 @@ pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
         Arc::new(keys),
         Arc::new(metadata),
         sp_cache,
-        db.db.clone(),
+        saml_idp::store::compose(&db.db),
         clock,
         Arc::new(SequentialIds::default()),
         account_crypto(),
@@ -311,7 +311,7 @@ pub fn seed_fixture_sps(db: &TestDb) {
 
 /// A registry over the database of a running test state.
 pub fn registry_of(state: &AppState) -> Arc<dyn SpRegistry> {
-    Arc::new(DieselSpRegistry::new(state.db.clone(), clock()))
+    state.sp_cache.registry()
 }
 
 /// The python of the python3-saml environment (`SAML_IDP_PYTHON`, else the default cache).
