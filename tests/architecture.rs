@@ -1,5 +1,6 @@
 //! The layering of DESIGN.md, checked: the protocol core, crypto, registry and use cases name
-//! no web framework, ORM or template engine; only `store` names Diesel.
+//! no web framework, ORM or template engine; only `store` names Diesel, and not its
+//! in-memory implementations.
 
 use std::path::Path;
 
@@ -36,6 +37,11 @@ fn the_core_layers_know_nothing_of_http_databases_or_templates() {
     for layer in ["saml", "crypto", "registry", "idp"] {
         check(layer, &["actix_web", "diesel", "tera::"]);
     }
+}
+
+#[test]
+fn the_in_memory_stores_name_no_database() {
+    check("store/memory", &["diesel", "Diesel", "sql_query"]);
 }
 
 #[test]

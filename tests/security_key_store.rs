@@ -1,24 +1,35 @@
-//! The `SecurityKeyStore` contract on SQLite and on PostgreSQL (when `TEST_DATABASE_URL` is
-//! set): keys are listed per user in the order they were added, removed only by their own
-//! user, a credential id is unique across users, a use updates the credential and its
-//! time, and removing the user removes the keys.
+//! The `SecurityKeyStore` contract, one function per behaviour, run on every implementation
+//! (memory, SQLite, PostgreSQL when `TEST_DATABASE_URL` is set): keys are listed per user in
+//! the order they were added, removed only by their own user, a credential id is unique
+//! across users, a use updates the credential and its time, names are 1 to 64 characters,
+//! and removing the user removes the keys.
 
 mod common;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use saml_idp::accounts::security_keys::NewSecurityKey;
-use saml_idp::web::AppState;
+use saml_idp::accounts::security_keys::{NewSecurityKey, SecurityKeyStore, NAME_MAX_CHARS};
+use saml_idp::accounts::AccountStore;
 
-fn user(state: &AppState, email: &str) -> (i64, String) {
-    common::flow::add_user(state, email, None, None);
-    let (_, lookup) = state.account_crypto.email_lookup(email).expect("email");
-    let record = state
-        .accounts
-        .find_by_email(&lookup)
-        .expect("lookup")
-        .expect("user");
-    (record.id, record.public_id)
+common::stores::contract_tests! {
+    keys_are_listed_and_counted_per_user_oldest_first(accounts, security_keys);
+    a_credential_id_is_registered_once_for_anyone(accounts, security_keys);
+    a_use_updates_the_credential_and_its_time(accounts, security_keys);
+    only_its_own_user_removes_a_key(accounts, security_keys);
+    a_name_is_one_to_sixty_four_characters(accounts, security_keys);
+    removing_a_user_removes_their_keys_and_frees_the_credential_id(accounts, security_keys);
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 0)
+        .single()
+        .expect("t")
+}
+
+/// A user without addresses; returns its id.
+fn user(accounts: &dyn AccountStore, public_id: &str) -> i64 {
+    let new = common::stores::bare_user(public_id);
+    accounts.create(&new, t0()).expect("create user")
 }
 
 fn key(user_id: i64, name: &str, credential_id: &str) -> NewSecurityKey {
@@ -30,94 +41,117 @@ fn key(user_id: i64, name: &str, credential_id: &str) -> NewSecurityKey {
     }
 }
 
-#[test]
-fn keys_are_added_listed_used_and_removed_per_user() {
-    for (backend, db) in common::every_backend() {
-        let state = common::app_state(&db);
-        let store = &state.security_keys;
-        let (ada, _) = user(&state, "ada@example.gov");
-        let (bob, _) = user(&state, "bob@example.gov");
-        let t0 = Utc
-            .with_ymd_and_hms(2026, 3, 15, 12, 0, 0)
-            .single()
-            .expect("t");
-        let first = store.add(&key(ada, "Blue", "cred-a1"), t0).expect("add");
-        let second = store
-            .add(&key(ada, "Laptop", "cred-a2"), t0 + Duration::seconds(1))
-            .expect("add");
-        let bobs = store.add(&key(bob, "Bob's", "cred-b1"), t0).expect("add");
-        let (first, second, bobs) = (first.expect("id"), second.expect("id"), bobs.expect("id"));
-        let listed = store.list_for_user(ada).expect("list");
-        let names: Vec<&str> = listed.iter().map(|k| k.name.as_str()).collect();
-        assert_eq!(names, ["Blue", "Laptop"], "{backend}");
-        assert_eq!(listed[0].id, first);
-        assert_eq!(listed[0].created_at, t0, "{backend}");
-        assert_eq!(listed[0].last_used_at, None);
-        assert_eq!(store.count_for_user(ada).expect("count"), 2, "{backend}");
-        assert_eq!(store.count_for_user(bob).expect("count"), 1, "{backend}");
-
-        // The same credential id, for anyone: refused, nothing added.
-        assert_eq!(
-            store.add(&key(bob, "Again", "cred-a1"), t0).expect("add"),
-            None,
-            "{backend}"
-        );
-        assert_eq!(
-            store.add(&key(ada, "Again", "cred-a1"), t0).expect("add"),
-            None,
-            "{backend}"
-        );
-        assert_eq!(store.count_for_user(bob).expect("count"), 1, "{backend}");
-
-        let used_at = t0 + Duration::minutes(5);
-        assert!(store
-            .record_use(second, "{\"counter\":7}", used_at)
-            .expect("use"));
-        let used = store.list_for_user(ada).expect("list");
-        assert_eq!(used[1].credential, "{\"counter\":7}", "{backend}");
-        assert_eq!(used[1].last_used_at, Some(used_at), "{backend}");
-        assert_eq!(used[0].last_used_at, None, "{backend}: only that key");
-
-        // Only its own user removes a key.
-        assert!(!store.remove(bobs, ada).expect("remove"), "{backend}");
-        assert_eq!(store.count_for_user(bob).expect("count"), 1, "{backend}");
-        assert!(store.remove(first, ada).expect("remove"), "{backend}");
-        assert!(
-            !store.remove(first, ada).expect("remove"),
-            "{backend}: gone"
-        );
-        assert!(
-            !store.record_use(first, "{}", used_at).expect("use"),
-            "{backend}"
-        );
-        assert_eq!(store.count_for_user(ada).expect("count"), 1, "{backend}");
-    }
+/// Adds a key and returns its id.
+fn add(store: &dyn SecurityKeyStore, key: NewSecurityKey, at: DateTime<Utc>) -> i64 {
+    store
+        .add(&key, at)
+        .expect("add")
+        .expect("a new credential id")
 }
 
-#[test]
-fn removing_a_user_removes_their_keys_and_frees_the_credential_id() {
-    for (backend, db) in common::every_backend() {
-        let state = common::app_state(&db);
-        let store = &state.security_keys;
-        let (ada, ada_public) = user(&state, "ada@example.gov");
-        let (bob, _) = user(&state, "bob@example.gov");
-        let now = state.clock.now();
-        store.add(&key(ada, "Blue", "cred-a1"), now).expect("add");
-        store.add(&key(bob, "Bob's", "cred-b1"), now).expect("add");
-        state.accounts.remove(&ada_public).expect("remove user");
-        assert_eq!(store.count_for_user(ada).expect("count"), 0, "{backend}");
-        assert_eq!(store.count_for_user(bob).expect("count"), 1, "{backend}");
-        assert!(
-            store
-                .add(&key(bob, "Now Bob's", "cred-a1"), now)
-                .expect("add")
-                .is_some(),
-            "{backend}: the id is free again"
-        );
-        // A key for a user that does not exist is not stored.
-        assert!(
-            store.add(&key(ada, "Orphan", "cred-x"), now).is_err(),
-            "{backend}"
-        );
-    }
+fn keys_are_listed_and_counted_per_user_oldest_first(
+    accounts: &dyn AccountStore,
+    store: &dyn SecurityKeyStore,
+) {
+    let (ada, bob) = (user(accounts, "ada"), user(accounts, "bob"));
+    let first = add(store, key(ada, "Blue", "cred-a1"), t0());
+    add(store, key(bob, "Bob's", "cred-b1"), t0());
+    add(
+        store,
+        key(ada, "Laptop", "cred-a2"),
+        t0() + Duration::seconds(1),
+    );
+    let listed = store.list_for_user(ada).expect("list");
+    let names: Vec<&str> = listed.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["Blue", "Laptop"]);
+    assert_eq!(listed[0].id, first);
+    assert_eq!(listed[0].user_id, ada);
+    assert_eq!(listed[0].credential_id, "cred-a1");
+    assert_eq!(listed[0].credential, "{\"cred\":\"cred-a1\"}");
+    assert_eq!(listed[0].created_at, t0());
+    assert_eq!(listed[0].last_used_at, None);
+    assert_eq!(store.count_for_user(ada), Ok(2));
+    assert_eq!(store.count_for_user(bob), Ok(1));
+    assert_eq!(store.list_for_user(bob + 1000), Ok(vec![]), "nobody's");
+}
+
+fn a_credential_id_is_registered_once_for_anyone(
+    accounts: &dyn AccountStore,
+    store: &dyn SecurityKeyStore,
+) {
+    let (ada, bob) = (user(accounts, "ada"), user(accounts, "bob"));
+    add(store, key(ada, "Blue", "cred-a1"), t0());
+    // The same credential id, for anyone: refused, nothing added.
+    assert_eq!(store.add(&key(bob, "Again", "cred-a1"), t0()), Ok(None));
+    assert_eq!(store.add(&key(ada, "Again", "cred-a1"), t0()), Ok(None));
+    assert_eq!(store.count_for_user(bob), Ok(0));
+    assert_eq!(store.count_for_user(ada), Ok(1));
+}
+
+fn a_use_updates_the_credential_and_its_time(
+    accounts: &dyn AccountStore,
+    store: &dyn SecurityKeyStore,
+) {
+    let ada = user(accounts, "ada");
+    add(store, key(ada, "Blue", "cred-a1"), t0());
+    let second = add(store, key(ada, "Laptop", "cred-a2"), t0());
+    let used_at = t0() + Duration::minutes(5);
+    assert_eq!(
+        store.record_use(second, "{\"counter\":7}", used_at),
+        Ok(true)
+    );
+    let used = store.list_for_user(ada).expect("list");
+    assert_eq!(used[1].credential, "{\"counter\":7}");
+    assert_eq!(used[1].last_used_at, Some(used_at));
+    assert_eq!(used[0].last_used_at, None, "only that key");
+    assert_eq!(
+        store.record_use(second + 1000, "{}", used_at),
+        Ok(false),
+        "gone"
+    );
+}
+
+fn only_its_own_user_removes_a_key(accounts: &dyn AccountStore, store: &dyn SecurityKeyStore) {
+    let (ada, bob) = (user(accounts, "ada"), user(accounts, "bob"));
+    let first = add(store, key(ada, "Blue", "cred-a1"), t0());
+    add(store, key(ada, "Laptop", "cred-a2"), t0());
+    let bobs = add(store, key(bob, "Bob's", "cred-b1"), t0());
+    assert_eq!(store.remove(bobs, ada), Ok(false), "not ada's");
+    assert_eq!(store.count_for_user(bob), Ok(1));
+    assert_eq!(store.remove(first, ada), Ok(true));
+    assert_eq!(store.remove(first, ada), Ok(false), "gone");
+    assert_eq!(store.record_use(first, "{}", t0()), Ok(false), "gone");
+    assert_eq!(store.count_for_user(ada), Ok(1));
+}
+
+fn a_name_is_one_to_sixty_four_characters(
+    accounts: &dyn AccountStore,
+    store: &dyn SecurityKeyStore,
+) {
+    let ada = user(accounts, "ada");
+    let longest = "é".repeat(NAME_MAX_CHARS);
+    add(store, key(ada, &longest, "cred-long"), t0());
+    let too_long = format!("{longest}x");
+    assert!(store.add(&key(ada, &too_long, "cred-x"), t0()).is_err());
+    assert!(store.add(&key(ada, "", "cred-y"), t0()).is_err(), "empty");
+    assert_eq!(store.count_for_user(ada), Ok(1));
+}
+
+fn removing_a_user_removes_their_keys_and_frees_the_credential_id(
+    accounts: &dyn AccountStore,
+    store: &dyn SecurityKeyStore,
+) {
+    let (ada, bob) = (user(accounts, "ada"), user(accounts, "bob"));
+    add(store, key(ada, "Blue", "cred-a1"), t0());
+    add(store, key(bob, "Bob's", "cred-b1"), t0());
+    accounts.remove("ada").expect("remove user");
+    assert_eq!(store.count_for_user(ada), Ok(0));
+    assert_eq!(store.count_for_user(bob), Ok(1));
+    let again = store.add(&key(bob, "Now Bob's", "cred-a1"), t0());
+    assert!(
+        matches!(again, Ok(Some(_))),
+        "the id is free again: {again:?}"
+    );
+    // A key for a user that does not exist is not stored.
+    assert!(store.add(&key(ada, "Orphan", "cred-x"), t0()).is_err());
 }

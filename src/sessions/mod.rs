@@ -15,6 +15,12 @@ pub const IDLE_MINUTES: i64 = 15;
 pub const ABSOLUTE_HOURS: i64 = 12;
 /// "Remember this browser" lasts this long.
 pub const REMEMBER_DAYS: i64 = 30;
+/// Connected-service times (`IdentityStore::record_authentication`) are kept to this
+/// precision: a sign-in to the same SP within it leaves the stored time as it is.
+pub const AUTHENTICATED_AT_PRECISION_SECONDS: i64 = 60;
+/// A store drops old replay-cache entries (`ReplayCache::first_use`) at most this often
+/// (the purge drops them too); in between, `first_use` only records.
+pub const FORGET_EVERY_SECONDS: i64 = 30;
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error("session storage failed: {0}")]

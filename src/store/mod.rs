@@ -1,6 +1,9 @@
 //! Persistence with Diesel: one connection type over SQLite and PostgreSQL (the URL decides),
-//! an r2d2 pool, embedded migrations, and the Diesel implementations of the domain traits.
-//! `diesel` is named nowhere outside this module.
+//! an r2d2 pool, embedded migrations, and the Diesel implementations of the domain traits;
+//! `memory` implements the same traits without a database. `diesel` is named nowhere outside
+//! this module.
+
+pub mod memory;
 
 mod account_changes;
 mod account_history;

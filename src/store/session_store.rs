@@ -16,7 +16,8 @@ use super::schema::{
 use super::{account_history, Database, DbConnection};
 use crate::sessions::{
     AuditEvent, AuditLog, ConsentRecord, IdentityStore, MfaMethod, RateLimiter, RecordedEvent,
-    ReplayCache, SessionError, SessionRecord, SessionStore,
+    ReplayCache, SessionError, SessionRecord, SessionStore, AUTHENTICATED_AT_PRECISION_SECONDS,
+    FORGET_EVERY_SECONDS,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -208,25 +209,19 @@ fn count_hit(
 /// The Diesel-backed sessions, identities, consent, audit log and rate limiter.
 pub struct DieselSessionStore {
     db: Database,
-    /// When this process last dropped old replay-cache entries (Unix seconds).
+    /// When this process last dropped old replay-cache entries (Unix seconds; at most every
+    /// `FORGET_EVERY_SECONDS`, in between `first_use` is a single INSERT).
     replay_forgotten_at: std::sync::atomic::AtomicI64,
     /// (user, SP) → when this process last wrote their connected-service time (Unix
-    /// seconds): a signed-in browser's next Response within the precision writes nothing.
+    /// seconds): a signed-in browser's next Response within
+    /// `AUTHENTICATED_AT_PRECISION_SECONDS` writes nothing. A consent given or revoked
+    /// through this process forgets the entry; through another node the time may lag by up
+    /// to the precision.
     authenticated: std::sync::Mutex<std::collections::HashMap<(i64, String), i64>>,
 }
 
 /// Entries kept in `authenticated` before it starts again from empty.
 const AUTHENTICATED_CACHE_MAX: usize = 50_000;
-
-/// Old replay-cache entries are dropped at most this often by each process (the purge
-/// drops them too); in between, `first_use` is a single INSERT.
-const FORGET_EVERY_SECONDS: i64 = 30;
-
-/// Connected-service times are kept to this precision: a sign-in to the same SP within it
-/// leaves the row as it is (no write on the hot path for a browser signing in again). Each
-/// process remembers what it wrote; a consent given or revoked through it forgets that, and
-/// through another node the time may lag by up to this much.
-const AUTHENTICATED_AT_PRECISION_SECONDS: i64 = 60;
 
 impl DieselSessionStore {
     pub fn new(db: Database) -> Self {

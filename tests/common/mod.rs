@@ -1,6 +1,7 @@
 //! Shared test harness: fixture paths, a fixed clock, the test key ring, databases on
 //! SQLite (always) and PostgreSQL (when `TEST_DATABASE_URL` is set, one fresh schema per
-//! test), and an application with all of them wired in.
+//! test), every store implementation (`stores`: memory, SQLite, PostgreSQL), and an
+//! application with all of them wired in.
 #![allow(dead_code)]
 
 pub mod browser;
@@ -9,6 +10,7 @@ pub mod flow;
 pub mod mail;
 pub mod process;
 pub mod soft_key;
+pub mod stores;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -148,38 +150,12 @@ pub const BOUNDED_TABLES: &[&str] = &[
     "sp_consents",
 ];
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count_rows<C>(c: &mut C) -> Vec<i64>
-where
-    C: Connection,
-    diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'static, C, Count>,
-{
-    use diesel::RunQueryDsl;
-    BOUNDED_TABLES
-        .iter()
-        .map(|t| {
-            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {t}"))
-                .get_result::<Count>(c)
-                .expect("count")
-                .n
-        })
-        .collect()
-}
-
 /// (table, rows) of every bounded table, read through a connection of our own.
 pub fn row_counts(db: &TestDb) -> Vec<(&'static str, i64)> {
-    let counts = if db.pg_schema.is_some() {
-        count_rows(&mut diesel::PgConnection::establish(&db.url).expect("postgres"))
-    } else {
-        let path = db.url.trim_start_matches("sqlite://");
-        count_rows(&mut diesel::SqliteConnection::establish(path).expect("sqlite"))
-    };
-    BOUNDED_TABLES.iter().copied().zip(counts).collect()
+    BOUNDED_TABLES
+        .iter()
+        .map(|t| (*t, stores::count_table(db, t)))
+        .collect()
 }
 
 /// SQLite always, PostgreSQL too when configured: run a contract test against each.
@@ -190,6 +166,14 @@ pub fn every_backend() -> Vec<(&'static str, TestDb)> {
     } else {
         eprintln!("TEST_DATABASE_URL not set: PostgreSQL backend skipped");
     }
+    out
+}
+
+/// Every implementation of the store traits: in memory, then the Diesel stores on every
+/// backend above.
+pub fn every_store() -> Vec<(&'static str, stores::Stores)> {
+    let mut out = vec![("memory", stores::memory())];
+    out.extend(stores::every_sql_store());
     out
 }
 

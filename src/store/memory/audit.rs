@@ -1,0 +1,70 @@
+//! `AuditLog` in memory: events numbered in the order they were recorded, read most recent
+//! first, with their times cut to microseconds as stored.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::sessions::MemorySessionStore;
+use super::tables::{micros, Sequence};
+use crate::sessions::{AuditEvent, AuditLog, RecordedEvent, SessionError};
+
+/// The `audit_events` table, by id.
+#[derive(Default)]
+pub(super) struct AuditTable {
+    pub events: BTreeMap<i64, RecordedEvent>,
+    ids: Sequence,
+}
+
+impl AuditTable {
+    fn insert(&mut self, event: &AuditEvent, now: DateTime<Utc>) {
+        let recorded = RecordedEvent {
+            event: event.clone(),
+            at: micros(now),
+        };
+        self.events.insert(self.ids.next(), recorded);
+    }
+
+    /// At most `limit` events that pass `wanted`, most recent first.
+    fn newest(
+        &self,
+        limit: i64,
+        wanted: impl Fn(&RecordedEvent) -> bool,
+    ) -> Result<Vec<RecordedEvent>, SessionError> {
+        // PostgreSQL refuses a negative LIMIT (SQLite would read it as none).
+        let limit = usize::try_from(limit)
+            .map_err(|_| SessionError(format!("LIMIT must not be negative: {limit}")))?;
+        let newest = self.events.values().rev().filter(|e| wanted(e));
+        Ok(newest.take(limit).cloned().collect())
+    }
+}
+
+impl AuditLog for MemorySessionStore {
+    fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError> {
+        self.db.lock().audit.insert(event, now);
+        Ok(())
+    }
+
+    /// All under one lock: a reader sees all of the batch or none of it.
+    fn record_many(&self, events: &[(AuditEvent, DateTime<Utc>)]) -> Result<(), SessionError> {
+        let mut tables = self.db.lock();
+        for (event, now) in events {
+            tables.audit.insert(event, *now);
+        }
+        Ok(())
+    }
+
+    fn recent(&self, limit: i64) -> Result<Vec<AuditEvent>, SessionError> {
+        let newest = self.db.lock().audit.newest(limit, |_| true)?;
+        Ok(newest.into_iter().map(|e| e.event).collect())
+    }
+
+    fn recent_for_user(
+        &self,
+        public_id: &str,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, SessionError> {
+        let of_user = |e: &RecordedEvent| e.event.user_public_id.as_deref() == Some(public_id);
+        self.db.lock().audit.newest(limit, of_user)
+    }
+}

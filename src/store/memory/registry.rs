@@ -1,0 +1,124 @@
+//! `SpRegistry` in memory: SPs by issuer and the revision every successful write bumps.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::tables::{micros, Shared};
+use crate::clock::Clock;
+use crate::registry::{RegistryError, ServiceProvider, SpRegistry, UpsertCounts};
+
+/// SPs by issuer (ordered by bytes, as `list` returns them) and the revision counter.
+#[derive(Default)]
+pub(super) struct SpTable {
+    sps: BTreeMap<String, ServiceProvider>,
+    revision: i64,
+}
+
+impl SpTable {
+    /// Stores `sp` as new, stamped `now` (the caller's `created_at` is the store's to set).
+    fn insert(&mut self, sp: &ServiceProvider, now: DateTime<Utc>) {
+        let stored = ServiceProvider {
+            created_at: Some(now),
+            updated_at: Some(now),
+            ..sp.clone()
+        };
+        self.sps.insert(sp.issuer.clone(), stored);
+    }
+
+    /// Replaces `sp` keeping its `created_at`; false if the issuer is unknown.
+    fn replace(&mut self, sp: &ServiceProvider, now: DateTime<Utc>) -> bool {
+        let Some(old) = self.sps.get_mut(&sp.issuer) else {
+            return false;
+        };
+        *old = ServiceProvider {
+            created_at: old.created_at,
+            updated_at: Some(now),
+            ..sp.clone()
+        };
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.sps.len()
+    }
+}
+
+/// The in-memory registry; writes are stamped with its clock, cut to microseconds.
+pub struct MemorySpRegistry {
+    db: Shared,
+    clock: Arc<dyn Clock>,
+}
+
+impl MemorySpRegistry {
+    pub(super) fn new(db: Shared, clock: Arc<dyn Clock>) -> Self {
+        MemorySpRegistry { db, clock }
+    }
+
+    /// Runs `change` on the table; bumps the revision only if it succeeds (a failed write,
+    /// like a rolled-back transaction, leaves everything as it was).
+    fn write<T>(
+        &self,
+        change: impl FnOnce(&mut SpTable, DateTime<Utc>) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        let now = micros(self.clock.now());
+        let mut tables = self.db.lock();
+        let value = change(&mut tables.registry, now)?;
+        tables.registry.revision += 1;
+        Ok(value)
+    }
+}
+
+impl SpRegistry for MemorySpRegistry {
+    fn list(&self) -> Result<Vec<ServiceProvider>, RegistryError> {
+        Ok(self.db.lock().registry.sps.values().cloned().collect())
+    }
+
+    fn find(&self, issuer: &str) -> Result<Option<ServiceProvider>, RegistryError> {
+        Ok(self.db.lock().registry.sps.get(issuer).cloned())
+    }
+
+    fn add(&self, sp: &ServiceProvider) -> Result<(), RegistryError> {
+        self.write(|table, now| {
+            if table.sps.contains_key(&sp.issuer) {
+                return Err(RegistryError::Duplicate(sp.issuer.clone()));
+            }
+            table.insert(sp, now);
+            Ok(())
+        })
+    }
+
+    fn update(&self, sp: &ServiceProvider) -> Result<(), RegistryError> {
+        self.write(|table, now| match table.replace(sp, now) {
+            true => Ok(()),
+            false => Err(RegistryError::NotFound(sp.issuer.clone())),
+        })
+    }
+
+    fn upsert_all(&self, sps: &[ServiceProvider]) -> Result<UpsertCounts, RegistryError> {
+        self.write(|table, now| {
+            let mut counts = UpsertCounts::default();
+            for sp in sps {
+                if table.replace(sp, now) {
+                    counts.updated += 1;
+                } else {
+                    table.insert(sp, now);
+                    counts.created += 1;
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    fn remove(&self, issuer: &str) -> Result<(), RegistryError> {
+        self.write(|table, _| match table.sps.remove(issuer) {
+            Some(_) => Ok(()),
+            None => Err(RegistryError::NotFound(issuer.to_string())),
+        })
+    }
+
+    fn revision(&self) -> Result<i64, RegistryError> {
+        Ok(self.db.lock().registry.revision)
+    }
+}
