@@ -492,6 +492,11 @@ fn audit(
     Ok(deps.audit.record(&event, deps.now)?)
 }
 
+/// The user has a security key this server can use (the second-factor page offers it).
+pub fn has_usable_key(deps: &Deps<'_>, user_id: i64) -> Result<bool, Error> {
+    Ok(deps.relying_party.is_available() && deps.security_keys.count_for_user(user_id)? > 0)
+}
+
 /// The session's user and their keys (the security-key page).
 pub fn user_and_keys(
     deps: &Deps<'_>,

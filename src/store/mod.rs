@@ -8,7 +8,7 @@ pub mod memory;
 mod account_changes;
 mod account_history;
 mod account_store;
-mod compose;
+mod composition;
 mod pending_store;
 mod purge_store;
 mod schema;
@@ -28,7 +28,7 @@ use thiserror::Error;
 
 pub use account_history::{events, EventFilter};
 pub use account_store::DieselAccountStore;
-pub use compose::compose;
+pub use composition::compose;
 pub use pending_store::DieselPendingStore;
 pub use purge_store::DieselPurger;
 pub use security_key_store::DieselSecurityKeyStore;

@@ -191,13 +191,9 @@ async fn mfa_page(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let (worker, user_id) = (state.clone(), session.user_id);
-    let has_keys = blocking::run(locale, move || {
-        Ok(match user_id {
-            Some(id) if worker.relying_party.is_available() => {
-                worker.security_keys.count_for_user(id)? > 0
-            }
-            _ => false,
-        })
+    let has_keys = blocking::run(locale, move || match user_id {
+        Some(id) => security_key::has_usable_key(&worker.deps(), id),
+        None => Ok(false),
     })
     .await?;
     let sp = session::pending_sp(state, req, locale).await?;

@@ -200,10 +200,8 @@ fn decide(
         None => None,
     };
     let has_security_key = match &user {
-        Some(u) if deps.relying_party.is_available() => {
-            deps.security_keys.count_for_user(u.id)? > 0
-        }
-        _ => false,
+        Some(u) => super::security_key::has_usable_key(deps, u.id)?,
+        None => false,
     };
     let (remembered, consented) = match &user {
         Some(u) => (
