@@ -72,7 +72,7 @@ fn shown_secret(body: &str) -> TotpSecret {
 }
 
 fn code_for(f: &Flow, secret: &TotpSecret) -> String {
-    totp::code_at(secret, totp::step_of(f.state.clock.now().timestamp()))
+    totp::code_at(secret, totp::step_of(f.state.clock.now().timestamp())).expect("TOTP code")
 }
 
 async fn submit_code(f: &mut Flow, code: &str) -> Answer {

@@ -296,6 +296,7 @@ impl Flow {
     pub fn code(&self) -> String {
         let secret = TotpSecret::from_base32(SECRET).expect("secret");
         totp::code_at(&secret, totp::step_of(self.state.clock.now().timestamp()))
+            .expect("TOTP code")
     }
 
     pub async fn second_factor(&mut self, code: &str, remember: bool) -> Answer {

@@ -173,7 +173,8 @@ pub fn sign_in_at_sp(ports: &[u16], jar: &Path, who: &SignIn<'_>) -> SignedIn {
     let code = saml_idp::accounts::totp::code_at(
         &totp,
         saml_idp::accounts::totp::step_of(super::wall_clock().timestamp()),
-    );
+    )
+    .expect("TOTP code");
     assert_eq!(
         go("/sign-in/mfa", Some(&format!("csrf={csrf}&code={code}"))).0,
         303
