@@ -38,7 +38,7 @@ use saml_idp::idp::response::{self, Claims, Success};
 use saml_idp::idp::saml_params::SamlParams;
 use saml_idp::idp::sso::pending::PendingRequest;
 use saml_idp::idp::SpCache;
-use saml_idp::ids::RandomIds;
+use saml_idp::ids::{IdSource, RandomIds};
 use saml_idp::registry::{
     BlockEncryption, RecordFile, RegistryError, ServiceProvider, SpRegistry, UpsertCounts,
 };
@@ -322,7 +322,7 @@ fn pending_for(sp: &ServiceProvider) -> PendingRequest {
 
 fn claims() -> Claims {
     Claims {
-        agency_uuid: uuid::Uuid::new_v4().to_string(),
+        agency_uuid: RandomIds.uuid(),
         email: Some("ada@example.gov".into()),
         all_emails: vec!["ada@example.gov".into()],
         locale: "en".into(),

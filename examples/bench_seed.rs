@@ -21,11 +21,11 @@
 
 use std::time::Instant;
 
-use chrono::Utc;
-
 use saml_idp::accounts::sealing::AccountCrypto;
 use saml_idp::accounts::totp::TotpSecret;
 use saml_idp::accounts::{password, AccountStore, EmailRecord, NewUser};
+use saml_idp::clock::{Clock, SystemClock};
+use saml_idp::ids::{IdSource, RandomIds};
 use saml_idp::sessions::{IdentityStore, MfaMethod, SessionRecord, SessionStore};
 use saml_idp::store::{Database, DieselAccountStore, DieselSessionStore};
 
@@ -51,17 +51,18 @@ fn main() {
     db.migrate().expect("migrations");
     let store = DieselAccountStore::new(db.clone());
     let sessions = DieselSessionStore::new(db);
+    let (clock, ids) = (SystemClock, RandomIds);
     let mut uuids = Vec::new();
     let password_hash = password::hash_password("seeded account, never signs in").expect("hash");
     let secret = TotpSecret::generate().expect("random");
     // Emails are unique per invocation, so the bench may seed the same database again.
-    let batch = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let batch = ids.uuid()[..8].to_string();
     let started = Instant::now();
     for n in 0..count {
-        let user = seeded_user(&crypto, &batch, n, &password_hash, &secret);
-        let user_id = store.create(&user, Utc::now()).expect("user created");
+        let user = seeded_user(&crypto, &ids, &batch, n, &password_hash, &secret);
+        let user_id = store.create(&user, clock.now()).expect("user created");
         if let Some((agency, _)) = signed_in {
-            uuids.push(sign_in(&sessions, user_id, agency));
+            uuids.push(sign_in(&sessions, (&clock, &ids), user_id, agency));
         }
         if (n + 1) % 10_000 == 0 {
             eprintln!("bench_seed: {} users ({:.0?})", n + 1, started.elapsed());
@@ -75,13 +76,18 @@ fn main() {
 
 /// A signed-in browser session for the user (password and second factor just now, for a
 /// day) and the user's UUID at the agency: what a real sign-in leaves behind.
-fn sign_in(sessions: &DieselSessionStore, user_id: i64, agency: &str) -> String {
-    let now = Utc::now();
+fn sign_in(
+    sessions: &DieselSessionStore,
+    (clock, ids): (&dyn Clock, &dyn IdSource),
+    user_id: i64,
+    agency: &str,
+) -> String {
+    let now = clock.now();
     sessions
         .create(&SessionRecord {
-            token_hash: uuid::Uuid::new_v4().simple().to_string(),
+            token_hash: ids.uuid().replace('-', ""),
             user_id: Some(user_id),
-            csrf_token: uuid::Uuid::new_v4().simple().to_string(),
+            csrf_token: ids.uuid().replace('-', ""),
             password_at: Some(now),
             mfa_at: Some(now),
             mfa_method: Some(MfaMethod::Totp),
@@ -91,7 +97,7 @@ fn sign_in(sessions: &DieselSessionStore, user_id: i64, agency: &str) -> String 
             failed_attempts: 0,
         })
         .expect("session created");
-    let fresh = uuid::Uuid::new_v4().to_string();
+    let fresh = ids.uuid();
     sessions
         .agency_uuid(user_id, agency, &fresh, now)
         .expect("agency UUID")
@@ -99,6 +105,7 @@ fn sign_in(sessions: &DieselSessionStore, user_id: i64, agency: &str) -> String 
 
 fn seeded_user(
     crypto: &AccountCrypto,
+    ids: &dyn IdSource,
     batch: &str,
     n: usize,
     password_hash: &str,
@@ -106,7 +113,7 @@ fn seeded_user(
 ) -> NewUser {
     let email = format!("seed-{batch}-{n}@bench.example.gov");
     let (normalized, lookup) = crypto.email_lookup(&email).expect("email");
-    let public_id = uuid::Uuid::new_v4().to_string();
+    let public_id = ids.uuid();
     NewUser {
         totp_secret_sealed: crypto.seal_totp(&public_id, secret),
         emails: vec![EmailRecord {

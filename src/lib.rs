@@ -5,12 +5,16 @@
 //! `config` sit on top. `saml`, `crypto`, `registry` and `idp` import no actix-web or Diesel.
 // `unsafe` is denied everywhere but `crypto::xmlsec_ffi` (one FFI declaration, commented there).
 #![deny(unsafe_code)]
+// No `unwrap`/`expect` outside tests: a failure is a typed error, or a start-up panic with a
+// message where DESIGN.md allows one (test code is compiled with `cfg(test)` and exempt).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod i18n;
 pub mod idp;

@@ -674,7 +674,8 @@ async fn the_authenticator_app_is_added_but_the_last_factor_stays() {
             token,
             "{backend}: the same set-up again"
         );
-        let code = totp::code_at(&secret, totp::step_of(f.state.clock.now().timestamp()));
+        let code = totp::code_at(&secret, totp::step_of(f.state.clock.now().timestamp()))
+            .expect("TOTP code");
         let added = f
             .post(
                 "/account/totp/confirm",

@@ -5,7 +5,7 @@
 mod common;
 
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::{json, Value};
 
 use common::flow::*;
@@ -97,7 +97,7 @@ fn field(body: &str, name: &str) -> Option<String> {
 
 #[actix_web::test]
 async fn front_channel_logout_from_a_python3_saml_redirect() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let uuid = signed_in(&mut f).await;
     let made = sp(
         "redirect",
@@ -137,7 +137,7 @@ async fn front_channel_logout_from_a_python3_saml_redirect() {
 
 #[actix_web::test]
 async fn front_channel_refusals_keep_the_user_signed_in() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let uuid = signed_in(&mut f).await;
     let other_key = sp(
         "redirect",
@@ -158,7 +158,7 @@ async fn front_channel_refusals_keep_the_user_signed_in() {
         "{}",
         bad_signature.body
     );
-    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let now = common::wall_clock().format("%Y-%m-%dT%H:%M:%SZ");
     let unsigned = format!("<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_u\" Version=\"2.0\" IssueInstant=\"{now}\"><saml:Issuer>{SP1}</saml:Issuer></samlp:LogoutRequest>");
     let value = saml_idp::saml::codec::encode_redirect(unsigned.as_bytes());
     let refused = f
@@ -186,7 +186,7 @@ async fn front_channel_refusals_keep_the_user_signed_in() {
 
 #[actix_web::test]
 async fn remote_logout_ends_every_session_of_the_user() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let uuid = signed_in(&mut f).await;
     let first_browser = std::mem::take(&mut f.jar);
     f.tick(31);
@@ -224,7 +224,7 @@ async fn remote_logout_ends_every_session_of_the_user() {
 
 #[actix_web::test]
 async fn remote_logout_refusals_are_400_with_an_empty_body() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let uuid = signed_in(&mut f).await;
     let other = add_user(&f.state, "grace@example.gov", None, None);
     assert!(!other.is_empty());
@@ -317,7 +317,7 @@ async fn remote_logout_refusals_are_400_with_an_empty_body() {
 
 #[actix_web::test]
 async fn another_agencys_uuid_does_not_sign_the_user_out() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     signed_in(&mut f).await;
     let user = f.state.accounts.list().expect("users")[0].id;
     let foreign = f
@@ -326,8 +326,8 @@ async fn another_agencys_uuid_does_not_sign_the_user_out() {
         .agency_uuid(
             user,
             "agency:Other Agency",
-            &uuid::Uuid::new_v4().to_string(),
-            Utc::now(),
+            &common::random_uuid(),
+            common::wall_clock(),
         )
         .expect("uuid");
     let made = remote_signed("sp1-test-only.key", Some(&foreign));
@@ -353,7 +353,7 @@ fn front_query(uuid: &str, extra: Value) -> String {
 
 #[actix_web::test]
 async fn front_channel_destination_and_issue_instant_rules() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let uuid = signed_in(&mut f).await;
     let mismatch = "The request&#x27;s Destination is not this identity provider";
     let cases = [
@@ -411,9 +411,11 @@ async fn front_channel_destination_and_issue_instant_rules() {
 
 #[actix_web::test]
 async fn front_channel_structure_rules() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     signed_in(&mut f).await;
-    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let now = common::wall_clock()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let request = |attrs: &str, children: &str| {
         format!("<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_u\" Version=\"2.0\" {attrs}>{children}</samlp:LogoutRequest>")
     };
@@ -457,7 +459,7 @@ async fn front_channel_structure_rules() {
 
 #[actix_web::test]
 async fn remote_logout_needs_no_front_channel_logout_url() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let uuid = signed_in(&mut f).await;
     let registry = common::registry_of(&f.state);
     let mut sp1 = registry.find(SP1).expect("find").expect("sp1");

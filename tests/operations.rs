@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 
 use common::flow::form_field;
 use common::process::{curl, fixture_config, sign_in_at_sp, start, start_with, SignIn, BIN};
@@ -40,7 +40,7 @@ fn openssl(args: &[&str]) -> String {
 }
 
 fn this_year() -> u16 {
-    u16::try_from(Utc::now().year()).expect("year")
+    u16::try_from(common::wall_clock().year()).expect("year")
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn readyz_names_a_certificate_that_expires_within_thirty_days() {
         })
         .and_then(|v| v.trim().parse().ok())
         .expect("expiry gauge");
-    let in_ten_days = Utc::now().timestamp() + 10 * 86_400;
+    let in_ten_days = common::wall_clock().timestamp() + 10 * 86_400;
     assert!((not_after - in_ten_days).abs() < 120, "{not_after}");
     let (ok, listed, err) = cli(dir.path(), &["--config", config, "keys", "list"]);
     assert!(ok && listed.contains("expires soon"), "{listed}{err}");

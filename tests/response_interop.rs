@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::Engine;
-use chrono::Utc;
 use serde_json::{json, Value};
 
 use common::flow::*;
@@ -176,7 +175,7 @@ async fn response_for(f: &mut Flow, xml: &str) -> (String, Option<String>) {
 
 #[actix_web::test]
 async fn encrypted_assertion_for_sp1_is_accepted_and_read_back() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let (response, relay) = response_for(
         &mut f,
         &authn_request(SP1.issuer, "", &["urn:acr.login.gov:auth-only"]),
@@ -223,7 +222,7 @@ async fn encrypted_assertion_for_sp1_is_accepted_and_read_back() {
 
 #[actix_web::test]
 async fn signed_response_with_email_name_id_and_gcm_are_accepted() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     add_sp(&f, PLAIN_SP, "none", true);
     add_sp(&f, GCM_SP, "aes256-gcm", false);
     let email =
@@ -274,7 +273,7 @@ async fn signed_response_with_email_name_id_and_gcm_are_accepted() {
 
 #[actix_web::test]
 async fn awkward_attribute_values_come_back_byte_for_byte() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let awkward = "Zoë & <Ann> \"Q\" 'x'\tend\nnext";
     let profile = VerifiedProfile {
         first_name: Some(awkward.into()),
@@ -316,7 +315,7 @@ fn tampered(response: &str, needle: &str, offset: usize) -> String {
 
 #[actix_web::test]
 async fn one_changed_byte_is_refused_by_both() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     add_sp(&f, PLAIN_SP, "none", true);
     let (plain, _) = response_for(
         &mut f,
@@ -401,7 +400,7 @@ async fn a_request_signed_with_the_second_certificate_is_answered_to_that_certif
     // Not the stored fixture post-signed-second-cert (stamped at the fixed test time, so
     // stale at the real time this test needs): the same request, signed now with the second
     // key (query signature).
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let request_id = "_second-cert";
     let xml = authn_request(SP1.issuer, "", &["urn:acr.login.gov:auth-only"])
         .replace("ID=\"_flow\"", &format!("ID=\"{request_id}\""));
@@ -447,7 +446,7 @@ async fn a_request_signed_with_the_second_certificate_is_answered_to_that_certif
 async fn relay_state_comes_back_verbatim_from_a_python3_saml_redirect() {
     // A fresh python3-saml Redirect URL, made like fixtures/requests/redirect-signed-python3-saml.url
     // (whose IssueInstant is the fixed test time, stale at the real time this test needs).
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let made = common::python3_saml_script(
         "python3_saml_login.py",
         &json!({
@@ -489,7 +488,7 @@ async fn relay_state_comes_back_verbatim_from_a_python3_saml_redirect() {
 
 #[actix_web::test]
 async fn is_passive_without_a_session_gets_no_passive() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     let page = f
         .request(&authn_request(
             SP1.issuer,
@@ -585,7 +584,7 @@ async fn send(f: &mut Flow, xml: &str, how: Sent) -> Answer {
 
 #[actix_web::test]
 async fn every_variant_answers_redirect_and_post_requests_signed_and_unsigned() {
-    let mut f = start_at(Utc::now());
+    let mut f = start_at(common::wall_clock());
     add_sp(&f, PLAIN_SP, "none", true);
     add_sp(&f, GCM_SP, "aes256-gcm", false);
     let email =

@@ -8,7 +8,6 @@
 
 mod common;
 
-use chrono::Utc;
 use serde_json::{json, Value};
 
 use common::flow::*;
@@ -135,7 +134,7 @@ fn assert_phishing_resistant_response(page: &Answer, request_id: &str) {
 #[actix_web::test]
 async fn a_key_added_on_the_account_page_satisfies_phishing_resistant_requests() {
     for (backend, db) in common::every_backend() {
-        let mut f = start_on(db, Utc::now());
+        let mut f = start_on(db, common::wall_clock());
         add_user(&f.state, BOB, None, None);
         sign_in_with_code(&mut f, ADA).await;
         let empty = f.get(KEYS).await;
@@ -460,7 +459,7 @@ fn add_key_only_user(f: &Flow, email: &str, key: &mut SoftKey) {
     use saml_idp::accounts::{password, EmailRecord, NewUser};
     let crypto = &f.state.account_crypto;
     let (normalized, lookup) = crypto.email_lookup(email).expect("email");
-    let public_id = uuid::Uuid::new_v4();
+    let public_id: uuid::Uuid = common::random_uuid().parse().expect("a UUID");
     let user = NewUser {
         public_id: public_id.to_string(),
         password_hash: password::hash_password(PASSWORD).expect("hash"),

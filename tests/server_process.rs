@@ -39,7 +39,7 @@ fn xmlsec_verifies(xml: &[u8], cert: &Path) -> bool {
 fn defaults_start_a_working_idp_with_development_keys() {
     let dir = tempfile::tempdir().expect("dir");
     let server = start(dir.path(), &[]);
-    let year = chrono::Utc::now().year();
+    let year = common::wall_clock().year();
     let keys = server.dir.join("data/dev-keys");
     for (y, other) in [(year, year - 1), (year - 1, year)] {
         let (status, body) = curl(&server, &format!("/api/saml/metadata{y}"));
@@ -96,7 +96,7 @@ fn serve_purges_expired_rows_every_interval() {
     let db = saml_idp::store::Database::connect(&url).expect("database");
     db.migrate().expect("migrate");
     let pending = saml_idp::store::DieselPendingStore::new(db);
-    let now = chrono::Utc::now();
+    let now = common::wall_clock();
     for (token, expires_at) in [
         ("expired", now - chrono::Duration::minutes(1)),
         ("live", now + chrono::Duration::minutes(10)),
@@ -112,7 +112,7 @@ fn serve_purges_expired_rows_every_interval() {
         assert!(Instant::now() < deadline, "the server never purged");
         thread::sleep(Duration::from_millis(200));
     }
-    let live = pending.get("live", chrono::Utc::now()).expect("get");
+    let live = pending.get("live", common::wall_clock()).expect("get");
     assert!(live.is_some(), "the live request is kept");
 }
 
@@ -270,7 +270,7 @@ fn concurrent_signed_and_hostile_requests_get_their_answers() {
     };
     // The server runs at the real time: the accepted requests are signed now (the signed
     // fixtures carry the fixed test time and would be refused as `request_expired`).
-    let now = chrono::Utc::now();
+    let now = common::wall_clock();
     let openssl_signed = common::flow::signed_redirect(
         &common::flow::stamped(
             &common::flow::authn_request(common::flow::SP1, "", &["urn:acr.login.gov:auth-only"]),

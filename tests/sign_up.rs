@@ -9,7 +9,6 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use common::flow::*;
 use common::mail::RecordingMailer;
 use common::soft_key::SoftKey;
@@ -29,7 +28,7 @@ fn flows() -> Vec<(&'static str, Flow, Arc<RecordingMailer>)> {
     common::every_backend()
         .into_iter()
         .map(|(name, db)| {
-            let mut f = start_on(db, Utc::now());
+            let mut f = start_on(db, common::wall_clock());
             let mailer = RecordingMailer::new();
             f.state = f.state.clone().with_mailer(mailer.clone());
             (name, f, mailer)
@@ -73,7 +72,7 @@ fn shown_secret(body: &str) -> TotpSecret {
 }
 
 fn code_for(f: &Flow, secret: &TotpSecret) -> String {
-    totp::code_at(secret, totp::step_of(f.state.clock.now().timestamp()))
+    totp::code_at(secret, totp::step_of(f.state.clock.now().timestamp())).expect("TOTP code")
 }
 
 async fn submit_code(f: &mut Flow, code: &str) -> Answer {

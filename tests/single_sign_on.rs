@@ -29,7 +29,7 @@ fn flows() -> Vec<(&'static str, Flow)> {
     common::every_backend()
         .into_iter()
         .map(|(name, db)| {
-            let f = start_on(db, Utc::now());
+            let f = start_on(db, common::wall_clock());
             add_sp_b(&f);
             (name, f)
         })

@@ -179,7 +179,7 @@ async fn python3_saml_redirect_keeps_relay_state_verbatim() {
     let pending = store
         .get(
             &saml_idp::idp::token::TokenHash::of(&cookie),
-            chrono::Utc::now() - chrono::Duration::days(365 * 10),
+            common::wall_clock() - chrono::Duration::days(365 * 10),
         )
         .expect("store")
         .expect("pending request");

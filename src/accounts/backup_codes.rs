@@ -70,12 +70,7 @@ pub fn normalize(input: &str) -> Option<String> {
 /// Lower-case hex SHA-256 of the normalized code, the only form that is stored.
 pub fn hash(code: &str) -> Option<String> {
     let normalized = normalize(code)?;
-    Some(
-        sha256(normalized.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    Some(data_encoding::HEXLOWER.encode(&sha256(normalized.as_bytes())))
 }
 
 /// Index of the stored hash that `input` matches. Every entry is compared in

@@ -27,7 +27,7 @@ pub fn lookup_hash(lookup_key: &[u8], normalized: &str) -> Option<String> {
     signer.update(b"email-lookup:").ok()?;
     signer.update(normalized.as_bytes()).ok()?;
     let mac = signer.sign_to_vec().ok()?;
-    Some(mac.iter().map(|b| format!("{b:02x}")).collect())
+    Some(data_encoding::HEXLOWER.encode(&mac))
 }
 
 #[cfg(test)]
@@ -59,5 +59,15 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_eq!(Some(a.clone()), lookup_hash(b"key one", "ada@example.gov"));
         assert_ne!(Some(a), lookup_hash(b"key two", "ada@example.gov"));
+    }
+
+    #[test]
+    fn lookup_hash_is_lower_hex_of_the_hmac() {
+        // Stored lookups must not change. Checked with Python:
+        // hmac.new(b"key one", b"email-lookup:ada@example.gov", hashlib.sha256).hexdigest()
+        assert_eq!(
+            lookup_hash(b"key one", "ada@example.gov").as_deref(),
+            Some("d9f6d7e3c7e61dfd771e49d3d436131795c2d550492e1eb848e79a7e89da6452")
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! Also owns the secret type ([`TotpSecret`], base32 as in RFC 4648) and the
 //! `otpauth://` provisioning URI shown to authenticator apps as a QR code.
 
-use openssl::sha::Sha1;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
 
 /// Length of one time step in seconds.
 pub const STEP_SECONDS: i64 = 30;
@@ -14,8 +16,6 @@ pub const DIGITS: usize = 6;
 const GENERATED_SECRET_BYTES: usize = 20;
 /// Shortest secret accepted from base32 (80 bits, RFC 4226 section 4).
 const MIN_SECRET_BYTES: usize = 10;
-/// SHA-1 block size, used by the HMAC construction.
-const SHA1_BLOCK: usize = 64;
 
 /// Why a TOTP secret could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,8 @@ pub enum TotpError {
     InvalidBase32,
     #[error("TOTP secret is too short: {0} bytes, at least {MIN_SECRET_BYTES} required")]
     TooShort(usize),
+    #[error("could not compute the TOTP HMAC: {0}")]
+    Hmac(openssl::error::ErrorStack),
 }
 
 /// A shared TOTP secret (the HMAC key). Its Debug output never shows the bytes.
@@ -83,42 +85,33 @@ fn decode_base32(text: &str) -> Result<Vec<u8>, TotpError> {
         .map_err(|_| TotpError::InvalidBase32)
 }
 
-/// HMAC-SHA1 (RFC 2104) built on OpenSSL's infallible SHA-1, so that code
-/// computation cannot fail.
-fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
-    let mut block = [0u8; SHA1_BLOCK];
-    if key.len() > SHA1_BLOCK {
-        let mut h = Sha1::new();
-        h.update(key);
-        block[..20].copy_from_slice(&h.finish());
-    } else {
-        // In bounds: key.len() <= SHA1_BLOCK in this branch.
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha1::new();
-    inner.update(&block.map(|b| b ^ 0x36));
-    inner.update(message);
-    let inner_digest = inner.finish();
-    let mut outer = Sha1::new();
-    outer.update(&block.map(|b| b ^ 0x5c));
-    outer.update(&inner_digest);
-    outer.finish()
+/// HMAC-SHA1 (RFC 2104) by OpenSSL, as `accounts::email` computes its HMAC-SHA256. The
+/// MAC is written into 20 bytes, the size of SHA-1; OpenSSL refuses a buffer too small.
+fn hmac_sha1(key: &[u8], message: &[u8]) -> Result<[u8; 20], TotpError> {
+    let key = PKey::hmac(key).map_err(TotpError::Hmac)?;
+    let mut signer = Signer::new(MessageDigest::sha1(), &key).map_err(TotpError::Hmac)?;
+    signer.update(message).map_err(TotpError::Hmac)?;
+    let mut mac = [0u8; 20];
+    signer.sign(&mut mac).map_err(TotpError::Hmac)?;
+    Ok(mac)
 }
 
 /// HOTP value (RFC 4226 section 5.3) for `counter`, reduced to [`DIGITS`] digits.
-fn hotp(key: &[u8], counter: u64) -> u32 {
-    let mac = hmac_sha1(key, &counter.to_be_bytes());
+fn hotp(key: &[u8], counter: u64) -> Result<u32, TotpError> {
+    let mac = hmac_sha1(key, &counter.to_be_bytes())?;
     let offset = usize::from(mac[19] & 0x0f);
     // In bounds: offset <= 15, so offset + 4 <= 19 < 20 (RFC 4226 dynamic truncation).
     let mut word = [0u8; 4];
     word.copy_from_slice(&mac[offset..offset + 4]);
-    (u32::from_be_bytes(word) & 0x7fff_ffff) % 10u32.pow(DIGITS as u32)
+    Ok((u32::from_be_bytes(word) & 0x7fff_ffff) % 10u32.pow(DIGITS as u32))
 }
 
-/// The 6-digit code (zero-padded) for time step `step`.
-pub fn code_at(secret: &TotpSecret, step: i64) -> String {
+/// The 6-digit code (zero-padded) for time step `step`; an error only if OpenSSL cannot
+/// compute the HMAC.
+pub fn code_at(secret: &TotpSecret, step: i64) -> Result<String, TotpError> {
     // Steps before 1970 do not occur; the cast keeps the function total.
-    format!("{:0width$}", hotp(&secret.0, step as u64), width = DIGITS)
+    let value = hotp(&secret.0, step as u64)?;
+    Ok(format!("{value:0width$}", width = DIGITS))
 }
 
 /// The time step containing `unix_seconds` (floor division by 30).
@@ -142,9 +135,12 @@ pub fn verify(
     }
     let now = step_of(unix_seconds);
     let mut matched = None;
-    // Every candidate is computed and compared: no early exit.
+    // Every candidate is computed and compared: no early exit. A code that cannot be
+    // computed matches nothing (refused, never accepted).
     for step in [now - 1, now, now + 1] {
-        let expected = code_at(secret, step);
+        let Ok(expected) = code_at(secret, step) else {
+            continue;
+        };
         let equal = openssl::memcmp::eq(expected.as_bytes(), code.as_bytes());
         let fresh = last_used_step.is_none_or(|last| step > last);
         if equal && fresh && matched.is_none() {
@@ -154,26 +150,14 @@ pub fn verify(
     matched
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// The `otpauth://totp/...` URI (Key URI Format) to show as a QR code.
+/// The `otpauth://totp/...` URI (Key URI Format) to show as a QR code. Issuer and account
+/// are percent-encoded but for RFC 3986 unreserved characters (`urlencoding::encode`).
 pub fn provisioning_uri(secret: &TotpSecret, issuer: &str, account: &str) -> String {
-    let issuer = percent_encode(issuer);
+    let issuer = urlencoding::encode(issuer);
     format!(
         "otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}\
          &algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}",
-        account = percent_encode(account),
+        account = urlencoding::encode(account),
         secret = secret.to_base32(),
     )
 }
@@ -199,7 +183,11 @@ mod tests {
         ];
         let codes = ["287082", "081804", "050471", "005924", "279037", "353130"];
         for (time, code) in times.into_iter().zip(codes) {
-            assert_eq!(code_at(&rfc_secret(), step_of(time)), code, "t={time}");
+            assert_eq!(
+                code_at(&rfc_secret(), step_of(time)).unwrap(),
+                code,
+                "t={time}"
+            );
         }
     }
 
@@ -210,22 +198,30 @@ mod tests {
             "399871", "520489",
         ];
         for (counter, code) in expected.iter().enumerate() {
-            assert_eq!(code_at(&rfc_secret(), counter as i64), *code);
+            assert_eq!(code_at(&rfc_secret(), counter as i64).unwrap(), *code);
         }
     }
 
     #[test]
     fn hmac_sha1_rfc2202_long_key() {
         let msg = b"Test Using Larger Than Block-Size Key - Hash Key First";
-        let hex = data_encoding::HEXLOWER.encode(&hmac_sha1(&[0xaa; 80], msg));
+        let hex = data_encoding::HEXLOWER.encode(&hmac_sha1(&[0xaa; 80], msg).unwrap());
         assert_eq!(hex, "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+    }
+
+    #[test]
+    fn hmac_sha1_rfc2202_short_key() {
+        // RFC 2202 test case 2: a key shorter than the block.
+        let mac = hmac_sha1(b"Jefe", b"what do ya want for nothing?").unwrap();
+        let hex = data_encoding::HEXLOWER.encode(&mac);
+        assert_eq!(hex, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
     }
 
     #[test]
     fn window_of_one_step() {
         let s = rfc_secret();
         let (t, now) = (1_111_111_111, step_of(1_111_111_111));
-        let check = |delta: i64| verify(&s, &code_at(&s, now + delta), t, None);
+        let check = |delta: i64| verify(&s, &code_at(&s, now + delta).unwrap(), t, None);
         for delta in [-1, 0, 1] {
             assert_eq!(check(delta), Some(now + delta));
         }
@@ -236,13 +232,13 @@ mod tests {
     fn replay_refused() {
         let s = rfc_secret();
         let t = 1_234_567_890;
-        let code = code_at(&s, step_of(t));
+        let code = code_at(&s, step_of(t)).unwrap();
         let used = verify(&s, &code, t, None).unwrap();
         assert_eq!(verify(&s, &code, t, Some(used)), None);
         assert_eq!(verify(&s, &code, t + 30, Some(used)), None);
-        let earlier = code_at(&s, step_of(t) - 1);
+        let earlier = code_at(&s, step_of(t) - 1).unwrap();
         assert_eq!(verify(&s, &earlier, t, Some(used)), None);
-        let next = code_at(&s, step_of(t) + 1);
+        let next = code_at(&s, step_of(t) + 1).unwrap();
         assert_eq!(verify(&s, &next, t, Some(used)), Some(used + 1));
     }
 
@@ -319,5 +315,8 @@ mod tests {
             "otpauth://totp/Acme%20IdP:jane%2B1%40example.com?secret=JBSWY3DPEHPK3PXP\
              &issuer=Acme%20IdP&algorithm=SHA1&digits=6&period=30"
         );
+        // Unreserved characters stay; every other byte of the UTF-8 is encoded.
+        assert!(provisioning_uri(&s, "x", "josé~a.b_c-d@x")
+            .starts_with("otpauth://totp/x:jos%C3%A9~a.b_c-d%40x?"));
     }
 }

@@ -15,7 +15,9 @@ use super::CliError;
 use crate::accounts::sealing::{AccountCrypto, PivRecord, VerifiedProfile};
 use crate::accounts::totp::{self, TotpSecret};
 use crate::accounts::{backup_codes, password, AccountStore, EmailRecord, NewUser, UserStatus};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{toml_error_line, Config};
+use crate::ids::{IdSource, RandomIds};
 use crate::store::DieselAccountStore;
 
 const BACKUP_CODES: usize = 10;
@@ -58,6 +60,8 @@ pub enum UserCommand {
 pub fn run(config: &Config, command: UserCommand) -> Result<(), CliError> {
     let crypto = account_crypto(config)?;
     let store = DieselAccountStore::new(open_database(config)?);
+    // The command's sources of time and identifiers, handed down from here.
+    let (clock, ids) = (SystemClock, RandomIds);
     match command {
         UserCommand::Add {
             email,
@@ -73,7 +77,7 @@ pub fn run(config: &Config, command: UserCommand) -> Result<(), CliError> {
                 locale,
                 ..UserInput::default()
             };
-            let created = create(&store, &crypto, input)?;
+            let created = create(&store, &crypto, (&clock, &ids), input)?;
             println!("user {}", created.public_id);
             println!("totp {}", created.provisioning_uri);
             println!("backup codes {}", created.backup_codes.join(" "));
@@ -88,7 +92,7 @@ pub fn run(config: &Config, command: UserCommand) -> Result<(), CliError> {
             println!("removed user {id}");
             Ok(())
         }
-        UserCommand::Import { file } => import(&store, &crypto, &file),
+        UserCommand::Import { file } => import(&store, &crypto, (&clock, &ids), &file),
     }
 }
 
@@ -138,8 +142,19 @@ struct Created {
     backup_codes: Vec<String>,
 }
 
-/// Everything checked and sealed before the one write.
-fn prepare(crypto: &AccountCrypto, input: UserInput) -> Result<(NewUser, Created), CliError> {
+/// Where a command reads the time and draws new identifiers.
+type Sources<'a> = (&'a dyn Clock, &'a dyn IdSource);
+
+/// What `prepare` has checked: the normalised email with its lookup hash, the password hash
+/// and the TOTP secret.
+struct Checked {
+    normalized: String,
+    lookup: String,
+    password_hash: String,
+    secret: TotpSecret,
+}
+
+fn check(crypto: &AccountCrypto, input: &UserInput) -> Result<Checked, CliError> {
     let bad = |m: String| CliError::Usage(m);
     let (normalized, lookup) = crypto
         .email_lookup(&input.email)
@@ -159,59 +174,88 @@ fn prepare(crypto: &AccountCrypto, input: UserInput) -> Result<(NewUser, Created
     if input.profile.is_some() != input.verified_at.is_some() {
         return Err(bad("profile and verified_at go together".into()));
     }
-    let public_id = uuid::Uuid::new_v4().to_string();
-    let sealing = |what: &str| bad(format!("cannot seal the {what}"));
-    let codes = backup_codes::generate(BACKUP_CODES).map_err(|e| bad(e.to_string()))?;
+    Ok(Checked {
+        normalized,
+        lookup,
+        password_hash,
+        secret,
+    })
+}
+
+/// Everything checked and sealed before the one write.
+fn prepare(
+    crypto: &AccountCrypto,
+    ids: &dyn IdSource,
+    input: UserInput,
+) -> Result<(NewUser, Created), CliError> {
+    let checked = check(crypto, &input)?;
+    let public_id = ids.uuid();
+    let sealing = |what: &str| CliError::Usage(format!("cannot seal the {what}"));
+    let codes = backup_codes::generate(BACKUP_CODES).map_err(|e| CliError::Usage(e.to_string()))?;
+    let (verified_profile_sealed, piv_record_sealed) = seal_records(crypto, &public_id, &input)?;
     let new_user = NewUser {
         totp_secret_sealed: Some(
             crypto
-                .seal_totp(&public_id, &secret)
+                .seal_totp(&public_id, &checked.secret)
                 .ok_or_else(|| sealing("TOTP secret"))?,
         ),
         emails: vec![EmailRecord {
             sealed: crypto
-                .seal_email(&normalized, &lookup)
+                .seal_email(&checked.normalized, &checked.lookup)
                 .ok_or_else(|| sealing("email"))?,
-            lookup,
+            lookup: checked.lookup,
             for_sign_in: true,
         }],
         backup_code_hashes: codes.iter().filter_map(|c| backup_codes::hash(c)).collect(),
-        verified_profile_sealed: match &input.profile {
-            Some(p) => Some(
-                crypto
-                    .seal_profile(&public_id, p)
-                    .ok_or_else(|| sealing("profile"))?,
-            ),
-            None => None,
-        },
+        verified_profile_sealed,
         verified_at: input.verified_at,
-        piv_record_sealed: match &input.piv {
-            Some(p) => Some(
-                crypto
-                    .seal_piv(&public_id, p)
-                    .ok_or_else(|| sealing("PIV record"))?,
-            ),
-            None => None,
-        },
+        piv_record_sealed,
         public_id: public_id.clone(),
-        password_hash,
+        password_hash: checked.password_hash,
         locale: input.locale,
     };
     let created = Created {
-        provisioning_uri: totp::provisioning_uri(&secret, "saml-idp", &normalized),
+        provisioning_uri: totp::provisioning_uri(&checked.secret, "saml-idp", &checked.normalized),
         public_id,
         backup_codes: codes,
     };
     Ok((new_user, created))
 }
 
+/// The verified profile and the PIV/CAC record, sealed, where the input has them.
+fn seal_records(
+    crypto: &AccountCrypto,
+    public_id: &str,
+    input: &UserInput,
+) -> Result<(Option<String>, Option<String>), CliError> {
+    let sealing = |what: &str| CliError::Usage(format!("cannot seal the {what}"));
+    let profile = match &input.profile {
+        Some(p) => Some(
+            crypto
+                .seal_profile(public_id, p)
+                .ok_or_else(|| sealing("profile"))?,
+        ),
+        None => None,
+    };
+    let piv = match &input.piv {
+        Some(p) => Some(
+            crypto
+                .seal_piv(public_id, p)
+                .ok_or_else(|| sealing("PIV record"))?,
+        ),
+        None => None,
+    };
+    Ok((profile, piv))
+}
+
 fn create(
     store: &dyn AccountStore,
     crypto: &AccountCrypto,
+    (clock, ids): Sources<'_>,
     input: UserInput,
 ) -> Result<Created, CliError> {
-    let (new_user, created) = prepare(crypto, input)?;
-    store.create(&new_user, Utc::now()).map_err(account_err)?;
+    let (new_user, created) = prepare(crypto, ids, input)?;
+    store.create(&new_user, clock.now()).map_err(account_err)?;
     Ok(created)
 }
 
@@ -274,7 +318,12 @@ fn set_status(store: &dyn AccountStore, id: &str, status: UserStatus) -> Result<
 }
 
 /// Every entry is checked first; then each user is created (duplicates refused).
-fn import(store: &dyn AccountStore, crypto: &AccountCrypto, path: &Path) -> Result<(), CliError> {
+fn import(
+    store: &dyn AccountStore,
+    crypto: &AccountCrypto,
+    (clock, ids): Sources<'_>,
+    path: &Path,
+) -> Result<(), CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| CliError::Read {
         path: path.to_path_buf(),
         detail: e.to_string(),
@@ -285,7 +334,7 @@ fn import(store: &dyn AccountStore, crypto: &AccountCrypto, path: &Path) -> Resu
     })?;
     let mut prepared = Vec::with_capacity(file.user.len());
     for (i, input) in file.user.into_iter().enumerate() {
-        let (new_user, _) = prepare(crypto, input)
+        let (new_user, _) = prepare(crypto, ids, input)
             .map_err(|e| CliError::Usage(format!("{}: user #{}: {e}", path.display(), i + 1)))?;
         prepared.push(new_user);
     }
@@ -312,7 +361,7 @@ fn import(store: &dyn AccountStore, crypto: &AccountCrypto, path: &Path) -> Resu
         }
     }
     for user in &prepared {
-        store.create(user, Utc::now()).map_err(account_err)?;
+        store.create(user, clock.now()).map_err(account_err)?;
         println!("user {}", user.public_id);
     }
     Ok(())

@@ -1,6 +1,11 @@
 //! The fixed world the message targets run in: the fixture SPs (`fixtures/service_providers.toml`,
 //! TEST-ONLY certificates) in a read-only in-memory registry, and the settings of the test
 //! server (`https://idp.test.example.gov`, live years 2025 and 2026). Built once per process.
+//!
+//! `expect` is allowed here: these are the harness's start-up reads of files in the source
+//! tree, where a failure is a broken checkout, not an input the fuzzer found, and stopping
+//! with its message is the answer. The module is compiled only with the `fuzzing` feature.
+#![allow(clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

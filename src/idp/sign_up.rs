@@ -152,7 +152,7 @@ pub fn choose_password(
     }
     state.password_hash =
         Some(password::hash_password(new_password).map_err(|e| Error::Response(e.to_string()))?);
-    state.public_id = Some(uuid::Uuid::new_v4().to_string());
+    state.public_id = Some(deps.ids.uuid());
     if deps
         .tokens
         .take(&hash, TokenPurpose::ConfirmEmail, deps.now)?

@@ -1,21 +1,27 @@
 //! The development transport: each message is an RFC 5322 file
 //! `{dir}/{timestamp}-{id}.eml` (UTC timestamp to the microsecond, so a directory listing
-//! sorts by sending time; a random id). The file is written under a hidden temporary name and
+//! sorts by sending time; 16 hex digits of a fresh UUID). Both come from the injected clock
+//! and id source. The file is written under a hidden temporary name and
 //! renamed, so a reader never sees half a message.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::MailError;
+use crate::clock::Clock;
+use crate::ids::IdSource;
 
 pub struct Outbox {
     dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
 }
 
 impl Outbox {
     /// The directory is created on the first message.
-    pub fn new(dir: PathBuf) -> Outbox {
-        Outbox { dir }
+    pub fn new(dir: PathBuf, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>) -> Outbox {
+        Outbox { dir, clock, ids }
     }
 
     pub fn dir(&self) -> &Path {
@@ -29,9 +35,10 @@ impl Outbox {
         };
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| unavailable("directory cannot be created", e))?;
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let name = format!("{stamp}-{}.eml", &id[..16]);
+        let stamp = self.clock.now().format("%Y%m%dT%H%M%S%.6fZ");
+        let id = self.ids.uuid().replace('-', "");
+        // The last 16 digits: random in a UUID v4, and the counter in `SequentialIds`.
+        let name = format!("{stamp}-{}.eml", &id[id.len().saturating_sub(16)..]);
         let temporary = self.dir.join(format!(".{name}.tmp"));
         let written = std::fs::OpenOptions::new()
             .write(true)
@@ -57,11 +64,18 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemClock;
+    use crate::ids::RandomIds;
+
+    /// The real sources: the order of the file names is the order of the clock.
+    fn outbox(dir: PathBuf) -> Outbox {
+        Outbox::new(dir, Arc::new(SystemClock), Arc::new(RandomIds))
+    }
 
     #[test]
     fn files_are_named_by_time_and_sort_in_sending_order() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let outbox = Outbox::new(dir.path().join("outbox"));
+        let outbox = outbox(dir.path().join("outbox"));
         let paths: Vec<PathBuf> = (0..5)
             .map(|i| {
                 outbox
@@ -95,7 +109,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let blocker = dir.path().join("file");
         std::fs::write(&blocker, b"not a directory").expect("write");
-        let err = Outbox::new(blocker.join("outbox"))
+        let err = outbox(blocker.join("outbox"))
             .write(b"x")
             .expect_err("cannot create");
         assert!(matches!(err, MailError::Unavailable(_)), "{err:?}");

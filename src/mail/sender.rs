@@ -3,6 +3,7 @@
 //! Date, Message-ID) and hands it to the configured transport. Addresses are never logged.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -13,6 +14,8 @@ use super::outbox::Outbox;
 use super::setting::MailerSetting;
 use super::smtp::Smtp;
 use super::{Mail, MailError, Mailer};
+use crate::clock::{Clock, SystemClock};
+use crate::ids::{IdSource, RandomIds};
 
 enum Transport {
     Outbox(Outbox),
@@ -46,19 +49,47 @@ pub struct Sender {
     /// The organization's display name: the From name, and named in every message.
     product: String,
     transport: Transport,
+    /// The `Date` header and the outbox's file names.
+    clock: Arc<dyn Clock>,
+    /// The `Message-ID` and the outbox's file names.
+    ids: Arc<dyn IdSource>,
 }
 
 impl Sender {
-    /// `outbox_dir` is used when `setting` is `outbox`.
+    /// `outbox_dir` is used when `setting` is `outbox`. Dates and ids come from the system
+    /// clock and random UUIDs; [`Sender::with_sources`] takes others.
     pub fn new(setting: &MailerSetting, outbox_dir: PathBuf, from: &str, product: &str) -> Sender {
+        Sender::with_sources(
+            setting,
+            outbox_dir,
+            from,
+            product,
+            Arc::new(SystemClock),
+            Arc::new(RandomIds),
+        )
+    }
+
+    /// As [`Sender::new`], with the clock and id source given.
+    pub fn with_sources(
+        setting: &MailerSetting,
+        outbox_dir: PathBuf,
+        from: &str,
+        product: &str,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> Sender {
         let transport = match setting {
-            MailerSetting::Outbox => Transport::Outbox(Outbox::new(outbox_dir)),
+            MailerSetting::Outbox => {
+                Transport::Outbox(Outbox::new(outbox_dir, clock.clone(), ids.clone()))
+            }
             MailerSetting::Smtp(server) => Transport::Smtp(Smtp::new(server.clone())),
         };
         Sender {
             from: from.to_string(),
             product: product.to_string(),
             transport,
+            clock,
+            ids,
         }
     }
 
@@ -73,13 +104,13 @@ impl Sender {
         }
         let message_id = format!(
             "<{}@{}>",
-            uuid::Uuid::new_v4().simple(),
+            self.ids.uuid().replace('-', ""),
             from.domain().trim_start_matches('[').trim_end_matches(']')
         );
         let mut builder = Message::builder()
             .from(Mailbox::new(Some(self.product.clone()), from))
             .subject(composed.subject)
-            .date_now()
+            .date(self.clock.now().into())
             .message_id(Some(message_id))
             .header(ContentLanguage(composed.lang));
         for address in to {

@@ -240,6 +240,11 @@ mod tests {
         }
     }
 
+    /// When the events happen: the time does not matter to the buffer, so it is fixed.
+    fn now() -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH
+    }
+
     fn details(events: &[AuditEvent]) -> Vec<String> {
         events.iter().filter_map(|e| e.detail.clone()).collect()
     }
@@ -249,7 +254,7 @@ mod tests {
         let memory = Arc::new(Memory::default());
         let buffer = AuditBuffer::start(memory.clone());
         for n in 0..1000 {
-            buffer.record(&event(n), Utc::now()).expect("record");
+            buffer.record(&event(n), now()).expect("record");
         }
         let recent = buffer.recent(1000).expect("recent");
         let expected: Vec<String> = (0..1000).rev().map(|n| n.to_string()).collect();
@@ -260,7 +265,7 @@ mod tests {
     fn the_writer_stores_events_without_a_reader() {
         let memory = Arc::new(Memory::default());
         let buffer = AuditBuffer::start(memory.clone());
-        buffer.record(&event(1), Utc::now()).expect("record");
+        buffer.record(&event(1), now()).expect("record");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while lock(&memory.stored).is_empty() {
             assert!(std::time::Instant::now() < deadline, "never written");
@@ -275,7 +280,7 @@ mod tests {
         let buffer = AuditBuffer::start(memory.clone());
         memory.down.store(true, Ordering::SeqCst);
         for n in 0..10 {
-            buffer.record(&event(n), Utc::now()).expect("buffered");
+            buffer.record(&event(n), now()).expect("buffered");
         }
         assert!(buffer.flush().is_err(), "the outage is reported");
         assert_eq!(buffer.waiting(), 10, "and nothing is dropped");
@@ -291,15 +296,15 @@ mod tests {
         let buffer = AuditBuffer::start(memory.clone());
         memory.down.store(true, Ordering::SeqCst);
         for n in 0..CAPACITY {
-            buffer.record(&event(n), Utc::now()).expect("buffered");
+            buffer.record(&event(n), now()).expect("buffered");
         }
         assert!(
-            buffer.record(&event(CAPACITY), Utc::now()).is_err(),
+            buffer.record(&event(CAPACITY), now()).is_err(),
             "beyond capacity the request fails with the database"
         );
         assert_eq!(buffer.waiting(), CAPACITY, "bounded");
         memory.down.store(false, Ordering::SeqCst);
-        buffer.record(&event(CAPACITY + 1), Utc::now()).expect("ok");
+        buffer.record(&event(CAPACITY + 1), now()).expect("ok");
         buffer.flush().expect("flush");
         assert_eq!(lock(&memory.stored).len(), CAPACITY + 1);
     }
@@ -309,11 +314,11 @@ mod tests {
         let memory = Arc::new(Memory::default());
         let buffer = AuditBuffer::start(memory.clone());
         for n in 0..100 {
-            buffer.record(&event(n), Utc::now()).expect("record");
+            buffer.record(&event(n), now()).expect("record");
         }
         buffer.shutdown().expect("shutdown");
         assert_eq!(lock(&memory.stored).len(), 100);
-        buffer.record(&event(100), Utc::now()).expect("direct");
+        buffer.record(&event(100), now()).expect("direct");
         assert_eq!(lock(&memory.stored).len(), 101, "written at once after");
     }
 }

@@ -5,16 +5,16 @@
 
 pub mod memory;
 
-mod account_changes;
-mod account_history;
-mod account_store;
+mod accounts;
 mod composition;
+mod errors;
 mod pending_store;
 mod purge_store;
 mod schema;
 mod security_key_store;
-mod session_store;
+mod sessions;
 mod sp_store;
+mod time;
 mod token_store;
 
 use std::path::Path;
@@ -26,13 +26,12 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use thiserror::Error;
 
-pub use account_history::{events, EventFilter};
-pub use account_store::DieselAccountStore;
+pub use self::accounts::DieselAccountStore;
+pub use self::sessions::{events, DieselSessionStore, EventFilter};
 pub use composition::compose;
 pub use pending_store::DieselPendingStore;
 pub use purge_store::DieselPurger;
 pub use security_key_store::DieselSecurityKeyStore;
-pub use session_store::DieselSessionStore;
 pub use sp_store::DieselSpRegistry;
 pub use token_store::DieselTokenStore;
 

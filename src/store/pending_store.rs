@@ -1,9 +1,10 @@
 //! `PendingStore` on Diesel: one row per pending request, the payload as JSON.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::pending_requests;
+use super::time::db_time;
 use super::Database;
 use crate::idp::sso::pending::{PendingError, PendingRequest, PendingStore};
 
@@ -21,10 +22,6 @@ fn err(e: impl std::fmt::Display) -> PendingError {
     PendingError(e.to_string())
 }
 
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc()
-}
-
 impl PendingStore for DieselPendingStore {
     fn put(&self, token_hash: &str, pending: &PendingRequest) -> Result<(), PendingError> {
         let payload = serde_json::to_string(pending).map_err(err)?;
@@ -34,8 +31,8 @@ impl PendingStore for DieselPendingStore {
                 pending_requests::token_hash.eq(token_hash),
                 pending_requests::issuer.eq(&pending.issuer),
                 pending_requests::payload.eq(payload),
-                pending_requests::created_at.eq(naive(pending.received_at)),
-                pending_requests::expires_at.eq(naive(pending.expires_at())),
+                pending_requests::created_at.eq(db_time(pending.received_at)),
+                pending_requests::expires_at.eq(db_time(pending.expires_at())),
             ))
             .execute(&mut *conn)
             .map(|_| ())
@@ -50,7 +47,7 @@ impl PendingStore for DieselPendingStore {
         let mut conn = self.db.conn().map_err(err)?;
         let payload: Option<String> = pending_requests::table
             .filter(pending_requests::token_hash.eq(token_hash))
-            .filter(pending_requests::expires_at.gt(naive(now)))
+            .filter(pending_requests::expires_at.gt(db_time(now)))
             .select(pending_requests::payload)
             .first(&mut *conn)
             .optional()

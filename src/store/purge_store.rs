@@ -11,11 +11,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::errors::session_err;
 use super::schema::{
     audit_events, browser_sessions, one_time_tokens, pending_requests, rate_limits,
     remembered_browsers, seen_requests,
 };
-use super::session_store::{db_time, err};
+use super::time::db_time;
 use super::{Database, DbConnection};
 use crate::sessions::purge::{PurgeCutoffs, PurgeReport, Purger};
 use crate::sessions::SessionError;
@@ -45,31 +46,29 @@ impl DieselPurger {
 
 impl Purger for DieselPurger {
     fn purge(&self, cutoffs: &PurgeCutoffs) -> Result<PurgeReport, SessionError> {
-        let mut conn = self.db.conn().map_err(err)?;
-        let c: &mut DbConnection = &mut conn;
-        let n = self.batch_size;
-        Ok(PurgeReport {
-            pending_requests: purge_pending(c, db_time(cutoffs.pending_expired_at), n)
-                .map_err(err)?,
-            browser_sessions: purge_sessions(
-                c,
-                db_time(cutoffs.session_expired_at),
-                db_time(cutoffs.session_idle_since),
-                n,
-            )
-            .map_err(err)?,
-            remembered_browsers: purge_remembered(c, db_time(cutoffs.remembered_expired_at), n)
-                .map_err(err)?,
-            seen_requests: purge_seen(c, db_time(cutoffs.replay_seen_before)).map_err(err)?,
-            rate_limits: purge_rate_limits(c, db_time(cutoffs.rate_window_before), n)
-                .map_err(err)?,
-            one_time_tokens: purge_tokens(c, db_time(cutoffs.token_expired_at), n).map_err(err)?,
-            audit_events: match cutoffs.audit_before {
-                Some(before) => purge_audit(c, db_time(before), n).map_err(err)?,
-                None => 0,
-            },
-        })
+        let mut conn = self.db.conn().map_err(session_err)?;
+        purge_all(&mut conn, cutoffs, self.batch_size).map_err(session_err)
     }
+}
+
+/// Every table in turn, in one connection; the first error stops the purge.
+fn purge_all(c: &mut DbConnection, cutoffs: &PurgeCutoffs, n: i64) -> QueryResult<PurgeReport> {
+    let session_cutoffs = (
+        db_time(cutoffs.session_expired_at),
+        db_time(cutoffs.session_idle_since),
+    );
+    Ok(PurgeReport {
+        pending_requests: purge_pending(c, db_time(cutoffs.pending_expired_at), n)?,
+        browser_sessions: purge_sessions(c, session_cutoffs, n)?,
+        remembered_browsers: purge_remembered(c, db_time(cutoffs.remembered_expired_at), n)?,
+        seen_requests: purge_seen(c, db_time(cutoffs.replay_seen_before))?,
+        rate_limits: purge_rate_limits(c, db_time(cutoffs.rate_window_before), n)?,
+        one_time_tokens: purge_tokens(c, db_time(cutoffs.token_expired_at), n)?,
+        audit_events: match cutoffs.audit_before {
+            Some(before) => purge_audit(c, db_time(before), n)?,
+            None => 0,
+        },
+    })
 }
 
 /// Runs `delete_batch` until it deletes fewer than `size` rows; the total deleted.
@@ -89,91 +88,65 @@ fn in_batches(
     }
 }
 
-// Each batch is `DELETE FROM t WHERE pk IN (SELECT e.pk FROM t AS e WHERE <expired> LIMIT n)`:
-// SQLite and PostgreSQL both take it (neither DELETE … LIMIT nor DELETE … USING is shared).
-// The inner `t` is an alias because Diesel refuses a subselect over the table it filters.
-
-fn purge_pending(c: &mut DbConnection, expired_at: NaiveDateTime, n: i64) -> QueryResult<usize> {
-    use pending_requests as t;
-    let e = diesel::alias!(pending_requests as expired_pending);
-    in_batches(n, || {
-        let batch = e
-            .filter(e.field(t::expires_at).le(expired_at))
-            .select(e.field(t::token_hash))
-            .limit(n);
-        diesel::delete(t::table.filter(t::token_hash.eq_any(batch))).execute(c)
-    })
+/// `fn $name(c, $cutoff, n)`: deletes the rows of `$table` (keyed by `$key`) that `$expired`
+/// selects, in batches of `n` (`in_batches`); `$e` names the table's alias in `$expired`.
+/// Each batch is `DELETE FROM t WHERE key IN (SELECT e.key FROM t AS e WHERE <expired> LIMIT
+/// n)`: SQLite and PostgreSQL both take it (neither DELETE … LIMIT nor DELETE … USING is
+/// shared). The inner table is an alias because Diesel refuses a subselect over the table it
+/// filters.
+macro_rules! batched_purge {
+    ($(#[$doc:meta])*
+     fn $name:ident($cutoff:ident: $ty:ty)
+        from $table:ident as $alias:ident by $key:ident where |$e:ident| $expired:expr;
+    ) => {
+        $(#[$doc])*
+        fn $name(c: &mut DbConnection, $cutoff: $ty, n: i64) -> QueryResult<usize> {
+            let $e = diesel::alias!($table as $alias);
+            in_batches(n, || {
+                let batch = $e.filter($expired).select($e.field($table::$key)).limit(n);
+                diesel::delete($table::table.filter($table::$key.eq_any(batch))).execute(c)
+            })
+        }
+    };
 }
 
-/// Expired, or idle since the cutoff: exactly what `SessionStore::get` no longer returns.
-fn purge_tokens(c: &mut DbConnection, expired_at: NaiveDateTime, n: i64) -> QueryResult<usize> {
-    use one_time_tokens as t;
-    let e = diesel::alias!(one_time_tokens as expired_tokens);
-    in_batches(n, || {
-        let batch = e
-            .filter(e.field(t::expires_at).le(expired_at))
-            .select(e.field(t::token_hash))
-            .limit(n);
-        diesel::delete(t::table.filter(t::token_hash.eq_any(batch))).execute(c)
-    })
+batched_purge! {
+    fn purge_pending(expired_at: NaiveDateTime)
+        from pending_requests as expired_pending by token_hash
+        where |e| e.field(pending_requests::expires_at).le(expired_at);
 }
 
-/// Audit events past their retention (`audit_retention_days`), oldest first.
-fn purge_audit(c: &mut DbConnection, before: NaiveDateTime, n: i64) -> QueryResult<usize> {
-    use audit_events as t;
-    let e = diesel::alias!(audit_events as old_events);
-    in_batches(n, || {
-        let batch = e
-            .filter(e.field(t::created_at).lt(before))
-            .select(e.field(t::id))
-            .limit(n);
-        diesel::delete(t::table.filter(t::id.eq_any(batch))).execute(c)
-    })
+batched_purge! {
+    /// Expired, or idle since the cutoff: exactly what `SessionStore::get` no longer returns.
+    fn purge_sessions(cutoffs: (NaiveDateTime, NaiveDateTime))
+        from browser_sessions as expired_sessions by token_hash
+        where |e| e.field(browser_sessions::expires_at).le(cutoffs.0)
+            .or(e.field(browser_sessions::last_seen_at).le(cutoffs.1));
 }
 
-fn purge_sessions(
-    c: &mut DbConnection,
-    expired_at: NaiveDateTime,
-    idle_since: NaiveDateTime,
-    n: i64,
-) -> QueryResult<usize> {
-    use browser_sessions as t;
-    let e = diesel::alias!(browser_sessions as expired_sessions);
-    in_batches(n, || {
-        let batch = e
-            .filter(
-                e.field(t::expires_at)
-                    .le(expired_at)
-                    .or(e.field(t::last_seen_at).le(idle_since)),
-            )
-            .select(e.field(t::token_hash))
-            .limit(n);
-        diesel::delete(t::table.filter(t::token_hash.eq_any(batch))).execute(c)
-    })
+batched_purge! {
+    fn purge_remembered(expired_at: NaiveDateTime)
+        from remembered_browsers as expired_remembered by token_hash
+        where |e| e.field(remembered_browsers::expires_at).le(expired_at);
 }
 
-fn purge_remembered(c: &mut DbConnection, expired_at: NaiveDateTime, n: i64) -> QueryResult<usize> {
-    use remembered_browsers as t;
-    let e = diesel::alias!(remembered_browsers as expired_remembered);
-    in_batches(n, || {
-        let batch = e
-            .filter(e.field(t::expires_at).le(expired_at))
-            .select(e.field(t::token_hash))
-            .limit(n);
-        diesel::delete(t::table.filter(t::token_hash.eq_any(batch))).execute(c)
-    })
+batched_purge! {
+    fn purge_rate_limits(before: NaiveDateTime)
+        from rate_limits as old_windows by bucket
+        where |e| e.field(rate_limits::window_start).lt(before);
 }
 
-fn purge_rate_limits(c: &mut DbConnection, before: NaiveDateTime, n: i64) -> QueryResult<usize> {
-    use rate_limits as t;
-    let e = diesel::alias!(rate_limits as old_windows);
-    in_batches(n, || {
-        let batch = e
-            .filter(e.field(t::window_start).lt(before))
-            .select(e.field(t::bucket))
-            .limit(n);
-        diesel::delete(t::table.filter(t::bucket.eq_any(batch))).execute(c)
-    })
+batched_purge! {
+    fn purge_tokens(expired_at: NaiveDateTime)
+        from one_time_tokens as expired_tokens by token_hash
+        where |e| e.field(one_time_tokens::expires_at).le(expired_at);
+}
+
+batched_purge! {
+    /// Audit events past their retention (`audit_retention_days`), oldest first.
+    fn purge_audit(before: NaiveDateTime)
+        from audit_events as old_events by id
+        where |e| e.field(audit_events::created_at).lt(before);
 }
 
 /// One statement, no batches: the key is (issuer, request_id), and a two-column

@@ -4,7 +4,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::errors::account_err;
 use super::schema::security_keys as k;
+use super::time::{db_time, utc};
 use super::Database;
 use crate::accounts::security_keys::{NewSecurityKey, SecurityKeyRecord, SecurityKeyStore};
 use crate::accounts::AccountError;
@@ -17,10 +19,6 @@ impl DieselSecurityKeyStore {
     pub fn new(db: Database) -> Self {
         DieselSecurityKeyStore { db }
     }
-}
-
-fn err(e: impl std::fmt::Display) -> AccountError {
-    AccountError::Storage(e.to_string())
 }
 
 type Row = (
@@ -40,14 +38,14 @@ fn record(row: Row) -> SecurityKeyRecord {
         name: row.2,
         credential_id: row.3,
         credential: row.4,
-        created_at: row.5.and_utc(),
-        last_used_at: row.6.map(|t| t.and_utc()),
+        created_at: utc(row.5),
+        last_used_at: row.6.map(utc),
     }
 }
 
 impl SecurityKeyStore for DieselSecurityKeyStore {
     fn list_for_user(&self, user_id: i64) -> Result<Vec<SecurityKeyRecord>, AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         let rows: Vec<Row> = k::table
             .filter(k::user_id.eq(user_id))
             .order(k::id.asc())
@@ -61,19 +59,19 @@ impl SecurityKeyStore for DieselSecurityKeyStore {
                 k::last_used_at,
             ))
             .load(&mut *conn)
-            .map_err(err)?;
+            .map_err(account_err)?;
         Ok(rows.into_iter().map(record).collect())
     }
 
     fn add(&self, key: &NewSecurityKey, now: DateTime<Utc>) -> Result<Option<i64>, AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         let inserted = diesel::insert_into(k::table)
             .values((
                 k::user_id.eq(key.user_id),
                 k::name.eq(&key.name),
                 k::credential_id.eq(&key.credential_id),
                 k::credential.eq(&key.credential),
-                k::created_at.eq(now.naive_utc()),
+                k::created_at.eq(db_time(now)),
                 k::last_used_at.eq(None::<NaiveDateTime>),
             ))
             .execute(&mut *conn);
@@ -85,7 +83,7 @@ impl SecurityKeyStore for DieselSecurityKeyStore {
             Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
                 return Err(AccountError::NotFound(key.user_id.to_string()))
             }
-            Err(e) => return Err(err(e)),
+            Err(e) => return Err(account_err(e)),
         }
         // The credential id is unique: it finds the row just written.
         k::table
@@ -93,15 +91,15 @@ impl SecurityKeyStore for DieselSecurityKeyStore {
             .select(k::id)
             .first(&mut *conn)
             .map(Some)
-            .map_err(err)
+            .map_err(account_err)
     }
 
     fn remove(&self, id: i64, user_id: i64) -> Result<bool, AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         diesel::delete(k::table.filter(k::id.eq(id)).filter(k::user_id.eq(user_id)))
             .execute(&mut *conn)
             .map(|n| n == 1)
-            .map_err(err)
+            .map_err(account_err)
     }
 
     fn record_use(
@@ -110,23 +108,23 @@ impl SecurityKeyStore for DieselSecurityKeyStore {
         credential: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         diesel::update(k::table.filter(k::id.eq(id)))
             .set((
                 k::credential.eq(credential),
-                k::last_used_at.eq(Some(now.naive_utc())),
+                k::last_used_at.eq(Some(db_time(now))),
             ))
             .execute(&mut *conn)
             .map(|n| n == 1)
-            .map_err(err)
+            .map_err(account_err)
     }
 
     fn count_for_user(&self, user_id: i64) -> Result<i64, AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         k::table
             .filter(k::user_id.eq(user_id))
             .count()
             .get_result(&mut *conn)
-            .map_err(err)
+            .map_err(account_err)
     }
 }

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::{registry_revision, service_providers};
+use super::time::{db_time, utc};
 use super::{Database, DbConnection, StoreError};
 use crate::clock::Clock;
 use crate::crypto::Certificate;
@@ -127,8 +128,8 @@ impl SpRow {
             ialmax_allowed: self.ialmax_allowed,
             return_to_sp_url: self.return_to_sp_url,
             failure_to_proof_url: self.failure_to_proof_url,
-            created_at: Some(DateTime::from_naive_utc_and_offset(self.created_at, Utc)),
-            updated_at: Some(DateTime::from_naive_utc_and_offset(self.updated_at, Utc)),
+            created_at: Some(utc(self.created_at)),
+            updated_at: Some(utc(self.updated_at)),
             issuer: self.issuer,
         })
     }
@@ -146,9 +147,7 @@ impl DieselSpRegistry {
     }
 
     fn now(&self) -> NaiveDateTime {
-        // Whole microseconds: both backends store them, so values read back compare equal.
-        let now = self.clock.now().naive_utc();
-        now.with_nanosecond_micros()
+        db_time(self.clock.now())
     }
 
     fn write<T>(
@@ -165,18 +164,6 @@ impl DieselSpRegistry {
             Ok(value)
         });
         result.map_err(TxError::into_registry)
-    }
-}
-
-trait MicrosOnly {
-    fn with_nanosecond_micros(self) -> Self;
-}
-
-impl MicrosOnly for NaiveDateTime {
-    fn with_nanosecond_micros(self) -> Self {
-        use chrono::Timelike;
-        let micros = self.nanosecond() / 1_000 * 1_000;
-        self.with_nanosecond(micros).unwrap_or(self)
     }
 }
 

@@ -3,7 +3,9 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::errors::account_err;
 use super::schema::one_time_tokens as t;
+use super::time::{db_time, utc};
 use super::Database;
 use crate::accounts::tokens::{TokenPurpose, TokenRecord, TokenStore};
 use crate::accounts::AccountError;
@@ -16,14 +18,6 @@ impl DieselTokenStore {
     pub fn new(db: Database) -> Self {
         DieselTokenStore { db }
     }
-}
-
-fn err(e: impl std::fmt::Display) -> AccountError {
-    AccountError::Storage(e.to_string())
-}
-
-fn naive(at: DateTime<Utc>) -> NaiveDateTime {
-    at.naive_utc()
 }
 
 type Row = (
@@ -41,26 +35,26 @@ fn record(row: Row, purpose: TokenPurpose) -> TokenRecord {
         purpose,
         user_id: row.2,
         payload: row.3,
-        created_at: row.4.and_utc(),
-        expires_at: row.5.and_utc(),
+        created_at: utc(row.4),
+        expires_at: utc(row.5),
     }
 }
 
 impl TokenStore for DieselTokenStore {
     fn insert(&self, token: &TokenRecord) -> Result<(), AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         diesel::insert_into(t::table)
             .values((
                 t::token_hash.eq(&token.token_hash),
                 t::purpose.eq(token.purpose.as_str()),
                 t::user_id.eq(token.user_id),
                 t::payload.eq(&token.payload),
-                t::created_at.eq(naive(token.created_at)),
-                t::expires_at.eq(naive(token.expires_at)),
+                t::created_at.eq(db_time(token.created_at)),
+                t::expires_at.eq(db_time(token.expires_at)),
             ))
             .execute(&mut *conn)
             .map(|_| ())
-            .map_err(err)
+            .map_err(account_err)
     }
 
     fn find(
@@ -69,11 +63,11 @@ impl TokenStore for DieselTokenStore {
         purpose: TokenPurpose,
         now: DateTime<Utc>,
     ) -> Result<Option<TokenRecord>, AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         let row: Option<Row> = t::table
             .filter(t::token_hash.eq(token_hash))
             .filter(t::purpose.eq(purpose.as_str()))
-            .filter(t::expires_at.gt(naive(now)))
+            .filter(t::expires_at.gt(db_time(now)))
             .select((
                 t::token_hash,
                 t::purpose,
@@ -84,7 +78,7 @@ impl TokenStore for DieselTokenStore {
             ))
             .first(&mut *conn)
             .optional()
-            .map_err(err)?;
+            .map_err(account_err)?;
         Ok(row.map(|r| record(r, purpose)))
     }
 
@@ -99,15 +93,15 @@ impl TokenStore for DieselTokenStore {
         };
         // The conditional delete decides the race: only the caller that deletes the row
         // gets the token.
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         let deleted = diesel::delete(
             t::table
                 .filter(t::token_hash.eq(token_hash))
                 .filter(t::purpose.eq(purpose.as_str()))
-                .filter(t::expires_at.gt(naive(now))),
+                .filter(t::expires_at.gt(db_time(now))),
         )
         .execute(&mut *conn)
-        .map_err(err)?;
+        .map_err(account_err)?;
         Ok((deleted == 1).then_some(found))
     }
 
@@ -118,27 +112,27 @@ impl TokenStore for DieselTokenStore {
         payload: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         diesel::update(
             t::table
                 .filter(t::token_hash.eq(token_hash))
                 .filter(t::purpose.eq(purpose.as_str()))
-                .filter(t::expires_at.gt(naive(now))),
+                .filter(t::expires_at.gt(db_time(now))),
         )
         .set(t::payload.eq(payload))
         .execute(&mut *conn)
         .map(|n| n == 1)
-        .map_err(err)
+        .map_err(account_err)
     }
 
     fn delete_for_user(&self, user_id: i64, purpose: TokenPurpose) -> Result<usize, AccountError> {
-        let mut conn = self.db.conn().map_err(err)?;
+        let mut conn = self.db.conn().map_err(account_err)?;
         diesel::delete(
             t::table
                 .filter(t::user_id.eq(user_id))
                 .filter(t::purpose.eq(purpose.as_str())),
         )
         .execute(&mut *conn)
-        .map_err(err)
+        .map_err(account_err)
     }
 }

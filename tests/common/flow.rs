@@ -103,7 +103,7 @@ pub fn add_user(
 ) -> Vec<String> {
     let crypto = &state.account_crypto;
     let (normalized, lookup) = crypto.email_lookup(email).expect("email");
-    let public_id = uuid::Uuid::new_v4().to_string();
+    let public_id = super::random_uuid();
     let secret = TotpSecret::from_base32(SECRET).expect("secret");
     let codes = backup_codes::generate(3).expect("codes");
     let user = NewUser {
@@ -117,7 +117,7 @@ pub fn add_user(
             for_sign_in: true,
         }],
         backup_code_hashes: codes.iter().filter_map(|c| backup_codes::hash(c)).collect(),
-        verified_at: profile.as_ref().map(|_| Utc::now()),
+        verified_at: profile.as_ref().map(|_| super::wall_clock()),
         verified_profile_sealed: profile.and_then(|p| crypto.seal_profile(&public_id, &p)),
         piv_record_sealed: piv.and_then(|p| crypto.seal_piv(&public_id, &p)),
     };
@@ -296,6 +296,7 @@ impl Flow {
     pub fn code(&self) -> String {
         let secret = TotpSecret::from_base32(SECRET).expect("secret");
         totp::code_at(&secret, totp::step_of(self.state.clock.now().timestamp()))
+            .expect("TOTP code")
     }
 
     pub async fn second_factor(&mut self, code: &str, remember: bool) -> Answer {

@@ -19,11 +19,11 @@ use chrono::{TimeZone, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
-use saml_idp::clock::{Clock, FixedClock};
+use saml_idp::clock::{Clock, FixedClock, SystemClock};
 use saml_idp::config::{Config, Overrides, SigningKeyConfig};
 use saml_idp::crypto::KeyRing;
 use saml_idp::idp::{MetadataDocuments, SpCache};
-use saml_idp::ids::SequentialIds;
+use saml_idp::ids::{IdSource, RandomIds, SequentialIds};
 use saml_idp::registry::SpRegistry;
 use saml_idp::saml::SamlYear;
 use saml_idp::store::{Database, DieselSpRegistry};
@@ -54,6 +54,18 @@ pub fn clock() -> Arc<dyn Clock> {
             .single()
             .expect("time"),
     ))
+}
+
+/// The real time, through the one clock allowed to read it (clippy.toml): for tests whose
+/// other party reads the wall clock too (the server binary, python3-saml, `xmlsec1`-signed
+/// requests).
+pub fn wall_clock() -> chrono::DateTime<Utc> {
+    SystemClock.now()
+}
+
+/// A random UUID v4, hyphenated (schema names, one-off ids), from the production id source.
+pub fn random_uuid() -> String {
+    RandomIds.uuid()
 }
 
 pub fn signing_key_config(y: u16) -> SigningKeyConfig {
@@ -121,7 +133,7 @@ pub fn postgres_url() -> Option<String> {
 
 /// A fresh schema in the PostgreSQL of `TEST_DATABASE_URL`, selected through `search_path`.
 pub fn postgres_db(base: &str) -> TestDb {
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let schema = format!("t_{}", random_uuid().replace('-', ""));
     let mut admin = diesel::PgConnection::establish(base).expect("TEST_DATABASE_URL reachable");
     admin
         .batch_execute(&format!("CREATE SCHEMA {schema}"))
@@ -344,8 +356,8 @@ pub fn python3_saml_script(script: &str, job: &serde_json::Value) -> serde_json:
 /// test-only key; base64, as the `SAMLRequest` of a back-channel POST.
 pub fn xmlsec1_signed_logout(destination: &str, issuer: &str, name_id: &str) -> String {
     use base64::Engine;
-    let id = format!("_xmlsec1-{}", uuid::Uuid::new_v4().simple());
-    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let id = format!("_xmlsec1-{}", random_uuid().replace('-', ""));
+    let now = wall_clock().format("%Y-%m-%dT%H:%M:%SZ");
     let template = format!(
         r##"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{destination}"><saml:Issuer>{issuer}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:NameID>{name_id}</saml:NameID><samlp:SessionIndex>{name_id}</samlp:SessionIndex></samlp:LogoutRequest>"##
     );

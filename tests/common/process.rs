@@ -172,8 +172,9 @@ pub fn sign_in_at_sp(ports: &[u16], jar: &Path, who: &SignIn<'_>) -> SignedIn {
     let totp = saml_idp::accounts::totp::TotpSecret::from_base32(who.totp_secret).expect("secret");
     let code = saml_idp::accounts::totp::code_at(
         &totp,
-        saml_idp::accounts::totp::step_of(chrono::Utc::now().timestamp()),
-    );
+        saml_idp::accounts::totp::step_of(super::wall_clock().timestamp()),
+    )
+    .expect("TOTP code");
     assert_eq!(
         go("/sign-in/mfa", Some(&format!("csrf={csrf}&code={code}"))).0,
         303
@@ -195,12 +196,12 @@ pub struct SignedIn {
 
 /// A fresh unsigned AuthnRequest from `issuer` as a Redirect-binding path: (ID, path).
 pub fn auth_request_path(issuer: &str, year: u16) -> (String, String) {
-    let id = format!("_{}", uuid::Uuid::new_v4().simple());
+    let id = format!("_{}", super::random_uuid().replace('-', ""));
     let xml = format!(
         "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
          xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
          IssueInstant=\"{}\"><saml:Issuer>{issuer}</saml:Issuer></samlp:AuthnRequest>",
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+        super::wall_clock().format("%Y-%m-%dT%H:%M:%SZ"),
     );
     let value: String = url::form_urlencoded::byte_serialize(
         saml_idp::saml::codec::encode_redirect(xml.as_bytes()).as_bytes(),

@@ -196,7 +196,7 @@ mod tests {
             verified_profile_sealed: None,
             verified_at: None,
             piv_record_sealed: None,
-            created_at: Utc::now(),
+            created_at: chrono::DateTime::<Utc>::UNIX_EPOCH,
         }
     }
 

@@ -125,7 +125,7 @@ fn claims(deps: &Deps<'_>, sp: &ServiceProvider, user_id: i64) -> Result<Claims,
         .ok_or(Error::User(UserProblem::Gone))?;
     let emails = deps.accounts.emails(user_id)?;
     let open = |e: &crate::accounts::EmailRecord| deps.crypto.open_email(&e.sealed, &e.lookup);
-    let new_uuid = uuid::Uuid::new_v4().to_string();
+    let new_uuid = deps.ids.uuid();
     Ok(Claims {
         agency_uuid: deps
             .identities

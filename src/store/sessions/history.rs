@@ -4,10 +4,11 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::schema::{audit_events, sp_consents};
-use super::session_store::{db_time, err, utc};
-use super::{Database, DbConnection};
 use crate::sessions::{AuditEvent, ConsentRecord, RecordedEvent, SessionError};
+use crate::store::errors::session_err;
+use crate::store::schema::{audit_events, sp_consents};
+use crate::store::time::{db_time, utc};
+use crate::store::{Database, DbConnection};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = sp_consents)]
@@ -39,11 +40,11 @@ pub(super) fn consents_for_user(
         .order((sp_consents::consented_at, sp_consents::issuer))
         .select(ConsentRow::as_select())
         .load(c)
-        .map_err(err)?;
+        .map_err(session_err)?;
     rows.into_iter()
         .map(|r| {
             Ok(ConsentRecord {
-                attributes: serde_json::from_str(&r.attributes).map_err(err)?,
+                attributes: serde_json::from_str(&r.attributes).map_err(session_err)?,
                 issuer: r.issuer,
                 consented_at: utc(r.consented_at),
                 last_authenticated_at: r.last_authenticated_at.map(utc),
@@ -64,7 +65,7 @@ pub(super) fn recent_for_user(
         .limit(limit)
         .select(EventRow::as_select())
         .load(c)
-        .map_err(err)?;
+        .map_err(session_err)?;
     Ok(rows.into_iter().map(EventRow::recorded).collect())
 }
 
@@ -95,14 +96,14 @@ pub fn events(db: &Database, filter: &EventFilter) -> Result<Vec<RecordedEvent>,
     if let Some(user) = &filter.user {
         query = query.filter(audit_events::user_public_id.eq(user.clone()));
     }
-    let mut conn = db.conn().map_err(err)?;
+    let mut conn = db.conn().map_err(session_err)?;
     let c: &mut DbConnection = &mut conn;
     let rows: Vec<EventRow> = query
         .order(audit_events::id.desc())
         .limit(filter.limit.max(1))
         .select(EventRow::as_select())
         .load(c)
-        .map_err(err)?;
+        .map_err(session_err)?;
     Ok(rows.into_iter().rev().map(EventRow::recorded).collect())
 }
 

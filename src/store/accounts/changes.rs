@@ -9,10 +9,10 @@ use chrono::NaiveDateTime;
 use diesel::dsl;
 use diesel::prelude::*;
 
-use super::account_store::{insert_backup_code, insert_email, TxError};
-use super::schema::{backup_codes, user_emails, users};
-use super::DbConnection;
+use super::rows::{insert_backup_code, insert_email, TxError};
 use crate::accounts::{AccountError, EmailRecord, EmailRemoval, StoredEmail};
+use crate::store::schema::{backup_codes, user_emails, users};
+use crate::store::DbConnection;
 
 /// The user's addresses with their ids, oldest first.
 pub(super) fn stored_emails(c: &mut DbConnection, user_id: i64) -> QueryResult<Vec<StoredEmail>> {

@@ -1,210 +1,28 @@
 //! `AccountStore` on Diesel: users, their emails (found by keyed hash) and backup codes. The
-//! replay guards are single conditional UPDATEs, so they hold across server processes.
+//! replay guards are single conditional UPDATEs, so they hold across server processes. The
+//! account page's changes are in `changes`; rows and shared inserts in `rows`.
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
-use diesel::dsl;
+mod changes;
+mod rows;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 
-use super::account_changes;
+use self::rows::{
+    email_taken, insert_backup_code, insert_email, insert_user, user_id_of, TxError, UserRow,
+};
+use super::errors::account_err;
 use super::schema::{
     agency_identities, backup_codes, browser_sessions, remembered_browsers, security_keys,
     sp_consents, user_emails, users,
 };
+use super::time::db_time;
 use super::{Database, DbConnection};
 use crate::accounts::{
     AccountError, AccountStore, EmailRecord, EmailRemoval, NewUser, StoredEmail, UserRecord,
     UserStatus,
 };
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = users)]
-struct UserRow {
-    id: i64,
-    public_id: String,
-    password_hash: String,
-    totp_secret: Option<String>,
-    totp_last_step: Option<i64>,
-    locale: String,
-    status: String,
-    failed_attempts: i32,
-    locked_until: Option<NaiveDateTime>,
-    verified_profile: Option<String>,
-    verified_at: Option<NaiveDateTime>,
-    piv_record: Option<String>,
-    created_at: NaiveDateTime,
-}
-
-impl UserRow {
-    /// A status this code does not know is reported, not guessed.
-    fn into_domain(self) -> Result<UserRecord, AccountError> {
-        let status = UserStatus::parse(&self.status).ok_or_else(|| {
-            AccountError::Storage(format!(
-                "user {} has an unknown status {:?}",
-                self.public_id, self.status
-            ))
-        })?;
-        Ok(UserRecord {
-            id: self.id,
-            public_id: self.public_id,
-            password_hash: self.password_hash,
-            totp_secret_sealed: self.totp_secret,
-            totp_last_step: self.totp_last_step,
-            locale: self.locale,
-            status,
-            failed_attempts: self.failed_attempts,
-            locked_until: self.locked_until.map(utc),
-            verified_profile_sealed: self.verified_profile,
-            verified_at: self.verified_at.map(utc),
-            piv_record_sealed: self.piv_record,
-            created_at: utc(self.created_at),
-        })
-    }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = users, treat_none_as_default_value = false)]
-struct UserWrite<'a> {
-    public_id: &'a str,
-    password_hash: &'a str,
-    totp_secret: Option<&'a str>,
-    totp_last_step: Option<i64>,
-    locale: &'a str,
-    status: &'static str,
-    failed_attempts: i32,
-    locked_until: Option<NaiveDateTime>,
-    verified_profile: Option<&'a str>,
-    verified_at: Option<NaiveDateTime>,
-    piv_record: Option<&'a str>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl<'a> UserWrite<'a> {
-    fn new(user: &'a NewUser, now: NaiveDateTime) -> Self {
-        UserWrite {
-            public_id: &user.public_id,
-            password_hash: &user.password_hash,
-            totp_secret: user.totp_secret_sealed.as_deref(),
-            totp_last_step: None,
-            locale: &user.locale,
-            status: UserStatus::Active.as_str(),
-            failed_attempts: 0,
-            locked_until: None,
-            verified_profile: user.verified_profile_sealed.as_deref(),
-            verified_at: user.verified_at.map(db_time),
-            piv_record: user.piv_record_sealed.as_deref(),
-            created_at: now,
-            updated_at: now,
-        }
-    }
-}
-
-/// UTC as stored, cut to whole microseconds: both backends keep exactly that much, so
-/// values read back compare equal to what was written.
-pub(super) fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc().trunc_subsecs(6)
-}
-
-pub(super) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    DateTime::from_naive_utc_and_offset(t, Utc)
-}
-
-pub(super) fn storage(e: impl std::fmt::Display) -> AccountError {
-    AccountError::Storage(e.to_string())
-}
-
-/// Errors inside a transaction: the domain's own, or the database's (both roll it back).
-pub(super) enum TxError {
-    Account(AccountError),
-    Db(DieselError),
-}
-
-impl From<DieselError> for TxError {
-    fn from(e: DieselError) -> Self {
-        TxError::Db(e)
-    }
-}
-
-impl TxError {
-    pub(super) fn into_account(self) -> AccountError {
-        match self {
-            TxError::Account(e) => e,
-            TxError::Db(e) => storage(e),
-        }
-    }
-}
-
-type UserIdOf<'a> =
-    dsl::Select<dsl::Filter<users::table, dsl::Eq<users::public_id, &'a str>>, users::id>;
-
-/// The id of the user with `public_id`, as a subquery.
-fn user_id_of(public_id: &str) -> UserIdOf<'_> {
-    users::table
-        .filter(users::public_id.eq(public_id))
-        .select(users::id)
-}
-
-/// Inserts the users row and reads its id back. Written first so that, on SQLite, the
-/// transaction holds the write lock before it reads anything.
-fn insert_user(c: &mut DbConnection, user: &NewUser, now: NaiveDateTime) -> Result<i64, TxError> {
-    diesel::insert_into(users::table)
-        .values(UserWrite::new(user, now))
-        .execute(c)?;
-    Ok(user_id_of(&user.public_id).first(c)?)
-}
-
-fn email_taken(c: &mut DbConnection, emails: &[EmailRecord]) -> Result<bool, DieselError> {
-    if emails.is_empty() {
-        return Ok(false);
-    }
-    let lookups: Vec<&str> = emails.iter().map(|e| e.lookup.as_str()).collect();
-    let n: i64 = user_emails::table
-        .filter(user_emails::email_lookup.eq_any(lookups))
-        .select(dsl::count_star())
-        .first(c)?;
-    Ok(n > 0)
-}
-
-pub(super) fn insert_email(
-    c: &mut DbConnection,
-    user_id: i64,
-    email: &EmailRecord,
-    now: NaiveDateTime,
-) -> Result<(), TxError> {
-    let result = diesel::insert_into(user_emails::table)
-        .values((
-            user_emails::user_id.eq(user_id),
-            user_emails::email_lookup.eq(&email.lookup),
-            user_emails::email_sealed.eq(&email.sealed),
-            user_emails::for_sign_in.eq(email.for_sign_in),
-            user_emails::confirmed_at.eq(now),
-        ))
-        .execute(c);
-    match result {
-        Ok(_) => Ok(()),
-        // Another process registered the address between our check and this insert.
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(TxError::Account(AccountError::DuplicateEmail))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub(super) fn insert_backup_code(
-    c: &mut DbConnection,
-    user_id: i64,
-    hash: &str,
-) -> Result<(), DieselError> {
-    diesel::insert_into(backup_codes::table)
-        .values((
-            backup_codes::user_id.eq(user_id),
-            backup_codes::code_hash.eq(hash),
-            backup_codes::used_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(c)
-        .map(|_| ())
-}
 
 /// Deletes every row that belongs to the user, then the user; false if there was no user.
 /// The foreign keys cascade too, but saying it here does not depend on them being enforced.
@@ -270,7 +88,7 @@ impl DieselAccountStore {
     }
 
     fn conn(&self) -> Result<super::Conn, AccountError> {
-        self.db.conn().map_err(storage)
+        self.db.conn().map_err(account_err)
     }
 
     fn one_user(
@@ -279,7 +97,7 @@ impl DieselAccountStore {
     ) -> Result<Option<UserRecord>, AccountError> {
         let mut conn = self.conn()?;
         query(&mut conn)
-            .map_err(storage)?
+            .map_err(account_err)?
             .map(UserRow::into_domain)
             .transpose()
     }
@@ -342,7 +160,7 @@ impl AccountStore for DieselAccountStore {
             .order(users::id)
             .select(UserRow::as_select())
             .load(&mut *conn)
-            .map_err(storage)?;
+            .map_err(account_err)?;
         rows.into_iter().map(UserRow::into_domain).collect()
     }
 
@@ -357,7 +175,7 @@ impl AccountStore for DieselAccountStore {
                 user_emails::for_sign_in,
             ))
             .load(&mut *conn)
-            .map_err(storage)?;
+            .map_err(account_err)?;
         Ok(rows
             .into_iter()
             .map(|(lookup, sealed, for_sign_in)| EmailRecord {
@@ -373,7 +191,7 @@ impl AccountStore for DieselAccountStore {
         let n = diesel::update(users::table.filter(users::public_id.eq(public_id)))
             .set(users::status.eq(status.as_str()))
             .execute(&mut *conn)
-            .map_err(storage)?;
+            .map_err(account_err)?;
         match n {
             0 => Err(AccountError::NotFound(public_id.to_string())),
             _ => Ok(()),
@@ -407,7 +225,7 @@ impl AccountStore for DieselAccountStore {
         let n = diesel::update(users::table.find(user_id))
             .set(users::password_hash.eq(password_hash))
             .execute(&mut *conn)
-            .map_err(storage)?;
+            .map_err(account_err)?;
         match n {
             0 => Err(AccountError::NotFound(user_id.to_string())),
             _ => Ok(()),
@@ -422,7 +240,7 @@ impl AccountStore for DieselAccountStore {
                 users::locked_until.eq(None::<NaiveDateTime>),
             ))
             .execute(&mut *conn)
-            .map_err(storage)?;
+            .map_err(account_err)?;
         match n {
             0 => Err(AccountError::NotFound(user_id.to_string())),
             _ => Ok(()),
@@ -437,7 +255,7 @@ impl AccountStore for DieselAccountStore {
         let n = diesel::update(users::table.find(user_id).filter(newer))
             .set(users::totp_last_step.eq(Some(step)))
             .execute(&mut *conn)
-            .map_err(storage)?;
+            .map_err(account_err)?;
         Ok(n == 1)
     }
 
@@ -449,7 +267,7 @@ impl AccountStore for DieselAccountStore {
             .order(backup_codes::id)
             .select((backup_codes::id, backup_codes::code_hash))
             .load(&mut *conn)
-            .map_err(storage)
+            .map_err(account_err)
     }
 
     fn claim_backup_code(&self, code_id: i64, now: DateTime<Utc>) -> Result<bool, AccountError> {
@@ -461,12 +279,12 @@ impl AccountStore for DieselAccountStore {
         )
         .set(backup_codes::used_at.eq(Some(db_time(now))))
         .execute(&mut *conn)
-        .map_err(storage)?;
+        .map_err(account_err)?;
         Ok(n == 1)
     }
 
     fn stored_emails(&self, user_id: i64) -> Result<Vec<StoredEmail>, AccountError> {
-        account_changes::stored_emails(&mut *self.conn()?, user_id).map_err(storage)
+        changes::stored_emails(&mut *self.conn()?, user_id).map_err(account_err)
     }
 
     fn add_email(
@@ -476,7 +294,7 @@ impl AccountStore for DieselAccountStore {
         now: DateTime<Utc>,
     ) -> Result<(), AccountError> {
         let mut conn = self.conn()?;
-        conn.transaction(|c| account_changes::add_email(c, user_id, email, db_time(now)))
+        conn.transaction(|c| changes::add_email(c, user_id, email, db_time(now)))
             .map_err(TxError::into_account)
     }
 
@@ -487,7 +305,7 @@ impl AccountStore for DieselAccountStore {
         now: DateTime<Utc>,
     ) -> Result<EmailRemoval, AccountError> {
         let mut conn = self.conn()?;
-        conn.transaction(|c| account_changes::remove_email(c, user_id, email_id, db_time(now)))
+        conn.transaction(|c| changes::remove_email(c, user_id, email_id, db_time(now)))
             .map_err(TxError::into_account)
     }
 
@@ -498,7 +316,7 @@ impl AccountStore for DieselAccountStore {
         now: DateTime<Utc>,
     ) -> Result<bool, AccountError> {
         let mut conn = self.conn()?;
-        conn.transaction(|c| account_changes::set_sp_email(c, user_id, email_id, db_time(now)))
+        conn.transaction(|c| changes::set_sp_email(c, user_id, email_id, db_time(now)))
             .map_err(TxError::into_account)
     }
 
@@ -509,8 +327,7 @@ impl AccountStore for DieselAccountStore {
         now: DateTime<Utc>,
     ) -> Result<(), AccountError> {
         let mut conn = self.conn()?;
-        account_changes::set_totp(&mut conn, user_id, sealed, db_time(now))
-            .map_err(TxError::into_account)
+        changes::set_totp(&mut conn, user_id, sealed, db_time(now)).map_err(TxError::into_account)
     }
 
     fn replace_backup_codes(
@@ -520,9 +337,7 @@ impl AccountStore for DieselAccountStore {
         now: DateTime<Utc>,
     ) -> Result<(), AccountError> {
         let mut conn = self.conn()?;
-        conn.transaction(|c| {
-            account_changes::replace_backup_codes(c, user_id, hashes, db_time(now))
-        })
-        .map_err(TxError::into_account)
+        conn.transaction(|c| changes::replace_backup_codes(c, user_id, hashes, db_time(now)))
+            .map_err(TxError::into_account)
     }
 }

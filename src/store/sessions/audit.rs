@@ -1,0 +1,85 @@
+//! `AuditLog` on Diesel: one row per audit event (the buffer in `sessions::audit_buffer`
+//! writes them in batches, one transaction each).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::{history, DieselSessionStore};
+use crate::sessions::{AuditEvent, AuditLog, RecordedEvent, SessionError};
+use crate::store::errors::session_err;
+use crate::store::schema::audit_events;
+use crate::store::time::db_time;
+use crate::store::DbConnection;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+struct AuditRow {
+    event: String,
+    issuer: Option<String>,
+    user_public_id: Option<String>,
+    success: bool,
+    detail: Option<String>,
+}
+
+fn insert_audit(
+    c: &mut DbConnection,
+    event: &AuditEvent,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::event.eq(&event.event),
+            audit_events::issuer.eq(event.issuer.as_deref()),
+            audit_events::user_public_id.eq(event.user_public_id.as_deref()),
+            audit_events::success.eq(event.success),
+            audit_events::detail.eq(event.detail.as_deref()),
+            audit_events::created_at.eq(db_time(now)),
+        ))
+        .execute(c)
+}
+
+impl AuditLog for DieselSessionStore {
+    fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError> {
+        self.execute(|c| insert_audit(c, event, now)).map(|_| ())
+    }
+
+    fn record_many(&self, events: &[(AuditEvent, DateTime<Utc>)]) -> Result<(), SessionError> {
+        // One transaction (one commit) for the batch; the multi-backend connection has no
+        // multi-row INSERT, so one prepared statement per row.
+        let mut conn = self.conn()?;
+        conn.transaction(|c| {
+            events
+                .iter()
+                .try_for_each(|(event, now)| insert_audit(c, event, *now).map(|_| ()))
+        })
+        .map_err(session_err)
+    }
+
+    fn recent(&self, limit: i64) -> Result<Vec<AuditEvent>, SessionError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<AuditRow> = audit_events::table
+            .order(audit_events::id.desc())
+            .limit(limit)
+            .select(AuditRow::as_select())
+            .load(&mut *conn)
+            .map_err(session_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEvent {
+                event: r.event,
+                issuer: r.issuer,
+                user_public_id: r.user_public_id,
+                success: r.success,
+                detail: r.detail,
+            })
+            .collect())
+    }
+
+    fn recent_for_user(
+        &self,
+        public_id: &str,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, SessionError> {
+        history::recent_for_user(&mut *self.conn()?, public_id, limit)
+    }
+}
