@@ -295,7 +295,7 @@ fn the_purge_command_prints_what_it_deleted_on_one_line() {
     for (backend, stores) in common::stores::every_sql_store() {
         let url = &stores.sql_db().expect("a database").url;
         // The binary reads the system clock: seed around it, with room to start up.
-        let seeded = seed(&stores, Utc::now(), minutes(5));
+        let seeded = seed(&stores, common::wall_clock(), minutes(5));
         let dir = tempfile::tempdir().expect("dir");
         let expected = format!("{}\n", seeded_expired());
         let first = purge_command(dir.path(), url);

@@ -19,6 +19,8 @@ pub mod sign_in;
 pub mod sign_up;
 pub mod sp_cache;
 pub mod sso;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod throttle;
 pub mod token;
 

@@ -34,3 +34,6 @@ fn logout_response(
     };
     Ok(wrap(&envelope, None, None, key, deps.ids)?)
 }
+
+#[cfg(test)]
+mod tests;

@@ -228,3 +228,6 @@ fn decide(
         consented: consented.as_deref(),
     }))
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 //! the SQL transactions (whose first statement stamps the user) do. The stamp itself,
 //! `users.updated_at`, is read by no trait method and not kept.
 
-use super::accounts::AccountTables;
+use super::rows::AccountTables;
 use crate::accounts::{AccountError, EmailRecord, EmailRemoval, StoredEmail};
 
 impl AccountTables {

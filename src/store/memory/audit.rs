@@ -1,43 +1,10 @@
 //! `AuditLog` in memory: events numbered in the order they were recorded, read most recent
 //! first, with their times cut to microseconds as stored.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 
 use super::sessions::MemorySessionStore;
-use super::tables::{micros, Sequence};
 use crate::sessions::{AuditEvent, AuditLog, RecordedEvent, SessionError};
-
-/// The `audit_events` table, by id.
-#[derive(Default)]
-pub(super) struct AuditTable {
-    pub events: BTreeMap<i64, RecordedEvent>,
-    ids: Sequence,
-}
-
-impl AuditTable {
-    fn insert(&mut self, event: &AuditEvent, now: DateTime<Utc>) {
-        let recorded = RecordedEvent {
-            event: event.clone(),
-            at: micros(now),
-        };
-        self.events.insert(self.ids.next(), recorded);
-    }
-
-    /// At most `limit` events that pass `wanted`, most recent first.
-    fn newest(
-        &self,
-        limit: i64,
-        wanted: impl Fn(&RecordedEvent) -> bool,
-    ) -> Result<Vec<RecordedEvent>, SessionError> {
-        // PostgreSQL refuses a negative LIMIT (SQLite would read it as none).
-        let limit = usize::try_from(limit)
-            .map_err(|_| SessionError(format!("LIMIT must not be negative: {limit}")))?;
-        let newest = self.events.values().rev().filter(|e| wanted(e));
-        Ok(newest.take(limit).cloned().collect())
-    }
-}
 
 impl AuditLog for MemorySessionStore {
     fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError> {

@@ -1,36 +1,13 @@
 //! `IdentityStore` in memory: one persistent UUID per (user, agency), unique across users,
 //! and what each user consented to share with each SP.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, Utc};
 
+use super::rows::{micros, no_such_user, taken, Consent};
 use super::sessions::MemorySessionStore;
-use super::tables::{micros, no_such_user, taken};
 use crate::sessions::{
     ConsentRecord, IdentityStore, SessionError, AUTHENTICATED_AT_PRECISION_SECONDS,
 };
-
-pub(super) struct Consent {
-    pub attributes: Vec<String>,
-    pub consented_at: DateTime<Utc>,
-    pub last_authenticated_at: Option<DateTime<Utc>>,
-}
-
-/// The `agency_identities` and `sp_consents` tables, keyed by (user, agency key or issuer).
-/// An identity's `created_at` is read by no trait method and not kept.
-#[derive(Default)]
-pub(super) struct IdentityTables {
-    pub uuids: BTreeMap<(i64, String), String>,
-    pub consents: BTreeMap<(i64, String), Consent>,
-}
-
-impl IdentityTables {
-    pub fn forget_user(&mut self, user_id: i64) {
-        self.uuids.retain(|(user, _), _| *user != user_id);
-        self.consents.retain(|(user, _), _| *user != user_id);
-    }
-}
 
 fn key(user_id: i64, name: &str) -> (i64, String) {
     (user_id, name.to_string())

@@ -11,6 +11,7 @@ mod purge;
 mod rate_limits;
 mod registry;
 mod replay;
+mod rows;
 mod security_keys;
 mod sessions;
 mod tables;
@@ -86,14 +87,14 @@ impl MemoryStores {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
+    use crate::clock::{Clock, SystemClock};
     use crate::sessions::RateLimiter;
 
     #[test]
     fn clones_share_the_tables_and_every_table_is_counted_once() {
         let stores = MemoryStores::new(Arc::new(SystemClock));
         let other = stores.clone();
-        let now = chrono::Utc::now();
+        let now = SystemClock.now();
         other.sessions.hit("ip:1", now, 1).expect("hit");
         let counts = stores.row_counts();
         assert!(counts.contains(&("rate_limits", 1)));

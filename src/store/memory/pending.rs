@@ -1,18 +1,11 @@
 //! `PendingStore` in memory: verified AuthnRequests waiting for their user, by the hash of
 //! the browser's token; `take` is true for exactly one caller.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
-use super::tables::{taken, Shared};
+use super::rows::taken;
+use super::tables::Shared;
 use crate::idp::sso::pending::{PendingError, PendingRequest, PendingStore};
-
-/// The `pending_requests` table, by token hash; each expires at `expires_at()`.
-#[derive(Default)]
-pub(super) struct PendingTable {
-    pub requests: HashMap<String, PendingRequest>,
-}
 
 /// The in-memory pending requests.
 pub struct MemoryPendingStore {

@@ -2,7 +2,8 @@
 //! with the same comparisons as the SQL purge (times cut to microseconds first), all under
 //! one lock.
 
-use super::tables::{delete_where, micros, Shared, Tables};
+use super::rows::{delete_where, micros};
+use super::tables::{Shared, Tables};
 use crate::sessions::purge::{PurgeCutoffs, PurgeReport, Purger};
 use crate::sessions::SessionError;
 

@@ -1,24 +1,11 @@
 //! `RateLimiter` in memory: one fixed window per bucket, restarted when a hit names another
 //! window.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
+use super::rows::{micros, Window};
 use super::sessions::MemorySessionStore;
-use super::tables::micros;
 use crate::sessions::{RateLimiter, SessionError};
-
-pub(super) struct Window {
-    pub start: DateTime<Utc>,
-    pub hits: i32,
-}
-
-/// The `rate_limits` table, by bucket.
-#[derive(Default)]
-pub(super) struct RateTable {
-    pub windows: HashMap<String, Window>,
-}
 
 impl RateLimiter for MemorySessionStore {
     fn hit(

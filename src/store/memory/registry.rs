@@ -1,49 +1,13 @@
 //! `SpRegistry` in memory: SPs by issuer and the revision every successful write bumps.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::tables::{micros, Shared};
+use super::rows::{micros, SpTable};
+use super::tables::Shared;
 use crate::clock::Clock;
 use crate::registry::{RegistryError, ServiceProvider, SpRegistry, UpsertCounts};
-
-/// SPs by issuer (ordered by bytes, as `list` returns them) and the revision counter.
-#[derive(Default)]
-pub(super) struct SpTable {
-    sps: BTreeMap<String, ServiceProvider>,
-    revision: i64,
-}
-
-impl SpTable {
-    /// Stores `sp` as new, stamped `now` (the caller's `created_at` is the store's to set).
-    fn insert(&mut self, sp: &ServiceProvider, now: DateTime<Utc>) {
-        let stored = ServiceProvider {
-            created_at: Some(now),
-            updated_at: Some(now),
-            ..sp.clone()
-        };
-        self.sps.insert(sp.issuer.clone(), stored);
-    }
-
-    /// Replaces `sp` keeping its `created_at`; false if the issuer is unknown.
-    fn replace(&mut self, sp: &ServiceProvider, now: DateTime<Utc>) -> bool {
-        let Some(old) = self.sps.get_mut(&sp.issuer) else {
-            return false;
-        };
-        *old = ServiceProvider {
-            created_at: old.created_at,
-            updated_at: Some(now),
-            ..sp.clone()
-        };
-        true
-    }
-
-    pub fn len(&self) -> usize {
-        self.sps.len()
-    }
-}
 
 /// The in-memory registry; writes are stamped with its clock, cut to microseconds.
 pub struct MemorySpRegistry {

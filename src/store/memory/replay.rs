@@ -2,34 +2,11 @@
 //! entries older than `forget_before` are dropped at most every `FORGET_EVERY_SECONDS`, as
 //! each database-backed process does.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
+use super::rows::micros;
 use super::sessions::MemorySessionStore;
-use super::tables::micros;
-use crate::sessions::{ReplayCache, SessionError, FORGET_EVERY_SECONDS};
-
-/// The `seen_requests` table, and when old entries were last dropped (Unix seconds).
-#[derive(Default)]
-pub(super) struct ReplayTable {
-    pub seen: HashMap<(String, String), DateTime<Utc>>,
-    forgotten_at: Option<i64>,
-}
-
-impl ReplayTable {
-    fn forget_if_due(&mut self, now: DateTime<Utc>, forget_before: DateTime<Utc>) {
-        let now = now.timestamp();
-        let due = self
-            .forgotten_at
-            .is_none_or(|last| now.saturating_sub(last) >= FORGET_EVERY_SECONDS);
-        if due {
-            self.forgotten_at = Some(now);
-            let before = micros(forget_before);
-            self.seen.retain(|_, seen_at| *seen_at >= before);
-        }
-    }
-}
+use crate::sessions::{ReplayCache, SessionError};
 
 impl ReplayCache for MemorySessionStore {
     fn first_use(

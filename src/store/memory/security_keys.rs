@@ -1,32 +1,13 @@
 //! `SecurityKeyStore` in memory: WebAuthn credentials by id, their credential ids unique
 //! across users, each named 1 to 64 characters (the table's CHECK).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 
-use super::tables::{Sequence, Shared};
+use super::tables::Shared;
 use crate::accounts::security_keys::{
     NewSecurityKey, SecurityKeyRecord, SecurityKeyStore, NAME_MAX_CHARS,
 };
 use crate::accounts::AccountError;
-
-/// The `security_keys` table, by id (oldest first).
-#[derive(Default)]
-pub(super) struct KeyTable {
-    pub keys: BTreeMap<i64, SecurityKeyRecord>,
-    ids: Sequence,
-}
-
-impl KeyTable {
-    pub fn forget_user(&mut self, user_id: i64) {
-        self.keys.retain(|_, k| k.user_id != user_id);
-    }
-
-    fn of_user(&self, user_id: i64) -> impl Iterator<Item = &SecurityKeyRecord> {
-        self.keys.values().filter(move |k| k.user_id == user_id)
-    }
-}
 
 /// The in-memory security keys.
 pub struct MemorySecurityKeyStore {

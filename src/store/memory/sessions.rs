@@ -2,31 +2,11 @@
 //! times cut to microseconds as stored. `MemorySessionStore` also implements the identity,
 //! audit, rate-limit and replay traits (one file each), as the SQL session store does.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
-use super::tables::{delete_where, micros, no_such_user, taken, Shared, Tables};
+use super::rows::{delete_where, micros, no_such_user, taken, Remembered};
+use super::tables::{Shared, Tables};
 use crate::sessions::{MfaMethod, SessionError, SessionRecord, SessionStore};
-
-pub(super) struct Remembered {
-    pub user_id: i64,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// The `browser_sessions` and `remembered_browsers` tables.
-#[derive(Default)]
-pub(super) struct SessionTables {
-    pub sessions: HashMap<String, SessionRecord>,
-    pub remembered: HashMap<String, Remembered>,
-}
-
-impl SessionTables {
-    pub fn forget_user(&mut self, user_id: i64) {
-        self.sessions.retain(|_, s| s.user_id != Some(user_id));
-        self.remembered.retain(|_, r| r.user_id != user_id);
-    }
-}
 
 /// The session record as stored: every time cut to microseconds.
 fn stored(s: &SessionRecord) -> SessionRecord {

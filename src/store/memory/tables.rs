@@ -1,21 +1,13 @@
-//! The tables every in-memory store shares, behind one mutex: each concern's rows, the
-//! sequences that number them, the cascade that removing a user sets off, and the time
-//! precision the databases keep.
+//! The tables every in-memory store shares, behind one mutex, and the cascade that removing
+//! a user sets off. Each table's rows, and the helpers that copy the databases' ways, are in
+//! `rows`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::{DateTime, SubsecRound, Utc};
-
-use super::accounts::AccountTables;
-use super::audit::AuditTable;
-use super::identities::IdentityTables;
-use super::pending::PendingTable;
-use super::rate_limits::RateTable;
-use super::registry::SpTable;
-use super::replay::ReplayTable;
-use super::security_keys::KeyTable;
-use super::sessions::SessionTables;
-use super::tokens::TokenTable;
+use super::rows::{
+    AccountTables, AuditTable, IdentityTables, KeyTable, PendingTable, RateTable, ReplayTable,
+    SessionTables, SpTable, TokenTable,
+};
 
 /// Every table. One lock for all: a change that spans tables (removing a user, a purge) is
 /// atomic, and every compare-and-set succeeds for exactly one caller.
@@ -65,46 +57,9 @@ impl Shared {
     }
 }
 
-/// Row ids: 1, 2, 3, … never reused, as `AUTOINCREMENT` and PostgreSQL sequences.
-#[derive(Debug, Default)]
-pub(super) struct Sequence(i64);
-
-impl Sequence {
-    pub fn next(&mut self) -> i64 {
-        self.0 += 1;
-        self.0
-    }
-}
-
-/// A time as the databases keep it where the SQL stores cut it: whole microseconds.
-pub(super) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(6)
-}
-
-/// What a foreign key to `users` says when the user does not exist.
-pub(super) fn no_such_user(table: &str, user_id: i64) -> String {
-    format!("FOREIGN KEY constraint failed: {table}.user_id {user_id} names no user")
-}
-
-/// What a unique key says when the value exists.
-pub(super) fn taken(key: &str) -> String {
-    format!("UNIQUE constraint failed: {key}")
-}
-
-/// Deletes the rows of `table` that pass `doomed`; how many.
-pub(super) fn delete_where<K, V>(
-    table: &mut std::collections::HashMap<K, V>,
-    doomed: impl Fn(&V) -> bool,
-) -> usize {
-    let before = table.len();
-    table.retain(|_, row| !doomed(row));
-    before - table.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Duration, TimeZone};
 
     #[test]
     fn a_panic_while_holding_the_tables_does_not_lock_them_away() {
@@ -118,14 +73,5 @@ mod tests {
         .join();
         assert!(crashed.is_err());
         assert_eq!(shared.lock().registry.len(), 0);
-    }
-
-    #[test]
-    fn times_are_cut_to_whole_microseconds_and_ids_count_from_one() {
-        let t = Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 0).unwrap();
-        let cut = micros(t + Duration::nanoseconds(1_234_567));
-        assert_eq!(cut, t + Duration::microseconds(1_234));
-        let mut ids = Sequence::default();
-        assert_eq!((ids.next(), ids.next()), (1, 2));
     }
 }

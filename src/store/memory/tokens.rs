@@ -2,36 +2,12 @@
 //! before they expire, taken by exactly one caller. Times are kept as given (the SQL store
 //! does not cut them either).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
-use super::tables::{delete_where, no_such_user, taken, Shared};
+use super::rows::{delete_where, no_such_user, taken};
+use super::tables::Shared;
 use crate::accounts::tokens::{TokenPurpose, TokenRecord, TokenStore};
 use crate::accounts::AccountError;
-
-/// The `one_time_tokens` table, by token hash.
-#[derive(Default)]
-pub(super) struct TokenTable {
-    pub tokens: HashMap<String, TokenRecord>,
-}
-
-impl TokenTable {
-    pub fn forget_user(&mut self, user_id: i64) {
-        delete_where(&mut self.tokens, |t| t.user_id == Some(user_id));
-    }
-
-    /// The token if it has this purpose and is alive at `now`.
-    fn live(
-        &mut self,
-        token_hash: &str,
-        purpose: TokenPurpose,
-        now: DateTime<Utc>,
-    ) -> Option<&mut TokenRecord> {
-        let token = self.tokens.get_mut(token_hash);
-        token.filter(|t| t.purpose == purpose && t.expires_at > now)
-    }
-}
 
 /// The in-memory one-time tokens.
 pub struct MemoryTokenStore {

@@ -17,7 +17,6 @@ use crate::store::DbConnection;
 /// Entries kept in `authenticated` before it starts again from empty.
 const AUTHENTICATED_CACHE_MAX: usize = 50_000;
 
-
 fn find_agency_uuid(
     c: &mut DbConnection,
     user_id: i64,

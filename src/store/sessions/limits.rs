@@ -17,7 +17,6 @@ use crate::store::schema::{rate_limits, seen_requests};
 use crate::store::time::db_time;
 use crate::store::DbConnection;
 
-
 /// Counts a hit in the bucket's window and returns the count: +1 in the same window, else
 /// the window restarts at 1. Writes come before the read, as in `upsert_consent`, and each
 /// UPDATE says which window it expects, so none can undo a concurrent count.
