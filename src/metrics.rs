@@ -22,7 +22,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::sessions::AuditEvent;
+use crate::sessions::{AuditEvent, AuditKind};
 
 /// Latency buckets in seconds: from a metadata fetch to a database that has stopped answering.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -286,32 +286,30 @@ fn status_label(status: u16) -> &'static str {
 pub fn audit_event(event: &AuditEvent) {
     let m = &*METRICS;
     let success = if event.success { "true" } else { "false" };
-    m.audit_events
-        .with_label_values(&[&event.event, success])
-        .inc();
+    let kind = event.event.as_str();
+    m.audit_events.with_label_values(&[kind, success]).inc();
     let detail = event.detail.as_deref().unwrap_or("");
-    match event.event.as_str() {
-        "SAML Auth" if event.success => {
+    match event.event {
+        AuditKind::SamlAuth if event.success => {
             if let Some(sp) = &event.issuer {
                 m.saml_responses.with_label_values(&[sp]).inc();
             }
         }
-        "Sign In Success" => {
+        AuditKind::SignInSuccess => {
             m.sign_ins
                 .with_label_values(&[sign_in_step(detail), "success", detail])
                 .inc();
         }
-        "Sign In Failure" => {
+        AuditKind::SignInFailure => {
             m.sign_ins
                 .with_label_values(&[sign_in_step(detail), "failure", detail])
                 .inc();
         }
         _ => {}
     }
-    let saml = event.event.starts_with("SAML") || event.event.contains("Logout");
-    if saml && !event.success {
+    if event.event.is_saml_message() && !event.success {
         for code in detail.split(',').filter(|c| is_code(c)) {
-            m.saml_errors.with_label_values(&[&event.event, code]).inc();
+            m.saml_errors.with_label_values(&[kind, code]).inc();
         }
     }
 }
@@ -340,7 +338,7 @@ mod tests {
 
     fn event(name: &str, success: bool, issuer: Option<&str>, detail: &str) -> AuditEvent {
         AuditEvent {
-            event: name.into(),
+            event: AuditKind::parse(name).expect("a kind the IdP writes"),
             issuer: issuer.map(str::to_string),
             user_public_id: None,
             success,

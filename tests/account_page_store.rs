@@ -198,7 +198,7 @@ fn consents_are_listed_and_revoked_per_user(
 
 fn a_users_events_come_most_recent_first_with_their_times(audit: &dyn AuditLog) {
     let event = |user: &str, detail: &str| AuditEvent {
-        event: "Account".into(),
+        event: saml_idp::sessions::AuditKind::Account,
         issuer: None,
         user_public_id: Some(user.into()),
         success: true,

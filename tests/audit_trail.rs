@@ -8,7 +8,7 @@ mod common;
 use serde_json::Value;
 
 use common::flow::*;
-use saml_idp::sessions::AuditEvent;
+use saml_idp::sessions::{AuditEvent, AuditKind};
 
 fn flows() -> Vec<(&'static str, Flow)> {
     common::every_backend()
@@ -62,7 +62,7 @@ async fn every_fixture_request_leaves_one_event_with_its_outcome() {
             let events = f.state.audit.recent(1000).expect("audit");
             assert_eq!(events.len(), before + 1, "{backend} {b64}: one event");
             let event = &events[0];
-            assert_eq!(event.event, "SAML Auth Request", "{backend} {b64}");
+            assert_eq!(event.event, AuditKind::SamlAuthRequest, "{backend} {b64}");
             let expected: Vec<&str> = entry["errors"]
                 .as_array()
                 .expect("errors")
@@ -125,8 +125,8 @@ async fn refusals_before_intake_are_audited_too() {
             .await;
         let e = last(&f);
         assert_eq!(
-            (e.event.as_str(), e.success, e.detail.as_deref()),
-            ("Logout Initiated", false, Some("malformed_request")),
+            (e.event, e.success, e.detail.as_deref()),
+            (AuditKind::LogoutInitiated, false, Some("malformed_request")),
             "{backend}"
         );
         // Unsigned LogoutRequest: refused, with its codes.
@@ -138,7 +138,7 @@ async fn refusals_before_intake_are_audited_too() {
         f.get(&format!("/api/saml/logout2026?SAMLRequest={value}"))
             .await;
         let e = last(&f);
-        assert_eq!(e.event, "Logout Initiated");
+        assert_eq!(e.event, AuditKind::LogoutInitiated);
         assert!(
             !e.success && e.detail.as_deref() == Some("signature_required"),
             "{e:?}"

@@ -6,6 +6,7 @@ mod common;
 
 use base64::Engine;
 use chrono::Duration;
+use saml_idp::sessions::AuditKind;
 use serde_json::{json, Value};
 
 use common::flow::*;
@@ -132,7 +133,7 @@ async fn front_channel_logout_from_a_python3_saml_redirect() {
         .recent(10)
         .expect("audit")
         .iter()
-        .any(|e| e.event == "Logout Initiated" && e.success));
+        .any(|e| e.event == AuditKind::LogoutInitiated && e.success));
 }
 
 #[actix_web::test]
@@ -208,7 +209,7 @@ async fn remote_logout_ends_every_session_of_the_user() {
         !still_signed_in(&mut f).await,
         "first browser signed out: the next request asks for the password"
     );
-    let events: Vec<String> = f
+    let events: Vec<AuditKind> = f
         .state
         .audit
         .recent(20)
@@ -217,8 +218,8 @@ async fn remote_logout_ends_every_session_of_the_user() {
         .map(|e| e.event)
         .collect();
     assert!(
-        events.contains(&"Remote Logout initiated".into())
-            && events.contains(&"Remote Logout completed".into())
+        events.contains(&AuditKind::RemoteLogoutInitiated)
+            && events.contains(&AuditKind::RemoteLogoutCompleted)
     );
 }
 

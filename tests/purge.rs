@@ -347,7 +347,7 @@ fn the_purge_command_fails_on_one_line_when_postgresql_is_unreachable() {
 fn audit_events_past_their_retention_are_purged(audit: &dyn AuditLog, purger: &dyn Purger) {
     use saml_idp::sessions::AuditEvent;
     let event = |detail: &str| AuditEvent {
-        event: "SAML Auth".into(),
+        event: saml_idp::sessions::AuditKind::SamlAuth,
         issuer: None,
         user_public_id: None,
         success: true,

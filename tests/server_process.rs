@@ -431,7 +431,7 @@ fn sigterm_stores_every_buffered_audit_event() {
     let events = saml_idp::sessions::AuditLog::recent(&audit, 1000).expect("events");
     let refused = events
         .iter()
-        .filter(|e| e.event == "SAML Auth Request" && !e.success)
+        .filter(|e| e.event == saml_idp::sessions::AuditKind::SamlAuthRequest && !e.success)
         .count();
     assert_eq!(refused, REQUESTS, "every refused request is on record");
 }

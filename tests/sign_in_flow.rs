@@ -8,6 +8,7 @@ mod common;
 use common::flow::*;
 use saml_idp::accounts::sealing::{PivRecord, VerifiedProfile};
 use saml_idp::accounts::UserStatus;
+use saml_idp::sessions::AuditKind;
 
 #[actix_web::test]
 async fn auth_only_request_signs_in_consents_and_hands_off() {
@@ -54,8 +55,10 @@ async fn auth_only_request_signs_in_consents_and_hands_off() {
     assert_eq!(done.status, 200);
     assert!(done.body.contains("Test SP One"), "{}", done.body);
     let events = f.state.audit.recent(20).expect("audit");
-    assert!(events.iter().any(|e| e.event == "SAML Auth" && e.success));
-    assert!(events.iter().any(|e| e.event == "Sign In Success"));
+    assert!(events
+        .iter()
+        .any(|e| e.event == AuditKind::SamlAuth && e.success));
+    assert!(events.iter().any(|e| e.event == AuditKind::SignInSuccess));
     assert!(
         events
             .iter()

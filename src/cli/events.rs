@@ -63,7 +63,7 @@ pub fn run(config: &Config, args: EventsArgs) -> Result<(), CliError> {
         if args.json {
             let line = serde_json::json!({
                 "at": at,
-                "event": e.event,
+                "event": e.event.as_str(),
                 "success": e.success,
                 "issuer": e.issuer,
                 "user": e.user_public_id,

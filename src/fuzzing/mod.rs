@@ -19,11 +19,11 @@ use crate::crypto::query_signature::{self, RawSignedQuery};
 use crate::idp::intake::authn::{self, Settings, Verdict};
 use crate::idp::intake::logout::{self, Channel};
 use crate::idp::intake::{Endpoint, Inbound};
+use crate::idp::saml_params::SamlParams;
 use crate::saml::authn_context::{self, SpPolicy};
 use crate::saml::codec::{self, Limits};
 use crate::saml::xml_doc::{self, XmlDoc};
 use crate::saml::xml_reader::{self, Element, Node};
-use crate::web::saml_params::SamlParams;
 
 /// Names of the targets, as the afl binaries, `scripts/fuzz` and the corpus folders spell them.
 pub const TARGETS: &[&str] = &[

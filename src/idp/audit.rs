@@ -4,14 +4,7 @@
 
 use super::intake::IntakeError;
 use super::{Deps, Error};
-use crate::sessions::AuditEvent;
-
-pub const SAML_AUTH_REQUEST: &str = "SAML Auth Request";
-pub const LOGOUT_INITIATED: &str = "Logout Initiated";
-pub const REMOTE_LOGOUT_INITIATED: &str = "Remote Logout initiated";
-pub const REMOTE_LOGOUT_COMPLETED: &str = "Remote Logout completed";
-/// The end of single sign-on: a Response (or NoPassive) went to the SP.
-pub const SAML_AUTH: &str = "SAML Auth";
+use crate::sessions::{AuditEvent, AuditKind};
 
 /// The outcome of one incoming message, as the audit trail records it.
 pub enum Outcome<'a> {
@@ -24,7 +17,7 @@ pub enum Outcome<'a> {
 /// Records `event` for a message from `issuer` (a registered SP, or none).
 pub fn record(
     deps: &Deps<'_>,
-    event: &str,
+    event: AuditKind,
     issuer: Option<&str>,
     outcome: Outcome<'_>,
 ) -> Result<(), Error> {
@@ -35,7 +28,7 @@ pub fn record(
         Outcome::Refused(errors) => (false, codes(errors)),
     };
     let event = AuditEvent {
-        event: event.into(),
+        event,
         issuer: registered.map(str::to_string),
         user_public_id: None,
         success,
@@ -53,9 +46,6 @@ pub fn codes(errors: &[IntakeError]) -> String {
         .join(",")
 }
 
-/// The event of every change to an account and every step of sign-up and recovery.
-pub const ACCOUNT: &str = "Account";
-
 /// Records an account event (`detail` is a fixed word such as `password_reset`; never PII).
 pub fn account(
     deps: &Deps<'_>,
@@ -64,7 +54,7 @@ pub fn account(
     detail: &str,
 ) -> Result<(), Error> {
     let event = AuditEvent {
-        event: ACCOUNT.into(),
+        event: AuditKind::Account,
         issuer: None,
         user_public_id: public_id.map(str::to_string),
         success,

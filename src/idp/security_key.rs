@@ -25,7 +25,7 @@ use super::{Deps, Error};
 use crate::accounts::security_keys::{self, NewSecurityKey, SecurityKeyRecord};
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::UserRecord;
-use crate::sessions::{AuditEvent, MfaMethod, SessionRecord};
+use crate::sessions::{AuditEvent, AuditKind, MfaMethod, SessionRecord};
 
 /// The user a key is registered for: the WebAuthn user handle (the user's `public_id`,
 /// never sent to an SP) and the names an authenticator may show.
@@ -234,7 +234,7 @@ pub fn register_for_user(
     let key = match finish_registration(deps, ceremony_token, handle, response)? {
         Finish::Done(key) => key,
         Finish::Refused(why) => {
-            audit(deps, user, KEY_ADDED, false, why.as_str())?;
+            audit(deps, user, AuditKind::SecurityKeyAdded, false, why.as_str())?;
             return Ok(Finish::Refused(why));
         }
     };
@@ -246,14 +246,14 @@ pub fn register_for_user(
     };
     match deps.security_keys.add(&new, deps.now)? {
         Some(id) => {
-            audit(deps, user, KEY_ADDED, true, "added")?;
+            audit(deps, user, AuditKind::SecurityKeyAdded, true, "added")?;
             Ok(Finish::Done(id))
         }
         None => {
             audit(
                 deps,
                 user,
-                KEY_ADDED,
+                AuditKind::SecurityKeyAdded,
                 false,
                 Refusal::AlreadyRegistered.as_str(),
             )?;
@@ -278,13 +278,19 @@ pub fn remove_for_user(deps: &Deps<'_>, user: &UserRecord, key_id: i64) -> Resul
         return Ok(Removal::NotFound);
     }
     if user.totp_secret_sealed.is_none() && keys.len() <= 1 {
-        audit(deps, user, KEY_REMOVED, false, "last_factor")?;
+        audit(
+            deps,
+            user,
+            AuditKind::SecurityKeyRemoved,
+            false,
+            "last_factor",
+        )?;
         return Ok(Removal::LastFactor);
     }
     if !deps.security_keys.remove(key_id, user.id)? {
         return Ok(Removal::NotFound);
     }
-    audit(deps, user, KEY_REMOVED, true, "removed")?;
+    audit(deps, user, AuditKind::SecurityKeyRemoved, true, "removed")?;
     Ok(Removal::Removed)
 }
 
@@ -472,18 +478,15 @@ fn take_ceremony<P: for<'de> Deserialize<'de>>(
     Ok(payload.map(|p| (record, p)))
 }
 
-const KEY_ADDED: &str = "Security Key Added";
-const KEY_REMOVED: &str = "Security Key Removed";
-
 fn audit(
     deps: &Deps<'_>,
     user: &UserRecord,
-    event: &str,
+    event: AuditKind,
     success: bool,
     detail: &str,
 ) -> Result<(), Error> {
     let event = AuditEvent {
-        event: event.into(),
+        event,
         issuer: None,
         user_public_id: Some(user.public_id.clone()),
         success,

@@ -10,7 +10,7 @@ use chrono::Duration;
 use super::throttle::{self, Bucket};
 use super::{Deps, Error};
 use crate::accounts::{backup_codes, password, totp, UserRecord, UserStatus};
-use crate::sessions::{AuditEvent, MfaMethod, SessionRecord};
+use crate::sessions::{AuditEvent, AuditKind, MfaMethod, SessionRecord};
 
 /// Failures (any step) that lock an account.
 pub const LOCK_AFTER: i32 = 10;
@@ -304,11 +304,10 @@ fn audit(
 ) -> Result<(), Error> {
     let event = AuditEvent {
         event: if success {
-            "Sign In Success"
+            AuditKind::SignInSuccess
         } else {
-            "Sign In Failure"
-        }
-        .into(),
+            AuditKind::SignInFailure
+        },
         issuer: None,
         user_public_id: user.map(|u| u.public_id.clone()),
         success,

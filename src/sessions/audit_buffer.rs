@@ -232,7 +232,7 @@ mod tests {
 
     fn event(n: usize) -> AuditEvent {
         AuditEvent {
-            event: "SAML Auth".into(),
+            event: crate::sessions::AuditKind::SamlAuth,
             issuer: None,
             user_public_id: None,
             success: true,

@@ -4,7 +4,10 @@
 //! node can serve any step.
 
 pub mod audit_buffer;
+pub mod audit_kind;
 pub mod purge;
+
+pub use audit_kind::AuditKind;
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -91,7 +94,7 @@ pub struct SessionRecord {
 /// One audit event; never holds PII (SPEC 12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
-    pub event: String,
+    pub event: AuditKind,
     pub issuer: Option<String>,
     pub user_public_id: Option<String>,
     pub success: bool,

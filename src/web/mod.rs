@@ -13,7 +13,6 @@ pub mod pages;
 mod post_page;
 mod qr;
 mod render;
-pub(crate) mod saml_params;
 mod session;
 mod state;
 

@@ -22,7 +22,7 @@ pub fn revoke_consent(
     }
     // The SP is named in the event only when it is registered (never free text).
     let event = AuditEvent {
-        event: crate::idp::audit::ACCOUNT.into(),
+        event: crate::sessions::AuditKind::Account,
         issuer: deps.sps.get(issuer).map(|sp| sp.issuer.clone()),
         user_public_id: Some(user.public_id.clone()),
         success: true,

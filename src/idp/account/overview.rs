@@ -45,7 +45,7 @@ pub struct ConnectedSp {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecentEvent {
-    pub event: String,
+    pub event: crate::sessions::AuditKind,
     /// The fixed detail word (`password`, `wrong_code`, `email_added`, …).
     pub detail: Option<String>,
     /// The friendly name of the SP, only when the issuer is a registered SP.

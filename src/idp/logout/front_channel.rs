@@ -4,12 +4,13 @@
 
 use super::logout_response;
 use crate::crypto::query_signature::RawSignedQuery;
-use crate::idp::audit::{self, LOGOUT_INITIATED};
+use crate::idp::audit;
 use crate::idp::intake::logout::{intake, Channel};
 use crate::idp::intake::{Endpoint, IntakeCode, IntakeError};
 use crate::idp::{Deps, Error};
 use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
+use crate::sessions::AuditKind;
 
 /// A verified request's answer: the LogoutResponse and where it goes.
 #[derive(Debug)]
@@ -46,7 +47,7 @@ pub fn front_channel(
         Ok(v) => (Some(v.sp.issuer.as_str()), audit::Outcome::Accepted),
         Err(errors) => (None, audit::Outcome::Refused(errors)),
     };
-    audit::record(deps, LOGOUT_INITIATED, issuer, outcome)?;
+    audit::record(deps, AuditKind::LogoutInitiated, issuer, outcome)?;
     let verified = match verified {
         Ok(v) => v,
         Err(errors) => return Ok(Reply::Refused(errors)),

@@ -14,7 +14,7 @@ use crate::idp::{Deps, Error};
 use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
 use crate::sessions::purge::REPLAY_FORGET_MINUTES;
-use crate::sessions::AuditEvent;
+use crate::sessions::{AuditEvent, AuditKind};
 
 /// Why a remote logout is refused; the HTTP answer is the same (400, empty) for all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub fn remote(
     let initiated = |success, detail: &str| {
         record(
             deps,
-            audit::REMOTE_LOGOUT_INITIATED,
+            AuditKind::RemoteLogoutInitiated,
             issuer.as_deref(),
             success,
             detail,
@@ -98,7 +98,7 @@ pub fn remote(
     if deps.sessions.delete_for_user(user).is_err() {
         return Ok(RemoteAnswer::Unavailable);
     }
-    let completed = audit::REMOTE_LOGOUT_COMPLETED;
+    let completed = AuditKind::RemoteLogoutCompleted;
     record(deps, completed, issuer.as_deref(), true, "sessions_ended");
     Ok(RemoteAnswer::Accepted(logout_response(
         deps, year, &verified,
@@ -149,9 +149,9 @@ fn first_use_index(deps: &Deps<'_>, v: &VerifiedLogoutRequest) -> Index {
 
 /// The audit event of this request. A failure to record is logged, not answered: the
 /// answer reflects what happened to the sessions.
-fn record(deps: &Deps<'_>, name: &str, issuer: Option<&str>, success: bool, detail: &str) {
+fn record(deps: &Deps<'_>, kind: AuditKind, issuer: Option<&str>, success: bool, detail: &str) {
     let event = AuditEvent {
-        event: name.into(),
+        event: kind,
         issuer: issuer.map(str::to_string),
         user_public_id: None,
         success,

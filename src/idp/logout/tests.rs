@@ -8,6 +8,7 @@ use super::remote::{remote, Refusal, RemoteAnswer};
 use crate::idp::intake::IntakeCode;
 use crate::idp::testing::{self, logout_request, Harness, SP};
 use crate::saml::codec::encode_redirect;
+use crate::sessions::AuditKind;
 
 #[test]
 fn an_unsigned_remote_logout_is_refused_and_ends_no_session() {
@@ -30,7 +31,7 @@ fn an_unsigned_remote_logout_is_refused_and_ends_no_session() {
     let events = h.audit();
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
-    assert_eq!(e.event, "Remote Logout initiated");
+    assert_eq!(e.event, AuditKind::RemoteLogoutInitiated);
     assert!(!e.success);
     assert!(
         e.detail
@@ -63,7 +64,7 @@ fn front_channel_refuses_an_unknown_issuer_with_an_audit_event() {
     let events = h.audit();
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
-    assert_eq!(e.event, "Logout Initiated");
+    assert_eq!(e.event, AuditKind::LogoutInitiated);
     assert!(!e.success);
     assert_eq!(e.issuer, None, "an unknown issuer is never recorded");
     assert!(

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use super::pending::PendingRequest;
 use super::policy::Answer;
-use crate::idp::audit::SAML_AUTH;
 use crate::idp::response::{self, Claims, Success};
 use crate::idp::{Deps, Error, SpProblem, UserProblem};
 use crate::registry::ServiceProvider;
 use crate::saml::SamlYear;
+use crate::sessions::AuditKind;
 use crate::sessions::{AuditEvent, SessionRecord};
 
 /// A pending request together with its SP as registered now: only [`recheck`] builds one,
@@ -108,7 +108,7 @@ pub fn respond(
 
 fn audit(deps: &Deps<'_>, sp: &ServiceProvider, success: bool, detail: &str) -> Result<(), Error> {
     let event = AuditEvent {
-        event: SAML_AUTH.into(),
+        event: AuditKind::SamlAuth,
         issuer: Some(sp.issuer.clone()),
         user_public_id: None,
         success,

@@ -74,7 +74,7 @@ pub fn authn(
     input: &Inbound<'_>,
     browser: &Browser,
 ) -> Result<SsoReply, Error> {
-    let event = audit::SAML_AUTH_REQUEST;
+    let event = crate::sessions::AuditKind::SamlAuthRequest;
     let verified = match intake(input, settings, deps.sps) {
         Verdict::Accepted(verified) => verified,
         Verdict::Rejected(errors) => {

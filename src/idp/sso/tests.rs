@@ -10,7 +10,7 @@ use crate::idp::sso::pending::PendingStore;
 use crate::idp::testing::{self, authn_request, Harness, ACS_URL, ENTITY_ID, SP};
 use crate::idp::token::TokenHash;
 use crate::saml::codec::encode_redirect;
-use crate::sessions::AuditEvent;
+use crate::sessions::{AuditEvent, AuditKind};
 
 fn settings(h: &Harness) -> Settings<'_> {
     Settings {
@@ -73,7 +73,7 @@ fn response_root(xml: &[u8]) -> (String, Option<String>, Vec<String>) {
 
 fn event(name: &str, issuer: Option<&str>, success: bool, detail: &str) -> AuditEvent {
     AuditEvent {
-        event: name.into(),
+        event: AuditKind::parse(name).expect("a kind the IdP writes"),
         issuer: issuer.map(str::to_string),
         user_public_id: None,
         success,
@@ -141,7 +141,7 @@ fn an_unknown_issuer_is_refused_and_nothing_is_stored() {
     let events = h.audit();
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
-    assert_eq!(e.event, "SAML Auth Request");
+    assert_eq!(e.event, AuditKind::SamlAuthRequest);
     assert!(!e.success);
     assert_eq!(e.issuer, None, "an unknown issuer is never recorded");
     assert!(
@@ -234,7 +234,11 @@ fn resume_answers_a_stored_request_once_after_sign_in() {
 
     let again = resume(&h.deps(), &stored, &browser).expect("resume does not fail");
     assert!(matches!(again, SsoReply::NothingPending), "{again:?}");
-    let handoffs = h.audit().iter().filter(|e| e.event == "SAML Auth").count();
+    let handoffs = h
+        .audit()
+        .iter()
+        .filter(|e| e.event == AuditKind::SamlAuth)
+        .count();
     assert_eq!(handoffs, 1, "one Response for one request");
 }
 

@@ -66,7 +66,7 @@ pub(super) fn recent_for_user(
         .select(EventRow::as_select())
         .load(c)
         .map_err(session_err)?;
-    Ok(rows.into_iter().map(EventRow::recorded).collect())
+    Ok(rows.into_iter().filter_map(EventRow::recorded).collect())
 }
 
 /// Which audit events `saml-idp events` reads.
@@ -104,20 +104,24 @@ pub fn events(db: &Database, filter: &EventFilter) -> Result<Vec<RecordedEvent>,
         .select(EventRow::as_select())
         .load(c)
         .map_err(session_err)?;
-    Ok(rows.into_iter().rev().map(EventRow::recorded).collect())
+    Ok(rows
+        .into_iter()
+        .rev()
+        .filter_map(EventRow::recorded)
+        .collect())
 }
 
 impl EventRow {
-    fn recorded(self) -> RecordedEvent {
-        RecordedEvent {
+    fn recorded(self) -> Option<RecordedEvent> {
+        Some(RecordedEvent {
             at: utc(self.created_at),
             event: AuditEvent {
-                event: self.event,
+                event: super::audit::known_kind(&self.event)?,
                 issuer: self.issuer,
                 user_public_id: self.user_public_id,
                 success: self.success,
                 detail: self.detail,
             },
-        }
+        })
     }
 }

@@ -2,6 +2,7 @@
 //! attribute names, times in UTC), the notice of the change just made, and each problem's
 //! message and status.
 
+use crate::sessions::AuditKind;
 use actix_web::http::header;
 use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
@@ -27,19 +28,16 @@ pub const DONE: &[&str] = &[
     "consent_revoked",
 ];
 
-/// The audit events a user's own list can hold, with the key of their localised name (an
-/// event not listed here is shown by its stored name).
-const EVENT_NAMES: &[(&str, &str)] = &[
-    ("Sign In Success", "account.event.sign_in_success"),
-    ("Sign In Failure", "account.event.sign_in_failure"),
-    ("Account", "account.event.account"),
-];
-
-fn event_name(locale: Locale, event: &str) -> String {
-    EVENT_NAMES
-        .iter()
-        .find(|(name, _)| *name == event)
-        .map_or_else(|| event.to_string(), |(_, key)| locale.t(key).to_string())
+/// The localised name of an event of the user's own list (one without a translation is
+/// shown by its stored name).
+fn event_name(locale: Locale, event: AuditKind) -> String {
+    let key = match event {
+        AuditKind::SignInSuccess => "account.event.sign_in_success",
+        AuditKind::SignInFailure => "account.event.sign_in_failure",
+        AuditKind::Account => "account.event.account",
+        other => return other.as_str().to_string(),
+    };
+    locale.t(key).to_string()
 }
 
 /// What the page says above everything else.
@@ -185,7 +183,7 @@ fn events(locale: Locale, overview: &Overview) -> Vec<EventView> {
         .iter()
         .map(|e| EventView {
             at: time(e.at),
-            event: event_name(locale, &e.event),
+            event: event_name(locale, e.event),
             detail: e.detail.clone().unwrap_or_default(),
             sp: e.sp.clone(),
             success: e.success,

@@ -87,7 +87,12 @@ async fn early(state: &AppState, refused: Refusal, errors: Vec<IntakeError>) -> 
     let (worker, logged) = (state.clone(), errors.clone());
     let recorded = blocking::run(refused.locale, move || {
         let outcome = audit::Outcome::Refused(&logged);
-        audit::record(&worker.deps(), audit::SAML_AUTH_REQUEST, None, outcome)
+        audit::record(
+            &worker.deps(),
+            crate::sessions::AuditKind::SamlAuthRequest,
+            None,
+            outcome,
+        )
     })
     .await;
     match recorded {

@@ -60,7 +60,12 @@ pub async fn logout(
             let logged = errors.clone();
             blocking::run(locale, move || {
                 let outcome = audit::Outcome::Refused(&logged);
-                audit::record(&worker.deps(), audit::LOGOUT_INITIATED, None, outcome)
+                audit::record(
+                    &worker.deps(),
+                    crate::sessions::AuditKind::LogoutInitiated,
+                    None,
+                    outcome,
+                )
             })
             .await?;
             return Err(reject(errors));
