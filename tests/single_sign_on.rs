@@ -529,7 +529,7 @@ fn verdict_with(page: &Answer, cert: &str, key: &str, request_id: &str) -> Value
         "saml_response": form_field(&page.body, "SAMLResponse").expect("field"), "request_id": request_id,
         "want_response_signed": false, "want_encrypted": true,
     });
-    common::python3_saml_script("python3_saml_acs.py", &job)
+    common::oracles::python3_saml("python3_saml_acs.py", &job)
 }
 
 /// One full sign-in from a fresh browser: request, password, code (and consent the first

@@ -420,7 +420,7 @@ pub fn python_verdict_of(
     let mut job = python_job(sp, base_url);
     job["saml_response"] = response.into();
     job["request_id"] = request_id.into();
-    super::python3_saml_script("python3_saml_acs.py", &job)
+    super::oracles::python3_saml("python3_saml_acs.py", &job)
 }
 
 /// python3-saml's verdicts on many (SAMLResponse, request ID) pairs, in one process:
@@ -432,7 +432,7 @@ pub fn python_verdicts(
 ) -> serde_json::Value {
     let mut job = python_job(sp, base_url);
     job["responses"] = serde_json::json!(responses);
-    super::python3_saml_script("python3_saml_acs.py", &job)
+    super::oracles::python3_saml("python3_saml_acs.py", &job)
 }
 
 fn python_job(sp: &PythonSp<'_>, base_url: &str) -> serde_json::Value {
