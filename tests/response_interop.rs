@@ -129,11 +129,7 @@ fn add_sp(f: &Flow, issuer: &str, encryption: &str, sign_response: bool) {
         active: true,
         ..Default::default()
     };
-    let sp = saml_idp::registry::validate(&record, &common::root().join("fixtures/keys"))
-        .expect("valid");
-    f.state.sp_cache.refresh().ok();
-    common::registry_of(&f.state).add(&sp).expect("add");
-    f.state.sp_cache.refresh().expect("refresh");
+    f.register_sp(&record);
 }
 
 /// Signs in fully and returns (SAMLResponse, RelayState) from the hand-off page.

@@ -50,10 +50,7 @@ fn add_sp_b(f: &Flow) {
         active: true,
         ..Default::default()
     };
-    let sp = saml_idp::registry::validate(&record, &common::root().join("fixtures/keys"))
-        .expect("valid");
-    common::registry_of(&f.state).add(&sp).expect("add");
-    f.state.sp_cache.refresh().expect("refresh");
+    f.register_sp(&record);
 }
 
 /// python3-saml's verdict on the hand-off page's Response for `issuer`.

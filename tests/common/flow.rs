@@ -371,6 +371,19 @@ impl Flow {
         answer
     }
 
+    /// Registers `record` (certificates named as in `fixtures/keys/`) and refreshes the SP
+    /// cache, so the next request sees it.
+    pub fn register_sp(
+        &self,
+        record: &saml_idp::registry::SpRecord,
+    ) -> saml_idp::registry::ServiceProvider {
+        let sp = saml_idp::registry::validate(record, &super::root().join("fixtures/keys"))
+            .expect("valid SP record");
+        super::registry_of(&self.state).add(&sp).expect("add");
+        self.state.sp_cache.refresh().expect("refresh");
+        sp
+    }
+
     pub fn tick(&self, seconds: i64) {
         self.clock.advance(Duration::seconds(seconds));
     }
