@@ -7,7 +7,6 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use base64::Engine;
 use serde_json::Value;
 
 const ISSUER: &str = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:cli";
@@ -209,14 +208,6 @@ fn der_of_pem(pem: &str) -> Vec<u8> {
     openssl::x509::X509::from_pem(pem.as_bytes())
         .and_then(|c| c.to_der())
         .expect("PEM certificate")
-}
-
-fn fixture_der(name: &str) -> Vec<u8> {
-    der_of_pem(&std::fs::read_to_string(common::key(name)).expect("fixture"))
-}
-
-fn b64(der: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(der)
 }
 
 /// The text of every `<ds:X509Certificate>` in `xml`, whitespace removed.
@@ -445,8 +436,8 @@ fn add_with_every_option_stores_each_value() {
         assert_eq!(
             json_certs_der(&sp),
             vec![
-                fixture_der("sp1-test-only.crt"),
-                fixture_der("sp1-second-test-only.crt")
+                common::fixture_der("sp1-test-only.crt"),
+                common::fixture_der("sp1-second-test-only.crt")
             ],
             "{n}"
         );
@@ -756,7 +747,7 @@ fn import_metadata_creates_the_sp_of_example_sp_xml() {
             sp["logout_url"], "https://app.example.com/saml/logout",
             "{n}"
         );
-        let certs: Vec<String> = json_certs_der(&sp).iter().map(|d| b64(d)).collect();
+        let certs: Vec<String> = json_certs_der(&sp).iter().map(|d| common::b64(d)).collect();
         assert_eq!(certs, expected_certs, "{n}");
         assert_eq!(t.list_json().len(), 1, "{n}");
     }
@@ -894,7 +885,7 @@ fn an_encrypted_key_with_its_passphrase_signs_metadata() {
         &[(PASSPHRASE_VAR, "test-only-passphrase")],
     );
     assert_success(&out, "encrypted key with its passphrase");
-    let certificate = b64(&fixture_der("idp-2026-test-only.crt"));
+    let certificate = common::b64(&common::fixture_der("idp-2026-test-only.crt"));
     let found = x509_certificates(&out.stdout);
     assert!(!found.is_empty(), "no ds:X509Certificate in {}", out.stdout);
     for text in found {

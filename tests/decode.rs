@@ -26,14 +26,6 @@ enum Verdict {
     Refused(Vec<String>),
 }
 
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(common::fixture(&format!("requests/{name}"))).expect("fixture")
-}
-
-fn form(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 async fn call(state: &AppState, req: test::TestRequest) -> ServiceResponse {
     let app = test::init_service(App::new().configure(web::configure(state.clone()))).await;
     app.call(req.to_request()).await.expect("no service error")
@@ -55,7 +47,7 @@ async fn endpoint(state: &AppState, input: &Input) -> Verdict {
         Input::Value(b64) => test::TestRequest::post()
             .uri("/api/saml/authpost2026")
             .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-            .set_payload(format!("SAMLRequest={}", form(b64))),
+            .set_payload(format!("SAMLRequest={}", common::form(b64))),
     };
     let response = call(state, req.insert_header(("Accept", "application/json"))).await;
     let status = response.status().as_u16();
@@ -105,7 +97,11 @@ async fn page(state: &AppState, input: &str) -> (u16, String) {
         .uri(TOOL)
         .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
         .insert_header(("Cookie", cookie))
-        .set_payload(format!("csrf={}&input={}", form(&token), form(input)));
+        .set_payload(format!(
+            "csrf={}&input={}",
+            common::form(&token),
+            common::form(input)
+        ));
     let response = call(state, req).await;
     (response.status().as_u16(), body_text(response).await)
 }
@@ -211,10 +207,10 @@ fn fixture_input(entry: &Value) -> Input {
         .filter_map(Value::as_str)
         .collect();
     if let Some(url) = files.iter().find(|f| f.ends_with(".url")) {
-        return Input::Url(fixture_text(url).trim().to_string());
+        return Input::Url(common::request_fixture(url).trim().to_string());
     }
     let b64 = files.iter().find(|f| f.ends_with(".b64")).expect(".b64");
-    Input::Value(fixture_text(b64).trim().to_string())
+    Input::Value(common::request_fixture(b64).trim().to_string())
 }
 
 fn idp() -> (common::TestDb, AppState) {
@@ -227,7 +223,7 @@ fn idp() -> (common::TestDb, AppState) {
 #[actix_web::test]
 async fn cli_page_and_endpoint_agree_on_every_fixture() {
     let manifest: Vec<Value> =
-        serde_json::from_str(&fixture_text("manifest.json")).expect("manifest");
+        serde_json::from_str(&common::request_fixture("manifest.json")).expect("manifest");
     assert!(manifest.len() >= 25, "the manifest lists the fixtures");
     let dir = cli_dir();
     let mut accepted = 0;
@@ -253,7 +249,7 @@ async fn cli_page_and_endpoint_agree_on_every_fixture() {
 #[actix_web::test]
 async fn a_whole_url_with_a_query_signature_is_verified() {
     let dir = cli_dir();
-    let url = fixture_text("redirect-signed-python3-saml.url");
+    let url = common::request_fixture("redirect-signed-python3-saml.url");
     let (status, json, _) = cli(dir.path(), url.trim());
     assert_eq!(status, 0, "{json}");
     assert_eq!(json["kind"], "AuthnRequest");
@@ -288,8 +284,11 @@ async fn a_whole_url_with_a_query_signature_is_verified() {
 #[actix_web::test]
 async fn a_post_body_and_bare_values_are_read() {
     let dir = cli_dir();
-    let b64 = fixture_text("post-unsigned.b64");
-    let body = format!("SAMLRequest={}&RelayState=state-1", form(b64.trim()));
+    let b64 = common::request_fixture("post-unsigned.b64");
+    let body = format!(
+        "SAMLRequest={}&RelayState=state-1",
+        common::form(b64.trim())
+    );
     let (status, json, _) = cli(dir.path(), &body);
     assert_eq!(status, 0, "{json}");
     assert_eq!(json["relay_state"], "state-1");
@@ -297,11 +296,15 @@ async fn a_post_body_and_bare_values_are_read() {
     assert_eq!(json["errors"], serde_json::json!([]));
 
     // The raw XML and a Redirect-binding value (deflated) are read too.
-    let xml = fixture_text("post-unsigned.xml");
+    let xml = common::request_fixture("post-unsigned.xml");
     assert_eq!(cli(dir.path(), &xml).0, 0);
     let deflated = encode_redirect(xml.as_bytes());
     assert_eq!(cli(dir.path(), &deflated).0, 0);
-    assert_eq!(cli(dir.path(), &form(&deflated)).0, 0, "url-encoded value");
+    assert_eq!(
+        cli(dir.path(), &common::form(&deflated)).0,
+        0,
+        "url-encoded value"
+    );
     assert_eq!(cli(dir.path(), &encode_post(xml.as_bytes())).0, 0);
 }
 
@@ -348,14 +351,14 @@ async fn garbage_is_a_clear_error_never_a_panic() {
 #[actix_web::test]
 async fn hostile_input_is_escaped_on_the_page() {
     let (_db, state) = idp();
-    let xml = fixture_text("post-unsigned.xml").replace(
+    let xml = common::request_fixture("post-unsigned.xml").replace(
         "<samlp:NameIDPolicy",
         "<samlp:Extensions><script>alert(1)</script></samlp:Extensions><samlp:NameIDPolicy",
     );
     let body = format!(
         "SAMLRequest={}&RelayState={}",
-        form(&encode_post(xml.as_bytes())),
-        form("<script>alert(2)</script>")
+        common::form(&encode_post(xml.as_bytes())),
+        common::form("<script>alert(2)</script>")
     );
     let (status, html) = page(&state, &body).await;
     assert_eq!(status, 200);
@@ -374,7 +377,7 @@ async fn hostile_input_is_escaped_on_the_page() {
 async fn the_page_stores_nothing_and_needs_its_csrf_token() {
     let (db, state) = idp();
     let before = common::row_counts(&db);
-    let url = fixture_text("redirect-signed-python3-saml.url");
+    let url = common::request_fixture("redirect-signed-python3-saml.url");
     let (status, html) = page(&state, url.trim()).await;
     assert_eq!(status, 200);
     assert_eq!(page_verdict(&html), Verdict::Accepted);
@@ -383,7 +386,7 @@ async fn the_page_stores_nothing_and_needs_its_csrf_token() {
     let forged = test::TestRequest::post()
         .uri(TOOL)
         .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-        .set_payload(format!("csrf=x&input={}", form(url.trim())));
+        .set_payload(format!("csrf=x&input={}", common::form(url.trim())));
     let response = call(&state, forged).await;
     assert_eq!(response.status().as_u16(), 403);
 
@@ -407,7 +410,7 @@ async fn a_logout_request_gets_the_logout_endpoints_verdict() {
     let signed = common::flow::signed_redirect(&xml("_signed"), "sp1-test-only.key");
     let unsigned = format!(
         "SAMLRequest={}",
-        form(&encode_redirect(xml("_unsigned").as_bytes()))
+        common::form(&encode_redirect(xml("_unsigned").as_bytes()))
     );
     let dir = cli_dir();
     for (query, want_sig) in [(signed, "verified"), (unsigned, "unsigned")] {

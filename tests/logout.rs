@@ -4,7 +4,6 @@
 
 mod common;
 
-use base64::Engine;
 use chrono::Duration;
 use saml_idp::sessions::AuditKind;
 use serde_json::{json, Value};
@@ -26,7 +25,7 @@ fn sp(mode: &str, key: &str, extra: Value) -> Value {
     if let (Some(job), Some(extra)) = (job.as_object_mut(), extra.as_object()) {
         job.extend(extra.clone());
     }
-    common::python3_saml_script("python3_saml_logout.py", &job)
+    common::oracles::python3_saml("python3_saml_logout.py", &job)
 }
 
 const REMOTE: &str = "https://idp.test.example.gov/api/saml/remotelogout2026";
@@ -41,17 +40,9 @@ fn remote_signed(key: &str, session_index: Option<&str>) -> Value {
     )
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn form(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 /// Signs a fresh LogoutRequest for the remote endpoint with the `xmlsec1` command.
 fn xmlsec1_signed(session_index: &str) -> String {
-    common::xmlsec1_signed_logout(REMOTE, SP1, session_index)
+    common::oracles::xmlsec1_signed_logout(REMOTE, SP1, session_index)
 }
 
 /// Signs in through sp1 and returns the user's persistent UUID for sp1's agency.
@@ -83,7 +74,10 @@ async fn still_signed_in(f: &mut Flow) -> bool {
 async fn remote(f: &mut Flow, value: &str) -> (u16, String) {
     let a = f
         .post(
-            &format!("/api/saml/remotelogout2026?SAMLRequest={}", form(value)),
+            &format!(
+                "/api/saml/remotelogout2026?SAMLRequest={}",
+                common::form(value)
+            ),
             &[],
         )
         .await;
@@ -165,7 +159,7 @@ async fn front_channel_refusals_keep_the_user_signed_in() {
     let refused = f
         .get(&format!(
             "/api/saml/logout2026?SAMLRequest={}",
-            form(&value)
+            common::form(&value)
         ))
         .await;
     assert_eq!(refused.status, 400);
@@ -194,13 +188,13 @@ async fn remote_logout_ends_every_session_of_the_user() {
     signed_in(&mut f).await;
     let made = remote_signed("sp1-test-only.key", Some(&uuid));
     let xml = made["xml"].as_str().expect("xml");
-    let (status, body) = remote(&mut f, &b64(xml.as_bytes())).await;
+    let (status, body) = remote(&mut f, &common::b64(xml.as_bytes())).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("<samlp:LogoutResponse"), "raw XML: {body}");
     let checked = sp(
         "validate",
         "sp1-test-only.key",
-        json!({"saml_response": b64(body.as_bytes()), "request_id": made["request_id"], "current_url": SP1_LOGOUT}),
+        json!({"saml_response": common::b64(body.as_bytes()), "request_id": made["request_id"], "current_url": SP1_LOGOUT}),
     );
     assert_eq!(checked["valid"], true, "{checked}");
     assert!(!still_signed_in(&mut f).await, "second browser signed out");
@@ -230,7 +224,7 @@ async fn remote_logout_refusals_are_400_with_an_empty_body() {
     let other = add_user(&f.state, "grace@example.gov", None, None);
     assert!(!other.is_empty());
     let made = |key: &str, index: &str| remote_signed(key, Some(index));
-    let signed = |v: &Value| b64(v["xml"].as_str().expect("xml").as_bytes());
+    let signed = |v: &Value| common::b64(v["xml"].as_str().expect("xml").as_bytes());
     let cases = vec![
         (
             "signed by another SP's key",
@@ -245,23 +239,25 @@ async fn remote_logout_refusals_are_400_with_an_empty_body() {
         ),
         (
             "unsigned",
-            b64(made("sp1-test-only.key", &uuid)["xml"]
-                .as_str()
-                .expect("xml")
-                .split("<ds:Signature")
-                .next()
-                .map(|head| {
-                    let tail = made("sp1-test-only.key", &uuid)["xml"]
-                        .as_str()
-                        .expect("xml")
-                        .split("</ds:Signature>")
-                        .nth(1)
-                        .unwrap_or_default()
-                        .to_string();
-                    format!("{head}{tail}")
-                })
-                .unwrap_or_default()
-                .as_bytes()),
+            common::b64(
+                made("sp1-test-only.key", &uuid)["xml"]
+                    .as_str()
+                    .expect("xml")
+                    .split("<ds:Signature")
+                    .next()
+                    .map(|head| {
+                        let tail = made("sp1-test-only.key", &uuid)["xml"]
+                            .as_str()
+                            .expect("xml")
+                            .split("</ds:Signature>")
+                            .nth(1)
+                            .unwrap_or_default()
+                            .to_string();
+                        format!("{head}{tail}")
+                    })
+                    .unwrap_or_default()
+                    .as_bytes(),
+            ),
         ),
         (
             "missing SessionIndex",
@@ -332,7 +328,11 @@ async fn another_agencys_uuid_does_not_sign_the_user_out() {
         )
         .expect("uuid");
     let made = remote_signed("sp1-test-only.key", Some(&foreign));
-    let (status, body) = remote(&mut f, &b64(made["xml"].as_str().expect("xml").as_bytes())).await;
+    let (status, body) = remote(
+        &mut f,
+        &common::b64(made["xml"].as_str().expect("xml").as_bytes()),
+    )
+    .await;
     assert_eq!((status, body.as_str()), (400, ""));
     assert!(still_signed_in(&mut f).await);
 }
@@ -445,7 +445,7 @@ async fn front_channel_structure_rules() {
         let page = f
             .get(&format!(
                 "/api/saml/logout2026?SAMLRequest={}",
-                form(&value)
+                common::form(&value)
             ))
             .await;
         assert_eq!(page.status, 400, "{name}");
@@ -483,7 +483,11 @@ async fn remote_logout_needs_no_front_channel_logout_url() {
         front.body
     );
     let made = remote_signed("sp1-test-only.key", Some(&uuid));
-    let (status, body) = remote(&mut f, &b64(made["xml"].as_str().expect("xml").as_bytes())).await;
+    let (status, body) = remote(
+        &mut f,
+        &common::b64(made["xml"].as_str().expect("xml").as_bytes()),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("<samlp:LogoutResponse"), "{body}");
     assert!(

@@ -4,52 +4,11 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use actix_web::{test, App};
 
 use saml_idp::web;
 
-const SCHEMA: &str = "/usr/share/xml/opensaml/saml-schema-metadata-2.0.xsd";
-
-/// `xmlsec1 --verify` with only `cert` trusted; true when the signature verifies.
-pub fn xmlsec_verifies(xml: &[u8], cert: &Path) -> bool {
-    let dir = tempfile::tempdir().expect("dir");
-    let file = common::write(dir.path(), "doc.xml", xml);
-    let (ok, _, stderr) = common::run(
-        Command::new("xmlsec1")
-            .arg("--verify")
-            .arg("--pubkey-cert-pem")
-            .arg(cert)
-            .args([
-                "--id-attr:ID",
-                "urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor",
-            ])
-            .arg(&file),
-    );
-    if !ok {
-        eprintln!("xmlsec1: {stderr}");
-    }
-    ok
-}
-
-fn schema_valid(xml: &[u8]) -> Result<(), String> {
-    let dir = tempfile::tempdir().expect("dir");
-    let file = common::write(dir.path(), "doc.xml", xml);
-    let catalog = common::fixture("xml/saml-schemas-catalog.xml");
-    let (ok, _, stderr) = common::run(
-        Command::new("xmllint")
-            .env("XML_CATALOG_FILES", &catalog)
-            .args(["--noout", "--nonet", "--schema", SCHEMA])
-            .arg(&file),
-    );
-    if ok {
-        Ok(())
-    } else {
-        Err(stderr)
-    }
-}
+use common::oracles::{metadata_verifies, schema_valid, METADATA_SCHEMA};
 
 async fn get(path: &str) -> (u16, actix_web::http::header::HeaderMap, Vec<u8>) {
     let db = common::sqlite_db();
@@ -78,11 +37,11 @@ async fn current_year_is_signed_by_its_own_certificate_only() {
         headers.get("pragma").map(|v| v.as_bytes()),
         Some(&b"no-cache"[..])
     );
-    assert!(xmlsec_verifies(
+    assert!(metadata_verifies(
         &body,
         &common::key("idp-2026-test-only.crt")
     ));
-    assert!(!xmlsec_verifies(
+    assert!(!metadata_verifies(
         &body,
         &common::key("idp-2025-test-only.crt")
     ));
@@ -92,11 +51,11 @@ async fn current_year_is_signed_by_its_own_certificate_only() {
 async fn previous_year_is_signed_by_its_own_different_certificate() {
     let (status, _, body) = get("/api/saml/metadata2025").await;
     assert_eq!(status, 200);
-    assert!(xmlsec_verifies(
+    assert!(metadata_verifies(
         &body,
         &common::key("idp-2025-test-only.crt")
     ));
-    assert!(!xmlsec_verifies(
+    assert!(!metadata_verifies(
         &body,
         &common::key("idp-2026-test-only.crt")
     ));
@@ -106,7 +65,8 @@ async fn previous_year_is_signed_by_its_own_different_certificate() {
 async fn metadata_validates_against_the_oasis_schema() {
     for year in ["2025", "2026"] {
         let (_, _, body) = get(&format!("/api/saml/metadata{year}")).await;
-        schema_valid(&body).unwrap_or_else(|e| panic!("metadata{year} invalid: {e}"));
+        schema_valid(&body, METADATA_SCHEMA)
+            .unwrap_or_else(|e| panic!("metadata{year} invalid: {e}"));
     }
 }
 

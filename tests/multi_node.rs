@@ -344,7 +344,7 @@ fn sign_in_load(port: u16, users: usize, stop: Arc<AtomicBool>, seen: Arc<Mutex<
 
 /// POSTs a signed LogoutRequest for `name_id` to node `i`: (status, Retry-After).
 fn remote_logout(cluster: &Cluster, i: usize, name_id: &str) -> (u16, String) {
-    let logout = common::xmlsec1_signed_logout(
+    let logout = common::oracles::xmlsec1_signed_logout(
         &format!("{BASE_URL}/api/saml/remotelogout2026"),
         SP1,
         name_id,

@@ -3,8 +3,7 @@
 //! SPEC 6 (known values, the first AAL wins, the highest IAL wins). Case counts stay small so
 //! the suite stays fast.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use proptest::prelude::*;
 
@@ -162,31 +161,6 @@ fn write_tree(w: &mut CanonicalWriter, tree: &Tree) {
     w.end();
 }
 
-/// `xmllint --exc-c14n` of `xml` (Debian's libxml2-utils, installed by scripts/install-deps).
-fn xmllint_exc_c14n(xml: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("xmllint")
-        .args(["--nonet", "--exc-c14n", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("xmllint runs (scripts/install-deps installs libxml2-utils)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(xml)
-        .expect("write to xmllint");
-    let out = child.wait_with_output().expect("xmllint finishes");
-    assert!(
-        out.status.success(),
-        "xmllint refused {}: {}",
-        String::from_utf8_lossy(xml),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -195,7 +169,7 @@ proptest! {
         let mut w = CanonicalWriter::new();
         write_tree(&mut w, &tree);
         let written = w.into_bytes();
-        let canonical = xmllint_exc_c14n(&written);
+        let canonical = common::oracles::xmllint_exc_c14n(&written);
         prop_assert_eq!(
             String::from_utf8_lossy(&canonical),
             String::from_utf8_lossy(&written)

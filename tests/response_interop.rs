@@ -5,13 +5,11 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use base64::Engine;
 use serde_json::{json, Value};
 
 use common::flow::*;
+use common::oracles;
 use saml_idp::accounts::sealing::VerifiedProfile;
 
 const SP1_ACS: &str = "http://localhost:9001/acs";
@@ -44,7 +42,7 @@ fn python3_saml(sp: &Sp<'_>, saml_response: &str, request_id: &str) -> Value {
         "saml_response": saml_response, "request_id": request_id,
         "want_response_signed": sp.response_signed, "want_encrypted": sp.encrypted,
     });
-    common::python3_saml_script("python3_saml_acs.py", &job)
+    common::oracles::python3_saml("python3_saml_acs.py", &job)
 }
 
 /// Why python3-saml refused a Response: `process_response` listed `invalid_response` with
@@ -79,46 +77,21 @@ fn assert_refused(checked: &Value, why: Refusal<'_>, case: &str) {
     );
 }
 
-fn xmlsec1(dir: &Path, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
-    let file = common::write(dir, "in.xml", input);
-    let out = Command::new("xmlsec1")
-        .args(args)
-        .arg(&file)
-        .output()
-        .expect("xmlsec1 runs");
-    out.status.success().then_some(out.stdout)
-}
-
 /// Decrypts (when encrypted) with `sp_key`, then verifies the Assertion's signature, and the
 /// Response's when `response_signed`, each against `cert` only.
 fn xmlsec1_accepts(xml: &[u8], sp_key: &str, cert: &str, response_signed: bool) -> bool {
-    let dir = tempfile::tempdir().expect("dir");
-    let key = common::key(sp_key).display().to_string();
-    let cert = common::key(cert).display().to_string();
     let plain = if String::from_utf8_lossy(xml).contains("EncryptedAssertion") {
-        match xmlsec1(dir.path(), &["--decrypt", "--privkey-pem", &key], xml) {
+        match oracles::xmlsec1_decrypts(xml, sp_key) {
             Some(plain) => plain,
             None => return false,
         }
     } else {
         xml.to_vec()
     };
-    let verify = |xpath: &str| {
-        let args = [
-            "--verify",
-            "--pubkey-cert-pem",
-            &cert,
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-            "--node-xpath",
-            xpath,
-        ];
-        xmlsec1(dir.path(), &args, &plain).is_some()
-    };
-    let assertion = verify("//*[local-name()='Assertion']/*[local-name()='Signature']");
-    let response = !response_signed || verify("/*/*[local-name()='Signature']");
+    let ids = [oracles::ASSERTION, oracles::RESPONSE];
+    let verify = |xpath| oracles::xmlsec1_verifies(&plain, cert, &ids, Some(xpath));
+    let assertion = verify(oracles::ASSERTION_SIGNATURE);
+    let response = !response_signed || verify(oracles::RESPONSE_SIGNATURE);
     assertion && response
 }
 
@@ -156,11 +129,7 @@ fn add_sp(f: &Flow, issuer: &str, encryption: &str, sign_response: bool) {
         active: true,
         ..Default::default()
     };
-    let sp = saml_idp::registry::validate(&record, &common::root().join("fixtures/keys"))
-        .expect("valid");
-    f.state.sp_cache.refresh().ok();
-    common::registry_of(&f.state).add(&sp).expect("add");
-    f.state.sp_cache.refresh().expect("refresh");
+    f.register_sp(&record);
 }
 
 /// Signs in fully and returns (SAMLResponse, RelayState) from the hand-off page.
@@ -447,7 +416,7 @@ async fn relay_state_comes_back_verbatim_from_a_python3_saml_redirect() {
     // A fresh python3-saml Redirect URL, made like fixtures/requests/redirect-signed-python3-saml.url
     // (whose IssueInstant is the fixed test time, stale at the real time this test needs).
     let mut f = start_at(common::wall_clock());
-    let made = common::python3_saml_script(
+    let made = common::oracles::python3_saml(
         "python3_saml_login.py",
         &json!({
             "sp_entity_id": SP1.issuer, "acs_url": SP1_ACS, "sp_cert": common::pem(SP1.cert), "sp_key": common::pem(SP1.key),
@@ -532,24 +501,7 @@ fn xmlsec1_signed_request(xml: &str) -> Vec<u8> {
         "</saml:Issuer><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/><ds:Reference URI=\"#_flow\"><ds:Transforms><ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>",
         1,
     );
-    let dir = tempfile::tempdir().expect("dir");
-    let key = format!(
-        "{},{}",
-        common::key("sp1-test-only.key").display(),
-        common::key("sp1-test-only.crt").display()
-    );
-    let signed = xmlsec1(
-        dir.path(),
-        &[
-            "--sign",
-            "--privkey-pem",
-            &key,
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest",
-        ],
-        template.as_bytes(),
-    );
-    signed.expect("xmlsec1 signs")
+    oracles::xmlsec1_signed(template.as_bytes(), "sp1-test-only", oracles::AUTHN_REQUEST)
 }
 
 async fn send(f: &mut Flow, xml: &str, how: Sent) -> Answer {

@@ -8,7 +8,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -17,23 +17,6 @@ use std::time::{Duration, Instant};
 use chrono::Datelike;
 
 use common::process::{curl, fixture_config, sign_in_at_sp, start, Server, SignIn, BIN};
-
-fn xmlsec_verifies(xml: &[u8], cert: &Path) -> bool {
-    let file = common::write(cert.parent().expect("dir"), "fetched.xml", xml);
-    Command::new("xmlsec1")
-        .arg("--verify")
-        .arg("--pubkey-cert-pem")
-        .arg(cert)
-        .args([
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor",
-        ])
-        .arg(&file)
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
 
 #[test]
 fn defaults_start_a_working_idp_with_development_keys() {
@@ -45,11 +28,11 @@ fn defaults_start_a_working_idp_with_development_keys() {
         let (status, body) = curl(&server, &format!("/api/saml/metadata{y}"));
         assert_eq!(status, 200, "metadata{y}");
         assert!(
-            xmlsec_verifies(&body, &keys.join(format!("saml{y}.crt"))),
+            common::oracles::metadata_verifies(&body, &keys.join(format!("saml{y}.crt"))),
             "{y} verifies"
         );
         assert!(
-            !xmlsec_verifies(&body, &keys.join(format!("saml{other}.crt"))),
+            !common::oracles::metadata_verifies(&body, &keys.join(format!("saml{other}.crt"))),
             "{y} is not {other}'s"
         );
     }
@@ -278,7 +261,7 @@ fn concurrent_signed_and_hostile_requests_get_their_answers() {
         ),
         "sp1-test-only.key",
     );
-    let python3_saml = common::python3_saml_script(
+    let python3_saml = common::oracles::python3_saml(
         "python3_saml_login.py",
         &serde_json::json!({
             "sp_entity_id": common::flow::SP1, "acs_url": "http://localhost:9001/acs",

@@ -50,10 +50,7 @@ fn add_sp_b(f: &Flow) {
         active: true,
         ..Default::default()
     };
-    let sp = saml_idp::registry::validate(&record, &common::root().join("fixtures/keys"))
-        .expect("valid");
-    common::registry_of(&f.state).add(&sp).expect("add");
-    f.state.sp_cache.refresh().expect("refresh");
+    f.register_sp(&record);
 }
 
 /// python3-saml's verdict on the hand-off page's Response for `issuer`.
@@ -529,7 +526,7 @@ fn verdict_with(page: &Answer, cert: &str, key: &str, request_id: &str) -> Value
         "saml_response": form_field(&page.body, "SAMLResponse").expect("field"), "request_id": request_id,
         "want_response_signed": false, "want_encrypted": true,
     });
-    common::python3_saml_script("python3_saml_acs.py", &job)
+    common::oracles::python3_saml("python3_saml_acs.py", &job)
 }
 
 /// One full sign-in from a fresh browser: request, password, code (and consent the first

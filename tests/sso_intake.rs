@@ -75,18 +75,10 @@ impl Idp {
     }
 }
 
-fn form(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 /// A response body as a browser reads it back (tera escapes `/` in attribute values).
 async fn text(response: ServiceResponse) -> String {
     let body = test::read_body(response).await;
     String::from_utf8_lossy(&body).replace("&#x2F;", "/")
-}
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(common::fixture(&format!("requests/{name}"))).expect("fixture")
 }
 
 /// (status, error codes) of a response; codes from the JSON body.
@@ -113,7 +105,7 @@ async fn send_fixture(idp: &Idp, entry: &Value) -> ServiceResponse {
         .filter_map(Value::as_str)
         .collect();
     if let Some(url) = files.iter().find(|f| f.ends_with(".url")) {
-        let url = fixture_text(url);
+        let url = common::request_fixture(url);
         let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
         return idp.get(&format!("{AUTH}?{query}")).await;
     }
@@ -123,7 +115,10 @@ async fn send_fixture(idp: &Idp, entry: &Value) -> ServiceResponse {
         .expect("a .b64 file");
     idp.post(
         AUTHPOST,
-        format!("SAMLRequest={}", form(fixture_text(b64).trim())),
+        format!(
+            "SAMLRequest={}",
+            common::form(common::request_fixture(b64).trim())
+        ),
     )
     .await
 }
@@ -131,7 +126,7 @@ async fn send_fixture(idp: &Idp, entry: &Value) -> ServiceResponse {
 #[actix_web::test]
 async fn every_fixture_gets_its_expected_outcome() {
     let manifest: Vec<Value> =
-        serde_json::from_str(&fixture_text("manifest.json")).expect("manifest");
+        serde_json::from_str(&common::request_fixture("manifest.json")).expect("manifest");
     assert!(manifest.len() >= 25, "the manifest lists the fixtures");
     for entry in &manifest {
         let idp = idp();
@@ -164,7 +159,7 @@ async fn every_fixture_gets_its_expected_outcome() {
 #[actix_web::test]
 async fn python3_saml_redirect_keeps_relay_state_verbatim() {
     let idp = idp();
-    let url = fixture_text("redirect-signed-python3-saml.url");
+    let url = common::request_fixture("redirect-signed-python3-saml.url");
     let query = url.split_once('?').map(|(_, q)| q).expect("query");
     let response = idp.get(&format!("{AUTH}?{query}")).await;
     assert_eq!(response.status().as_u16(), 303);
@@ -209,7 +204,7 @@ async fn redirect(idp: &Idp, xml: &str) -> (u16, Vec<String>, bool) {
     outcome(
         idp.get(&format!(
             "{AUTH}?SAMLRequest={}",
-            form(&encode_redirect(xml.as_bytes()))
+            common::form(&encode_redirect(xml.as_bytes()))
         ))
         .await,
     )
@@ -244,7 +239,7 @@ fn produced_by(code: IntakeCode) -> &'static str {
 async fn every_intake_code_is_produced_over_http() {
     let mut seen = BTreeSet::new();
     let manifest: Vec<Value> =
-        serde_json::from_str(&fixture_text("manifest.json")).expect("manifest");
+        serde_json::from_str(&common::request_fixture("manifest.json")).expect("manifest");
     for entry in manifest.iter().filter(|e| e["status"] == 400) {
         let (_, codes, _) = outcome(send_fixture(&idp(), entry).await).await;
         seen.extend(codes);
@@ -371,7 +366,7 @@ async fn a_one_gigabyte_deflate_bomb_stops_at_the_inflate_cap() {
     });
     let (status, codes, cookie) = outcome(
         roomy
-            .post(AUTHPOST, format!("SAMLRequest={}", form(&bomb)))
+            .post(AUTHPOST, format!("SAMLRequest={}", common::form(&bomb)))
             .await,
     )
     .await;
@@ -382,7 +377,7 @@ async fn a_one_gigabyte_deflate_bomb_stops_at_the_inflate_cap() {
     // With the default limits the same bomb is refused before inflating at all.
     let idp = idp();
     let (status, codes, _) = outcome(
-        idp.post(AUTHPOST, format!("SAMLRequest={}", form(&bomb)))
+        idp.post(AUTHPOST, format!("SAMLRequest={}", common::form(&bomb)))
             .await,
     )
     .await;
@@ -407,7 +402,7 @@ async fn a_ten_megabyte_body_is_refused_without_being_buffered() {
     }
     let long_relay = format!(
         "SAMLRequest={}&RelayState={}",
-        form(&encode_post(authn_request(SP1, "", "").as_bytes())),
+        common::form(&encode_post(authn_request(SP1, "", "").as_bytes())),
         "r".repeat(1025)
     );
     let (status, codes, _) = outcome(idp.post(AUTHPOST, long_relay).await).await;
@@ -432,7 +427,7 @@ async fn html_errors_are_localised_and_echo_nothing() {
     ] {
         let uri = format!(
             "{AUTH}?SAMLRequest={}&RelayState=%3Cscript%3E&locale={locale}",
-            form(&encode_redirect(xml.as_bytes()))
+            common::form(&encode_redirect(xml.as_bytes()))
         );
         let response = idp.call(test::TestRequest::get().uri(&uri)).await;
         assert_eq!(response.status().as_u16(), 400);
@@ -458,7 +453,7 @@ async fn json_errors_have_field_code_and_message() {
     let response = idp
         .get(&format!(
             "{AUTH}?SAMLRequest={}",
-            form(&encode_redirect(
+            common::form(&encode_redirect(
                 authn_request("urn:nobody", "", "").as_bytes()
             ))
         ))
@@ -494,7 +489,7 @@ async fn an_inactive_sp_gets_the_no_longer_in_service_page() {
             AUTHPOST,
             format!(
                 "SAMLRequest={}",
-                form(fixture_text("post-signed-xmlsec1.b64").trim())
+                common::form(common::request_fixture("post-signed-xmlsec1.b64").trim())
             ),
         )
         .await,
@@ -508,7 +503,7 @@ async fn an_inactive_sp_gets_the_no_longer_in_service_page() {
                 .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
                 .set_payload(format!(
                     "SAMLRequest={}",
-                    form(fixture_text("post-unsigned.b64").trim())
+                    common::form(common::request_fixture("post-unsigned.b64").trim())
                 )),
         )
         .await;
@@ -519,11 +514,11 @@ async fn an_inactive_sp_gets_the_no_longer_in_service_page() {
 #[actix_web::test]
 async fn the_public_post_endpoint_bounces_to_authpost_without_cookies() {
     let idp = idp();
-    let b64 = fixture_text("post-signed-xmlsec1.b64");
+    let b64 = common::request_fixture("post-signed-xmlsec1.b64");
     let response = idp
         .post(
             AUTH,
-            format!("SAMLRequest={}&RelayState=a%22b", form(b64.trim())),
+            format!("SAMLRequest={}&RelayState=a%22b", common::form(b64.trim())),
         )
         .await;
     assert_eq!(response.status().as_u16(), 200);
@@ -544,7 +539,7 @@ async fn head_and_query_on_post_work_and_unknown_years_are_404() {
     let idp = idp();
     let query = format!(
         "SAMLRequest={}",
-        form(&encode_redirect(authn_request(SP1, "", "").as_bytes()))
+        common::form(&encode_redirect(authn_request(SP1, "", "").as_bytes()))
     );
     let head = idp
         .call(
@@ -580,7 +575,7 @@ async fn the_sign_in_page_names_the_service_and_offers_cancel() {
     let response = idp
         .get(&format!(
             "{AUTH}?SAMLRequest={}",
-            form(&encode_redirect(authn_request(SP1, "", "").as_bytes()))
+            common::form(&encode_redirect(authn_request(SP1, "", "").as_bytes()))
         ))
         .await;
     let cookie = response
@@ -760,7 +755,7 @@ async fn data_after_the_deflate_stream_is_malformed() {
         ("not deflated at all", encode_post(xml.as_bytes()), vec![]),
     ] {
         let response = idp
-            .get(&format!("{AUTH}?SAMLRequest={}", form(&value)))
+            .get(&format!("{AUTH}?SAMLRequest={}", common::form(&value)))
             .await;
         let (status, got, _) = outcome(response).await;
         assert_eq!((status, got), expect(&codes), "{name}");
@@ -789,7 +784,7 @@ async fn schema_order_and_one_way_to_name_the_acs() {
         );
     }
     // A real xmlsec1 signature moved before the Issuer.
-    let signed = fixture_text("post-signed-xmlsec1.xml");
+    let signed = common::request_fixture("post-signed-xmlsec1.xml");
     let issuer = format!("<saml:Issuer>{SP1}</saml:Issuer>");
     let moved = signed.replacen(&issuer, "", 1).replacen(
         "</ds:Signature>",
@@ -800,7 +795,10 @@ async fn schema_order_and_one_way_to_name_the_acs() {
     let (status, codes, _) = outcome(
         idp.post(
             AUTHPOST,
-            format!("SAMLRequest={}", form(&encode_post(moved.as_bytes()))),
+            format!(
+                "SAMLRequest={}",
+                common::form(&encode_post(moved.as_bytes()))
+            ),
         )
         .await,
     )
@@ -857,13 +855,13 @@ async fn a_signed_request_must_name_the_endpoint_that_received_it() {
         assert_eq!(codes_of(&idp, &xml).await, expect(&codes), "{xml}");
     }
     // An enveloped signature whose Destination was cut out afterwards.
-    let signed = fixture_text("post-signed-xmlsec1.xml");
+    let signed = common::request_fixture("post-signed-xmlsec1.xml");
     let cut = signed.replace(&format!(" Destination=\"{ours}\""), "");
     assert_ne!(cut, signed);
     let (status, codes, _) = outcome(
         idp.post(
             AUTHPOST,
-            format!("SAMLRequest={}", form(&encode_post(cut.as_bytes()))),
+            format!("SAMLRequest={}", common::form(&encode_post(cut.as_bytes()))),
         )
         .await,
     )
@@ -890,7 +888,10 @@ async fn error_details_never_quote_the_request() {
         ),
     ];
     for xml in hostile {
-        let query = format!("SAMLRequest={}", form(&encode_redirect(xml.as_bytes())));
+        let query = format!(
+            "SAMLRequest={}",
+            common::form(&encode_redirect(xml.as_bytes()))
+        );
         let json = idp.get(&format!("{AUTH}?{query}")).await;
         assert_eq!(json.status().as_u16(), 400, "{xml}");
         let json = text(json).await;

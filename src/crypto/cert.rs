@@ -137,14 +137,7 @@ pub(crate) fn first_reason(stack: &openssl::error::ErrorStack) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/fixtures/keys/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .expect("fixture")
-    }
+    use crate::crypto::test_fixtures::fixture;
 
     #[test]
     fn accepts_rsa_2048() {

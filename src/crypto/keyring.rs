@@ -225,19 +225,13 @@ fn parse_key(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> PathBuf {
-        PathBuf::from(format!(
-            "{}/fixtures/keys/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-    }
+    use crate::crypto::test_fixtures::fixture_path;
 
     fn config(year: u16, cert: &str, key: &str, pass: Option<&str>) -> SigningKeyConfig {
         SigningKeyConfig {
             year: SamlYear::new(year).expect("year"),
-            certificate: fixture(cert),
-            private_key: fixture(key),
+            certificate: fixture_path(cert),
+            private_key: fixture_path(key),
             passphrase_env: pass.map(str::to_string),
         }
     }

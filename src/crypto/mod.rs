@@ -7,6 +7,8 @@ pub mod dev_keys;
 pub mod keyring;
 pub mod query_signature;
 pub mod secret_box;
+#[cfg(test)]
+mod test_fixtures;
 pub mod xml_encrypt;
 pub mod xml_signer;
 pub mod xml_verify;

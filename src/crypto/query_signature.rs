@@ -135,13 +135,7 @@ mod tests {
     use openssl::pkey::PKey;
     use openssl::sign::Signer;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/fixtures/keys/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .expect("fixture")
-    }
+    use crate::crypto::test_fixtures::fixture;
 
     fn sign(octets: &str, key: &str) -> String {
         let key = PKey::private_key_from_pem(&fixture(key)).expect("key");

@@ -371,6 +371,19 @@ impl Flow {
         answer
     }
 
+    /// Registers `record` (certificates named as in `fixtures/keys/`) and refreshes the SP
+    /// cache, so the next request sees it.
+    pub fn register_sp(
+        &self,
+        record: &saml_idp::registry::SpRecord,
+    ) -> saml_idp::registry::ServiceProvider {
+        let sp = saml_idp::registry::validate(record, &super::root().join("fixtures/keys"))
+            .expect("valid SP record");
+        super::registry_of(&self.state).add(&sp).expect("add");
+        self.state.sp_cache.refresh().expect("refresh");
+        sp
+    }
+
     pub fn tick(&self, seconds: i64) {
         self.clock.advance(Duration::seconds(seconds));
     }
@@ -420,7 +433,7 @@ pub fn python_verdict_of(
     let mut job = python_job(sp, base_url);
     job["saml_response"] = response.into();
     job["request_id"] = request_id.into();
-    super::python3_saml_script("python3_saml_acs.py", &job)
+    super::oracles::python3_saml("python3_saml_acs.py", &job)
 }
 
 /// python3-saml's verdicts on many (SAMLResponse, request ID) pairs, in one process:
@@ -432,7 +445,7 @@ pub fn python_verdicts(
 ) -> serde_json::Value {
     let mut job = python_job(sp, base_url);
     job["responses"] = serde_json::json!(responses);
-    super::python3_saml_script("python3_saml_acs.py", &job)
+    super::oracles::python3_saml("python3_saml_acs.py", &job)
 }
 
 fn python_job(sp: &PythonSp<'_>, base_url: &str) -> serde_json::Value {

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod cluster;
 pub mod flow;
 pub mod mail;
+pub mod oracles;
 pub mod process;
 pub mod soft_key;
 pub mod stores;
@@ -43,17 +44,45 @@ pub fn key(name: &str) -> PathBuf {
     fixture(&format!("keys/{name}"))
 }
 
+/// The text of `fixtures/requests/NAME`.
+pub fn request_fixture(name: &str) -> String {
+    std::fs::read_to_string(fixture(&format!("requests/{name}"))).expect("request fixture")
+}
+
+/// The DER bytes of the fixture certificate `fixtures/keys/NAME` (PEM).
+pub fn fixture_der(name: &str) -> Vec<u8> {
+    let pem = std::fs::read(key(name)).expect("fixture certificate");
+    openssl::x509::X509::from_pem(&pem)
+        .and_then(|c| c.to_der())
+        .expect("fixture certificate parses")
+}
+
+/// Standard base64 with padding (a POST-binding value, a certificate in XML).
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+pub fn form(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
 pub fn year(y: u16) -> SamlYear {
     SamlYear::new(y).expect("year")
 }
 
-/// 2026-03-15T12:00:00Z: inside the spring overlap of the 2025 and 2026 certificates.
+/// The fixed "now" of the tests, 2026-03-15T12:00:00Z: inside the spring overlap of the 2025
+/// and 2026 certificates.
+pub fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 0)
+        .single()
+        .expect("time")
+}
+
+/// A clock frozen at [`now`].
 pub fn clock() -> Arc<dyn Clock> {
-    Arc::new(FixedClock(
-        Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 0)
-            .single()
-            .expect("time"),
-    ))
+    Arc::new(FixedClock(now()))
 }
 
 /// The real time, through the one clock allowed to read it (clippy.toml): for tests whose
@@ -328,61 +357,4 @@ pub fn python() -> String {
 /// The text of a fixture key or certificate.
 pub fn pem(name: &str) -> String {
     std::fs::read_to_string(key(name)).expect("fixture key")
-}
-
-/// Runs one of the python3-saml helper scripts in `tests/sp/` with `job` on standard input
-/// and returns the JSON it prints.
-pub fn python3_saml_script(script: &str, job: &serde_json::Value) -> serde_json::Value {
-    use std::io::Write;
-    let mut child = std::process::Command::new(python())
-        .arg(root().join("tests/sp").join(script))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(job.to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("python finishes");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("python said: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-/// A fresh LogoutRequest from `issuer` to `destination` naming `name_id` (as NameID and
-/// SessionIndex), with an enveloped signature made by the `xmlsec1` command with sp1's
-/// test-only key; base64, as the `SAMLRequest` of a back-channel POST.
-pub fn xmlsec1_signed_logout(destination: &str, issuer: &str, name_id: &str) -> String {
-    use base64::Engine;
-    let id = format!("_xmlsec1-{}", random_uuid().replace('-', ""));
-    let now = wall_clock().format("%Y-%m-%dT%H:%M:%SZ");
-    let template = format!(
-        r##"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{destination}"><saml:Issuer>{issuer}</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#{id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature><saml:NameID>{name_id}</saml:NameID><samlp:SessionIndex>{name_id}</samlp:SessionIndex></samlp:LogoutRequest>"##
-    );
-    let dir = tempfile::tempdir().expect("dir");
-    let file = write(dir.path(), "t.xml", template.as_bytes());
-    let key = format!(
-        "{},{}",
-        self::key("sp1-test-only.key").display(),
-        self::key("sp1-test-only.crt").display()
-    );
-    let out = std::process::Command::new("xmlsec1")
-        .args([
-            "--sign",
-            "--privkey-pem",
-            &key,
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest",
-        ])
-        .arg(&file)
-        .output()
-        .expect("xmlsec1 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    base64::engine::general_purpose::STANDARD.encode(&out.stdout)
 }
