@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::{history, DieselSessionStore};
-use crate::sessions::{AuditEvent, AuditKind, AuditLog, RecordedEvent, SessionError};
+use crate::sessions::{AuditEvent, AuditLog, RecordedEvent, SessionError};
 use crate::store::errors::session_err;
 use crate::store::schema::audit_events;
 use crate::store::time::db_time;
@@ -67,7 +67,7 @@ impl AuditLog for DieselSessionStore {
             .into_iter()
             .filter_map(|r| {
                 Some(AuditEvent {
-                    event: known_kind(&r.event)?,
+                    event: history::known_kind(&r.event)?,
                     issuer: r.issuer,
                     user_public_id: r.user_public_id,
                     success: r.success,
@@ -84,17 +84,4 @@ impl AuditLog for DieselSessionStore {
     ) -> Result<Vec<RecordedEvent>, SessionError> {
         history::recent_for_user(&mut *self.conn()?, public_id, limit)
     }
-}
-
-/// The kind of a stored event name. Every name in the table was written by [`AuditKind`];
-/// one this version does not know (a newer node's) is left out of the lists, with a warning.
-pub(super) fn known_kind(name: &str) -> Option<AuditKind> {
-    let kind = AuditKind::parse(name);
-    if kind.is_none() {
-        tracing::warn!(
-            event = name,
-            "an audit event of an unknown kind was left out"
-        );
-    }
-    kind
 }
