@@ -4,8 +4,8 @@
 use actix_web::web;
 
 use super::i18n::Locale;
-use super::WebError;
-use crate::idp;
+use super::{AppState, WebError};
+use crate::idp::{self, Deps};
 
 /// Runs `f` on the blocking pool.
 pub async fn run<T: Send + 'static>(
@@ -16,4 +16,27 @@ pub async fn run<T: Send + 'static>(
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
         .map_err(|e| WebError::from_idp(e, locale))
+}
+
+impl AppState {
+    /// Runs a use case on the blocking pool over this state's ports, at the current time:
+    /// `state.run(locale, move |deps| idp::…(deps, …))`.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        locale: Locale,
+        f: impl FnOnce(&Deps<'_>) -> Result<T, idp::Error> + Send + 'static,
+    ) -> Result<T, WebError> {
+        let worker = self.clone();
+        run(locale, move || f(&worker.deps())).await
+    }
+
+    /// As [`AppState::run`], for work that needs the state itself (starting a session).
+    pub async fn run_with<T: Send + 'static>(
+        &self,
+        locale: Locale,
+        f: impl FnOnce(&AppState) -> Result<T, idp::Error> + Send + 'static,
+    ) -> Result<T, WebError> {
+        let worker = self.clone();
+        run(locale, move || f(&worker)).await
+    }
 }

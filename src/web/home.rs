@@ -1,19 +1,16 @@
 //! The landing page (signed in or not, with sign-out), sign-out, and static assets.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 
-use super::extract::{self, LocaleQuery};
+use super::extract::{self, BrowserSession, ButtonForm, Lang};
 use super::render::{self, page_context};
-use super::{blocking, cookies, pages, session, AppState, WebError};
+use super::{cookies, pages, session, AppState, WebError};
 
 pub async fn index(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
+    BrowserSession(session): BrowserSession,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = session::current(&state, &req, locale).await?;
     let mut context = page_context(locale, "home.title", None);
     context.insert("title", "saml-idp");
     context.insert(
@@ -33,35 +30,29 @@ pub async fn index(
     render::page("index.html", &context, Vec::new(), 200)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SignOutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-/// Ends this browser's IdP session.
+/// Ends this browser's IdP session (a session's form: its token is checked when there is
+/// one; without a session there is nothing to end).
 pub async fn sign_out(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<SignOutForm>,
+    form: web::Form<ButtonForm>,
+    BrowserSession(current): BrowserSession,
 ) -> Result<HttpResponse, WebError> {
+    // Sign-out takes no `locale` parameter: its refusal speaks the browser's language.
     let locale = extract::locale(&req, None);
-    if let Some(current) = session::current(&state, &req, locale).await? {
+    if let Some(current) = current {
         if !session::csrf_ok(&current, &form.csrf) {
             return Err(WebError::Csrf { locale });
         }
-        let worker = state.clone();
-        blocking::run(locale, move || {
-            let hash = crate::idp::token::TokenHash::of_stored(current.token_hash);
-            crate::idp::session::end(worker.deps().sessions, &hash)
-        })
-        .await?;
+        state
+            .run(locale, move |deps| {
+                let hash = crate::idp::token::TokenHash::of_stored(current.token_hash);
+                crate::idp::session::end(deps.sessions, &hash)
+            })
+            .await?;
     }
-    let mut response = render::redirect("/");
-    response
-        .add_removal_cookie(&cookies::removal(&state, cookies::SESSION))
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(response)
+    let gone = cookies::removal(&state, cookies::SESSION);
+    render::with_cookies(render::redirect("/"), [gone])
 }
 
 pub async fn stylesheet() -> HttpResponse {

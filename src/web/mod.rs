@@ -283,11 +283,7 @@ async fn localize_errors(
     actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
     actix_web::Error,
 > {
-    let query = web::Query::<extract::LocaleQuery>::from_query(req.query_string()).ok();
-    let locale = extract::locale(
-        req.request(),
-        query.and_then(|q| q.into_inner().locale).as_deref(),
-    );
+    let locale = extract::Lang::of(req.request());
     let response = next.call(req).await?;
     let localized = response
         .response()

@@ -3,18 +3,17 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::extract::{self, EmailForm, LocaleQuery, NewPasswordForm, TokenQuery};
+use super::extract::{self, CsrfForm, EmailForm, Lang, NewPasswordForm, TokenQuery};
 use super::i18n::Locale;
 use super::render::{self, page_context};
-use super::{blocking, cookies, session, AppState, WebError};
+use super::{cookies, session, AppState, WebError};
 use crate::idp::recovery::{self, RequestOutcome, ResetOutcome};
 
 pub async fn email_form(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     email_page(&state, &req, locale, None, 200).await
 }
 
@@ -41,21 +40,17 @@ async fn email_page(
 pub async fn email_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<EmailForm>,
+    Lang(locale): Lang,
+    CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    if !session::anonymous_csrf_ok(&req, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
     let client = extract::client_address(&state, &req);
-    let worker = state.clone();
-    let outcome = blocking::run(locale, move || {
-        let base = worker.config.base_url.trim_end_matches('/');
-        let prefix = format!("{base}/reset-password?locale={}&token=", locale.code());
-        recovery::request(&worker.deps(), &form.email, &client, &prefix)
-    })
-    .await?;
+    let base = state.config.base_url.trim_end_matches('/');
+    let prefix = format!("{base}/reset-password?locale={}&token=", locale.code());
+    let outcome = state
+        .run(locale, move |deps| {
+            recovery::request(deps, &form.email, &client, &prefix)
+        })
+        .await?;
     let sp = session::pending_sp(&state, &req, locale).await?;
     match outcome {
         RequestOutcome::Sent => render::message(locale, "recovery.sent", sp.as_deref(), None, 200),
@@ -83,14 +78,13 @@ fn dead_link(locale: Locale) -> Result<HttpResponse, WebError> {
 pub async fn reset_form(
     state: web::Data<AppState>,
     req: HttpRequest,
+    Lang(locale): Lang,
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let (worker, token) = (state.clone(), q.token.clone());
-    let live = blocking::run(locale, move || {
-        recovery::link_is_live(&worker.deps(), &token)
-    })
-    .await?;
+    let token = q.token.clone();
+    let live = state
+        .run(locale, move |deps| recovery::link_is_live(deps, &token))
+        .await?;
     if !live {
         return dead_link(locale);
     }
@@ -122,23 +116,20 @@ fn password_page(
 pub async fn reset_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<NewPasswordForm>,
+    Lang(locale): Lang,
+    CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    if !session::anonymous_csrf_ok(&req, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
-    let (worker, token) = (state.clone(), form.token.clone());
-    let outcome = blocking::run(locale, move || {
-        recovery::reset(
-            &worker.deps(),
-            &form.token,
-            &form.password,
-            &form.password_confirmation,
-        )
-    })
-    .await?;
+    let token = form.token.clone();
+    let outcome = state
+        .run(locale, move |deps| {
+            recovery::reset(
+                deps,
+                &form.token,
+                &form.password,
+                &form.password_confirmation,
+            )
+        })
+        .await?;
     match outcome {
         ResetOutcome::Done { notified } => {
             let prefix = if notified {
@@ -147,11 +138,8 @@ pub async fn reset_submit(
                 "recovery.done_unnotified"
             };
             let link = format!("/sign-in?locale={}", locale.code());
-            let mut page =
-                render::message(locale, prefix, None, Some((&link, "signin.title")), 200)?;
-            page.add_removal_cookie(&cookies::removal(&state, cookies::SESSION))
-                .map_err(|e| WebError::Internal(e.to_string()))?;
-            Ok(page)
+            let page = render::message(locale, prefix, None, Some((&link, "signin.title")), 200)?;
+            render::with_cookies(page, [cookies::removal(&state, cookies::SESSION)])
         }
         ResetOutcome::Refused(problem) => password_page(
             &state,

@@ -80,6 +80,19 @@ pub fn key_refusal(why: crate::idp::security_key::Refusal) -> (&'static str, u16
     }
 }
 
+/// `response` with `cookies` added (new values, or removals from `cookies::removal`).
+pub fn with_cookies(
+    mut response: HttpResponse,
+    cookies: impl IntoIterator<Item = Cookie<'static>>,
+) -> Result<HttpResponse, WebError> {
+    for cookie in cookies {
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(response)
+}
+
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_string()))

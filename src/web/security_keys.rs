@@ -4,20 +4,21 @@
 //! Every page needs a full sign-in, and a password entered within 15 minutes; otherwise
 //! the browser is sent to enter it again.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{self, CsrfForm, KeyRegistrationForm, LocaleQuery};
+use super::extract::{ButtonForm, KeyRegistrationForm, Lang, RecentlySignedIn, SessionForm};
 use super::i18n::Locale;
 use super::render::{self, page_context};
-use super::{blocking, session, AppState, WebError};
+use super::{AppState, WebError};
 use crate::idp::security_key::{self, Begun, Finish, KeyHolder, Removal};
 use crate::sessions::SessionRecord;
 
+/// `/account/security-keys`'s query (the language is read by [`Lang`]).
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
-    locale: Option<String>,
     done: Option<String>,
 }
 
@@ -30,54 +31,28 @@ pub(crate) struct KeyRow {
     pub(crate) used: String,
 }
 
-/// The session, when it is fully signed in with a recent password; else where to send the
-/// browser.
-enum Access {
-    Allowed(SessionRecord),
-    Redirect(String),
-}
+/// The `{id}` of a key's route: anything but a number is 404, before the session is asked.
+pub struct KeyId(i64);
 
-async fn access(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    locale: Locale,
-) -> Result<Access, WebError> {
-    let session = session::current(state, req, locale).await?;
-    Ok(match session {
-        Some(s) if session::fully_signed_in(&s) && session::recent_password(state, &s) => {
-            Access::Allowed(s)
-        }
-        Some(s) if session::fully_signed_in(&s) => {
-            Access::Redirect(session::reauthenticate_url(locale))
-        }
-        _ => Access::Redirect(format!("/sign-in?locale={}", locale.code())),
-    })
-}
+impl FromRequest for KeyId {
+    type Error = WebError;
+    type Future = std::future::Ready<Result<Self, WebError>>;
 
-/// For posts: the session with its CSRF token checked, or the answer to give instead.
-async fn access_post(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    locale: Locale,
-    csrf: &str,
-) -> Result<Result<SessionRecord, HttpResponse>, WebError> {
-    match access(state, req, locale).await? {
-        Access::Allowed(s) if session::csrf_ok(&s, csrf) => Ok(Ok(s)),
-        Access::Allowed(_) => Err(WebError::Csrf { locale }),
-        Access::Redirect(to) => Ok(Err(render::redirect(&to))),
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req.match_info().get("id").and_then(|id| id.parse().ok());
+        std::future::ready(id.map(KeyId).ok_or(WebError::NotFound))
     }
 }
 
+/// A form of this page: a full sign-in with a recent password, and the session's token.
+type KeyForm<T> = SessionForm<T, RecentlySignedIn>;
+
 pub async fn page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    Lang(locale): Lang,
     q: web::Query<PageQuery>,
+    RecentlySignedIn(session): RecentlySignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match access(&state, &req, locale).await? {
-        Access::Allowed(s) => s,
-        Access::Redirect(to) => return Ok(render::redirect(&to)),
-    };
     let notice = match q.done.as_deref() {
         Some("added") => Some("keys.added"),
         Some("removed") => Some("keys.removed"),
@@ -95,11 +70,12 @@ async fn show(
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let (worker, stored) = (state.clone(), session.clone());
-    let (_, keys) = blocking::run(locale, move || {
-        security_key::user_and_keys(&worker.deps(), &stored)
-    })
-    .await?;
+    let stored = session.clone();
+    let (_, keys) = state
+        .run(locale, move |deps| {
+            security_key::user_and_keys(deps, &stored)
+        })
+        .await?;
     let rows: Vec<KeyRow> = keys
         .iter()
         .map(|k| KeyRow {
@@ -156,33 +132,28 @@ pub(crate) const TEXTS: &[(&str, &str)] = &[
 /// (the user's keys excluded) and the ceremony token, as JSON.
 pub async fn options(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CsrfForm>,
+    Lang(locale): Lang,
+    form: KeyForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match access_post(&state, &req, locale, &form.csrf).await? {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
-    };
-    let worker = state.clone();
-    let begun = blocking::run(locale, move || {
-        let (user, keys) = security_key::user_and_keys(&worker.deps(), &session)?;
-        let Some(handle) = security_key::handle_of(&user) else {
-            return Ok(Begun::Unavailable);
-        };
-        // The account's label in the authenticator: its sign-in email (else its public id).
-        let label = security_key::sign_in_email(&worker.deps(), &user)?
-            .unwrap_or_else(|| user.public_id.clone());
-        let holder = KeyHolder {
-            handle,
-            name: &label,
-            display_name: &label,
-        };
-        let exclude: Vec<String> = keys.into_iter().map(|k| k.credential_id).collect();
-        security_key::begin_registration(&worker.deps(), &holder, &exclude)
-    })
-    .await?;
+    let session = form.session;
+    let begun = state
+        .run(locale, move |deps| {
+            let (user, keys) = security_key::user_and_keys(deps, &session)?;
+            let Some(handle) = security_key::handle_of(&user) else {
+                return Ok(Begun::Unavailable);
+            };
+            // The account's label in the authenticator: its sign-in email (else its public id).
+            let label =
+                security_key::sign_in_email(deps, &user)?.unwrap_or_else(|| user.public_id.clone());
+            let holder = KeyHolder {
+                handle,
+                name: &label,
+                display_name: &label,
+            };
+            let exclude: Vec<String> = keys.into_iter().map(|k| k.credential_id).collect();
+            security_key::begin_registration(deps, &holder, &exclude)
+        })
+        .await?;
     match begun {
         Begun::Ceremony(ceremony) => render::ceremony_json(&ceremony),
         Begun::RateLimited => Err(WebError::RateLimited { locale }),
@@ -193,27 +164,16 @@ pub async fn options(
 /// `POST /account/security-keys`: the authenticator's answer and the key's name.
 pub async fn add(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<KeyRegistrationForm>,
+    Lang(locale): Lang,
+    KeyForm { form, session, .. }: KeyForm<KeyRegistrationForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match access_post(&state, &req, locale, &form.csrf).await? {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
-    };
-    let (worker, stored) = (state.clone(), session.clone());
-    let finished = blocking::run(locale, move || {
-        let (user, _) = security_key::user_and_keys(&worker.deps(), &stored)?;
-        security_key::register_for_user(
-            &worker.deps(),
-            &user,
-            &form.name,
-            &form.ceremony,
-            &form.response,
-        )
-    })
-    .await?;
+    let stored = session.clone();
+    let finished = state
+        .run(locale, move |deps| {
+            let (user, _) = security_key::user_and_keys(deps, &stored)?;
+            security_key::register_for_user(deps, &user, &form.name, &form.ceremony, &form.response)
+        })
+        .await?;
     match finished {
         Finish::Done(_) => Ok(render::redirect(&format!(
             "/account/security-keys?locale={}&done=added",
@@ -229,23 +189,17 @@ pub async fn add(
 /// `POST /account/security-keys/{id}/remove`.
 pub async fn remove(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CsrfForm>,
+    Lang(locale): Lang,
+    KeyId(key_id): KeyId,
+    form: KeyForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let key_id: i64 = path.parse().map_err(|_| WebError::NotFound)?;
-    let session = match access_post(&state, &req, locale, &form.csrf).await? {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
-    };
-    let (worker, stored) = (state.clone(), session.clone());
-    let removal = blocking::run(locale, move || {
-        let (user, _) = security_key::user_and_keys(&worker.deps(), &stored)?;
-        security_key::remove_for_user(&worker.deps(), &user, key_id)
-    })
-    .await?;
+    let (session, stored) = (form.session.clone(), form.session);
+    let removal = state
+        .run(locale, move |deps| {
+            let (user, _) = security_key::user_and_keys(deps, &stored)?;
+            security_key::remove_for_user(deps, &user, key_id)
+        })
+        .await?;
     match removal {
         Removal::Removed => Ok(render::redirect(&format!(
             "/account/security-keys?locale={}&done=removed",

@@ -9,7 +9,7 @@ use actix_web::HttpRequest;
 use chrono::Duration;
 
 use super::i18n::Locale;
-use super::{blocking, cookies, render, AppState, WebError};
+use super::{cookies, render, AppState, WebError};
 use crate::idp::session::{self, Proof};
 use crate::idp::token::TokenHash;
 use crate::sessions::{SessionRecord, ABSOLUTE_HOURS};
@@ -29,12 +29,11 @@ pub async fn current(
     let Some(hash) = token_hash_of(req) else {
         return Ok(None);
     };
-    let worker = state.clone();
-    blocking::run(locale, move || {
-        let deps = worker.deps();
-        session::load(deps.sessions, &hash, deps.now)
-    })
-    .await
+    state
+        .run(locale, move |deps| {
+            session::load(deps.sessions, &hash, deps.now)
+        })
+        .await
 }
 
 /// Blocking: a new session for a user whose password was just verified, replacing the
@@ -126,6 +125,15 @@ pub fn pending_hash(req: &HttpRequest) -> Option<TokenHash> {
         .map(|c| TokenHash::of(c.value()))
 }
 
+/// Where a browser goes once a sign-in or sign-up step is done: the flow of its pending
+/// request, else home.
+pub fn onward(req: &HttpRequest, locale: Locale) -> String {
+    match pending_hash(req) {
+        Some(_) => format!("/api/saml/complete?locale={}", locale.code()),
+        None => format!("/?locale={}", locale.code()),
+    }
+}
+
 /// Past the password and the second factor.
 pub fn fully_signed_in(session: &SessionRecord) -> bool {
     session::is_fully_signed_in(session)
@@ -150,11 +158,11 @@ pub async fn pending_sp(
     let Some(stored) = pending_hash(req) else {
         return Ok(None);
     };
-    let worker = state.clone();
-    let found = blocking::run(locale, move || {
-        crate::idp::sso::pending_request(&worker.deps(), &stored)
-    })
-    .await?;
+    let found = state
+        .run(locale, move |deps| {
+            crate::idp::sso::pending_request(deps, &stored)
+        })
+        .await?;
     Ok(found.map(|(_, sp)| sp))
 }
 

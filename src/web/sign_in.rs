@@ -3,19 +3,18 @@
 //! `idp::sign_in` / `idp::security_key` and render; the rules (one lock for every step, rate
 //! limits, the same answer for unknown, locked and wrong) live there.
 
-use actix_web::cookie::Cookie;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
 use serde::Deserialize;
 
-use super::extract::{self, CsrfForm, LocaleQuery};
+use super::extract::{self, has_csrf, ButtonForm, CsrfForm, Lang, SessionForm, SignedIn};
 use super::i18n::Locale;
 use super::render::{self, page_context};
-use super::{blocking, cookies, session, AppState, WebError};
+use super::{cookies, session, AppState, WebError};
 use crate::idp::security_key::{self, Begun, KeyAttempt};
 use crate::idp::sign_in::{self, CodeAttempt, CodeOutcome, PasswordAttempt, PasswordOutcome};
 use crate::idp::token::TokenHash;
-use crate::sessions::REMEMBER_DAYS;
+use crate::sessions::{SessionRecord, REMEMBER_DAYS};
 
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
@@ -33,18 +32,16 @@ pub struct MfaForm {
     remember: Option<String>,
 }
 
-/// `/sign-in`'s query: the language, and why the user is asked (e.g. to enter the password
-/// again before changing the account).
+/// `/sign-in`'s query: why the user is asked (e.g. to enter the password again before
+/// changing the account). The language is read by [`Lang`].
 #[derive(Debug, Deserialize)]
 pub struct SignInQuery {
-    locale: Option<String>,
     notice: Option<String>,
 }
 
 /// `/sign-in/mfa`'s query: `key=required` when only a security key will do.
 #[derive(Debug, Deserialize)]
 pub struct MfaQuery {
-    locale: Option<String>,
     key: Option<String>,
 }
 
@@ -58,21 +55,18 @@ pub struct KeyForm {
     response: String,
 }
 
-/// Where a browser goes once a step is done: the pending request decides, else home.
-fn next(req: &HttpRequest, locale: Locale) -> String {
-    match session::pending_hash(req) {
-        Some(_) => format!("/api/saml/complete?locale={}", locale.code()),
-        None => format!("/?locale={}", locale.code()),
-    }
-}
+has_csrf!(PasswordForm, MfaForm, KeyForm);
+
+/// A form of the second-factor page: the password step done, and the session's token.
+type StepForm<T> = SessionForm<T, SignedIn>;
 
 /// The password form. Stores nothing: its CSRF token is bound to a cookie.
 pub async fn form(
     state: web::Data<AppState>,
     req: HttpRequest,
+    Lang(locale): Lang,
     q: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     let sp = session::pending_sp(&state, &req, locale).await?;
     let notice = match q.notice.as_deref() {
         Some("reauthenticate") => Some("signin.reauthenticate"),
@@ -100,43 +94,37 @@ fn password_page(
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<PasswordForm>,
+    Lang(locale): Lang,
+    CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    if !session::anonymous_csrf_ok(&req, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
     let client = extract::client_address(&state, &req);
     let (remembered, old) = (session::remembered_hash(&req), session::token_hash_of(&req));
-    let worker = state.clone();
-    let result = blocking::run(locale, move || {
-        let attempt = PasswordAttempt {
-            email: &form.email,
-            password: &form.password,
-            client: &client,
-            remembered: remembered.as_deref(),
-        };
-        let outcome = sign_in::password(&worker.deps(), &attempt)?;
-        let cookie = match outcome {
-            PasswordOutcome::Accepted { user_id } => {
-                Some(session::start_signed_in(&worker, user_id, old.as_ref())?)
-            }
-            _ => None,
-        };
-        Ok((outcome, cookie))
-    })
-    .await?;
+    let result = state
+        .run_with(locale, move |worker| {
+            let attempt = PasswordAttempt {
+                email: &form.email,
+                password: &form.password,
+                client: &client,
+                remembered: remembered.as_deref(),
+            };
+            let outcome = sign_in::password(&worker.deps(), &attempt)?;
+            let cookie = match outcome {
+                PasswordOutcome::Accepted { user_id } => {
+                    Some(session::start_signed_in(worker, user_id, old.as_ref())?)
+                }
+                _ => None,
+            };
+            Ok((outcome, cookie))
+        })
+        .await?;
     let sp = session::pending_sp(&state, &req, locale).await?;
     match result {
         (PasswordOutcome::Accepted { .. }, Some(cookie)) => {
             let location = match session::pending_hash(&req) {
-                Some(_) => next(&req, locale),
+                Some(_) => session::onward(&req, locale),
                 None => format!("/sign-in/mfa?locale={}", locale.code()),
             };
-            let mut response = render::redirect(&location);
-            add(&mut response, cookie)?;
-            Ok(response)
+            render::with_cookies(render::redirect(&location), [cookie])
         }
         (PasswordOutcome::Suspended, _) => {
             render::message(locale, "suspended", sp.as_deref(), None, 403)
@@ -154,27 +142,13 @@ pub async fn submit(
     }
 }
 
-fn add(response: &mut HttpResponse, cookie: Cookie<'static>) -> Result<(), WebError> {
-    response
-        .add_cookie(&cookie)
-        .map_err(|e| WebError::Internal(e.to_string()))
-}
-
 pub async fn mfa_form(
     state: web::Data<AppState>,
     req: HttpRequest,
+    Lang(locale): Lang,
     q: web::Query<MfaQuery>,
+    SignedIn(session): SignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let Some(session) = session::current(&state, &req, locale)
-        .await?
-        .filter(|s| s.password_at.is_some())
-    else {
-        return Ok(render::redirect(&format!(
-            "/sign-in?locale={}",
-            locale.code()
-        )));
-    };
     let key_required = q.key.as_deref() == Some("required");
     mfa_page(&state, &req, locale, &session, key_required, None, 200).await
 }
@@ -185,17 +159,18 @@ async fn mfa_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     locale: Locale,
-    session: &crate::sessions::SessionRecord,
+    session: &SessionRecord,
     key_required: bool,
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let (worker, user_id) = (state.clone(), session.user_id);
-    let has_keys = blocking::run(locale, move || match user_id {
-        Some(id) => security_key::has_usable_key(&worker.deps(), id),
-        None => Ok(false),
-    })
-    .await?;
+    let user_id = session.user_id;
+    let has_keys = state
+        .run(locale, move |deps| match user_id {
+            Some(id) => security_key::has_usable_key(deps, id),
+            None => Ok(false),
+        })
+        .await?;
     let sp = session::pending_sp(state, req, locale).await?;
     let only_key = key_required && has_keys;
     let title = if only_key {
@@ -246,23 +221,16 @@ pub(crate) const KEY_TEXTS: &[(&str, &str)] = &[
 pub async fn key_options(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CsrfForm>,
+    Lang(locale): Lang,
+    form: StepForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = session::current(&state, &req, locale)
-        .await?
-        .filter(|s| s.password_at.is_some())
-        .ok_or(WebError::SessionExpired { locale })?;
-    if !session::csrf_ok(&session, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
     let client = extract::client_address(&state, &req);
-    let worker = state.clone();
-    let begun = blocking::run(locale, move || {
-        security_key::begin_authentication(&worker.deps(), &session, &client)
-    })
-    .await?;
+    let session = form.session;
+    let begun = state
+        .run(locale, move |deps| {
+            security_key::begin_authentication(deps, &session, &client)
+        })
+        .await?;
     match begun {
         Begun::Ceremony(ceremony) => render::ceremony_json(&ceremony),
         Begun::RateLimited => Err(WebError::RateLimited { locale }),
@@ -274,42 +242,28 @@ pub async fn key_options(
 pub async fn key_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
+    Lang(locale): Lang,
     q: web::Query<MfaQuery>,
-    form: web::Form<KeyForm>,
+    StepForm { form, session, .. }: StepForm<KeyForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = session::current(&state, &req, locale)
-        .await?
-        .filter(|s| s.password_at.is_some())
-        .ok_or(WebError::SessionExpired { locale })?;
-    if !session::csrf_ok(&session, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
     let client = extract::client_address(&state, &req);
-    let (worker, stored) = (state.clone(), session.clone());
-    let outcome = blocking::run(locale, move || {
-        let attempt = KeyAttempt {
-            session: &stored,
-            ceremony_token: &form.ceremony,
-            response: &form.response,
-            client: &client,
-        };
-        security_key::finish_authentication(&worker.deps(), &attempt)
-    })
-    .await?;
+    let stored = session.clone();
+    let outcome = state
+        .run(locale, move |deps| {
+            let attempt = KeyAttempt {
+                session: &stored,
+                ceremony_token: &form.ceremony,
+                response: &form.response,
+                client: &client,
+            };
+            security_key::finish_authentication(deps, &attempt)
+        })
+        .await?;
     match outcome {
         CodeOutcome::Wrong => {
             let required = q.key.as_deref() == Some("required");
-            mfa_page(
-                &state,
-                &req,
-                locale,
-                &session,
-                required,
-                Some("securitykey.failed"),
-                401,
-            )
-            .await
+            let failed = Some("securitykey.failed");
+            mfa_page(&state, &req, locale, &session, required, failed, 401).await
         }
         other => second_factor_answer(&state, &req, locale, other, None).await,
     }
@@ -318,46 +272,31 @@ pub async fn key_submit(
 pub async fn mfa_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<MfaForm>,
+    Lang(locale): Lang,
+    StepForm { form, session, .. }: StepForm<MfaForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = session::current(&state, &req, locale)
-        .await?
-        .filter(|s| s.password_at.is_some())
-        .ok_or(WebError::SessionExpired { locale })?;
-    if !session::csrf_ok(&session, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
     let client = extract::client_address(&state, &req);
     let remember_token = match form.remember {
         Some(_) => state.ids.secret_token(),
         None => None,
     };
     let remember_hash: Option<String> = remember_token.as_deref().map(|t| TokenHash::of(t).into());
-    let (worker, stored) = (state.clone(), session.clone());
-    let outcome = blocking::run(locale, move || {
-        let attempt = CodeAttempt {
-            session: &stored,
-            code: &form.code,
-            client: &client,
-            remember: remember_hash.as_deref(),
-        };
-        sign_in::second_factor(&worker.deps(), &attempt)
-    })
-    .await?;
+    let stored = session.clone();
+    let outcome = state
+        .run(locale, move |deps| {
+            let attempt = CodeAttempt {
+                session: &stored,
+                code: &form.code,
+                client: &client,
+                remember: remember_hash.as_deref(),
+            };
+            sign_in::second_factor(deps, &attempt)
+        })
+        .await?;
     match outcome {
         CodeOutcome::Wrong => {
-            mfa_page(
-                &state,
-                &req,
-                locale,
-                &session,
-                false,
-                Some("mfa.failed"),
-                401,
-            )
-            .await
+            let failed = Some("mfa.failed");
+            mfa_page(&state, &req, locale, &session, false, failed, 401).await
         }
         other => second_factor_answer(&state, &req, locale, other, remember_token).await,
     }
@@ -374,15 +313,10 @@ async fn second_factor_answer(
     let ended = || cookies::removal(state, cookies::SESSION);
     match outcome {
         CodeOutcome::Accepted(_) => {
-            let mut response = render::redirect(&next(req, locale));
-            if let Some(token) = remember_token {
-                let max_age = Duration::days(REMEMBER_DAYS);
-                add(
-                    &mut response,
-                    cookies::build(state, cookies::REMEMBER, token, max_age),
-                )?;
-            }
-            Ok(response)
+            let max_age = Duration::days(REMEMBER_DAYS);
+            let remember = remember_token
+                .map(|token| cookies::build(state, cookies::REMEMBER, token, max_age));
+            render::with_cookies(render::redirect(&session::onward(req, locale)), remember)
         }
         CodeOutcome::Locked => {
             let sp = session::pending_sp(state, req, locale).await?;

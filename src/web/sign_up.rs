@@ -9,12 +9,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::extract::{
-    self, CsrfForm, EmailForm, KeyRegistrationForm, LocaleQuery, NewPasswordForm, TokenQuery,
+    self, has_csrf, ButtonForm, CsrfForm, EmailForm, KeyRegistrationForm, Lang, NewPasswordForm,
+    TokenQuery,
 };
 use super::i18n::Locale;
 use super::qr::{group, qr_svg};
-use super::render::{self, page_context};
-use super::{blocking, cookies, session, AppState, WebError};
+use super::render::{self, page_context, with_cookies};
+use super::{cookies, session, AppState, WebError};
 use crate::idp::security_key::Begun;
 use crate::idp::sign_up::{
     self, FinishOutcome, KeyFinish, PasswordStep, SignUpLinks, StartOutcome,
@@ -28,30 +29,9 @@ pub struct CodeForm {
     code: String,
 }
 
-/// Where the browser goes once signed up: the SP's flow if it started there, else home.
-fn next(req: &HttpRequest, locale: Locale) -> String {
-    match session::pending_hash(req) {
-        Some(_) => format!("/api/saml/complete?locale={}", locale.code()),
-        None => format!("/?locale={}", locale.code()),
-    }
-}
+has_csrf!(CodeForm);
 
-/// A post to a step after the password: its CSRF token checked, then the live sign-up's
-/// token from its cookie, or the page that says the sign-up has expired.
-fn sign_up_post(
-    req: &HttpRequest,
-    locale: Locale,
-    csrf: &str,
-) -> Result<Result<String, HttpResponse>, WebError> {
-    if !session::anonymous_csrf_ok(req, csrf) {
-        return Err(WebError::Csrf { locale });
-    }
-    match sign_up_token(req) {
-        Some(token) => Ok(Ok(token)),
-        None => dead_link(locale, "signup.expired", "/sign-up").map(Err),
-    }
-}
-
+/// The live sign-up's token, from its cookie (set once the password is chosen).
 fn sign_up_token(req: &HttpRequest) -> Option<String> {
     req.cookie(cookies::SIGN_UP)
         .map(|c| c.value().to_string())
@@ -61,9 +41,8 @@ fn sign_up_token(req: &HttpRequest) -> Option<String> {
 pub async fn email_form(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     email_page(&state, &req, locale, None, 200).await
 }
 
@@ -82,29 +61,25 @@ async fn email_page(
 pub async fn email_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<EmailForm>,
+    Lang(locale): Lang,
+    CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    if !session::anonymous_csrf_ok(&req, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
     let client = extract::client_address(&state, &req);
-    let worker = state.clone();
-    let outcome = blocking::run(locale, move || {
-        let base = worker.config.base_url.trim_end_matches('/');
-        let code = locale.code();
-        let confirm_prefix = format!("{base}/sign-up/confirm?locale={code}&token=");
-        let sign_in = format!("{base}/sign-in?locale={code}");
-        let forgot_password = format!("{base}/forgot-password?locale={code}");
-        let links = SignUpLinks {
-            confirm_prefix: &confirm_prefix,
-            sign_in: &sign_in,
-            forgot_password: &forgot_password,
-        };
-        sign_up::start(&worker.deps(), &form.email, code, &client, &links)
-    })
-    .await?;
+    let base = state.config.base_url.trim_end_matches('/').to_string();
+    let outcome = state
+        .run(locale, move |deps| {
+            let code = locale.code();
+            let confirm_prefix = format!("{base}/sign-up/confirm?locale={code}&token=");
+            let sign_in = format!("{base}/sign-in?locale={code}");
+            let forgot_password = format!("{base}/forgot-password?locale={code}");
+            let links = SignUpLinks {
+                confirm_prefix: &confirm_prefix,
+                sign_in: &sign_in,
+                forgot_password: &forgot_password,
+            };
+            sign_up::start(deps, &form.email, code, &client, &links)
+        })
+        .await?;
     let sp = session::pending_sp(&state, &req, locale).await?;
     match outcome {
         StartOutcome::Sent => render::message(locale, "signup.sent", sp.as_deref(), None, 200),
@@ -124,18 +99,24 @@ fn dead_link(locale: Locale, prefix: &str, again: &str) -> Result<HttpResponse, 
     render::message(locale, prefix, None, Some((&url, "link.new")), 410)
 }
 
+/// The page for a step after the password when the sign-up is gone (or never started).
+fn no_sign_up(locale: Locale) -> Result<HttpResponse, WebError> {
+    dead_link(locale, "signup.expired", "/sign-up")
+}
+
 /// The emailed link: the password form, if the link is still good. Looking uses nothing up.
 pub async fn confirm_form(
     state: web::Data<AppState>,
     req: HttpRequest,
+    Lang(locale): Lang,
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let (worker, token) = (state.clone(), q.token.clone());
-    let live = blocking::run(locale, move || {
-        sign_up::confirmation_is_live(&worker.deps(), &token)
-    })
-    .await?;
+    let token = q.token.clone();
+    let live = state
+        .run(locale, move |deps| {
+            sign_up::confirmation_is_live(deps, &token)
+        })
+        .await?;
     if !live {
         return dead_link(locale, "signup.link_dead", "/sign-up");
     }
@@ -168,40 +149,30 @@ async fn password_page(
 pub async fn confirm_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<NewPasswordForm>,
+    Lang(locale): Lang,
+    CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    if !session::anonymous_csrf_ok(&req, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
-    let (worker, token) = (state.clone(), form.token.clone());
-    let step = blocking::run(locale, move || {
-        sign_up::choose_password(
-            &worker.deps(),
-            &form.token,
-            &form.password,
-            &form.password_confirmation,
-        )
-    })
-    .await?;
+    let token = form.token.clone();
+    let step = state
+        .run(locale, move |deps| {
+            sign_up::choose_password(
+                deps,
+                &form.token,
+                &form.password,
+                &form.password_confirmation,
+            )
+        })
+        .await?;
     match step {
         PasswordStep::Continue { sign_up_token } => {
             let lifetime = crate::accounts::tokens::TokenPurpose::SignUp.lifetime();
             let cookie = cookies::build(&state, cookies::SIGN_UP, sign_up_token, lifetime);
             let location = format!("/sign-up/second-factor?locale={}", locale.code());
-            with_cookies(render::redirect(&location), vec![cookie])
+            with_cookies(render::redirect(&location), [cookie])
         }
         PasswordStep::Refused(problem) => {
-            password_page(
-                &state,
-                &req,
-                locale,
-                &token,
-                Some(problem.message_key()),
-                400,
-            )
-            .await
+            let error = Some(problem.message_key());
+            password_page(&state, &req, locale, &token, error, 400).await
         }
         PasswordStep::LinkDead => dead_link(locale, "signup.link_dead", "/sign-up"),
     }
@@ -210,9 +181,8 @@ pub async fn confirm_submit(
 pub async fn second_factor_form(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     totp_page(&state, &req, locale, None, 200).await
 }
 
@@ -224,16 +194,16 @@ async fn totp_page(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let Some(token) = sign_up_token(req) else {
-        return dead_link(locale, "signup.expired", "/sign-up");
+        return no_sign_up(locale);
     };
-    let worker = state.clone();
     let label = state.config.organization.display_name.clone();
-    let enrollment = blocking::run(locale, move || {
-        sign_up::totp_enrollment(&worker.deps(), &token, &label)
-    })
-    .await?;
+    let enrollment = state
+        .run(locale, move |deps| {
+            sign_up::totp_enrollment(deps, &token, &label)
+        })
+        .await?;
     let Some(enrollment) = enrollment else {
-        return dead_link(locale, "signup.expired", "/sign-up");
+        return no_sign_up(locale);
     };
     let sp = session::pending_sp(state, req, locale).await?;
     let (csrf, cookie) = session::anonymous_csrf(state, req)?;
@@ -260,47 +230,39 @@ async fn totp_page(
 pub async fn totp_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CodeForm>,
+    Lang(locale): Lang,
+    CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let token = match sign_up_post(&req, locale, &form.csrf)? {
-        Ok(token) => token,
-        Err(dead) => return Ok(dead),
+    let Some(token) = sign_up_token(&req) else {
+        return no_sign_up(locale);
     };
     let old = session::token_hash_of(&req);
-    let worker = state.clone();
-    let (outcome, cookie) = blocking::run(locale, move || {
-        let outcome = sign_up::finish_with_totp(&worker.deps(), &token, &form.code)?;
-        let cookie = match &outcome {
-            FinishOutcome::Created { user_id, .. } => Some(session::start_fully_signed_in(
-                &worker,
-                *user_id,
-                MfaMethod::Totp,
-                old.as_ref(),
-            )?),
-            _ => None,
-        };
-        Ok((outcome, cookie))
-    })
-    .await?;
+    let (outcome, cookie) = state
+        .run_with(locale, move |worker| {
+            let outcome = sign_up::finish_with_totp(&worker.deps(), &token, &form.code)?;
+            let cookie = match &outcome {
+                FinishOutcome::Created { user_id, .. } => Some(session::start_fully_signed_in(
+                    worker,
+                    *user_id,
+                    MfaMethod::Totp,
+                    old.as_ref(),
+                )?),
+                _ => None,
+            };
+            Ok((outcome, cookie))
+        })
+        .await?;
     let gone = cookies::removal(&state, cookies::SIGN_UP);
     match (outcome, cookie) {
         (FinishOutcome::Created { backup_codes, .. }, Some(session_cookie)) => {
-            created_page(
-                &state,
-                &req,
-                locale,
-                &backup_codes,
-                vec![session_cookie, gone],
-            )
-            .await
+            let set = vec![session_cookie, gone];
+            created_page(&state, &req, locale, &backup_codes, set).await
         }
         (FinishOutcome::WrongCode, _) => {
             totp_page(&state, &req, locale, Some("mfa.failed"), 400).await
         }
         (FinishOutcome::AlreadyExists, _) => already_exists(locale, gone),
-        _ => expired(locale, gone),
+        _ => with_cookies(no_sign_up(locale)?, [gone]),
     }
 }
 
@@ -316,7 +278,7 @@ async fn created_page(
     let sp = session::pending_sp(state, req, locale).await?;
     let mut context = page_context(locale, "backup_codes.title", sp.as_deref());
     context.insert("codes", backup_codes);
-    context.insert("next", &next(req, locale));
+    context.insert("next", &session::onward(req, locale));
     let mut response = render::page("backup_codes.html", &context, Vec::new(), 200)?;
     response.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
@@ -336,12 +298,7 @@ fn already_exists(locale: Locale, gone: Cookie<'static>) -> Result<HttpResponse,
         Some((&link, "signin.title")),
         409,
     )?;
-    with_cookies(page, vec![gone])
-}
-
-fn expired(locale: Locale, gone: Cookie<'static>) -> Result<HttpResponse, WebError> {
-    let page = dead_link(locale, "signup.expired", "/sign-up")?;
-    with_cookies(page, vec![gone])
+    with_cookies(page, [gone])
 }
 
 /// `GET /sign-up/security-key`: name a key and register it (the page's script runs the
@@ -349,9 +306,8 @@ fn expired(locale: Locale, gone: Cookie<'static>) -> Result<HttpResponse, WebErr
 pub async fn key_form(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     key_page(&state, &req, locale, None, 200).await
 }
 
@@ -363,15 +319,15 @@ async fn key_page(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let Some(token) = sign_up_token(req) else {
-        return dead_link(locale, "signup.expired", "/sign-up");
+        return no_sign_up(locale);
     };
-    let worker = state.clone();
-    let live = blocking::run(locale, move || {
-        sign_up::awaits_second_factor(&worker.deps(), &token)
-    })
-    .await?;
+    let live = state
+        .run(locale, move |deps| {
+            sign_up::awaits_second_factor(deps, &token)
+        })
+        .await?;
     if !live {
-        return dead_link(locale, "signup.expired", "/sign-up");
+        return no_sign_up(locale);
     }
     let sp = session::pending_sp(state, req, locale).await?;
     let mut context = page_context(locale, "signup_key.title", sp.as_deref());
@@ -392,24 +348,22 @@ async fn key_page(
 pub async fn key_options(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CsrfForm>,
+    Lang(locale): Lang,
+    _: CsrfForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let token = match sign_up_post(&req, locale, &form.csrf)? {
-        Ok(token) => token,
-        Err(dead) => return Ok(dead),
+    let Some(token) = sign_up_token(&req) else {
+        return no_sign_up(locale);
     };
-    let worker = state.clone();
-    let begun = blocking::run(locale, move || {
-        sign_up::begin_key_registration(&worker.deps(), &token)
-    })
-    .await?;
+    let begun = state
+        .run(locale, move |deps| {
+            sign_up::begin_key_registration(deps, &token)
+        })
+        .await?;
     match begun {
         Some(Begun::Ceremony(ceremony)) => render::ceremony_json(&ceremony),
         Some(Begun::RateLimited) => Err(WebError::RateLimited { locale }),
         Some(Begun::NoKeys | Begun::Unavailable) => Err(WebError::NotFound),
-        None => dead_link(locale, "signup.expired", "/sign-up"),
+        None => no_sign_up(locale),
     }
 }
 
@@ -418,76 +372,54 @@ pub async fn key_options(
 pub async fn key_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<KeyRegistrationForm>,
+    Lang(locale): Lang,
+    CsrfForm(form): CsrfForm<KeyRegistrationForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let token = match sign_up_post(&req, locale, &form.csrf)? {
-        Ok(token) => token,
-        Err(dead) => return Ok(dead),
+    let Some(token) = sign_up_token(&req) else {
+        return no_sign_up(locale);
     };
     let old = session::token_hash_of(&req);
-    let worker = state.clone();
-    let (outcome, cookie) = blocking::run(locale, move || {
-        let outcome = sign_up::finish_with_security_key(
-            &worker.deps(),
-            &token,
-            &form.name,
-            &form.ceremony,
-            &form.response,
-        )?;
-        let cookie = match &outcome {
-            KeyFinish::Created {
-                user_id,
-                user_verified,
-                ..
-            } => {
-                let method = if *user_verified {
-                    MfaMethod::SecurityKeyVerified
-                } else {
-                    MfaMethod::SecurityKey
-                };
-                Some(session::start_fully_signed_in(
-                    &worker,
-                    *user_id,
-                    method,
-                    old.as_ref(),
-                )?)
-            }
-            _ => None,
-        };
-        Ok((outcome, cookie))
-    })
-    .await?;
+    let (outcome, cookie) = state
+        .run_with(locale, move |worker| {
+            let outcome = sign_up::finish_with_security_key(
+                &worker.deps(),
+                &token,
+                &form.name,
+                &form.ceremony,
+                &form.response,
+            )?;
+            let cookie = match &outcome {
+                KeyFinish::Created {
+                    user_id,
+                    user_verified,
+                    ..
+                } => {
+                    let method = if *user_verified {
+                        MfaMethod::SecurityKeyVerified
+                    } else {
+                        MfaMethod::SecurityKey
+                    };
+                    let old = old.as_ref();
+                    Some(session::start_fully_signed_in(
+                        worker, *user_id, method, old,
+                    )?)
+                }
+                _ => None,
+            };
+            Ok((outcome, cookie))
+        })
+        .await?;
     let gone = cookies::removal(&state, cookies::SIGN_UP);
     match (outcome, cookie) {
         (KeyFinish::Created { backup_codes, .. }, Some(session_cookie)) => {
-            created_page(
-                &state,
-                &req,
-                locale,
-                &backup_codes,
-                vec![session_cookie, gone],
-            )
-            .await
+            let set = vec![session_cookie, gone];
+            created_page(&state, &req, locale, &backup_codes, set).await
         }
         (KeyFinish::Refused(why), _) => {
             let (key, status) = render::key_refusal(why);
             key_page(&state, &req, locale, Some(key), status).await
         }
         (KeyFinish::AlreadyExists, _) => already_exists(locale, gone),
-        _ => expired(locale, gone),
+        _ => with_cookies(no_sign_up(locale)?, [gone]),
     }
-}
-
-fn with_cookies(
-    mut response: HttpResponse,
-    cookies: Vec<Cookie<'static>>,
-) -> Result<HttpResponse, WebError> {
-    for cookie in cookies {
-        response
-            .add_cookie(&cookie)
-            .map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(response)
 }

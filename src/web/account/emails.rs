@@ -5,12 +5,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{change, finish, form_session, signed_in, to_sign_in, CsrfForm};
+use super::{change, finish, to_sign_in, ButtonForm};
 use crate::idp::account::{emails, Outcome};
-use crate::web::extract::{self, LocaleQuery};
+use crate::web::extract::{self, has_csrf, FullySignedIn, Lang, SessionForm, TokenQuery};
 use crate::web::i18n::Locale;
 use crate::web::render::{self, page_context};
-use crate::web::{blocking, AppState, WebError};
+use crate::web::{AppState, WebError};
 
 #[derive(Debug, Deserialize)]
 pub struct AddForm {
@@ -21,13 +21,6 @@ pub struct AddForm {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    locale: Option<String>,
-    #[serde(default)]
-    token: String,
-}
-
-#[derive(Debug, Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
     csrf: String,
@@ -35,26 +28,24 @@ pub struct TokenForm {
     token: String,
 }
 
+has_csrf!(AddForm, TokenForm);
+
 pub async fn add(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<AddForm>,
+    Lang(locale): Lang,
+    SessionForm { form, session, .. }: SessionForm<AddForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     let client = extract::client_address(&state, &req);
     let base = state.config.base_url.trim_end_matches('/');
     let prefix = format!(
         "{base}/account/emails/confirm?locale={}&token=",
         locale.code()
     );
-    let form = form.into_inner();
-    let csrf = form.csrf.clone();
     change(
         &state,
-        &req,
         locale,
-        &csrf,
+        session,
         "email_add_requested",
         move |deps, session| emails::add(deps, session, &form.email, &client, &prefix),
     )
@@ -76,19 +67,16 @@ fn dead_link(locale: Locale) -> Result<HttpResponse, WebError> {
 /// `GET /account/emails/confirm?token=…`: signed in as the owner, a page to add the address.
 pub async fn confirm_form(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    Lang(locale): Lang,
     q: web::Query<TokenQuery>,
+    FullySignedIn(session): FullySignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match signed_in(&state, &req, locale).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let (worker, stored, token) = (state.clone(), session.clone(), q.token.clone());
-    let outcome = blocking::run(locale, move || {
-        emails::check_link(&worker.deps(), &stored, &token)
-    })
-    .await?;
+    let (stored, token) = (session.clone(), q.token.clone());
+    let outcome = state
+        .run(locale, move |deps| {
+            emails::check_link(deps, &stored, &token)
+        })
+        .await?;
     let address = match outcome {
         Outcome::Done { value, .. } => value,
         Outcome::Refused(_) => return dead_link(locale),
@@ -104,21 +92,15 @@ pub async fn confirm_form(
 /// `POST /account/emails/confirm`: the address is added.
 pub async fn confirm_submit(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<TokenForm>,
+    Lang(locale): Lang,
+    SessionForm { form, session, .. }: SessionForm<TokenForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match form_session(&state, &req, locale, &form.csrf).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let (worker, stored) = (state.clone(), session.clone());
-    let token = form.into_inner().token;
-    let outcome = blocking::run(locale, move || {
-        emails::confirm(&worker.deps(), &stored, &token)
-    })
-    .await?;
+    let stored = session.clone();
+    let outcome = state
+        .run(locale, move |deps| {
+            emails::confirm(deps, &stored, &form.token)
+        })
+        .await?;
     match outcome {
         Outcome::Refused(_) => dead_link(locale),
         other => finish(&state, &session, locale, other, "email_added").await,
@@ -127,18 +109,15 @@ pub async fn confirm_submit(
 
 pub async fn remove(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
     id: web::Path<i64>,
-    form: web::Form<CsrfForm>,
+    form: SessionForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     let id = id.into_inner();
     change(
         &state,
-        &req,
         locale,
-        &form.csrf,
+        form.session,
         "email_removed",
         move |d, s| emails::remove(d, s, id),
     )
@@ -147,18 +126,15 @@ pub async fn remove(
 
 pub async fn choose_for_sps(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
     id: web::Path<i64>,
-    form: web::Form<CsrfForm>,
+    form: SessionForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     let id = id.into_inner();
     change(
         &state,
-        &req,
         locale,
-        &form.csrf,
+        form.session,
         "email_for_sp_changed",
         move |d, s| emails::choose_for_sps(d, s, id),
     )

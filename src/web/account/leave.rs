@@ -6,13 +6,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{change, finish, form_session, CsrfForm};
+use super::{change, finish, ButtonForm};
 use crate::idp::account::connected::{revoke_consent, sign_out_everywhere};
 use crate::idp::account::delete::{delete_account, Deletion};
 use crate::idp::account::Outcome;
-use crate::web::extract::{self, LocaleQuery};
+use crate::web::extract::{self, has_csrf, Lang, SessionForm};
 use crate::web::i18n::Locale;
-use crate::web::{blocking, cookies, render, AppState, WebError};
+use crate::web::{cookies, render, AppState, WebError};
 
 #[derive(Debug, Deserialize)]
 pub struct RevokeForm {
@@ -32,23 +32,16 @@ pub struct DeleteForm {
     code: String,
 }
 
+has_csrf!(RevokeForm, DeleteForm);
+
 pub async fn revoke(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<RevokeForm>,
+    Lang(locale): Lang,
+    SessionForm { form, session, .. }: SessionForm<RevokeForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let form = form.into_inner();
-    let csrf = form.csrf.clone();
-    change(
-        &state,
-        &req,
-        locale,
-        &csrf,
-        "consent_revoked",
-        move |d, s| revoke_consent(d, s, &form.issuer),
-    )
+    change(&state, locale, session, "consent_revoked", move |d, s| {
+        revoke_consent(d, s, &form.issuer)
+    })
     .await
 }
 
@@ -66,32 +59,25 @@ fn ended(
         format!("{prefix}_unmailed")
     };
     let link = format!("/sign-in?locale={}", locale.code());
-    let mut page = render::message(
+    let page = render::message(
         locale,
         &prefix,
         None,
         Some((link.as_str(), "signin.title")),
         200,
     )?;
-    page.add_removal_cookie(&cookies::removal(state, cookies::SESSION))
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(page)
+    render::with_cookies(page, [cookies::removal(state, cookies::SESSION)])
 }
 
 pub async fn everywhere(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CsrfForm>,
+    Lang(locale): Lang,
+    form: SessionForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match form_session(&state, &req, locale, &form.csrf).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let (worker, stored) = (state.clone(), session.clone());
-    let outcome =
-        blocking::run(locale, move || sign_out_everywhere(&worker.deps(), &stored)).await?;
+    let (session, stored) = (form.session.clone(), form.session);
+    let outcome = state
+        .run(locale, move |deps| sign_out_everywhere(deps, &stored))
+        .await?;
     match outcome {
         Outcome::Done { notified, .. } => ended(&state, locale, "account.signed_out", notified),
         other => finish(&state, &session, locale, other, "signed_out_everywhere").await,
@@ -101,25 +87,21 @@ pub async fn everywhere(
 pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<DeleteForm>,
+    Lang(locale): Lang,
+    SessionForm { form, session, .. }: SessionForm<DeleteForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match form_session(&state, &req, locale, &form.csrf).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
     let client = extract::client_address(&state, &req);
-    let (worker, stored, form) = (state.clone(), session.clone(), form.into_inner());
-    let outcome = blocking::run(locale, move || {
-        let typed = Deletion {
-            password: &form.password,
-            code: &form.code,
-            client: &client,
-        };
-        delete_account(&worker.deps(), &stored, &typed)
-    })
-    .await?;
+    let stored = session.clone();
+    let outcome = state
+        .run(locale, move |deps| {
+            let typed = Deletion {
+                password: &form.password,
+                code: &form.code,
+                client: &client,
+            };
+            delete_account(deps, &stored, &typed)
+        })
+        .await?;
     match outcome {
         Outcome::Done { notified, .. } => ended(&state, locale, "account.deleted", notified),
         other => finish(&state, &session, locale, other, "account_deleted").await,

@@ -14,20 +14,20 @@ mod view;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::extract::{self, LocaleQuery};
+use super::extract::{self, has_csrf, FullySignedIn, Lang, SessionForm};
 use super::i18n::Locale;
 use super::render::{self, page_context};
-use super::{blocking, session, AppState, WebError};
+use super::{AppState, WebError};
 use crate::idp::account::reauth::reauthenticate;
 use crate::idp::account::{overview, Outcome, Problem};
 use crate::idp::{self, Deps};
 use crate::sessions::SessionRecord;
 
-pub use super::extract::CsrfForm;
+pub use super::extract::ButtonForm;
 
+/// `/account`'s query (the language is read by [`Lang`]).
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
-    locale: Option<String>,
     /// The change just made (one of [`view::DONE`]); anything else is ignored.
     done: Option<String>,
     /// Set when the email announcing the change could not be sent.
@@ -42,6 +42,8 @@ pub struct PasswordForm {
     password: String,
 }
 
+has_csrf!(PasswordForm);
+
 fn to_sign_in(locale: Locale) -> HttpResponse {
     render::redirect(&format!("/sign-in?locale={}", locale.code()))
 }
@@ -50,50 +52,20 @@ fn to_reauthenticate(locale: Locale) -> HttpResponse {
     render::redirect(&format!("/account/reauthenticate?locale={}", locale.code()))
 }
 
-/// This browser's session if it has passed the second factor; else the way to sign in.
-async fn signed_in(
-    state: &AppState,
-    req: &HttpRequest,
-    locale: Locale,
-) -> Result<Result<SessionRecord, HttpResponse>, WebError> {
-    let session = session::current(state, req, locale).await?;
-    Ok(session
-        .filter(|s| s.user_id.is_some() && s.mfa_at.is_some())
-        .ok_or_else(|| to_sign_in(locale)))
-}
-
-/// As [`signed_in`], for a form: its CSRF token must be the session's.
-async fn form_session(
-    state: &AppState,
-    req: &HttpRequest,
-    locale: Locale,
-    csrf: &str,
-) -> Result<Result<SessionRecord, HttpResponse>, WebError> {
-    match signed_in(state, req, locale).await? {
-        Ok(s) if !session::csrf_ok(&s, csrf) => Err(WebError::Csrf { locale }),
-        other => Ok(other),
-    }
-}
-
 /// Runs one change for a signed-in form and shows its result; `notice` names the change on
 /// the account page.
 async fn change<F>(
     state: &AppState,
-    req: &HttpRequest,
     locale: Locale,
-    csrf: &str,
+    session: SessionRecord,
     notice: &'static str,
     f: F,
 ) -> Result<HttpResponse, WebError>
 where
     F: FnOnce(&Deps<'_>, &SessionRecord) -> Result<Outcome, idp::Error> + Send + 'static,
 {
-    let session = match form_session(state, req, locale, csrf).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let (worker, stored) = (state.clone(), session.clone());
-    let outcome = blocking::run(locale, move || f(&worker.deps(), &stored)).await?;
+    let stored = session.clone();
+    let outcome = state.run(locale, move |deps| f(deps, &stored)).await?;
     finish(state, &session, locale, outcome, notice).await
 }
 
@@ -141,9 +113,10 @@ async fn show(
     notice: view::Notice,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let (worker, stored) = (state.clone(), session.clone());
-    let outcome =
-        blocking::run(locale, move || overview::overview(&worker.deps(), &stored)).await?;
+    let stored = session.clone();
+    let outcome = state
+        .run(locale, move |deps| overview::overview(deps, &stored))
+        .await?;
     match outcome {
         Outcome::Done { value, .. } => {
             view::page(locale, &session.csrf_token, &value, notice, status)
@@ -156,29 +129,20 @@ async fn show(
 /// `GET /account`.
 pub async fn page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    Lang(locale): Lang,
     q: web::Query<PageQuery>,
+    FullySignedIn(session): FullySignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match signed_in(&state, &req, locale).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
     let notice = view::Notice::from_query(q.done.as_deref(), q.unmailed.is_some());
     show(&state, &session, locale, notice, 200).await
 }
 
 /// `GET /account/reauthenticate`.
 pub async fn reauth_form(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
+    FullySignedIn(session): FullySignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    match signed_in(&state, &req, locale).await? {
-        Ok(session) => reauth_page(locale, &session, None, 200),
-        Err(elsewhere) => Ok(elsewhere),
-    }
+    reauth_page(locale, &session, None, 200)
 }
 
 fn reauth_page(
@@ -199,20 +163,16 @@ fn reauth_page(
 pub async fn reauth_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<PasswordForm>,
+    Lang(locale): Lang,
+    SessionForm { form, session, .. }: SessionForm<PasswordForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match form_session(&state, &req, locale, &form.csrf).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
     let client = extract::client_address(&state, &req);
-    let (worker, stored) = (state.clone(), session.clone());
-    let outcome = blocking::run(locale, move || {
-        reauthenticate(&worker.deps(), &stored, &form.password, &client)
-    })
-    .await?;
+    let stored = session.clone();
+    let outcome = state
+        .run(locale, move |deps| {
+            reauthenticate(deps, &stored, &form.password, &client)
+        })
+        .await?;
     match outcome {
         Outcome::Done { .. } => Ok(render::redirect(&format!(
             "/account?locale={}",

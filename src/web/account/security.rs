@@ -7,15 +7,15 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{change, finish, form_session, refused, CsrfForm};
+use super::{change, finish, refused, ButtonForm};
 use crate::idp::account::factors::{self, TotpSetup};
 use crate::idp::account::password::{change_password, PasswordChange};
 use crate::idp::account::{Outcome, Problem};
 use crate::sessions::SessionRecord;
-use crate::web::extract::{self, LocaleQuery};
+use crate::web::extract::{self, has_csrf, Lang, SessionForm};
 use crate::web::i18n::Locale;
 use crate::web::render::{self, page_context};
-use crate::web::{blocking, qr, AppState, WebError};
+use crate::web::{qr, AppState, WebError};
 
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
@@ -39,32 +39,24 @@ pub struct TotpForm {
     code: String,
 }
 
+has_csrf!(PasswordForm, TotpForm);
+
 pub async fn password(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<PasswordForm>,
+    Lang(locale): Lang,
+    SessionForm { form, session, .. }: SessionForm<PasswordForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
     let client = extract::client_address(&state, &req);
-    let form = form.into_inner();
-    let csrf = form.csrf.clone();
-    change(
-        &state,
-        &req,
-        locale,
-        &csrf,
-        "password_changed",
-        move |d, s| {
-            let typed = PasswordChange {
-                current: &form.current_password,
-                new: &form.password,
-                confirmation: &form.password_confirmation,
-                client: &client,
-            };
-            change_password(d, s, &typed)
-        },
-    )
+    change(&state, locale, session, "password_changed", move |d, s| {
+        let typed = PasswordChange {
+            current: &form.current_password,
+            new: &form.password,
+            confirmation: &form.password_confirmation,
+            client: &client,
+        };
+        change_password(d, s, &typed)
+    })
     .await
 }
 
@@ -101,21 +93,16 @@ fn setup_page(
 /// `POST /account/totp`: a new secret to scan.
 pub async fn totp_start(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CsrfForm>,
+    Lang(locale): Lang,
+    form: SessionForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match form_session(&state, &req, locale, &form.csrf).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let (worker, stored) = (state.clone(), session.clone());
+    let (session, stored) = (form.session.clone(), form.session);
     let label = state.config.organization.display_name.clone();
-    let outcome = blocking::run(locale, move || {
-        factors::start_totp(&worker.deps(), &stored, &label)
-    })
-    .await?;
+    let outcome = state
+        .run(locale, move |deps| {
+            factors::start_totp(deps, &stored, &label)
+        })
+        .await?;
     match outcome {
         Outcome::Done { value, .. } => setup_page(locale, &session, &value, None, 200),
         other => finish(&state, &session, locale, other, "totp_added").await,
@@ -125,30 +112,23 @@ pub async fn totp_start(
 /// `POST /account/totp/confirm`: the app's first code; a wrong one shows the page again.
 pub async fn totp_confirm(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<TotpForm>,
+    Lang(locale): Lang,
+    SessionForm { form, session, .. }: SessionForm<TotpForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match form_session(&state, &req, locale, &form.csrf).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let (worker, stored) = (state.clone(), session.clone());
+    let stored = session.clone();
     let label = state.config.organization.display_name.clone();
-    let form = form.into_inner();
-    let (outcome, again) = blocking::run(locale, move || {
-        let deps = worker.deps();
-        let outcome = factors::confirm_totp(&deps, &stored, &form.token, &form.code)?;
-        let again = match outcome {
-            Outcome::Refused(Problem::WrongCode) => {
-                factors::pending_totp(&deps, &stored, &form.token, &label)?
-            }
-            _ => None,
-        };
-        Ok((outcome, again))
-    })
-    .await?;
+    let (outcome, again) = state
+        .run(locale, move |deps| {
+            let outcome = factors::confirm_totp(deps, &stored, &form.token, &form.code)?;
+            let again = match outcome {
+                Outcome::Refused(Problem::WrongCode) => {
+                    factors::pending_totp(deps, &stored, &form.token, &label)?
+                }
+                _ => None,
+            };
+            Ok((outcome, again))
+        })
+        .await?;
     match (outcome, again) {
         (Outcome::Refused(Problem::WrongCode), Some(setup)) => {
             setup_page(locale, &session, &setup, Some("mfa.failed"), 400)
@@ -162,12 +142,10 @@ pub async fn totp_confirm(
 
 pub async fn totp_remove(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CsrfForm>,
+    Lang(locale): Lang,
+    form: SessionForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    change(&state, &req, locale, &form.csrf, "totp_removed", |d, s| {
+    change(&state, locale, form.session, "totp_removed", |d, s| {
         factors::remove_totp(d, s)
     })
     .await
@@ -176,20 +154,15 @@ pub async fn totp_remove(
 /// `POST /account/backup-codes`: the new codes, shown once; the old ones no longer work.
 pub async fn backup_codes(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<CsrfForm>,
+    Lang(locale): Lang,
+    form: SessionForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = match form_session(&state, &req, locale, &form.csrf).await? {
-        Ok(session) => session,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let (worker, stored) = (state.clone(), session.clone());
-    let outcome = blocking::run(locale, move || {
-        factors::regenerate_backup_codes(&worker.deps(), &stored)
-    })
-    .await?;
+    let (session, stored) = (form.session.clone(), form.session);
+    let outcome = state
+        .run(locale, move |deps| {
+            factors::regenerate_backup_codes(deps, &stored)
+        })
+        .await?;
     let Outcome::Done { value, notified } = outcome else {
         return finish(
             &state,

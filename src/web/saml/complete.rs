@@ -5,13 +5,12 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
 
 use super::reply::{self, Refusal};
 use crate::idp::sso::pending::PendingRequest;
 use crate::idp::sso::{self, consent, Browser};
 use crate::registry::ServiceProvider;
-use crate::web::extract::{self, LocaleQuery};
+use crate::web::extract::{self, ButtonForm, Lang, LocaleQuery, SessionForm, SignedIn};
 use crate::web::i18n::Locale;
 use crate::web::render::{self, page_context};
 use crate::web::{blocking, cookies, session, AppState, WebError};
@@ -52,40 +51,31 @@ async fn pending(
     let Some(stored) = session::pending_hash(req) else {
         return Ok(None);
     };
-    let worker = state.clone();
-    blocking::run(locale, move || {
-        sso::pending_request(&worker.deps(), &stored)
-    })
-    .await
+    state
+        .run(locale, move |deps| sso::pending_request(deps, &stored))
+        .await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ConsentForm {
-    #[serde(default)]
-    csrf: String,
-}
-
+/// `GET /consent`: what the SP of the stored request would receive.
 pub async fn consent_form(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
+    Lang(locale): Lang,
+    SignedIn(session): SignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let (Some(session), Some((pending, sp))) = (
-        session::current(&state, &req, locale).await?,
-        pending(&state, &req, locale).await?,
-    ) else {
+    let Some((pending, sp)) = pending(&state, &req, locale).await? else {
         return Ok(render::redirect(&format!(
             "/sign-in?locale={}",
             locale.code()
         )));
     };
     let user_id = session.user_id.ok_or(WebError::SessionExpired { locale })?;
-    let (worker, p, s) = (state.clone(), pending.clone(), sp.clone());
-    let keys = blocking::run(locale, move || {
-        consent::attributes(&worker.deps(), &p, &s, user_id)
-    })
-    .await?;
+    let (p, s) = (pending.clone(), sp.clone());
+    let keys = state
+        .run(locale, move |deps| {
+            consent::attributes(deps, &p, &s, user_id)
+        })
+        .await?;
     let attributes: Vec<&str> = keys
         .into_iter()
         .map(|key| locale.t(&format!("attr.{key}")))
@@ -96,30 +86,25 @@ pub async fn consent_form(
     render::page("consent.html", &context, Vec::new(), 200)
 }
 
+/// `POST /consent`: the user agreed; the stored request resumes.
 pub async fn consent_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    q: web::Query<LocaleQuery>,
-    form: web::Form<ConsentForm>,
+    Lang(locale): Lang,
+    form: SessionForm<ButtonForm, SignedIn>,
 ) -> Result<HttpResponse, WebError> {
-    let locale = extract::locale(&req, q.locale.as_deref());
-    let session = session::current(&state, &req, locale)
-        .await?
-        .ok_or(WebError::SessionExpired { locale })?;
-    if !session::csrf_ok(&session, &form.csrf) {
-        return Err(WebError::Csrf { locale });
-    }
+    let session = form.session;
     let (Some(user_id), Some((pending, sp))) = (
         session.user_id.filter(|_| session.mfa_at.is_some()),
         pending(&state, &req, locale).await?,
     ) else {
         return Err(WebError::SessionExpired { locale });
     };
-    let worker = state.clone();
-    blocking::run(locale, move || {
-        consent::give(&worker.deps(), &pending, &sp, user_id)
-    })
-    .await?;
+    state
+        .run(locale, move |deps| {
+            consent::give(deps, &pending, &sp, user_id)
+        })
+        .await?;
     Ok(render::redirect(&format!(
         "/api/saml/complete?locale={}",
         locale.code()

@@ -1,69 +1,14 @@
-//! What handlers read from a request besides their form: the page language, whether the
-//! client wants JSON, a bounded body, and the client address for rate limits (SPEC 7).
+//! What the request itself says: its language, whether it wants JSON, whether its body is a
+//! form (SPEC 1), the body within a limit, and the client address for rate limits (SPEC 7).
 
 use std::net::IpAddr;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
-use serde::Deserialize;
 
-use super::i18n::Locale;
-use super::AppState;
-
-/// A form that carries only its CSRF token (a button; a WebAuthn ceremony's options).
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
-}
-
-/// A security key being registered: its name, the ceremony token and the authenticator's
-/// answer (JSON), as `/static/webauthn.js` posts them.
-#[derive(Debug, Deserialize)]
-pub struct KeyRegistrationForm {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub ceremony: String,
-    #[serde(default)]
-    pub response: String,
-}
-
-/// `?locale=` on every page.
-#[derive(Debug, Default, Deserialize)]
-pub struct LocaleQuery {
-    pub locale: Option<String>,
-}
-
-/// A form with one email address, posted before there is a session (sign-up, recovery).
-#[derive(Debug, Deserialize)]
-pub struct EmailForm {
-    #[serde(default)]
-    pub csrf: String,
-    pub email: String,
-}
-
-/// An emailed link: `?locale=…&token=…`.
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    pub locale: Option<String>,
-    #[serde(default)]
-    pub token: String,
-}
-
-/// A new password typed twice, with the token of the link that allows it.
-#[derive(Debug, Deserialize)]
-pub struct NewPasswordForm {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
-    pub token: String,
-    pub password: String,
-    pub password_confirmation: String,
-}
+use crate::web::i18n::Locale;
+use crate::web::{AppState, WebError};
 
 /// The `locale` parameter, else `Accept-Language`, else English (SPEC 14).
 pub fn locale(req: &HttpRequest, param: Option<&str>) -> Locale {
@@ -83,7 +28,7 @@ pub fn wants_json(req: &HttpRequest) -> bool {
 
 /// A POST with a body must send it as `application/x-www-form-urlencoded`, in UTF-8 when
 /// a charset is named (SPEC 1); anything else is 415. An empty body needs no type.
-pub fn check_form_body(req: &HttpRequest) -> Result<(), super::WebError> {
+pub fn check_form_body(req: &HttpRequest) -> Result<(), WebError> {
     let headers = req.headers();
     let empty = headers
         .get(header::CONTENT_LENGTH)
@@ -108,7 +53,7 @@ pub fn check_form_body(req: &HttpRequest) -> Result<(), super::WebError> {
     if form && utf8 {
         Ok(())
     } else {
-        Err(super::WebError::UnsupportedMediaType)
+        Err(WebError::UnsupportedMediaType)
     }
 }
 
