@@ -1,5 +1,5 @@
 //! Fuzz targets: one `pub fn <target>(data: &[u8])` per attack surface, shared by the afl
-//! binaries in `fuzz/` and by the replay test `tests/fuzz_corpus.rs` (docs/fuzzing.md).
+//! binaries in `fuzz/` and by the replay test `tests/http/fuzz_corpus.rs` (docs/fuzzing.md).
 //!
 //! Each target feeds the bytes to the real code path and asserts its property: the input
 //! ends in a named error or an accepted value that satisfies the checks below, never a

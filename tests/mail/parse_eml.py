@@ -1,4 +1,4 @@
-"""Parses RFC 5322 messages for tests/mail.rs with Python's own email package (an
+"""Parses RFC 5322 messages for tests/http/mail.rs with Python's own email package (an
 independent reader of what the IdP writes).
 
 Usage: parse_eml.py FILE...  prints a JSON list, one object per file: the decoded headers,

@@ -1,4 +1,4 @@
-"""A real SMTP server for tests/mail.rs (aiosmtpd, no TLS).
+"""A real SMTP server for tests/http/mail.rs (aiosmtpd, no TLS).
 
 Usage: smtp_server.py DIR [--auth USER:PASSWORD] [--reject LOCALPART]
 

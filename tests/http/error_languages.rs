@@ -1,0 +1,52 @@
+//! Error pages that carry no language of their own (404, 405, 415) speak the request's
+//! language (SPEC 14): the `locale` parameter, else `Accept-Language`, else English.
+
+use crate::common;
+
+use actix_web::test;
+use common::flow::*;
+
+#[actix_rt::test]
+async fn a_missing_page_is_explained_in_the_request_language() {
+    let mut f = start();
+    let fr = f.get("/no-such-page?locale=fr").await;
+    assert_eq!(fr.status, 404);
+    assert!(fr.body.contains("<html lang=\"fr\">"), "{}", fr.body);
+    assert!(fr.body.contains("Page introuvable"), "{}", fr.body);
+    assert!(fr.body.contains("Accueil"), "{}", fr.body);
+
+    f.headers = vec![("Accept-Language".into(), "es-MX,es;q=0.9".into())];
+    let es = f.get("/api/saml/metadata1999").await;
+    assert_eq!(es.status, 404);
+    assert!(es.body.contains("Página no encontrada"), "{}", es.body);
+
+    f.headers.clear();
+    let en = f.get("/no-such-page").await;
+    assert!(en.body.contains("Page not found"), "{}", en.body);
+}
+
+#[actix_rt::test]
+async fn a_wrong_method_keeps_its_allow_header_in_any_language() {
+    let mut f = start();
+    let answer = f
+        .send(test::TestRequest::put().uri("/sign-in?locale=es"))
+        .await;
+    assert_eq!(answer.status, 405);
+    assert!(
+        answer.body.contains("Método no permitido"),
+        "{}",
+        answer.body
+    );
+    let raw = test::call_service(
+        &test::init_service(
+            actix_web::App::new().configure(saml_idp::web::configure(f.state.clone())),
+        )
+        .await,
+        test::TestRequest::put()
+            .uri("/sign-in?locale=fr")
+            .to_request(),
+    )
+    .await;
+    let allow = raw.headers().get("allow").and_then(|v| v.to_str().ok());
+    assert_eq!(allow, Some("GET, HEAD, POST"));
+}

@@ -1,0 +1,1002 @@
+//! The `saml-idp` binary as an operator runs it: `sp add | update | show | list | remove |
+//! import | import-metadata` on SQLite (and PostgreSQL when `TEST_DATABASE_URL` is set), each
+//! failure one line on stderr with nothing written; start-up errors of `metadata --year`.
+use crate::common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const ISSUER: &str = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:cli";
+const ACS: &str = "https://cli.example.gov/saml/acs";
+
+/// What one run of the binary did.
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+fn exec(cmd: &mut Command) -> Out {
+    let out = cmd.output().expect("saml-idp runs");
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The binary in `dir`, with `dir` as its data directory and no configuration inherited
+/// from the environment.
+fn bin(dir: &Path) -> Command {
+    common::saml_idp(dir)
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn key(name: &str) -> String {
+    path(&common::key(name))
+}
+
+/// Fails with exactly one non-empty stderr line that mentions every `needle`, and prints
+/// nothing on stdout.
+fn assert_one_line_failure(out: &Out, needles: &[&str], context: &str) {
+    assert!(
+        out.code.is_some_and(|c| c != 0),
+        "{context}: should fail: {out:?}"
+    );
+    assert_eq!(out.stdout, "", "{context}: stdout must be empty");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(
+        lines.len() == 1 && !lines[0].trim().is_empty(),
+        "{context}: exactly one stderr line expected, got {:?}",
+        out.stderr
+    );
+    for needle in needles {
+        assert!(
+            lines[0].contains(needle),
+            "{context}: {:?} should mention {needle:?}",
+            lines[0]
+        );
+    }
+}
+
+fn assert_success(out: &Out, context: &str) {
+    assert!(out.ok(), "{context}: should succeed: {out:?}");
+    assert_eq!(out.stderr, "", "{context}: stderr");
+}
+
+/// Where one run of a registry scenario keeps its service providers: an SQLite file in a
+/// fresh data directory, or a fresh PostgreSQL schema.
+struct Target {
+    name: &'static str,
+    dir: tempfile::TempDir,
+    db: Option<common::TestDb>,
+}
+
+impl Target {
+    fn sqlite() -> Target {
+        Target {
+            name: "sqlite",
+            dir: tempfile::tempdir().expect("temp dir"),
+            db: None,
+        }
+    }
+
+    fn postgres(base: &str) -> Target {
+        Target {
+            name: "postgres",
+            dir: tempfile::tempdir().expect("temp dir"),
+            db: Some(common::postgres_db(base)),
+        }
+    }
+
+    /// An empty registry on the same backend.
+    fn fresh(&self) -> Target {
+        match (&self.db, common::postgres_url()) {
+            (Some(_), Some(base)) => Target::postgres(&base),
+            _ => Target::sqlite(),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run<I, S>(&self, args: I) -> Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = bin(self.dir());
+        if let Some(db) = &self.db {
+            cmd.arg("--database-url").arg(&db.url);
+        }
+        let out = exec(cmd.args(args));
+        if self.db.is_some() {
+            // The PostgreSQL run must really use PostgreSQL, not the data directory's SQLite.
+            assert!(
+                !self.dir().join("saml-idp.sqlite3").exists(),
+                "{}: an SQLite database was created",
+                self.name
+            );
+        }
+        out
+    }
+
+    fn sp<I, S>(&self, args: I) -> Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut all: Vec<std::ffi::OsString> = vec!["sp".into()];
+        all.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self.run(all)
+    }
+
+    fn list_json(&self) -> Vec<Value> {
+        let out = self.sp(["list", "--json"]);
+        assert_success(&out, &format!("{}: sp list --json", self.name));
+        match serde_json::from_str(&out.stdout).expect("sp list --json prints JSON") {
+            Value::Array(items) => items,
+            other => panic!("{}: sp list --json printed {other}", self.name),
+        }
+    }
+
+    fn assert_empty(&self, context: &str) {
+        assert_eq!(
+            self.list_json(),
+            Vec::<Value>::new(),
+            "{}: {context}: nothing may be written",
+            self.name
+        );
+    }
+
+    fn show_json(&self, issuer: &str) -> Value {
+        let out = self.sp(["show", issuer, "--json"]);
+        assert_success(&out, &format!("{}: sp show {issuer} --json", self.name));
+        serde_json::from_str(&out.stdout).expect("sp show --json prints JSON")
+    }
+
+    /// `sp add` of a valid SP with the given extra options.
+    fn add(&self, issuer: &str, extra: &[&str]) {
+        let mut args = vec!["add", "--issuer", issuer, "--acs-url", ACS];
+        let cert = key("sp1-test-only.crt");
+        args.extend(["--cert", &cert]);
+        args.extend(extra);
+        let out = self.sp(&args);
+        assert_success(&out, &format!("{}: sp add {issuer}", self.name));
+    }
+
+    fn copy_key(&self, name: &str) {
+        std::fs::copy(common::key(name), self.dir().join(name)).expect("copy fixture");
+    }
+}
+
+/// SQLite always, PostgreSQL as well when `TEST_DATABASE_URL` is set.
+fn targets() -> Vec<Target> {
+    let mut out = vec![Target::sqlite()];
+    if let Some(base) = common::postgres_url() {
+        out.push(Target::postgres(&base));
+    } else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL backend skipped");
+    }
+    out
+}
+
+fn without(mut value: Value, keys: &[&str]) -> Value {
+    if let Value::Object(map) = &mut value {
+        for key in keys {
+            map.remove(*key);
+        }
+    }
+    value
+}
+
+fn der_of_pem(pem: &str) -> Vec<u8> {
+    openssl::x509::X509::from_pem(pem.as_bytes())
+        .and_then(|c| c.to_der())
+        .expect("PEM certificate")
+}
+
+/// The text of every `<ds:X509Certificate>` in `xml`, whitespace removed.
+fn x509_certificates(xml: &str) -> Vec<String> {
+    xml.split("<ds:X509Certificate>")
+        .skip(1)
+        .map(|rest| {
+            let text = rest.split("</ds:X509Certificate>").next().unwrap_or("");
+            text.chars().filter(|c| !c.is_whitespace()).collect()
+        })
+        .collect()
+}
+
+fn json_certs_der(sp: &Value) -> Vec<Vec<u8>> {
+    sp["certs"]
+        .as_array()
+        .expect("certs array")
+        .iter()
+        .map(|c| der_of_pem(c.as_str().expect("PEM string")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// sp add: every failure is one line, nothing on stdout, nothing written.
+
+fn assert_add_fails(args: &[&str], needles: &[&str]) {
+    for t in targets() {
+        let mut all = vec!["add"];
+        all.extend(args);
+        let out = t.sp(&all);
+        assert_one_line_failure(&out, needles, &format!("{}: sp {}", t.name, all.join(" ")));
+        t.assert_empty("failed sp add");
+    }
+}
+
+#[test]
+fn add_with_a_relative_acs_url_fails() {
+    let cert = key("sp1-test-only.crt");
+    assert_add_fails(
+        &["--issuer", ISSUER, "--acs-url", "/acs", "--cert", &cert],
+        &["acs_urls"],
+    );
+}
+
+#[test]
+fn add_with_an_unparseable_certificate_fails() {
+    let not_a_cert = key("sp1-test-only.key");
+    assert_add_fails(
+        &["--issuer", ISSUER, "--acs-url", ACS, "--cert", &not_a_cert],
+        &["certs", "sp1-test-only.key"],
+    );
+}
+
+#[test]
+fn add_with_a_1024_bit_certificate_fails() {
+    let weak = key("weak-1024-test-only.crt");
+    assert_add_fails(
+        &["--issuer", ISSUER, "--acs-url", ACS, "--cert", &weak],
+        &["certs", "weak-1024-test-only.crt", "1024"],
+    );
+}
+
+#[test]
+fn add_with_a_non_rsa_certificate_fails() {
+    let ec = key("ec-test-only.crt");
+    assert_add_fails(
+        &["--issuer", ISSUER, "--acs-url", ACS, "--cert", &ec],
+        &["certs", "ec-test-only.crt", "RSA"],
+    );
+}
+
+#[test]
+fn add_with_ial_3_fails() {
+    assert_add_fails(
+        &["--issuer", ISSUER, "--acs-url", ACS, "--ial", "3"],
+        &["ial"],
+    );
+}
+
+#[test]
+fn add_with_an_unknown_attribute_fails() {
+    assert_add_fails(
+        &[
+            "--issuer",
+            ISSUER,
+            "--acs-url",
+            ACS,
+            "--attributes",
+            "email,shoe_size",
+        ],
+        &["attribute_bundle", "shoe_size"],
+    );
+}
+
+#[test]
+fn add_with_an_unknown_block_encryption_fails() {
+    assert_add_fails(
+        &[
+            "--issuer",
+            ISSUER,
+            "--acs-url",
+            ACS,
+            "--block-encryption",
+            "des",
+        ],
+        &["block_encryption", "des"],
+    );
+}
+
+#[test]
+fn add_with_whitespace_in_the_issuer_fails() {
+    assert_add_fails(
+        &["--issuer", "urn:test:has space", "--acs-url", ACS],
+        &["issuer"],
+    );
+}
+
+#[test]
+fn add_with_an_unknown_option_fails_with_status_2() {
+    assert_add_fails(
+        &["--issuer", ISSUER, "--acs-url", ACS, "--bogus"],
+        &["--bogus"],
+    );
+    for t in targets() {
+        let out = t.sp(["add", "--issuer", ISSUER, "--acs-url", ACS, "--bogus"]);
+        assert_eq!(out.code, Some(2), "{}: {out:?}", t.name);
+    }
+}
+
+#[test]
+fn add_of_a_duplicate_issuer_fails_and_keeps_the_first() {
+    for t in targets() {
+        t.add(ISSUER, &["--friendly-name", "First"]);
+        let cert = key("sp2-test-only.crt");
+        let out = t.sp([
+            "add",
+            "--issuer",
+            ISSUER,
+            "--acs-url",
+            "https://other.example.gov/acs",
+            "--cert",
+            &cert,
+        ]);
+        assert_one_line_failure(
+            &out,
+            &[ISSUER, "already exists"],
+            &format!("{}: duplicate sp add", t.name),
+        );
+        let listed = t.list_json();
+        assert_eq!(listed.len(), 1, "{}: {listed:?}", t.name);
+        assert_eq!(listed[0]["friendly_name"], "First", "{}", t.name);
+        assert_eq!(
+            listed[0]["acs_urls"],
+            serde_json::json!([ACS]),
+            "{}",
+            t.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// sp add with everything, show, and show → import round trip.
+
+/// `sp add` with every option of the interface.
+fn add_everything(t: &Target) {
+    let (cert1, cert2) = (key("sp1-test-only.crt"), key("sp1-second-test-only.crt"));
+    let out = t.sp([
+        "add",
+        "--issuer",
+        ISSUER,
+        "--acs-url",
+        "https://full.example.gov/acs",
+        "--acs-url",
+        "https://full.example.gov/acs/2",
+        "--logout-url",
+        "https://full.example.gov/logout",
+        "--cert",
+        &cert1,
+        "--cert",
+        &cert2,
+        "--ial",
+        "2",
+        "--default-aal",
+        "2",
+        "--attributes",
+        "email,all_emails",
+        "--block-encryption",
+        "aes128-gcm",
+        "--sign-response",
+        "--require-signed-requests",
+        "--email-nameid",
+        "--ialmax-allowed",
+        "--agency",
+        "Test Agency",
+        "--return-to-sp-url",
+        "https://full.example.gov/return",
+        "--failure-to-proof-url",
+        "https://full.example.gov/failed",
+        "--friendly-name",
+        "Full Test App",
+        "--inactive",
+    ]);
+    assert_success(&out, &format!("{}: sp add with every option", t.name));
+    assert!(out.stdout.contains(ISSUER), "{}: {out:?}", t.name);
+}
+
+#[test]
+fn add_with_every_option_stores_each_value() {
+    for t in targets() {
+        add_everything(&t);
+        let sp = t.show_json(ISSUER);
+        let n = t.name;
+        assert_eq!(sp["issuer"], ISSUER, "{n}");
+        assert_eq!(sp["friendly_name"], "Full Test App", "{n}");
+        assert_eq!(sp["agency"], "Test Agency", "{n}");
+        assert_eq!(sp["active"], false, "{n}");
+        assert_eq!(
+            sp["acs_urls"],
+            serde_json::json!([
+                "https://full.example.gov/acs",
+                "https://full.example.gov/acs/2"
+            ]),
+            "{n}"
+        );
+        assert_eq!(sp["logout_url"], "https://full.example.gov/logout", "{n}");
+        assert_eq!(
+            json_certs_der(&sp),
+            vec![
+                common::fixture_der("sp1-test-only.crt"),
+                common::fixture_der("sp1-second-test-only.crt")
+            ],
+            "{n}"
+        );
+        assert_eq!(sp["ial"], 2, "{n}");
+        assert_eq!(sp["default_aal"], 2, "{n}");
+        assert_eq!(
+            sp["attribute_bundle"],
+            serde_json::json!(["email", "all_emails"]),
+            "{n}"
+        );
+        assert_eq!(sp["block_encryption"], "aes128-gcm", "{n}");
+        assert_eq!(sp["signed_response_message_requested"], true, "{n}");
+        assert_eq!(sp["require_signed_requests"], true, "{n}");
+        assert_eq!(sp["email_nameid_format_allowed"], true, "{n}");
+        assert_eq!(sp["ialmax_allowed"], true, "{n}");
+        assert_eq!(
+            sp["return_to_sp_url"], "https://full.example.gov/return",
+            "{n}"
+        );
+        assert_eq!(
+            sp["failure_to_proof_url"], "https://full.example.gov/failed",
+            "{n}"
+        );
+        assert!(sp["created_at"].is_string(), "{n}: {sp}");
+        assert!(sp["updated_at"].is_string(), "{n}: {sp}");
+    }
+}
+
+#[test]
+fn shown_toml_imports_into_a_fresh_registry_unchanged() {
+    for t in targets() {
+        add_everything(&t);
+        let shown = t.sp(["show", ISSUER]);
+        assert_success(&shown, &format!("{}: sp show", t.name));
+
+        let other = t.fresh();
+        let file = common::write(other.dir(), "exported.toml", shown.stdout.as_bytes());
+        let out = other.sp([OsStr::new("import"), file.as_os_str()]);
+        assert_success(&out, &format!("{}: sp import of sp show output", t.name));
+
+        let stamps = ["created_at", "updated_at"];
+        assert_eq!(
+            without(other.show_json(ISSUER), &stamps),
+            without(t.show_json(ISSUER), &stamps),
+            "{}",
+            t.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// sp update and sp remove.
+
+#[test]
+fn update_changes_only_the_given_options() {
+    for t in targets() {
+        t.add(
+            ISSUER,
+            &[
+                "--sign-response",
+                "--friendly-name",
+                "Before",
+                "--agency",
+                "Agency",
+                "--ial",
+                "2",
+            ],
+        );
+        let before = t.show_json(ISSUER);
+        assert_eq!(before["signed_response_message_requested"], true);
+
+        let out = t.sp([
+            "update",
+            ISSUER,
+            "--friendly-name",
+            "After",
+            "--sign-response=false",
+        ]);
+        assert_success(&out, &format!("{}: sp update", t.name));
+
+        let mut expected = before.clone();
+        expected["friendly_name"] = "After".into();
+        expected["signed_response_message_requested"] = false.into();
+        assert_eq!(
+            without(t.show_json(ISSUER), &["updated_at"]),
+            without(expected, &["updated_at"]),
+            "{}",
+            t.name
+        );
+    }
+}
+
+#[test]
+fn update_with_a_bad_value_changes_nothing() {
+    for t in targets() {
+        t.add(ISSUER, &["--friendly-name", "Unchanged"]);
+        let before = t.show_json(ISSUER);
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["--friendly-name", "New", "--acs-url", "/relative"],
+                "acs_urls",
+            ),
+            (
+                &["--friendly-name", "New", "--block-encryption", "des"],
+                "block_encryption",
+            ),
+            (
+                &["--friendly-name", "New", "--default-aal", "1"],
+                "default_aal",
+            ),
+        ];
+        for (options, field) in cases {
+            let mut args = vec!["update", ISSUER];
+            args.extend(options);
+            let out = t.sp(&args);
+            assert_one_line_failure(
+                &out,
+                &[field],
+                &format!("{}: sp {}", t.name, args.join(" ")),
+            );
+            assert_eq!(t.show_json(ISSUER), before, "{}: {field}", t.name);
+        }
+    }
+}
+
+#[test]
+fn removed_sp_is_gone() {
+    for t in targets() {
+        t.add(ISSUER, &[]);
+        t.add("urn:test:cli:other", &[]);
+        let out = t.sp(["remove", ISSUER]);
+        assert_success(&out, &format!("{}: sp remove", t.name));
+
+        let shown = t.sp(["show", ISSUER]);
+        assert_one_line_failure(
+            &shown,
+            &[ISSUER],
+            &format!("{}: sp show of removed", t.name),
+        );
+        let listed = t.list_json();
+        assert_eq!(listed.len(), 1, "{}: {listed:?}", t.name);
+        assert_eq!(listed[0]["issuer"], "urn:test:cli:other", "{}", t.name);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// sp import FILE.toml: all or nothing.
+
+fn import_toml(third_cert: &str) -> String {
+    format!(
+        r#"
+[[service_provider]]
+issuer = "urn:test:import:one"
+acs_urls = ["https://one.example.gov/acs"]
+certs = ["sp1-test-only.crt"]
+
+[[service_provider]]
+issuer = "urn:test:import:two"
+friendly_name = "Two"
+acs_urls = ["https://two.example.gov/acs"]
+certs = ["sp2-test-only.crt"]
+ial = 2
+
+[[service_provider]]
+issuer = "urn:test:import:three"
+acs_urls = ["https://three.example.gov/acs"]
+certs = ["{third_cert}"]
+"#
+    )
+}
+
+/// `sp import` of `text`, written as `name` in the target's directory next to copies of the
+/// fixture certificates it names.
+fn import(t: &Target, name: &str, text: &str) -> (Out, PathBuf) {
+    for cert in [
+        "sp1-test-only.crt",
+        "sp2-test-only.crt",
+        "sp1-second-test-only.crt",
+        "weak-1024-test-only.crt",
+    ] {
+        t.copy_key(cert);
+    }
+    let file = common::write(t.dir(), name, text.as_bytes());
+    (t.sp([OsStr::new("import"), file.as_os_str()]), file)
+}
+
+#[test]
+fn import_with_an_invalid_third_sp_imports_nothing() {
+    for t in targets() {
+        let (out, file) = import(&t, "three.toml", &import_toml("weak-1024-test-only.crt"));
+        assert_one_line_failure(
+            &out,
+            &[&path(&file), "#3", "urn:test:import:three", "certs"],
+            &format!("{}: import with a 1024-bit certificate", t.name),
+        );
+        t.assert_empty("failed import");
+    }
+}
+
+#[test]
+fn import_adds_then_updates() {
+    for t in targets() {
+        let text = import_toml("sp1-second-test-only.crt");
+        let (out, _) = import(&t, "three.toml", &text);
+        assert_success(&out, &format!("{}: first import", t.name));
+        assert!(out.stdout.contains("3 added"), "{}: {out:?}", t.name);
+        let issuers: Vec<Value> = t
+            .list_json()
+            .iter()
+            .map(|sp| sp["issuer"].clone())
+            .collect();
+        assert_eq!(
+            issuers,
+            vec![
+                "urn:test:import:one",
+                "urn:test:import:three",
+                "urn:test:import:two"
+            ],
+            "{}",
+            t.name
+        );
+        assert_eq!(t.show_json("urn:test:import:two")["ial"], 2, "{}", t.name);
+
+        let (again, _) = import(&t, "three.toml", &text);
+        assert_success(&again, &format!("{}: second import", t.name));
+        assert!(again.stdout.contains("0 added"), "{}: {again:?}", t.name);
+        assert!(again.stdout.contains("3 updated"), "{}: {again:?}", t.name);
+        assert_eq!(t.list_json().len(), 3, "{}", t.name);
+    }
+}
+
+#[test]
+fn import_with_a_repeated_issuer_imports_nothing() {
+    for t in targets() {
+        let text = import_toml("sp1-second-test-only.crt")
+            .replace("urn:test:import:three", "urn:test:import:one");
+        let (out, file) = import(&t, "repeated.toml", &text);
+        assert_one_line_failure(
+            &out,
+            &[&path(&file), "urn:test:import:one", "more than once"],
+            &format!("{}: import with a repeated issuer", t.name),
+        );
+        t.assert_empty("import with a repeated issuer");
+    }
+}
+
+#[test]
+fn import_of_a_toml_syntax_error_names_the_file() {
+    for t in targets() {
+        let text = "[[service_provider]]\nissuer = \"urn:test:import:broken\"\nacs_urls = [\n";
+        let (out, file) = import(&t, "broken.toml", text);
+        assert!(!out.ok(), "{}: {out:?}", t.name);
+        assert_eq!(out.stdout, "", "{}", t.name);
+        assert!(
+            out.stderr.contains(&path(&file)),
+            "{}: {:?} should name the file",
+            t.name,
+            out.stderr
+        );
+        t.assert_empty("import of a TOML syntax error");
+    }
+}
+
+#[test]
+fn import_of_a_toml_syntax_error_is_one_line() {
+    for t in targets() {
+        let text = "[[service_provider]]\nissuer = \"urn:test:import:broken\"\nacs_urls = [\n";
+        let (out, file) = import(&t, "broken.toml", text);
+        assert_one_line_failure(
+            &out,
+            &[&path(&file)],
+            &format!("{}: import of a TOML syntax error", t.name),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// sp import-metadata.
+
+#[test]
+fn import_metadata_creates_the_sp_of_example_sp_xml() {
+    let file = common::root().join("metadata/example-sp.xml");
+    let xml = std::fs::read_to_string(&file).expect("example-sp.xml");
+    let expected_certs = x509_certificates(&xml);
+    assert_eq!(
+        expected_certs.len(),
+        2,
+        "example-sp.xml has two certificates"
+    );
+    for t in targets() {
+        let out = t.sp([OsStr::new("import-metadata"), file.as_os_str()]);
+        assert_success(&out, &format!("{}: sp import-metadata", t.name));
+
+        let issuer = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:example:app";
+        let sp = t.show_json(issuer);
+        let n = t.name;
+        assert_eq!(sp["issuer"], issuer, "{n}");
+        assert_eq!(
+            sp["acs_urls"],
+            serde_json::json!([
+                "https://app.example.com/saml/acs",
+                "https://app.example.com/saml/acs/secondary"
+            ]),
+            "{n}"
+        );
+        assert_eq!(
+            sp["logout_url"], "https://app.example.com/saml/logout",
+            "{n}"
+        );
+        let certs: Vec<String> = json_certs_der(&sp).iter().map(|d| common::b64(d)).collect();
+        assert_eq!(certs, expected_certs, "{n}");
+        assert_eq!(t.list_json().len(), 1, "{n}");
+    }
+}
+
+#[test]
+fn import_metadata_with_a_doctype_writes_nothing() {
+    let minimal = std::fs::read_to_string(common::root().join("metadata/minimal-sp.xml"))
+        .expect("minimal-sp.xml");
+    let body = minimal
+        .split_once("?>")
+        .map(|(_, rest)| rest)
+        .expect("XML declaration");
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <!DOCTYPE md:EntityDescriptor [<!ENTITY name \"minimal\">]>{body}"
+    );
+    for t in targets() {
+        let file = common::write(t.dir(), "doctype-sp.xml", xml.as_bytes());
+        let out = t.sp([OsStr::new("import-metadata"), file.as_os_str()]);
+        assert_one_line_failure(
+            &out,
+            &["doctype-sp.xml", "DOCTYPE"],
+            &format!("{}: import-metadata with a DOCTYPE", t.name),
+        );
+        t.assert_empty("import-metadata with a DOCTYPE");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Configuration and start-up errors, through `saml-idp --config FILE metadata --year Y`.
+
+const PASSPHRASE_VAR: &str = "SAML_IDP_CLI_TEST_KEY_PASSPHRASE";
+
+fn signing_key(year: u16, certificate: &str, private_key: &str) -> String {
+    format!(
+        "[[signing_keys]]\nyear = {year}\ncertificate = '{certificate}'\nprivate_key = '{private_key}'\n"
+    )
+}
+
+fn idp_key(year: u16) -> String {
+    signing_key(
+        year,
+        &key(&format!("idp-{year}-test-only.crt")),
+        &key(&format!("idp-{year}-test-only.key")),
+    )
+}
+
+/// `saml-idp --config FILE metadata --year YEAR` in a fresh directory.
+fn metadata_with(config: &str, year: &str, env: &[(&str, &str)]) -> Out {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = common::write(dir.path(), "saml-idp.toml", config.as_bytes());
+    let mut cmd = bin(dir.path());
+    cmd.env_remove(PASSPHRASE_VAR);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    exec(
+        cmd.arg("--config")
+            .arg(&file)
+            .args(["metadata", "--year", year]),
+    )
+}
+
+#[test]
+fn a_missing_key_file_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = path(&dir.path().join("no-such-key.pem"));
+    let config = signing_key(2026, &key("idp-2026-test-only.crt"), &missing);
+    let out = metadata_with(&config, "2026", &[]);
+    assert_one_line_failure(&out, &[&missing], "missing key file");
+}
+
+#[test]
+fn a_year_listed_twice_is_refused() {
+    let config = format!("{}{}", idp_key(2026), idp_key(2026));
+    let out = metadata_with(&config, "2026", &[]);
+    assert_one_line_failure(&out, &["2026", "more than once"], "year listed twice");
+}
+
+#[test]
+fn a_key_of_another_year_does_not_match() {
+    let config = signing_key(
+        2026,
+        &key("idp-2025-test-only.crt"),
+        &key("idp-2026-test-only.key"),
+    );
+    let out = metadata_with(&config, "2026", &[]);
+    assert_one_line_failure(
+        &out,
+        &["does not match"],
+        "key and certificate of different years",
+    );
+}
+
+#[test]
+fn a_1024_bit_signing_certificate_is_refused() {
+    let config = signing_key(
+        2026,
+        &key("weak-1024-test-only.crt"),
+        &key("weak-1024-test-only.key"),
+    );
+    let out = metadata_with(&config, "2026", &[]);
+    assert_one_line_failure(&out, &["2048"], "1024-bit signing certificate");
+}
+
+#[test]
+fn production_without_keys_is_refused() {
+    let out = metadata_with("mode = \"production\"\n", "2026", &[]);
+    assert_one_line_failure(&out, &["production"], "production without keys");
+}
+
+fn encrypted_key_config() -> String {
+    format!(
+        "{}passphrase_env = '{PASSPHRASE_VAR}'\n",
+        signing_key(
+            2026,
+            &key("idp-2026-test-only.crt"),
+            &key("idp-2026-encrypted-test-only.key"),
+        )
+    )
+}
+
+#[test]
+fn an_unset_passphrase_variable_is_named() {
+    let out = metadata_with(&encrypted_key_config(), "2026", &[]);
+    assert_one_line_failure(&out, &[PASSPHRASE_VAR], "passphrase variable unset");
+}
+
+#[test]
+fn an_encrypted_key_with_its_passphrase_signs_metadata() {
+    let out = metadata_with(
+        &encrypted_key_config(),
+        "2026",
+        &[(PASSPHRASE_VAR, "test-only-passphrase")],
+    );
+    assert_success(&out, "encrypted key with its passphrase");
+    let certificate = common::b64(&common::fixture_der("idp-2026-test-only.crt"));
+    let found = x509_certificates(&out.stdout);
+    assert!(!found.is_empty(), "no ds:X509Certificate in {}", out.stdout);
+    for text in found {
+        assert_eq!(text, certificate);
+    }
+}
+
+#[test]
+fn metadata_of_a_year_that_is_not_live_fails() {
+    let config = format!("{}{}", idp_key(2025), idp_key(2026));
+    let out = metadata_with(&config, "1999", &[]);
+    assert_one_line_failure(&out, &["1999", "not live"], "metadata --year 1999");
+}
+
+#[test]
+fn a_configuration_syntax_error_is_one_line() {
+    let out = metadata_with("mode = \"production\"\nbase_url = \n", "2026", &[]);
+    assert_one_line_failure(&out, &["saml-idp.toml"], "configuration syntax error");
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_prints_id_uri_and_codes() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = bin(dir.path())
+        .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "Ada@Example.gov",
+            "--password",
+            "-",
+            "--totp-secret",
+            "JBSWY3DPEHPK3PXP",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"from standard input\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("user "))
+        .expect("id line");
+    assert!(
+        stdout.contains("otpauth://totp/saml-idp:ada%40example.gov?secret=JBSWY3DPEHPK3PXP"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("backup codes "))
+            .map(|c| c.split(' ').count()),
+        Some(10)
+    );
+    let again = exec(
+        bin(dir.path())
+            .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+            .args([
+                "user",
+                "add",
+                "--email",
+                "ada@example.gov",
+                "--password",
+                "x",
+            ]),
+    );
+    assert!(
+        !again.ok() && again.stderr.trim().lines().count() == 1,
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    let suspended = exec(
+        bin(dir.path())
+            .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+            .args(["user", "suspend", id]),
+    );
+    assert!(suspended.ok(), "{}", suspended.stderr);
+    let shown = exec(
+        bin(dir.path())
+            .env("SAML_IDP_DATA_KEY", common::TEST_DATA_KEY)
+            .args(["user", "show", id]),
+    );
+    assert!(
+        shown.stdout.contains("status = \"suspended\"") && shown.stdout.contains("ada@example.gov"),
+        "{}",
+        shown.stdout
+    );
+    let wrong_key = exec(
+        bin(dir.path())
+            .env("SAML_IDP_DATA_KEY", "bm90IGEga2V5")
+            .args(["user", "list"]),
+    );
+    assert!(
+        !wrong_key.ok() && wrong_key.stderr.contains("data-encryption key"),
+        "{}",
+        wrong_key.stderr
+    );
+}
