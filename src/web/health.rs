@@ -17,7 +17,7 @@ pub async fn healthz() -> HttpResponse {
 /// expires within 30 days (or has expired) adds a line; that alone does not make the node
 /// unready, since the year's key still signs and partners still accept it until then.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let db = state.db.clone();
+    let db = state.stores.database.clone();
     web::block(move || db.ping())
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
@@ -57,7 +57,7 @@ fn certificates(state: &AppState) -> Vec<CertificateStatus> {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (active, inactive) = state.sp_cache.counts();
     let revision = state.sp_cache.revision().unwrap_or(-1);
-    let (open, idle, max) = state.db.pool_state();
+    let (open, idle, max) = state.stores.database.pool_state();
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let gauges = Gauges {
         service_providers_active: count(active),
@@ -66,7 +66,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         db_pool_open: i64::from(open),
         db_pool_idle: i64::from(idle),
         db_pool_max: i64::from(max),
-        audit_events_buffered: count(state.audit_buffer.waiting()),
+        audit_events_buffered: count(state.stores.audit_buffer.waiting()),
         certificate_not_after: certificates(&state)
             .into_iter()
             .filter_map(|c| Some((c.year, c.not_after?.timestamp())))

@@ -20,13 +20,13 @@ pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
     if state.config.purge_interval_seconds > 0 {
         let every = Duration::from_secs(state.config.purge_interval_seconds);
         actix_web::rt::spawn(purge_loop(
-            state.purger.clone(),
+            state.stores.purger.clone(),
             state.clock.clone(),
             every,
             state.config.audit_retention_days,
         ));
     }
-    let audit = state.audit_buffer.clone();
+    let audit = state.stores.audit_buffer.clone();
     let served = HttpServer::new(move || {
         App::new()
             .wrap(default_headers())

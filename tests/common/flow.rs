@@ -122,6 +122,7 @@ pub fn add_user(
         piv_record_sealed: piv.and_then(|p| crypto.seal_piv(&public_id, &p)),
     };
     state
+        .stores
         .accounts
         .create(&user, state.clock.now())
         .expect("create user");

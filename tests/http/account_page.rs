@@ -55,7 +55,11 @@ async fn sign_in(f: &mut Flow) {
 
 fn user(f: &Flow, email: &str) -> Option<UserRecord> {
     let (_, lookup) = f.state.account_crypto.email_lookup(email).expect("email");
-    f.state.accounts.find_by_email(&lookup).expect("store")
+    f.state
+        .stores
+        .accounts
+        .find_by_email(&lookup)
+        .expect("store")
 }
 
 fn ada(f: &Flow) -> UserRecord {
@@ -66,6 +70,7 @@ fn ada(f: &Flow) -> UserRecord {
 fn addresses(f: &Flow, user_id: i64) -> Vec<(i64, String, bool)> {
     let crypto = &f.state.account_crypto;
     f.state
+        .stores
         .accounts
         .stored_emails(user_id)
         .expect("store")
@@ -81,6 +86,7 @@ fn addresses(f: &Flow, user_id: i64) -> Vec<(i64, String, bool)> {
 fn details(f: &Flow, public_id: &str) -> Vec<String> {
     let mut events = f
         .state
+        .stores
         .audit
         .recent_for_user(public_id, 200)
         .expect("audit");
@@ -89,7 +95,7 @@ fn details(f: &Flow, public_id: &str) -> Vec<String> {
 }
 
 fn no_pii_in_the_audit_trail(f: &Flow, backend: &str) {
-    for event in f.state.audit.recent(500).expect("audit") {
+    for event in f.state.stores.audit.recent(500).expect("audit") {
         let text = format!("{:?} {:?} {:?}", event.event, event.detail, event.issuer);
         assert!(
             !text.contains('@'),
@@ -221,6 +227,7 @@ async fn every_form_refuses_a_wrong_csrf_token_and_changes_nothing() {
         assert_eq!(addresses(&f, after.id).len(), 1, "{backend}");
         let codes = f
             .state
+            .stores
             .accounts
             .unused_backup_codes(after.id)
             .expect("codes");
@@ -258,6 +265,7 @@ async fn changes_ask_for_the_password_again_after_fifteen_minutes() {
         let user = ada(&f);
         assert_eq!(
             f.state
+                .stores
                 .accounts
                 .unused_backup_codes(user.id)
                 .expect("codes")
@@ -467,7 +475,7 @@ async fn addresses_are_added_by_link_chosen_for_sps_and_removed_but_never_the_la
         );
         let requested = words.iter().filter(|w| *w == "email_add_requested").count();
         assert_eq!(requested, 2, "{backend}: {words:?}");
-        let operators = f.state.audit.recent(500).expect("audit");
+        let operators = f.state.stores.audit.recent(500).expect("audit");
         assert!(operators.iter().any(|e| {
             e.detail.as_deref() == Some("email_add_in_use") && e.user_public_id.is_none()
         }));
@@ -643,6 +651,7 @@ async fn the_authenticator_app_is_added_but_the_last_factor_stays() {
         // An account without an app (backup codes do not count as a factor): add one.
         let me = ada(&f);
         f.state
+            .stores
             .accounts
             .set_totp(me.id, None, f.state.clock.now())
             .expect("remove the app in the store");
@@ -739,6 +748,7 @@ async fn new_backup_codes_replace_the_old_ones() {
         let me = ada(&f);
         assert_eq!(
             f.state
+                .stores
                 .accounts
                 .unused_backup_codes(me.id)
                 .expect("codes")
@@ -843,6 +853,7 @@ async fn revoking_consent_makes_the_next_sign_in_ask_again() {
         let me = ada(&f);
         assert!(f
             .state
+            .stores
             .identities
             .consent(me.id, SP1)
             .expect("consent")
@@ -865,6 +876,7 @@ async fn revoking_consent_makes_the_next_sign_in_ask_again() {
         assert_eq!(unknown.status, 404, "{backend}");
         let events = f
             .state
+            .stores
             .audit
             .recent_for_user(&me.public_id, 50)
             .expect("audit");
@@ -918,6 +930,7 @@ async fn signing_out_everywhere_ends_every_browser_and_forgets_remembered_ones()
         let now = f.state.clock.now();
         let still = f
             .state
+            .stores
             .sessions
             .is_remembered(&TokenHash::of(&remembered), me.id, now)
             .expect("store");
@@ -1010,7 +1023,7 @@ async fn deleting_needs_the_password_and_a_current_code_and_uuids_are_never_reus
         );
         assert!(user(&f, ADA).is_none(), "{backend}");
         assert!(
-            f.state.accounts.get(me.id).expect("store").is_none(),
+            f.state.stores.accounts.get(me.id).expect("store").is_none(),
             "{backend}"
         );
         assert_eq!(

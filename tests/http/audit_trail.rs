@@ -23,7 +23,7 @@ fn flows() -> Vec<(&'static str, Flow)> {
 }
 
 fn last(f: &Flow) -> AuditEvent {
-    f.state.audit.recent(1).expect("audit").remove(0)
+    f.state.stores.audit.recent(1).expect("audit").remove(0)
 }
 
 fn assert_clean(e: &AuditEvent) {
@@ -52,14 +52,14 @@ async fn every_fixture_request_leaves_one_event_with_its_outcome() {
             };
             let value = std::fs::read_to_string(common::fixture(&format!("requests/{b64}")))
                 .expect("fixture");
-            let before = f.state.audit.recent(1000).expect("audit").len();
+            let before = f.state.stores.audit.recent(1000).expect("audit").len();
             let body = format!(
                 "SAMLRequest={}",
                 url::form_urlencoded::byte_serialize(value.trim().as_bytes()).collect::<String>()
             );
             f.jar.clear();
             let answer = f.post_raw("/api/saml/authpost2026", body).await;
-            let events = f.state.audit.recent(1000).expect("audit");
+            let events = f.state.stores.audit.recent(1000).expect("audit");
             assert_eq!(events.len(), before + 1, "{backend} {b64}: one event");
             let event = &events[0];
             assert_eq!(event.event, AuditKind::SamlAuthRequest, "{backend} {b64}");

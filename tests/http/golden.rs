@@ -158,9 +158,10 @@ fn logout_query(f: &Flow, session_index: &str) -> String {
 async fn signed_logout_response() {
     let mut f = start();
     let (sp, _) = signed_in_at_golden_sp(&mut f).await;
-    let user = f.state.accounts.list().expect("users")[0].id;
+    let user = f.state.stores.accounts.list().expect("users")[0].id;
     let agency_uuid = f
         .state
+        .stores
         .identities
         .agency_uuid(user, &sp.agency_key(), "unused", f.state.clock.now())
         .expect("agency UUID");

@@ -54,8 +54,9 @@ async fn signed_in(f: &mut Flow) -> String {
         )
         .await;
     assert_eq!(page.status, 200);
-    let user = f.state.accounts.list().expect("users")[0].id;
+    let user = f.state.stores.accounts.list().expect("users")[0].id;
     f.state
+        .stores
         .identities
         .agency_uuid(user, "agency:Test Agency", "unused", f.state.clock.now())
         .expect("uuid")
@@ -123,6 +124,7 @@ async fn front_channel_logout_from_a_python3_saml_redirect() {
     assert!(!still_signed_in(&mut f).await, "the IdP session ended");
     assert!(f
         .state
+        .stores
         .audit
         .recent(10)
         .expect("audit")
@@ -205,6 +207,7 @@ async fn remote_logout_ends_every_session_of_the_user() {
     );
     let events: Vec<AuditKind> = f
         .state
+        .stores
         .audit
         .recent(20)
         .expect("audit")
@@ -316,9 +319,10 @@ async fn remote_logout_refusals_are_400_with_an_empty_body() {
 async fn another_agencys_uuid_does_not_sign_the_user_out() {
     let mut f = start_at(common::wall_clock());
     signed_in(&mut f).await;
-    let user = f.state.accounts.list().expect("users")[0].id;
+    let user = f.state.stores.accounts.list().expect("users")[0].id;
     let foreign = f
         .state
+        .stores
         .identities
         .agency_uuid(
             user,

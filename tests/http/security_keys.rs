@@ -31,6 +31,7 @@ fn request(id: &str, contexts: &[&str]) -> String {
 fn user_id(f: &Flow, email: &str) -> i64 {
     let (_, lookup) = f.state.account_crypto.email_lookup(email).expect("email");
     f.state
+        .stores
         .accounts
         .find_by_email(&lookup)
         .expect("lookup")
@@ -40,6 +41,7 @@ fn user_id(f: &Flow, email: &str) -> i64 {
 
 fn keys_of(f: &Flow, email: &str) -> Vec<SecurityKeyRecord> {
     f.state
+        .stores
         .security_keys
         .list_for_user(user_id(f, email))
         .expect("list")
@@ -47,6 +49,7 @@ fn keys_of(f: &Flow, email: &str) -> Vec<SecurityKeyRecord> {
 
 fn failures(f: &Flow, email: &str) -> i32 {
     f.state
+        .stores
         .accounts
         .get(user_id(f, email))
         .expect("get")
@@ -495,8 +498,14 @@ fn add_key_only_user(f: &Flow, email: &str, key: &mut SoftKey) {
         panic!("registration refused");
     };
     // Nothing was stored by the ceremony itself: the user does not exist yet.
-    let id = f.state.accounts.create(&user, deps.now).expect("create");
+    let id = f
+        .state
+        .stores
+        .accounts
+        .create(&user, deps.now)
+        .expect("create");
     f.state
+        .stores
         .security_keys
         .add(
             &NewSecurityKey {
@@ -629,7 +638,7 @@ async fn with_a_key_the_authenticator_app_can_be_removed_and_then_the_key_stays(
             "{backend}: {}",
             removed.body
         );
-        let user = f.state.accounts.get(user_id(&f, ADA)).expect("get");
+        let user = f.state.stores.accounts.get(user_id(&f, ADA)).expect("get");
         assert!(user.expect("ada").totp_secret_sealed.is_none(), "{backend}");
         let only = keys_of(&f, ADA)[0].id;
         let csrf = f.csrf(KEYS).await;

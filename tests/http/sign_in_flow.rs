@@ -54,7 +54,7 @@ async fn auth_only_request_signs_in_consents_and_hands_off() {
     let done = f.complete().await;
     assert_eq!(done.status, 200);
     assert!(done.body.contains("Test SP One"), "{}", done.body);
-    let events = f.state.audit.recent(20).expect("audit");
+    let events = f.state.stores.audit.recent(20).expect("audit");
     assert!(events
         .iter()
         .any(|e| e.event == AuditKind::SamlAuth && e.success));
@@ -285,8 +285,11 @@ async fn missing_or_forged_csrf_and_expired_sessions_are_refused() {
 #[actix_web::test]
 async fn suspended_users_cannot_sign_in() {
     let mut f = start();
-    let id = f.state.accounts.list().expect("list")[0].public_id.clone();
+    let id = f.state.stores.accounts.list().expect("list")[0]
+        .public_id
+        .clone();
     f.state
+        .stores
         .accounts
         .set_status(&id, UserStatus::Suspended)
         .expect("suspend");
@@ -360,9 +363,14 @@ async fn a_passive_request_without_a_session_does_not_show_pages() {
         answer.status, 200,
         "the (NoPassive) Response at once, no sign-in page"
     );
-    assert_eq!(f.state.pending.count().expect("count"), 0, "nothing stored");
+    assert_eq!(
+        f.state.stores.pending.count().expect("count"),
+        0,
+        "nothing stored"
+    );
     assert!(f
         .state
+        .stores
         .audit
         .recent(5)
         .expect("audit")
@@ -378,7 +386,7 @@ async fn piv_records_are_sealed() {
         issuer: "CN=CA".into(),
     };
     add_user(&f.state, "piv@example.gov", None, Some(piv));
-    let users = f.state.accounts.list().expect("list");
+    let users = f.state.stores.accounts.list().expect("list");
     let sealed = users
         .iter()
         .find_map(|u| u.piv_record_sealed.clone())

@@ -37,7 +37,7 @@ fn flows() -> Vec<(&'static str, Flow, Arc<RecordingMailer>)> {
 }
 
 fn users(f: &Flow) -> usize {
-    f.state.accounts.list().expect("list").len()
+    f.state.stores.accounts.list().expect("list").len()
 }
 
 async fn start_sign_up(f: &mut Flow, email: &str) -> Answer {
@@ -428,11 +428,13 @@ fn keys_of(f: &Flow, email: &str) -> usize {
     let (_, lookup) = f.state.account_crypto.email_lookup(email).expect("email");
     let user = f
         .state
+        .stores
         .accounts
         .find_by_email(&lookup)
         .expect("lookup")
         .expect("user");
     f.state
+        .stores
         .security_keys
         .list_for_user(user.id)
         .expect("keys")

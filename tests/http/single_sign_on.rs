@@ -76,7 +76,7 @@ fn assert_accepted(page: &Answer, issuer: &str, request_id: &str) {
 }
 
 fn pending_rows(f: &Flow) -> i64 {
-    f.state.pending.count().expect("count")
+    f.state.stores.pending.count().expect("count")
 }
 
 #[actix_web::test]
@@ -543,7 +543,7 @@ async fn one_sign_in(f: &mut Flow, id: &str) {
 /// Purges as `serve` would, at the flow's time.
 fn purge(f: &Flow) -> Vec<(&'static str, i64)> {
     let cutoffs = saml_idp::sessions::purge::PurgeCutoffs::at(f.state.clock.now());
-    f.state.purger.purge(&cutoffs).expect("purge");
+    f.state.stores.purger.purge(&cutoffs).expect("purge");
     common::row_counts(&f._db)
 }
 
