@@ -158,6 +158,22 @@ impl Harness {
     }
 
     /// Every audit event, oldest first.
+    /// The only audit event so far is a refusal of `kind` naming no issuer, whose codes
+    /// include `code`.
+    pub fn assert_one_refusal(&self, kind: crate::sessions::AuditKind, code: &str) {
+        let events = self.audit();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let e = &events[0];
+        assert_eq!(e.event, kind);
+        assert!(!e.success);
+        assert_eq!(
+            e.issuer, None,
+            "an unknown or refused issuer is never recorded"
+        );
+        let codes = e.detail.as_deref().unwrap_or_default();
+        assert!(codes.split(',').any(|c| c == code), "{e:?}");
+    }
+
     pub fn audit(&self) -> Vec<AuditEvent> {
         let mut events = self
             .stores

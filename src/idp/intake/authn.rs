@@ -11,13 +11,12 @@ use crate::registry::{BlockEncryption, ServiceProvider};
 use crate::saml::authn_context::{self, AuthnContext, SpPolicy};
 use crate::saml::authn_request::{self, AuthnRequest};
 use crate::saml::codec::Limits;
-use crate::saml::request_root::{MessageKind, RequestError};
-use crate::saml::xml_doc::XmlDoc;
+use crate::saml::request_root::MessageKind;
 use crate::saml::{ns, SamlYear};
 
 use super::catalogue::{IntakeCode, IntakeError};
 use super::facts::IntakeFacts;
-use super::{in_catalogue_order, receive, Endpoint, Inbound, Message, Received};
+use super::{in_catalogue_order, receive, Endpoint, Inbound, Received};
 use crate::idp::sp_cache::SpCache;
 
 /// Server-wide settings intake needs, and the request's time and receiving endpoint.
@@ -123,27 +122,12 @@ pub fn intake_with_facts(
     }
 }
 
-impl Message for AuthnRequest {
-    const KIND: MessageKind = MessageKind::AuthnRequest;
-    const MISDIRECTED: &'static str =
-        "a LogoutRequest was sent to the sign-in endpoint; send it to the logout endpoint";
-
-    fn read(doc: &XmlDoc) -> Result<Self, RequestError> {
-        authn_request::read(doc)
-    }
-
-    fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
-    }
-
-    fn destination(&self) -> Option<&str> {
-        self.destination.as_deref()
-    }
-
-    fn issue_instant(&self) -> DateTime<Utc> {
-        self.issue_instant
-    }
-}
+super::message!(
+    AuthnRequest,
+    MessageKind::AuthnRequest,
+    "a LogoutRequest was sent to the sign-in endpoint; send it to the logout endpoint",
+    authn_request::read
+);
 
 /// The request's ACS URL must equal a registered one exactly; absent means the first.
 fn check_acs(

@@ -4,17 +4,14 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-
 use crate::crypto::query_signature::RawSignedQuery;
 use crate::registry::ServiceProvider;
 use crate::saml::logout_request::{self, LogoutRequest};
-use crate::saml::request_root::{MessageKind, RequestError};
-use crate::saml::xml_doc::XmlDoc;
+use crate::saml::request_root::MessageKind;
 
 use super::catalogue::{IntakeCode, IntakeError};
 use super::facts::IntakeFacts;
-use super::{in_catalogue_order, receive, Endpoint, Inbound, Message, Received};
+use super::{in_catalogue_order, receive, Endpoint, Inbound, Received};
 use crate::idp::sp_cache::SpCache;
 
 /// Which logout endpoint received the request.
@@ -103,24 +100,9 @@ pub fn intake_with_facts(
     })
 }
 
-impl Message for LogoutRequest {
-    const KIND: MessageKind = MessageKind::LogoutRequest;
-    const MISDIRECTED: &'static str =
-        "an AuthnRequest was sent to the logout endpoint; send it to the sign-in endpoint";
-
-    fn read(doc: &XmlDoc) -> Result<Self, RequestError> {
-        logout_request::read(doc)
-    }
-
-    fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
-    }
-
-    fn destination(&self) -> Option<&str> {
-        self.destination.as_deref()
-    }
-
-    fn issue_instant(&self) -> DateTime<Utc> {
-        self.issue_instant
-    }
-}
+super::message!(
+    LogoutRequest,
+    MessageKind::LogoutRequest,
+    "an AuthnRequest was sent to the logout endpoint; send it to the sign-in endpoint",
+    logout_request::read
+);

@@ -74,6 +74,37 @@ pub trait Message: Sized {
     fn issue_instant(&self) -> DateTime<Utc>;
 }
 
+/// Implements [`Message`] for a request type whose root fields are named alike (`issuer`,
+/// `destination`, `issue_instant`): its kind, the detail when the other kind arrives, and
+/// its reader.
+macro_rules! message {
+    ($ty:ty, $kind:expr, $misdirected:expr, $read:path) => {
+        impl $crate::idp::intake::Message for $ty {
+            const KIND: $crate::saml::request_root::MessageKind = $kind;
+            const MISDIRECTED: &'static str = $misdirected;
+
+            fn read(
+                doc: &$crate::saml::xml_doc::XmlDoc,
+            ) -> Result<Self, $crate::saml::request_root::RequestError> {
+                $read(doc)
+            }
+
+            fn issuer(&self) -> Option<&str> {
+                self.issuer.as_deref()
+            }
+
+            fn destination(&self) -> Option<&str> {
+                self.destination.as_deref()
+            }
+
+            fn issue_instant(&self) -> chrono::DateTime<chrono::Utc> {
+                self.issue_instant
+            }
+        }
+    };
+}
+use message;
+
 /// A message past the common checks: its registered SP, what its signatures came to, and
 /// the errors found so far (the message's own checks add theirs).
 #[derive(Debug)]

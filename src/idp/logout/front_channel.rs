@@ -2,11 +2,11 @@
 //! the SP's registered logout URL through the browser. The caller ends the browser's
 //! session only when this succeeds: a refused request leaves the user signed in.
 
-use super::logout_response;
+use super::{endpoint, logout_response};
 use crate::crypto::query_signature::RawSignedQuery;
 use crate::idp::audit;
 use crate::idp::intake::logout::{intake, Channel};
-use crate::idp::intake::{Endpoint, IntakeCode, IntakeError};
+use crate::idp::intake::{IntakeCode, IntakeError};
 use crate::idp::{Deps, Error};
 use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
@@ -35,13 +35,7 @@ pub fn front_channel(
     query: Option<&RawSignedQuery<'_>>,
     limits: &Limits,
 ) -> Result<Reply, Error> {
-    let endpoint = Endpoint {
-        entity_id: deps.entity_id,
-        path: Channel::Front.path(),
-        year,
-        now: deps.now,
-        limits,
-    };
+    let endpoint = endpoint(deps, Channel::Front, year, limits);
     let verified = intake(saml_request, query, &endpoint, deps.sps);
     let (issuer, outcome) = match &verified {
         Ok(v) => (Some(v.sp.issuer.as_str()), audit::Outcome::Accepted),

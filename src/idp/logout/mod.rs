@@ -5,12 +5,30 @@
 pub mod front_channel;
 pub mod remote;
 
-use super::intake::logout::VerifiedLogoutRequest;
+use super::intake::logout::{Channel, VerifiedLogoutRequest};
+use super::intake::Endpoint;
 use super::response::{wrap, Envelope};
 use super::{Deps, Error, SpProblem};
+use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
 
 pub use super::intake::freshness::{MAX_AGE_MINUTES, MAX_SKEW_MINUTES};
+
+/// The endpoint of `channel` for `year`, now.
+fn endpoint<'a>(
+    deps: &Deps<'a>,
+    channel: Channel,
+    year: SamlYear,
+    limits: &'a Limits,
+) -> Endpoint<'a> {
+    Endpoint {
+        entity_id: deps.entity_id,
+        path: channel.path(),
+        year,
+        now: deps.now,
+        limits,
+    }
+}
 
 /// The LogoutResponse (Success) to a verified request, signed when the SP asks.
 fn logout_response(

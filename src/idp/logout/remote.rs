@@ -6,10 +6,10 @@
 
 use chrono::Duration;
 
-use super::logout_response;
+use super::{endpoint, logout_response};
 use crate::idp::audit;
 use crate::idp::intake::logout::{intake, Channel, VerifiedLogoutRequest};
-use crate::idp::intake::{Endpoint, IntakeError};
+use crate::idp::intake::IntakeError;
 use crate::idp::{Deps, Error};
 use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
@@ -64,13 +64,7 @@ pub fn remote(
     saml_request: &str,
     limits: &Limits,
 ) -> Result<RemoteAnswer, Error> {
-    let endpoint = Endpoint {
-        entity_id: deps.entity_id,
-        path: Channel::Remote.path(),
-        year,
-        now: deps.now,
-        limits,
-    };
+    let endpoint = endpoint(deps, Channel::Remote, year, limits);
     // Embedded signatures only: the body is posted server to server.
     let verified = intake(saml_request, None, &endpoint, deps.sps);
     let issuer = verified.as_ref().ok().map(|v| v.sp.issuer.clone());

@@ -48,11 +48,7 @@ pub async fn auth_post(
     suffix: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let year = year(&state, &suffix)?;
-    let params = match body_params(&state, &req, body).await {
-        Ok(params) => params,
-        Err((refused, errors)) => return Err(early(&state, refused, errors).await),
-    };
+    let (year, params) = posted(&state, &req, &suffix, body).await?;
     let locale = refusal(&state, &req, Some(&params)).locale;
     let mut context = render::layout_context(locale);
     context.insert("title", locale.t("bounce.title"));
@@ -73,12 +69,22 @@ pub async fn authpost(
     suffix: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let year = year(&state, &suffix)?;
-    let params = match body_params(&state, &req, body).await {
-        Ok(params) => params,
-        Err((refused, errors)) => return Err(early(&state, refused, errors).await),
-    };
+    let (year, params) = posted(&state, &req, &suffix, body).await?;
     handle(state, &req, year, params).await
+}
+
+/// The live year and the parameters of a POST (a refusal is audited first).
+async fn posted(
+    state: &AppState,
+    req: &HttpRequest,
+    suffix: &str,
+    body: web::Payload,
+) -> Result<(SamlYear, SamlParams), WebError> {
+    let year = year(state, suffix)?;
+    match body_params(state, req, body).await {
+        Ok(params) => Ok((year, params)),
+        Err((refused, errors)) => Err(early(state, refused, errors).await),
+    }
 }
 
 /// A request refused before intake (its parameters or body): audited like the others, then
