@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn the_ial_attribute_speaks_the_requests_vocabulary() {
-        use crate::saml::authn_context::{parse, SpPolicy};
+        use crate::saml::authn_context::SpPolicy;
         let policy = SpPolicy {
             ial: 2,
             default_aal: None,
@@ -348,20 +348,9 @@ mod tests {
             ),
         ];
         for (values, verified, expected) in cases {
-            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
-            let pending = PendingRequest {
-                issuer: "urn:sp".into(),
-                request_id: "_r".into(),
-                year: 2026,
-                acs_url: "https://sp.example.gov/acs".into(),
-                relay_state: None,
-                authn_context: parse(&values, None, &policy).expect("context"),
-                email_name_id: false,
-                force_authn: false,
-                is_passive: false,
-                matching_certificate: None,
-                received_at: chrono::DateTime::UNIX_EPOCH,
-            };
+            let context = crate::idp::testing::authn_context(values, &policy);
+            let at = chrono::DateTime::UNIX_EPOCH;
+            let pending = crate::idp::testing::pending_request(context, false, false, at);
             assert_eq!(ial_value(&pending, *verified), *expected, "{values:?}");
         }
     }

@@ -270,3 +270,56 @@ pub fn logout_request(id: &str, issuer: &str, path: &str, session_index: &str) -
         r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="2026-03-15T12:00:00Z" Destination="{ENTITY_ID}/{path}2026"><saml:Issuer>{issuer}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{session_index}</saml:NameID><samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>"#
     )
 }
+
+/// An active IAL2 SP `urn:sp` (ACS `https://sp.example.gov/acs`) releasing `bundle`.
+pub fn ial2_sp(bundle: &[&str]) -> crate::registry::ServiceProvider {
+    let record = SpRecord {
+        issuer: "urn:sp".into(),
+        acs_urls: vec!["https://sp.example.gov/acs".into()],
+        attribute_bundle: bundle.iter().map(|s| s.to_string()).collect(),
+        ial: Some(2),
+        active: true,
+        ..Default::default()
+    };
+    validate(&record, Path::new(".")).expect("a valid SP")
+}
+
+/// The AuthnContext `values` ask of an SP with `policy`.
+pub fn authn_context(
+    values: &[&str],
+    policy: &crate::saml::authn_context::SpPolicy,
+) -> crate::saml::authn_context::AuthnContext {
+    let values: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+    crate::saml::authn_context::parse(&values, None, policy).expect("an accepted context")
+}
+
+/// The policy of [`ial2_sp`]: IAL2 allowed, no default AAL, no IALMAX, no facial match.
+pub const IAL2_POLICY: crate::saml::authn_context::SpPolicy =
+    crate::saml::authn_context::SpPolicy {
+        ial: 2,
+        default_aal: None,
+        ialmax_allowed: false,
+        facial_match_enabled: false,
+    };
+
+/// A pending request of `urn:sp` asking `context`, received at `at`.
+pub fn pending_request(
+    context: crate::saml::authn_context::AuthnContext,
+    force_authn: bool,
+    is_passive: bool,
+    at: DateTime<Utc>,
+) -> crate::idp::sso::pending::PendingRequest {
+    crate::idp::sso::pending::PendingRequest {
+        issuer: "urn:sp".into(),
+        request_id: "_r".into(),
+        year: 2026,
+        acs_url: "https://sp.example.gov/acs".into(),
+        relay_state: None,
+        authn_context: context,
+        email_name_id: false,
+        force_authn,
+        is_passive,
+        matching_certificate: None,
+        received_at: at,
+    }
+}

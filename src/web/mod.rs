@@ -10,6 +10,7 @@ pub mod extract;
 pub mod i18n;
 mod intake_errors;
 pub mod pages;
+mod password_page;
 mod post_page;
 mod qr;
 mod render;

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::extract::{self, CsrfForm, EmailForm, Lang, NewPasswordForm, TokenQuery};
 use super::i18n::Locale;
+use super::password_page::NewPasswordPage;
 use super::render::{self, page_context};
 use super::{cookies, session, AppState, WebError};
 use crate::idp::recovery::{self, RequestOutcome, ResetOutcome};
@@ -99,18 +100,13 @@ fn password_page(
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
-    let mut context = page_context(locale, "recovery.password_title", None);
-    context.insert("token", token);
-    context.insert("action", "/reset-password");
-    session::anonymous_form(
-        state,
-        req,
-        locale,
-        "new_password.html",
-        context,
-        error,
-        status,
-    )
+    let page = NewPasswordPage {
+        title_key: "recovery.password_title",
+        sp: None,
+        action: "/reset-password",
+        token,
+    };
+    page.render(state, req, locale, error, status)
 }
 
 pub async fn reset_submit(

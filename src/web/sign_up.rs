@@ -13,6 +13,7 @@ use super::extract::{
     TokenQuery,
 };
 use super::i18n::Locale;
+use super::password_page::NewPasswordPage;
 use super::qr::{group, qr_svg};
 use super::render::{self, page_context, with_cookies};
 use super::{cookies, session, AppState, WebError};
@@ -132,18 +133,13 @@ async fn password_page(
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let sp = session::pending_sp(state, req, locale).await?;
-    let mut context = page_context(locale, "signup.password_title", sp.as_deref());
-    context.insert("token", token);
-    context.insert("action", "/sign-up/confirm");
-    session::anonymous_form(
-        state,
-        req,
-        locale,
-        "new_password.html",
-        context,
-        error,
-        status,
-    )
+    let page = NewPasswordPage {
+        title_key: "signup.password_title",
+        sp: sp.as_deref(),
+        action: "/sign-up/confirm",
+        token,
+    };
+    page.render(state, req, locale, error, status)
 }
 
 pub async fn confirm_submit(

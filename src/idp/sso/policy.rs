@@ -152,7 +152,7 @@ pub fn next_step(f: &Facts<'_>) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saml::authn_context::{parse, SpPolicy};
+    use crate::idp::testing;
     use chrono::TimeZone;
 
     fn t(minute: u32) -> DateTime<Utc> {
@@ -162,38 +162,12 @@ mod tests {
     }
 
     fn sp() -> ServiceProvider {
-        let record = crate::registry::SpRecord {
-            issuer: "urn:sp".into(),
-            acs_urls: vec!["https://sp.example.gov/acs".into()],
-            attribute_bundle: vec!["email".into(), "first_name".into()],
-            ial: Some(2),
-            active: true,
-            ..Default::default()
-        };
-        crate::registry::validate(&record, std::path::Path::new(".")).expect("valid")
+        testing::ial2_sp(&["email", "first_name"])
     }
 
     fn pending(values: &[&str], force: bool, passive: bool) -> PendingRequest {
-        let values: Vec<String> = values.iter().map(|s| s.to_string()).collect();
-        let policy = SpPolicy {
-            ial: 2,
-            default_aal: None,
-            ialmax_allowed: false,
-            facial_match_enabled: false,
-        };
-        PendingRequest {
-            issuer: "urn:sp".into(),
-            request_id: "_r".into(),
-            year: 2026,
-            acs_url: "https://sp.example.gov/acs".into(),
-            relay_state: None,
-            authn_context: parse(&values, None, &policy).expect("context"),
-            email_name_id: false,
-            force_authn: force,
-            is_passive: passive,
-            matching_certificate: None,
-            received_at: t(10),
-        }
+        let context = testing::authn_context(values, &testing::IAL2_POLICY);
+        testing::pending_request(context, force, passive, t(10))
     }
 
     struct Case {

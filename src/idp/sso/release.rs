@@ -42,29 +42,14 @@ pub fn released(sp: &ServiceProvider, context: &AuthnContext, grant: Grant) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saml::authn_context::{parse, SpPolicy};
+    use crate::idp::testing;
 
     fn sp(bundle: &[&str]) -> ServiceProvider {
-        let record = crate::registry::SpRecord {
-            issuer: "urn:sp".into(),
-            acs_urls: vec!["https://sp.example.gov/acs".into()],
-            attribute_bundle: bundle.iter().map(|s| s.to_string()).collect(),
-            ial: Some(2),
-            active: true,
-            ..Default::default()
-        };
-        crate::registry::validate(&record, std::path::Path::new(".")).expect("valid")
+        testing::ial2_sp(bundle)
     }
 
     fn context(values: &[&str]) -> AuthnContext {
-        let values: Vec<String> = values.iter().map(|s| s.to_string()).collect();
-        let policy = SpPolicy {
-            ial: 2,
-            default_aal: None,
-            ialmax_allowed: false,
-            facial_match_enabled: false,
-        };
-        parse(&values, None, &policy).expect("context")
+        testing::authn_context(values, &testing::IAL2_POLICY)
     }
 
     const VERIFIED: Grant = Grant {
