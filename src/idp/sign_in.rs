@@ -7,7 +7,9 @@
 
 use chrono::Duration;
 
+use super::session::{self, Proof};
 use super::throttle::{self, Bucket};
+use super::token::{Token, TokenHash};
 use super::{Deps, Error};
 use crate::accounts::{backup_codes, password, totp, UserRecord, UserStatus};
 use crate::sessions::{AuditEvent, AuditKind, MfaMethod, SessionRecord};
@@ -26,13 +28,16 @@ pub struct PasswordAttempt<'a> {
     pub client: &'a str,
     /// The hashed remember-this-browser token, if the browser sent one.
     pub remembered: Option<&'a str>,
+    /// The browser's current session, replaced by the new one (no session fixation).
+    pub replace: Option<&'a TokenHash>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordOutcome {
-    /// The password is right: start a session for this user.
+    /// The password is right: this session was started for the user (its cookie's token).
     Accepted {
         user_id: i64,
+        session: Token,
     },
     /// Unknown email, wrong password or locked account: one answer.
     Refused,
@@ -84,7 +89,18 @@ pub fn password(deps: &Deps<'_>, attempt: &PasswordAttempt<'_>) -> Result<Passwo
         }
     }
     audit(deps, Some(&user), true, "password")?;
-    Ok(PasswordOutcome::Accepted { user_id: user.id })
+    let session = session::start(
+        deps.sessions,
+        deps.ids,
+        user.id,
+        Proof::Password,
+        attempt.replace,
+        deps.now,
+    )?;
+    Ok(PasswordOutcome::Accepted {
+        user_id: user.id,
+        session,
+    })
 }
 
 /// A second-factor form from a session past the password step.

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::audit;
 use super::security_key::{self, Begun, Finish, KeyHolder, Refusal};
+use super::session::{self, Proof};
 use super::throttle::{self, Bucket};
+use super::token::Token;
 use super::{Deps, Error};
 use crate::accounts::password_policy::{self, PasswordProblem};
 use crate::accounts::security_keys::{self as stored_keys, NewSecurityKey};
@@ -18,6 +20,7 @@ use crate::accounts::totp::{self, TotpSecret};
 use crate::accounts::{backup_codes, password, AccountError, EmailRecord, NewUser};
 use crate::idp::token::TokenHash;
 use crate::mail::Mail;
+use crate::sessions::MfaMethod;
 
 /// Backup codes made at sign-up (and on regeneration), shown once.
 pub const BACKUP_CODES: usize = 10;
@@ -224,10 +227,11 @@ pub fn totp_enrollment(
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinishOutcome {
-    /// The account exists; show these backup codes once and sign the browser in.
+    /// The account exists and this session was started for it (its cookie's token): show
+    /// these backup codes once.
     Created {
-        user_id: i64,
         backup_codes: Vec<String>,
+        session: Token,
     },
     /// The code does not match the secret shown; try again.
     WrongCode,
@@ -243,6 +247,7 @@ pub fn finish_with_totp(
     deps: &Deps<'_>,
     sign_up_token: &str,
     code: &str,
+    replace: Option<&TokenHash>,
 ) -> Result<FinishOutcome, Error> {
     let hash = TokenHash::of(sign_up_token);
     let Some(found) = deps.tokens.find(&hash, TokenPurpose::SignUp, deps.now)? else {
@@ -271,11 +276,20 @@ pub fn finish_with_totp(
         .crypto
         .seal_totp(&public_id, &secret)
         .ok_or(Error::Random("sealing"))?;
-    let created = create(deps, &state, &public_id, Some(totp_sealed))?;
-    if let FinishOutcome::Created { user_id, .. } = &created {
-        deps.accounts.claim_totp_step(*user_id, step)?;
-    }
-    Ok(created)
+    let Created {
+        user_id,
+        backup_codes,
+    } = match create(deps, &state, &public_id, Some(totp_sealed))? {
+        Some(created) => created,
+        None => return Ok(FinishOutcome::AlreadyExists),
+    };
+    deps.accounts.claim_totp_step(user_id, step)?;
+    let proof = Proof::PasswordAndFactor(MfaMethod::Totp);
+    let session = session::start(deps.sessions, deps.ids, user_id, proof, replace, deps.now)?;
+    Ok(FinishOutcome::Created {
+        backup_codes,
+        session,
+    })
 }
 
 /// Starts registering a security key as the sign-up's second factor: the key is bound to
@@ -308,9 +322,9 @@ pub enum KeyFinish {
     /// The account exists with this key; `user_verified` says whether the key verified its
     /// user (PIN or biometric) when it was registered.
     Created {
-        user_id: i64,
         backup_codes: Vec<String>,
-        user_verified: bool,
+        /// The session started for the new account (its cookie's token).
+        session: Token,
     },
     /// The key's answer (or its name) is refused; the sign-up stays open for another try.
     Refused(Refusal),
@@ -331,6 +345,7 @@ pub fn finish_with_security_key(
     key_name: &str,
     ceremony_token: &str,
     response: &str,
+    replace: Option<&TokenHash>,
 ) -> Result<KeyFinish, Error> {
     let Some((hash, state, handle)) = live_with_password(deps, sign_up_token)? else {
         return Ok(KeyFinish::Expired);
@@ -347,12 +362,12 @@ pub fn finish_with_security_key(
         }
     };
     let public_id = handle.to_string();
-    let (user_id, backup_codes) = match create(deps, &state, &public_id, None)? {
-        FinishOutcome::Created {
-            user_id,
-            backup_codes,
-        } => (user_id, backup_codes),
-        _ => return Ok(KeyFinish::AlreadyExists),
+    let Some(Created {
+        user_id,
+        backup_codes,
+    }) = create(deps, &state, &public_id, None)?
+    else {
+        return Ok(KeyFinish::AlreadyExists);
     };
     let new = NewSecurityKey {
         user_id,
@@ -370,10 +385,16 @@ pub fn finish_with_security_key(
         };
     }
     deps.tokens.take(&hash, TokenPurpose::SignUp, deps.now)?;
+    let method = if key.user_verified {
+        MfaMethod::SecurityKeyVerified
+    } else {
+        MfaMethod::SecurityKey
+    };
+    let proof = Proof::PasswordAndFactor(method);
+    let session = session::start(deps.sessions, deps.ids, user_id, proof, replace, deps.now)?;
     Ok(KeyFinish::Created {
-        user_id,
         backup_codes,
-        user_verified: key.user_verified,
+        session,
     })
 }
 
@@ -401,12 +422,19 @@ fn live_with_password(
 }
 
 /// Creates the account from a finished sign-up, with fresh backup codes.
+/// A new account and its backup codes.
+struct Created {
+    user_id: i64,
+    backup_codes: Vec<String>,
+}
+
+/// Creates the account; `None` when another sign-up finished first with this address.
 fn create(
     deps: &Deps<'_>,
     state: &SignUpState,
     public_id: &str,
     totp_secret_sealed: Option<String>,
-) -> Result<FinishOutcome, Error> {
+) -> Result<Option<Created>, Error> {
     let codes = backup_codes::generate(BACKUP_CODES).map_err(|_| Error::Random("backup codes"))?;
     let sealed_email = deps
         .crypto
@@ -430,12 +458,12 @@ fn create(
     match deps.accounts.create(&user, deps.now) {
         Ok(user_id) => {
             audit::account(deps, Some(public_id), true, "account_created")?;
-            Ok(FinishOutcome::Created {
+            Ok(Some(Created {
                 user_id,
                 backup_codes: codes,
-            })
+            }))
         }
-        Err(AccountError::DuplicateEmail) => Ok(FinishOutcome::AlreadyExists),
+        Err(AccountError::DuplicateEmail) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -29,14 +29,4 @@ impl AppState {
         let worker = self.clone();
         run(locale, move || f(&worker.deps())).await
     }
-
-    /// As [`AppState::run`], for work that needs the state itself (starting a session).
-    pub async fn run_with<T: Send + 'static>(
-        &self,
-        locale: Locale,
-        f: impl FnOnce(&AppState) -> Result<T, idp::Error> + Send + 'static,
-    ) -> Result<T, WebError> {
-        let worker = self.clone();
-        run(locale, move || f(&worker)).await
-    }
 }

@@ -10,8 +10,8 @@ use chrono::Duration;
 
 use super::i18n::Locale;
 use super::{cookies, render, AppState, WebError};
-use crate::idp::session::{self, Proof};
-use crate::idp::token::TokenHash;
+use crate::idp::session;
+use crate::idp::token::{Token, TokenHash};
 use crate::sessions::{SessionRecord, ABSOLUTE_HOURS};
 
 /// The hash of this browser's session token, if it sent one.
@@ -36,42 +36,10 @@ pub async fn current(
         .await
 }
 
-/// Blocking: a new session for a user whose password was just verified, replacing the
-/// browser's old one (`replace`). Returns the cookie to set.
-pub fn start_signed_in(
-    state: &AppState,
-    user_id: i64,
-    replace: Option<&TokenHash>,
-) -> Result<Cookie<'static>, crate::idp::Error> {
-    start(state, user_id, Proof::Password, replace)
-}
-
-/// Blocking: a new session for a user who just proved a password and a second factor in
-/// one go (the end of sign-up). Returns the cookie to set.
-pub fn start_fully_signed_in(
-    state: &AppState,
-    user_id: i64,
-    method: crate::sessions::MfaMethod,
-    replace: Option<&TokenHash>,
-) -> Result<Cookie<'static>, crate::idp::Error> {
-    start(state, user_id, Proof::PasswordAndFactor(method), replace)
-}
-
-fn start(
-    state: &AppState,
-    user_id: i64,
-    proof: Proof,
-    replace: Option<&TokenHash>,
-) -> Result<Cookie<'static>, crate::idp::Error> {
-    let deps = state.deps();
-    let token = session::start(deps.sessions, deps.ids, user_id, proof, replace, deps.now)?;
+/// The session cookie carrying `token` (a session `idp` just started).
+pub fn cookie(state: &AppState, token: Token) -> Cookie<'static> {
     let lifetime = session::cookie_lifetime();
-    Ok(cookies::build(
-        state,
-        cookies::SESSION,
-        token.into_string(),
-        lifetime,
-    ))
+    cookies::build(state, cookies::SESSION, token.into_string(), lifetime)
 }
 
 /// The form's CSRF token equals the expected one (constant time).

@@ -100,36 +100,31 @@ pub async fn submit(
     let client = extract::client_address(&state, &req);
     let (remembered, old) = (session::remembered_hash(&req), session::token_hash_of(&req));
     let result = state
-        .run_with(locale, move |worker| {
+        .run(locale, move |deps| {
             let attempt = PasswordAttempt {
                 email: &form.email,
                 password: &form.password,
                 client: &client,
                 remembered: remembered.as_deref(),
+                replace: old.as_ref(),
             };
-            let outcome = sign_in::password(&worker.deps(), &attempt)?;
-            let cookie = match outcome {
-                PasswordOutcome::Accepted { user_id } => {
-                    Some(session::start_signed_in(worker, user_id, old.as_ref())?)
-                }
-                _ => None,
-            };
-            Ok((outcome, cookie))
+            sign_in::password(deps, &attempt)
         })
         .await?;
     let sp = session::pending_sp(&state, &req, locale).await?;
     match result {
-        (PasswordOutcome::Accepted { .. }, Some(cookie)) => {
+        PasswordOutcome::Accepted { session: token, .. } => {
+            let cookie = session::cookie(&state, token);
             let location = match session::pending_hash(&req) {
                 Some(_) => session::onward(&req, locale),
                 None => format!("/sign-in/mfa?locale={}", locale.code()),
             };
             render::with_cookies(render::redirect(&location), [cookie])
         }
-        (PasswordOutcome::Suspended, _) => {
+        PasswordOutcome::Suspended => {
             render::message(locale, "suspended", sp.as_deref(), None, 403)
         }
-        (PasswordOutcome::RateLimited, _) => Err(WebError::RateLimited { locale }),
+        PasswordOutcome::RateLimited => Err(WebError::RateLimited { locale }),
         _ => password_page(
             &state,
             &req,

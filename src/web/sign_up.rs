@@ -21,7 +21,6 @@ use crate::idp::security_key::Begun;
 use crate::idp::sign_up::{
     self, FinishOutcome, KeyFinish, PasswordStep, SignUpLinks, StartOutcome,
 };
-use crate::sessions::MfaMethod;
 
 #[derive(Debug, Deserialize)]
 pub struct CodeForm {
@@ -233,32 +232,23 @@ pub async fn totp_submit(
         return no_sign_up(locale);
     };
     let old = session::token_hash_of(&req);
-    let (outcome, cookie) = state
-        .run_with(locale, move |worker| {
-            let outcome = sign_up::finish_with_totp(&worker.deps(), &token, &form.code)?;
-            let cookie = match &outcome {
-                FinishOutcome::Created { user_id, .. } => Some(session::start_fully_signed_in(
-                    worker,
-                    *user_id,
-                    MfaMethod::Totp,
-                    old.as_ref(),
-                )?),
-                _ => None,
-            };
-            Ok((outcome, cookie))
+    let outcome = state
+        .run(locale, move |deps| {
+            sign_up::finish_with_totp(deps, &token, &form.code, old.as_ref())
         })
         .await?;
     let gone = cookies::removal(&state, cookies::SIGN_UP);
-    match (outcome, cookie) {
-        (FinishOutcome::Created { backup_codes, .. }, Some(session_cookie)) => {
-            let set = vec![session_cookie, gone];
+    match outcome {
+        FinishOutcome::Created {
+            backup_codes,
+            session: token,
+        } => {
+            let set = vec![session::cookie(&state, token), gone];
             created_page(&state, &req, locale, &backup_codes, set).await
         }
-        (FinishOutcome::WrongCode, _) => {
-            totp_page(&state, &req, locale, Some("mfa.failed"), 400).await
-        }
-        (FinishOutcome::AlreadyExists, _) => already_exists(locale, gone),
-        _ => with_cookies(no_sign_up(locale)?, [gone]),
+        FinishOutcome::WrongCode => totp_page(&state, &req, locale, Some("mfa.failed"), 400).await,
+        FinishOutcome::AlreadyExists => already_exists(locale, gone),
+        FinishOutcome::Expired => with_cookies(no_sign_up(locale)?, [gone]),
     }
 }
 
@@ -375,47 +365,27 @@ pub async fn key_submit(
         return no_sign_up(locale);
     };
     let old = session::token_hash_of(&req);
-    let (outcome, cookie) = state
-        .run_with(locale, move |worker| {
-            let outcome = sign_up::finish_with_security_key(
-                &worker.deps(),
-                &token,
-                &form.name,
-                &form.ceremony,
-                &form.response,
-            )?;
-            let cookie = match &outcome {
-                KeyFinish::Created {
-                    user_id,
-                    user_verified,
-                    ..
-                } => {
-                    let method = if *user_verified {
-                        MfaMethod::SecurityKeyVerified
-                    } else {
-                        MfaMethod::SecurityKey
-                    };
-                    let old = old.as_ref();
-                    Some(session::start_fully_signed_in(
-                        worker, *user_id, method, old,
-                    )?)
-                }
-                _ => None,
-            };
-            Ok((outcome, cookie))
+    let outcome = state
+        .run(locale, move |deps| {
+            let (name, ceremony) = (&form.name, &form.ceremony);
+            let old = old.as_ref();
+            sign_up::finish_with_security_key(deps, &token, name, ceremony, &form.response, old)
         })
         .await?;
     let gone = cookies::removal(&state, cookies::SIGN_UP);
-    match (outcome, cookie) {
-        (KeyFinish::Created { backup_codes, .. }, Some(session_cookie)) => {
-            let set = vec![session_cookie, gone];
+    match outcome {
+        KeyFinish::Created {
+            backup_codes,
+            session: token,
+        } => {
+            let set = vec![session::cookie(&state, token), gone];
             created_page(&state, &req, locale, &backup_codes, set).await
         }
-        (KeyFinish::Refused(why), _) => {
+        KeyFinish::Refused(why) => {
             let (key, status) = render::key_refusal(why);
             key_page(&state, &req, locale, Some(key), status).await
         }
-        (KeyFinish::AlreadyExists, _) => already_exists(locale, gone),
-        _ => with_cookies(no_sign_up(locale)?, [gone]),
+        KeyFinish::AlreadyExists => already_exists(locale, gone),
+        KeyFinish::Expired => with_cookies(no_sign_up(locale)?, [gone]),
     }
 }
