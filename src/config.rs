@@ -20,6 +20,8 @@ pub const SQLITE_FILE_NAME: &str = "saml-idp.sqlite3";
 pub const DEFAULT_PURGE_INTERVAL_SECONDS: u64 = 300;
 /// Audit events older than this are purged (0 keeps them for ever).
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
+/// How long the n-th successive lock of an account lasts (SPEC 7): the last repeats.
+pub const DEFAULT_LOCK_SECONDS: [u64; 3] = [600, 3600, 86_400];
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -127,6 +129,8 @@ pub struct Config {
     /// (the key itself) wins. Development mode creates one in the data directory.
     pub data_key_file: Option<PathBuf>,
     pub limits: Limits,
+    /// `[limits] saml_per_minute` / `posts_per_minute`: the in-process per-client limiter.
+    pub client_limits: ClientLimits,
     /// Reverse proxies whose `X-Forwarded-For` is believed (SPEC 7, 13): addresses or
     /// CIDR networks. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -140,6 +144,9 @@ pub struct Config {
     pub mail_from: String,
     /// Days audit events are kept before the purge deletes them; 0 = for ever.
     pub audit_retention_days: u32,
+    /// `[sign_in] lock_seconds`: the n-th successive lock of an account lasts the n-th
+    /// entry, the last one repeating (SPEC 7).
+    pub lock_seconds: Vec<u64>,
     pub log_format: LogFormat,
 }
 
@@ -186,9 +193,37 @@ struct FileConfig {
     audit_retention_days: Option<u32>,
     log_format: Option<LogFormat>,
     #[serde(default)]
+    sign_in: FileSignIn,
+    #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
     organization: Option<Organization>,
     technical_contact: Option<Contact>,
+}
+
+/// `[sign_in]` (SPEC 7).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSignIn {
+    lock_seconds: Option<Vec<u64>>,
+}
+
+impl FileSignIn {
+    /// One to ten lock lengths, each from one second to a year.
+    fn lock_seconds(&self) -> Result<Vec<u64>, ConfigError> {
+        let Some(given) = &self.lock_seconds else {
+            return Ok(DEFAULT_LOCK_SECONDS.to_vec());
+        };
+        if given.is_empty() || given.len() > 10 {
+            return Err(invalid("sign_in.lock_seconds", "give 1 to 10 lengths"));
+        }
+        match given.iter().find(|s| !(1..=31_536_000).contains(*s)) {
+            Some(s) => Err(invalid(
+                "sign_in.lock_seconds",
+                format!("{s} is outside 1..=31536000 (a year)"),
+            )),
+            None => Ok(given.clone()),
+        }
+    }
 }
 
 /// `[limits]`: each optional, in bytes (SPEC 3).
@@ -201,9 +236,50 @@ struct FileLimits {
     depth: Option<usize>,
     attributes: Option<usize>,
     relay_state: Option<usize>,
+    saml_per_minute: Option<u32>,
+    posts_per_minute: Option<u32>,
+}
+
+/// Requests one client (an address, an IPv6 /64) may send per minute before the in-process
+/// limiter answers 429 with nothing written (SPEC 7): to the SAML endpoints and
+/// `/tools/saml-request`, and as form POSTs. The whole allowance may come at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    pub saml_per_minute: u32,
+    pub posts_per_minute: u32,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            saml_per_minute: 600,
+            posts_per_minute: 120,
+        }
+    }
 }
 
 impl FileLimits {
+    fn client_limits(&self) -> Result<ClientLimits, ConfigError> {
+        let d = ClientLimits::default();
+        let pick = |field: &'static str, v: Option<u32>, default: u32| match v {
+            None => Ok(default),
+            Some(n) if (1..=1_000_000).contains(&n) => Ok(n),
+            Some(n) => Err(invalid(field, format!("{n} is outside 1..=1000000"))),
+        };
+        Ok(ClientLimits {
+            saml_per_minute: pick(
+                "limits.saml_per_minute",
+                self.saml_per_minute,
+                d.saml_per_minute,
+            )?,
+            posts_per_minute: pick(
+                "limits.posts_per_minute",
+                self.posts_per_minute,
+                d.posts_per_minute,
+            )?,
+        })
+    }
+
     fn resolve(&self) -> Result<Limits, ConfigError> {
         let d = Limits::default();
         let pick = |field: &'static str, v: Option<usize>, default: usize, max: usize| match v {
@@ -260,6 +336,7 @@ impl Config {
         let default_base = format!("http://{listen}");
         let base_url =
             normalize_base_url(&pick(&overrides.base_url, &file.base_url, &default_base))?;
+        check_scheme(mode, &base_url)?;
         let default_db = data_dir.join(SQLITE_FILE_NAME).display().to_string();
         let database_url = pick(&overrides.database_url, &file.database_url, &default_db);
         let signing_keys = resolve_keys(file.signing_keys, &base_dir)?;
@@ -276,6 +353,7 @@ impl Config {
             ));
         }
         let limits = file.limits.resolve()?;
+        let client_limits = file.limits.client_limits()?;
         let trusted_proxies = parse_proxies(&file.trusted_proxies)?;
         let purge_interval_seconds = file
             .purge_interval_seconds
@@ -299,7 +377,9 @@ impl Config {
                 "must be between 0 (keep for ever) and 36500",
             ));
         }
+        let lock_seconds = file.sign_in.lock_seconds()?;
         Ok(Config {
+            lock_seconds,
             audit_retention_days,
             log_format: overrides.log_format.or(file.log_format).unwrap_or_default(),
             mailer,
@@ -310,6 +390,7 @@ impl Config {
             facial_match_enabled: file.facial_match_enabled,
             data_key_file: file.data_key_file.map(|p| base_dir.join(p)),
             limits,
+            client_limits,
             organization: file
                 .organization
                 .unwrap_or_else(|| default_organization(&base_url)),
@@ -430,7 +511,32 @@ fn normalize_base_url(raw: &str) -> Result<String, ConfigError> {
             format!("{raw:?} must not have a query or fragment"),
         ));
     }
-    Ok(raw.trim_end_matches('/').to_string())
+    // As parsed (scheme and host in lower case, a default port dropped), so that every
+    // later use (`Secure` cookies, the WebAuthn origin, the Origin check) sees one form.
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
+}
+
+/// Production serves over https; plain http only on the loopback interface (a node behind a
+/// proxy on the same machine, a test).
+fn check_scheme(mode: Mode, base_url: &str) -> Result<(), ConfigError> {
+    let Ok(url) = url::Url::parse(base_url) else {
+        return Err(invalid("base_url", "not a URL"));
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if mode == Mode::Production && url.scheme() == "http" && !loopback {
+        return Err(invalid(
+            "base_url",
+            format!(
+                "{base_url:?}: production mode needs an https base_url (http only on localhost)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn resolve_keys(
@@ -555,6 +661,65 @@ mod tests {
         assert!(err.to_string().contains("base_ulr"), "{err}");
         let err = load_file("base_url = \"/relative\"\n").expect_err("relative");
         assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn base_url_is_parsed_once_and_production_needs_https() {
+        let c = load_file("base_url = \"HTTPS://IDP.Example.GOV:443/\"\n").expect("config");
+        assert_eq!(c.base_url, "https://idp.example.gov");
+        let production = |url: &str| {
+            let f = write_config(&format!(
+                "mode = \"production\"\nbase_url = \"{url}\"\n[[signing_keys]]\nyear = 2026\nprivate_key = \"k.key\"\n"
+            ));
+            Config::load(&Overrides {
+                config_file: Some(f.path().to_path_buf()),
+                ..Overrides::default()
+            })
+        };
+        let err = production("http://idp.example.gov").expect_err("http in production");
+        assert!(err.to_string().contains("https"), "{err}");
+        for ok in [
+            "https://idp.example.gov",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(production(ok).is_ok(), "{ok}: {:?}", production(ok).err());
+        }
+    }
+
+    #[test]
+    fn client_limits_default_and_are_checked() {
+        let c = Config::load(&Overrides::default()).expect("defaults");
+        assert_eq!(c.client_limits, ClientLimits::default());
+        let c = load_file("[limits]\nsaml_per_minute = 5\nposts_per_minute = 3\n").expect("config");
+        assert_eq!(
+            (
+                c.client_limits.saml_per_minute,
+                c.client_limits.posts_per_minute
+            ),
+            (5, 3)
+        );
+        let err = load_file("[limits]\nposts_per_minute = 0\n").expect_err("zero");
+        assert!(err.to_string().contains("limits.posts_per_minute"), "{err}");
+    }
+
+    #[test]
+    fn lock_lengths_default_and_are_checked() {
+        let c = Config::load(&Overrides::default()).expect("defaults");
+        assert_eq!(c.lock_seconds, [600, 3600, 86_400]);
+        let c = load_file("[sign_in]\nlock_seconds = [1, 2]\n").expect("config");
+        assert_eq!(c.lock_seconds, [1, 2]);
+        for bad in ["[]", "[0]", "[600, 31536001]", "[1,1,1,1,1,1,1,1,1,1,1]"] {
+            let err =
+                load_file(&format!("[sign_in]\nlock_seconds = {bad}\n")).expect_err("refused");
+            assert!(
+                err.to_string().contains("sign_in.lock_seconds"),
+                "{bad}: {err}"
+            );
+        }
+        let err = load_file("[sign_in]\nlock_second = [1]\n").expect_err("typo");
+        assert!(err.to_string().contains("lock_second"), "{err}");
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub struct Metrics {
     saml_errors: IntCounterVec,
     sign_ins: IntCounterVec,
     audit_events: IntCounterVec,
+    refused: IntCounterVec,
     signing: Histogram,
     db_held: Histogram,
     db_wait: Histogram,
@@ -144,6 +145,12 @@ impl Metrics {
                 "Audit events recorded, by event and success.",
                 &["event", "success"],
             ),
+            refused: counter(
+                r,
+                "saml_idp_requests_refused_total",
+                "Requests refused before any use case, and proxy trouble, by reason.",
+                &["reason"],
+            ),
             signing: histogram(
                 r,
                 "saml_idp_xml_signing_seconds",
@@ -206,6 +213,13 @@ impl Metrics {
         self.http_duration
             .with_label_values(&[endpoint])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// A request refused (or mis-forwarded) before any use case ran: `reason` is one of a
+    /// fixed set (`client_limit_saml`, `client_limit_form`, `cross_site_post`,
+    /// `forwarded_unparsed`).
+    pub fn refused(&self, reason: &'static str) {
+        self.refused.with_label_values(&[reason]).inc();
     }
 
     pub fn signing(&self, elapsed: Duration) {
@@ -343,6 +357,7 @@ mod tests {
             user_public_id: None,
             success,
             detail: Some(detail.into()),
+            count: 1,
         }
     }
 

@@ -120,15 +120,12 @@ pub trait AccountStore: Send + Sync {
     fn emails(&self, user_id: i64) -> Result<Vec<EmailRecord>, AccountError>;
     fn set_status(&self, public_id: &str, status: UserStatus) -> Result<(), AccountError>;
     fn remove(&self, public_id: &str) -> Result<(), AccountError>;
-    /// Counts a failed attempt; locks until `lock_until` once `failed_attempts` reaches
-    /// `lock_after`. Returns the new count.
-    fn record_failure(
-        &self,
-        user_id: i64,
-        lock_after: i32,
-        lock_until: DateTime<Utc>,
-    ) -> Result<i32, AccountError>;
-    /// Clears the failure count and lock.
+    /// Counts a failed attempt (any sign-in step) and returns the count of consecutive
+    /// failures. Only [`AccountStore::reset_failures`] lowers it: locking does not.
+    fn record_failure(&self, user_id: i64) -> Result<i32, AccountError>;
+    /// Locks the account until `until` (the count of failures stays).
+    fn lock_until(&self, user_id: i64, until: DateTime<Utc>) -> Result<(), AccountError>;
+    /// Clears the failure count and lock (a completed sign-in, a password reset).
     fn reset_failures(&self, user_id: i64) -> Result<(), AccountError>;
     /// Replaces the password hash (reset, change).
     fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), AccountError>;

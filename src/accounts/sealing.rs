@@ -37,6 +37,9 @@ pub struct PivRecord {
 pub struct AccountCrypto {
     secret_box: SecretBox,
     lookup_key: Vec<u8>,
+    /// The server key of pre-session CSRF tokens (SPEC 7), derived from the data key, so
+    /// every node computes the same token.
+    csrf_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for AccountCrypto {
@@ -55,10 +58,29 @@ impl AccountCrypto {
         )
         .ok()?
         .to_vec();
+        let csrf_key = hash(
+            MessageDigest::sha256(),
+            format!("saml-idp pre-session csrf:{key_b64}").as_bytes(),
+        )
+        .ok()?
+        .to_vec();
         Some(AccountCrypto {
             secret_box,
             lookup_key,
+            csrf_key,
         })
+    }
+
+    /// The CSRF token of the forms a browser without a session is shown: an HMAC-SHA256
+    /// of its random pre-session id (a cookie) under the server key, never a value the
+    /// browser chose (SPEC 7). `None` only if OpenSSL fails.
+    pub fn pre_session_csrf(&self, pre_session_id: &str) -> Option<String> {
+        let key = openssl::pkey::PKey::hmac(&self.csrf_key).ok()?;
+        let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &key).ok()?;
+        signer.update(b"pre-session-csrf:").ok()?;
+        signer.update(pre_session_id.as_bytes()).ok()?;
+        let mac = signer.sign_to_vec().ok()?;
+        Some(data_encoding::HEXLOWER.encode(&mac))
     }
 
     /// The lookup hash of an email as typed; `None` if it is not an email address.

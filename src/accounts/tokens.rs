@@ -117,6 +117,14 @@ pub trait TokenStore: Send + Sync {
     /// Deletes every token of `purpose` held for a user (a reset link dies when the password
     /// changes); returns how many.
     fn delete_for_user(&self, user_id: i64, purpose: TokenPurpose) -> Result<usize, AccountError>;
+    /// Deletes a user's tokens of `purpose` but the `keep` newest (a user has at most a few
+    /// outstanding ceremonies, SPEC 7); returns how many went.
+    fn keep_newest(
+        &self,
+        user_id: i64,
+        purpose: TokenPurpose,
+        keep: usize,
+    ) -> Result<usize, AccountError>;
 }
 
 #[cfg(test)]

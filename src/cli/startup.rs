@@ -165,7 +165,7 @@ pub fn serve(config: Config) -> Result<(), CliError> {
         Arc::new(keys),
         Arc::new(metadata),
         sp_cache,
-        crate::store::compose(&db),
+        crate::store::compose(&db, clock.clone()),
         clock,
         Arc::new(RandomIds),
         crypto,

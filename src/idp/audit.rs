@@ -33,8 +33,14 @@ pub fn record(
         user_public_id: None,
         success,
         detail: Some(detail),
+        count: 1,
     };
-    Ok(deps.audit.record(&event, deps.now)?)
+    if success {
+        return Ok(deps.audit.record(&event, deps.now)?);
+    }
+    // Refusals are counted per client, code and SP within a minute (SPEC 7).
+    let client = deps.client.unwrap_or("unknown");
+    Ok(deps.audit.record_refusal(&event, client, deps.now)?)
 }
 
 /// Every error code, in catalogue order, comma-separated.
@@ -59,6 +65,7 @@ pub fn account(
         user_public_id: public_id.map(str::to_string),
         success,
         detail: Some(detail.to_string()),
+        count: 1,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod intake;
 pub mod logout;
 pub mod metadata;
+pub mod notice;
 pub mod recovery;
 pub mod relying_party;
 pub mod response;
@@ -61,7 +62,15 @@ pub struct Deps<'a> {
     pub ids: &'a dyn IdSource,
     /// `{base_url}/api/saml`: the Issuer of everything the IdP emits.
     pub entity_id: &'a str,
+    /// `base_url`: the links in emails.
+    pub base_url: &'a str,
+    /// How long the n-th successive lock of an account lasts, in seconds; the last entry
+    /// repeats (`[sign_in] lock_seconds`, SPEC 7).
+    pub lock_seconds: &'a [u64],
     /// Sends the account emails (SPEC 17) in the user's locale.
     pub mailer: &'a dyn Mailer,
+    /// The client's rate-limit key (`web`'s client address), when the request has one:
+    /// refused SAML requests are audited in aggregate per client (SPEC 7). Never stored.
+    pub client: Option<&'a str>,
     pub now: DateTime<Utc>,
 }

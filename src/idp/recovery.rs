@@ -1,7 +1,7 @@
 //! Forgot password (SPEC 17): an emailed link (single use, 1 h) sets a new password, ends
-//! every session of the user and forgets their remembered browsers, so the next sign-in asks
-//! for the second factor again (a verified profile stays). The answer to a request is the
-//! same whether the address has an account or not.
+//! every session of the user, lifts any account lock and forgets their remembered browsers,
+//! so the next sign-in asks for the second factor again (a verified profile stays). The
+//! answer to a request is the same whether the address has an account or not.
 
 use super::audit;
 use super::throttle::{self, Bucket};
@@ -116,6 +116,9 @@ pub fn reset(
         return Ok(ResetOutcome::LinkDead);
     }
     deps.accounts.set_password_hash(user.id, &phc)?;
+    // The emailed link proves the mailbox: it lifts any lock, including the one that 100
+    // consecutive failures set (SPEC 7); the next sign-in still needs the second factor.
+    deps.accounts.reset_failures(user.id)?;
     deps.tokens
         .delete_for_user(user.id, TokenPurpose::ResetPassword)?;
     deps.sessions.delete_for_user(user.id)?;

@@ -32,6 +32,9 @@ use crate::sessions::{AuditEvent, AuditKind, MfaMethod, SessionRecord};
 #[derive(Debug, Clone)]
 pub struct KeyHolder<'a> {
     pub handle: Uuid,
+    /// The account, when it exists already (the account page; not a sign-up): its
+    /// ceremonies count towards the few a user may hold at once.
+    pub user_id: Option<i64>,
     pub name: &'a str,
     pub display_name: &'a str,
 }
@@ -162,7 +165,7 @@ pub fn begin_registration(
     let ceremony = store_ceremony(
         deps,
         TokenPurpose::WebauthnRegistration,
-        None,
+        user.user_id,
         &payload,
         &options,
     )?;
@@ -446,13 +449,8 @@ fn store_ceremony<P: Serialize, O: Serialize>(
         .ok_or(Error::Random("sealing a ceremony"))?;
     let options = serde_json::to_string(options)
         .map_err(|e| Error::Response(format!("serialising ceremony options: {e}")))?;
-    deps.tokens.insert(&TokenRecord::issue(
-        hash.into(),
-        purpose,
-        user_id,
-        Some(sealed),
-        deps.now,
-    ))?;
+    let record = TokenRecord::issue(hash.into(), purpose, user_id, Some(sealed), deps.now);
+    super::token::store_bounded(deps.tokens, &record)?;
     Ok(Ceremony { options, token })
 }
 
@@ -491,6 +489,7 @@ fn audit(
         user_public_id: Some(user.public_id.clone()),
         success,
         detail: Some(detail.to_string()),
+        count: 1,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

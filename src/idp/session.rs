@@ -76,6 +76,24 @@ pub fn start(
     Ok(token)
 }
 
+/// The same session under a new token (SPEC 7: a new token at every authentication step,
+/// so a token seen before a step is worth nothing after it): a copy of `session` under a
+/// fresh token, then the old row deleted. Returns the token for the cookie.
+pub fn rotate(
+    sessions: &dyn SessionStore,
+    ids: &dyn IdSource,
+    session: &SessionRecord,
+) -> Result<Token, Error> {
+    let token = Token::generate(ids, "session token")?;
+    let record = SessionRecord {
+        token_hash: token.hash().into(),
+        ..session.clone()
+    };
+    sessions.create(&record)?;
+    sessions.delete(&session.token_hash)?;
+    Ok(token)
+}
+
 /// Past the password and the second factor.
 pub fn is_fully_signed_in(session: &SessionRecord) -> bool {
     session.user_id.is_some() && session.password_at.is_some() && session.mfa_at.is_some()

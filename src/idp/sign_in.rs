@@ -1,22 +1,29 @@
 //! Sign-in (SPEC 7): the password step and the second factor, with one lock for every step.
-//! Failures at any step count towards the account's lock (10 failures, 10 minutes); while
-//! locked every step refuses, and locking ends the user's half-signed-in sessions. Unknown,
-//! locked and wrong get one answer after the same work (an Argon2 verification each). The
-//! failure count resets only when a sign-in completes (second factor, or a remembered
-//! browser). Audit events carry the user's public id, never an email.
+//! Failures at any step count towards the account's lock: every 10th consecutive failure
+//! locks it, each lock longer than the one before (`[sign_in] lock_seconds`: 10 minutes,
+//! 1 hour, 24 hours), and 100 lock it until the password is reset by email; every lock is
+//! emailed to the account's addresses. While locked every step refuses (and counts nothing),
+//! and locking ends the user's half-signed-in sessions. Unknown, locked and wrong get one
+//! answer after the same work (an Argon2 verification each). The failure count resets only
+//! when a sign-in completes (second factor, or a remembered browser) or the password is
+//! reset, never by a lock. Audit events carry the user's public id, never an email.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
+use super::notice;
 use super::session::{self, Proof};
 use super::throttle::{self, Bucket};
 use super::token::{Token, TokenHash};
 use super::{Deps, Error};
 use crate::accounts::{backup_codes, password, totp, UserRecord, UserStatus};
+use crate::mail::Mail;
 use crate::sessions::{AuditEvent, AuditKind, MfaMethod, SessionRecord};
 
-/// Failures (any step) that lock an account.
+/// Consecutive failures (any step) that lock an account; each further `LOCK_AFTER` lock it
+/// again, for longer.
 pub const LOCK_AFTER: i32 = 10;
-pub const LOCK_MINUTES: i64 = 10;
+/// Consecutive failures that lock an account until its password is reset by email.
+pub const HARD_LOCK_AFTER: i32 = 100;
 /// Wrong codes one browser session may enter before it is ended.
 pub const SESSION_FAILURE_LIMIT: i32 = 5;
 
@@ -112,9 +119,13 @@ pub struct CodeAttempt<'a> {
     pub remember: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeOutcome {
-    Accepted(MfaMethod),
+    /// The step passed: the session continues under a new token (its cookie's).
+    Accepted {
+        method: MfaMethod,
+        session: Token,
+    },
     Wrong,
     /// The account is locked: this session and the user's other unfinished ones ended.
     Locked,
@@ -200,15 +211,20 @@ pub fn run_second_factor(
             return Ok(CodeOutcome::Wrong);
         }
     };
-    deps.sessions
-        .set_mfa(&session.token_hash, method, deps.now)?;
+    // A new token for the session that now has its second factor (no fixation across the
+    // step).
+    let token = super::session::rotate(deps.sessions, deps.ids, session)?;
+    deps.sessions.set_mfa(&token.hash(), method, deps.now)?;
     deps.accounts.reset_failures(user.id)?;
     if let Some(token_hash) = step.remember {
         let until = deps.now + Duration::days(crate::sessions::REMEMBER_DAYS);
         deps.sessions.remember_browser(token_hash, user.id, until)?;
     }
     audit(deps, Some(&user), true, method.as_str())?;
-    Ok(CodeOutcome::Accepted(method))
+    Ok(CodeOutcome::Accepted {
+        method,
+        session: token,
+    })
 }
 
 /// The answer to a password or code typed again by a user who is already signed in.
@@ -268,19 +284,48 @@ pub fn recheck_code(deps: &Deps<'_>, user: &UserRecord, code: &str) -> Result<Re
 }
 
 fn is_locked(deps: &Deps<'_>, user: &UserRecord) -> bool {
-    user.locked_until.is_some_and(|until| until > deps.now)
+    user.failed_attempts >= HARD_LOCK_AFTER
+        || user.locked_until.is_some_and(|until| until > deps.now)
 }
 
-/// Counts a failure on the account; true when this failure locked it (and the user's
-/// half-signed-in sessions were ended).
+/// When the lock that `failures` consecutive failures set ends: `None` until a password
+/// reset. The n-th lock lasts the n-th of `lock_seconds`, the last one repeating.
+pub fn lock_end(failures: i32, lock_seconds: &[u64], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if failures >= HARD_LOCK_AFTER {
+        return None;
+    }
+    let nth = usize::try_from(failures / LOCK_AFTER).unwrap_or(1).max(1);
+    let length = lock_seconds
+        .get(nth - 1)
+        .or(lock_seconds.last())
+        .and_then(|s| i64::try_from(*s).ok())
+        .and_then(Duration::try_seconds)
+        .unwrap_or_else(|| Duration::minutes(10));
+    Some(now.checked_add_signed(length).unwrap_or(now))
+}
+
+/// Counts a failure on the account; true when this failure locked it (the user's
+/// half-signed-in sessions were ended and the account's addresses told).
 fn fail(deps: &Deps<'_>, user: &UserRecord) -> Result<bool, Error> {
-    let until = deps.now + Duration::minutes(LOCK_MINUTES);
-    let count = deps.accounts.record_failure(user.id, LOCK_AFTER, until)?;
-    if count < LOCK_AFTER {
+    let count = deps.accounts.record_failure(user.id)?;
+    if count < LOCK_AFTER || count % LOCK_AFTER != 0 {
         return Ok(false);
     }
+    let until = lock_end(count, deps.lock_seconds, deps.now);
+    if let Some(until) = until {
+        deps.accounts.lock_until(user.id, until)?;
+    }
     deps.sessions.delete_unfinished_for_user(user.id)?;
-    audit(deps, Some(user), false, "account_locked")?;
+    let detail = match until {
+        Some(_) => "account_locked",
+        None => "account_locked_until_reset",
+    };
+    audit(deps, Some(user), false, detail)?;
+    let mail = Mail::AccountLocked {
+        until: until.map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string()),
+        reset_link: format!("{}/forgot-password", deps.base_url),
+    };
+    notice::to_account(deps, user, &mail, None)?;
     Ok(true)
 }
 
@@ -328,6 +373,27 @@ fn audit(
         user_public_id: user.map(|u| u.public_id.clone()),
         success,
         detail: Some(detail.to_string()),
+        count: 1,
     };
     Ok(deps.audit.record(&event, deps.now)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn each_lock_lasts_its_entry_the_last_repeating_and_a_hundred_have_no_end() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 0).unwrap();
+        let lengths = [600, 3600, 86_400];
+        let end = |failures| lock_end(failures, &lengths, now).map(|t| (t - now).num_seconds());
+        assert_eq!(end(10), Some(600));
+        assert_eq!(end(20), Some(3600));
+        assert_eq!(end(30), Some(86_400));
+        assert_eq!(end(90), Some(86_400));
+        assert_eq!(end(HARD_LOCK_AFTER), None);
+        assert_eq!(end(HARD_LOCK_AFTER + 7), None);
+        assert_eq!(lock_end(10, &[], now), Some(now + Duration::minutes(10)));
+    }
 }

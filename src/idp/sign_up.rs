@@ -304,6 +304,7 @@ pub fn begin_key_registration(
     };
     let holder = KeyHolder {
         handle,
+        user_id: None,
         name: &state.email,
         display_name: &state.email,
     };

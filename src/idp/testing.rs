@@ -152,7 +152,10 @@ impl Harness {
             keys: &self.keys,
             ids: &self.ids,
             entity_id: ENTITY_ID,
+            base_url: "https://idp.test.example.gov",
+            lock_seconds: &crate::config::DEFAULT_LOCK_SECONDS,
             mailer: &self.mailer,
+            client: None,
             now: self.now,
         }
     }

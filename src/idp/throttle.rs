@@ -47,16 +47,18 @@ impl Bucket {
     }
 }
 
-/// Counts one hit in every bucket (all of them, so a refused attempt still counts) and
-/// says whether every one is within its limit.
+/// Counts one hit in each bucket, in order, and stops at the first one over its limit
+/// (SPEC 7): an attempt refused by the client's bucket writes no row for the account it
+/// names, so fresh addresses cannot add rows. Put the client's bucket first.
 pub fn allow(deps: &Deps<'_>, buckets: &[Bucket]) -> Result<bool, Error> {
     let window = deps
         .now
         .duration_trunc(Duration::minutes(1))
         .unwrap_or(deps.now);
-    let mut allowed = true;
     for bucket in buckets {
-        allowed &= deps.limiter.hit(&bucket.key, window, bucket.limit)?;
+        if !deps.limiter.hit(&bucket.key, window, bucket.limit)? {
+            return Ok(false);
+        }
     }
-    Ok(allowed)
+    Ok(true)
 }

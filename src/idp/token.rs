@@ -80,6 +80,24 @@ impl From<TokenHash> for String {
     }
 }
 
+/// The most tokens of one purpose a user holds at once (WebAuthn ceremonies, an
+/// authenticator app being added): starting another forgets the oldest (SPEC 7: a user has
+/// at most a few outstanding ceremony tokens, so repeated starts add no rows).
+pub const MAX_OUTSTANDING: usize = 3;
+
+/// Stores `record`, first forgetting its owner's oldest tokens of the same purpose beyond
+/// [`MAX_OUTSTANDING`]. A token without an owner (a sign-up's ceremony) is stored as it is:
+/// the per-client limiter bounds those.
+pub fn store_bounded(
+    tokens: &dyn crate::accounts::tokens::TokenStore,
+    record: &crate::accounts::tokens::TokenRecord,
+) -> Result<(), Error> {
+    if let Some(user_id) = record.user_id {
+        tokens.keep_newest(user_id, record.purpose, MAX_OUTSTANDING - 1)?;
+    }
+    Ok(tokens.insert(record)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

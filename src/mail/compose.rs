@@ -67,11 +67,13 @@ struct Link<'a> {
 }
 
 /// Which catalogue keys a message uses (`mail.{prefix}.*`), its links with the key of each
-/// link's text, the change it announces, and the notes after the links.
+/// link's text, the change it announces or the key of a detail line (with its `{until}`),
+/// and the notes after the links.
 struct Shape<'a> {
     prefix: &'static str,
     links: Vec<(&'static str, &'a str)>,
     change: Option<super::Change>,
+    detail: Option<(&'static str, &'a str)>,
     notes: &'static [&'static str],
 }
 
@@ -80,6 +82,7 @@ fn shape(mail: &Mail) -> Shape<'_> {
         prefix,
         links,
         change: None,
+        detail: None,
         notes: &["validity", "ignore"],
     };
     match mail {
@@ -104,6 +107,17 @@ fn shape(mail: &Mail) -> Shape<'_> {
             prefix: "account_changed",
             links: Vec::new(),
             change: Some(*change),
+            detail: None,
+            notes: &["not_you"],
+        },
+        Mail::AccountLocked { until, reset_link } => Shape {
+            prefix: "account_locked",
+            links: vec![("reset", reset_link.as_str())],
+            change: None,
+            detail: Some(match until {
+                Some(until) => ("account_locked.until", until.as_str()),
+                None => ("account_locked.until_reset", ""),
+            }),
             notes: &["not_you"],
         },
     }
@@ -120,11 +134,13 @@ pub fn compose(mail: &Mail, locale: &str, product: &str) -> Result<Composed, Mai
     };
     let shape = shape(mail);
     let prefix = shape.prefix;
-    let extra: Vec<String> = shape
+    let change = shape
         .change
-        .map(|change| t(&format!("change.{}", change.as_str())))
-        .into_iter()
-        .collect();
+        .map(|change| t(&format!("change.{}", change.as_str())));
+    let detail = shape
+        .detail
+        .map(|(key, until)| t(key).replace("{until}", until));
+    let extra: Vec<String> = change.into_iter().chain(detail).collect();
     let (links, notes) = (shape.links, shape.notes);
     let subject = t(&format!("{prefix}.subject"));
     let links: Vec<Link<'_>> = links
@@ -205,6 +221,12 @@ mod tests {
                 .iter()
                 .map(|&change| Mail::AccountChanged { change }),
         );
+        for until in [Some("2026-03-15 13:10 UTC".to_string()), None] {
+            mails.push(Mail::AccountLocked {
+                until,
+                reset_link: "https://idp.example.gov/forgot-password".into(),
+            });
+        }
         mails
     }
 
@@ -233,6 +255,7 @@ mod tests {
                         sign_in_link,
                         reset_link,
                     } => vec![sign_in_link, reset_link],
+                    Mail::AccountLocked { reset_link, .. } => vec![reset_link],
                     Mail::AccountChanged { .. } => vec![],
                 };
                 for link in links {

@@ -32,6 +32,12 @@ pub enum Mail {
     ConfirmNewEmail { link: String },
     /// A change made on the account (sent to every confirmed address of the account).
     AccountChanged { change: Change },
+    /// Too many failed sign-in attempts locked the account (SPEC 7), until `until` (UTC,
+    /// as shown), or, with `None`, until the password is reset. Sent to every address.
+    AccountLocked {
+        until: Option<String>,
+        reset_link: String,
+    },
 }
 
 /// The account changes that are announced by email (SPEC 17).
@@ -98,6 +104,7 @@ impl Mail {
             Mail::ResetPassword { .. } => "reset_password",
             Mail::ConfirmNewEmail { .. } => "confirm_new_email",
             Mail::AccountChanged { .. } => "account_changed",
+            Mail::AccountLocked { .. } => "account_locked",
         }
     }
 }

@@ -99,6 +99,9 @@ pub struct AuditEvent {
     pub user_public_id: Option<String>,
     pub success: bool,
     pub detail: Option<String>,
+    /// How many times it happened: 1, or, for refused SAML requests audited in aggregate
+    /// (SPEC 7: the same client, code and SP within a minute), how many there were.
+    pub count: u32,
 }
 
 /// An audit event as stored, with its time (the account page's recent events).
@@ -217,6 +220,18 @@ pub trait IdentityStore: Send + Sync {
 
 pub trait AuditLog: Send + Sync {
     fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError>;
+    /// A refused request from `client` (a rate-limit key, never stored). A log that
+    /// aggregates (the buffer) stores one event per client, event, SP and detail within a
+    /// minute, with the count (SPEC 7); a plain store writes each.
+    fn record_refusal(
+        &self,
+        event: &AuditEvent,
+        client: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), SessionError> {
+        let _ = client;
+        self.record(event, now)
+    }
     /// Several events, all or none (a store writes them in one transaction).
     fn record_many(&self, events: &[(AuditEvent, DateTime<Utc>)]) -> Result<(), SessionError> {
         events

@@ -7,13 +7,15 @@ use super::{
     Database, DieselAccountStore, DieselPendingStore, DieselPurger, DieselSecurityKeyStore,
     DieselSessionStore, DieselTokenStore,
 };
+use crate::clock::Clock;
 use crate::ports::{DatabaseHealth, Stores};
 use crate::sessions::audit_buffer::AuditBuffer;
 
-/// Every store over `db` (SQLite or PostgreSQL).
-pub fn compose(db: &Database) -> Stores {
+/// Every store over `db` (SQLite or PostgreSQL); `clock` closes the audit buffer's
+/// aggregation windows.
+pub fn compose(db: &Database, clock: Arc<dyn Clock>) -> Stores {
     let sessions = Arc::new(DieselSessionStore::new(db.clone()));
-    let audit_buffer = AuditBuffer::start(sessions.clone());
+    let audit_buffer = AuditBuffer::start(sessions.clone(), clock);
     Stores {
         pending: Arc::new(DieselPendingStore::new(db.clone())),
         accounts: Arc::new(DieselAccountStore::new(db.clone())),

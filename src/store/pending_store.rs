@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::errors::retry_once_if_raced;
 use super::schema::pending_requests;
 use super::time::db_time;
 use super::Database;
@@ -23,20 +24,39 @@ fn err(e: impl std::fmt::Display) -> PendingError {
 }
 
 impl PendingStore for DieselPendingStore {
+    /// A replayed request (same issuer and ID) takes over its row, on any node: the UPDATE
+    /// comes first, the INSERT only when there is no row, and a lost insert race (the
+    /// unique `(issuer, request_id)` index) runs both again.
     fn put(&self, token_hash: &str, pending: &PendingRequest) -> Result<(), PendingError> {
+        use pending_requests as p;
         let payload = serde_json::to_string(pending).map_err(err)?;
         let mut conn = self.db.conn().map_err(err)?;
-        diesel::insert_into(pending_requests::table)
-            .values((
-                pending_requests::token_hash.eq(token_hash),
-                pending_requests::issuer.eq(&pending.issuer),
-                pending_requests::payload.eq(payload),
-                pending_requests::created_at.eq(db_time(pending.received_at)),
-                pending_requests::expires_at.eq(db_time(pending.expires_at())),
-            ))
-            .execute(&mut *conn)
-            .map(|_| ())
-            .map_err(err)
+        let created_at = db_time(pending.received_at);
+        let expires_at = db_time(pending.expires_at());
+        let fields = (
+            p::token_hash.eq(token_hash),
+            p::payload.eq(&payload),
+            p::created_at.eq(created_at),
+            p::expires_at.eq(expires_at),
+        );
+        let mut put = || {
+            conn.transaction(|c| {
+                let same = p::table
+                    .filter(p::issuer.eq(&pending.issuer))
+                    .filter(p::request_id.eq(&pending.request_id));
+                if diesel::update(same).set(fields).execute(c)? == 0 {
+                    diesel::insert_into(p::table)
+                        .values((
+                            fields,
+                            p::issuer.eq(&pending.issuer),
+                            p::request_id.eq(&pending.request_id),
+                        ))
+                        .execute(c)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+        };
+        retry_once_if_raced(&mut put).map_err(err)
     }
 
     fn get(

@@ -39,6 +39,7 @@ diesel::table! {
         payload -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        request_id -> Text,
     }
 }
 
@@ -133,6 +134,7 @@ diesel::table! {
         success -> Bool,
         detail -> Nullable<Text>,
         created_at -> Timestamp,
+        count -> Integer,
     }
 }
 

@@ -125,6 +125,26 @@ impl TokenStore for DieselTokenStore {
         .map_err(account_err)
     }
 
+    fn keep_newest(
+        &self,
+        user_id: i64,
+        purpose: TokenPurpose,
+        keep: usize,
+    ) -> Result<usize, AccountError> {
+        let mut conn = self.db.conn().map_err(account_err)?;
+        let owned = t::user_id.eq(user_id).and(t::purpose.eq(purpose.as_str()));
+        let newest: Vec<String> = t::table
+            .filter(owned)
+            .order((t::created_at.desc(), t::token_hash.desc()))
+            .limit(i64::try_from(keep).unwrap_or(i64::MAX))
+            .select(t::token_hash)
+            .load(&mut *conn)
+            .map_err(account_err)?;
+        diesel::delete(t::table.filter(owned).filter(t::token_hash.ne_all(newest)))
+            .execute(&mut *conn)
+            .map_err(account_err)
+    }
+
     fn delete_for_user(&self, user_id: i64, purpose: TokenPurpose) -> Result<usize, AccountError> {
         let mut conn = self.db.conn().map_err(account_err)?;
         diesel::delete(

@@ -53,6 +53,13 @@ pub enum WebError {
     /// A POST body that is not `application/x-www-form-urlencoded` (UTF-8).
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A form POST whose `Sec-Fetch-Site` or `Origin` names another site (SPEC 7).
+    #[error("form sent from another site")]
+    CrossSite,
+    /// One client over the in-process limit of its class (`[limits]`, SPEC 7): nothing
+    /// else ran.
+    #[error("too many requests from one client")]
+    TooManyRequests,
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
     #[error("internal error: {0}")]
@@ -129,6 +136,8 @@ impl WebError {
             WebError::InvalidForm(_) => pair(locale, "errors.invalid_form"),
             WebError::MethodNotAllowed(_) => pair(locale, "errors.method"),
             WebError::UnsupportedMediaType => pair(locale, "errors.media_type"),
+            WebError::CrossSite => pair(locale, "errors.cross_site"),
+            WebError::TooManyRequests => pair(locale, "errors.too_many"),
             WebError::DatabaseUnavailable(_) => pair(locale, "errors.unavailable"),
             WebError::Internal(_) => pair(locale, "errors.internal"),
         }
@@ -147,6 +156,8 @@ impl WebError {
             | WebError::InvalidForm(_)
             | WebError::MethodNotAllowed(_)
             | WebError::UnsupportedMediaType
+            | WebError::CrossSite
+            | WebError::TooManyRequests
             | WebError::DatabaseUnavailable(_)
             | WebError::Internal(_) => None,
         }
@@ -175,6 +186,8 @@ impl WebError {
             WebError::InvalidForm(_) => "invalid_form".into(),
             WebError::MethodNotAllowed(_) => "method_not_allowed".into(),
             WebError::UnsupportedMediaType => "unsupported_media_type".into(),
+            WebError::CrossSite => "cross_site".into(),
+            WebError::TooManyRequests => "too_many_requests".into(),
             WebError::DatabaseUnavailable(_) => "database_unavailable".into(),
             WebError::Internal(_) => "internal".into(),
         }
@@ -189,6 +202,10 @@ impl WebError {
         if let WebError::DatabaseUnavailable(_) = self {
             // The database restarts in seconds (SPEC 13); clients may come back then.
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        if let WebError::TooManyRequests = self {
+            // The buckets refill within the minute.
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("60")));
         }
         let (content_type, body) = match self {
             WebError::Rejected {
@@ -237,6 +254,8 @@ impl ResponseError for WebError {
             WebError::InvalidForm(_) => StatusCode::BAD_REQUEST,
             WebError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             WebError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            WebError::CrossSite => StatusCode::FORBIDDEN,
+            WebError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             WebError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -254,6 +273,8 @@ impl ResponseError for WebError {
             }
             WebError::Csrf { .. } => tracing::warn!("form refused: CSRF token missing or wrong"),
             WebError::RateLimited { .. } => tracing::warn!("rate limit reached"),
+            WebError::CrossSite => tracing::info!("form refused: sent from another site"),
+            WebError::TooManyRequests => tracing::info!("client over its request limit"),
             WebError::InvalidForm(detail) => tracing::info!(%detail, "invalid form"),
             WebError::NotFound
             | WebError::MethodNotAllowed(_)

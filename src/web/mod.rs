@@ -14,6 +14,7 @@ mod password_page;
 mod post_page;
 mod qr;
 mod render;
+pub mod request_guard;
 mod session;
 mod state;
 
@@ -51,7 +52,9 @@ fn security_headers() -> DefaultHeaders {
         ))
 }
 
-/// SAML endpoints are never cached (SPEC 1), errors included.
+/// SAML endpoints are never cached (SPEC 1), errors included; nor is any page (SPEC 7:
+/// pages show secrets or belong to a session). Only what sets its own `Cache-Control` (the
+/// static assets) may be.
 fn no_store() -> DefaultHeaders {
     DefaultHeaders::new()
         .add(("Cache-Control", "no-store"))
@@ -117,6 +120,8 @@ fn routes() -> actix_web::Scope<
 > {
     web::scope("")
         .wrap(actix_web::middleware::from_fn(require_form_posts))
+        .wrap(actix_web::middleware::from_fn(guard_requests))
+        .wrap(no_store())
         .wrap(actix_web::middleware::from_fn(localize_errors))
         .wrap(actix_web::middleware::from_fn(observe::observe))
         .default_service(web::to(not_found))
@@ -305,6 +310,45 @@ async fn localize_errors(
         }
         None => response.map_into_left_body(),
     })
+}
+
+/// The middleware: the limiter first (nothing else runs over it), then the cross-site check.
+async fn guard_requests(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let Some(state) = req.app_data::<actix_web::web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let class = request_guard::class_of(req.method(), req.path());
+    if let Some(class) = class {
+        let client = extract::client_address(&state, req.request());
+        if !state.guard.allow(class, &client) {
+            crate::metrics::METRICS.refused(match class {
+                request_guard::Class::Saml => "client_limit_saml",
+                request_guard::Class::Post => "client_limit_form",
+            });
+            return Ok(req
+                .error_response(WebError::TooManyRequests)
+                .map_into_right_body());
+        }
+    }
+    if req.method() == actix_web::http::Method::POST && !req.path().starts_with("/api/saml/") {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        if state
+            .guard
+            .is_cross_site(header("sec-fetch-site"), header("origin"))
+        {
+            crate::metrics::METRICS.refused("cross_site_post");
+            return Ok(req
+                .error_response(WebError::CrossSite)
+                .map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 async fn require_form_posts(

@@ -22,6 +22,10 @@ pub const WEBAUTHN_JS: &str = include_str!("../../templates/webauthn.js");
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     ("index.html", include_str!("../../templates/index.html")),
+    (
+        "sign_out.html",
+        include_str!("../../templates/sign_out.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     (
         "saml_error.html",

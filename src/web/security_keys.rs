@@ -147,6 +147,7 @@ pub async fn options(
                 security_key::sign_in_email(deps, &user)?.unwrap_or_else(|| user.public_id.clone());
             let holder = KeyHolder {
                 handle,
+                user_id: Some(user.id),
                 name: &label,
                 display_name: &label,
             };

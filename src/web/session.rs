@@ -16,8 +16,7 @@ use crate::sessions::{SessionRecord, ABSOLUTE_HOURS};
 
 /// The hash of this browser's session token, if it sent one.
 pub fn token_hash_of(req: &HttpRequest) -> Option<TokenHash> {
-    req.cookie(cookies::SESSION)
-        .map(|c| TokenHash::of(c.value()))
+    cookies::read(req, cookies::SESSION).map(|c| TokenHash::of(c.value()))
 }
 
 /// The live session of this browser, if any.
@@ -54,43 +53,47 @@ pub fn csrf_ok(session: &SessionRecord, submitted: &str) -> bool {
     csrf_equal(&session.csrf_token, submitted)
 }
 
-/// The anonymous CSRF token of this browser, and the cookie to set when it had none.
+/// The pre-session CSRF token of this browser (an HMAC of its pre-session id under the
+/// server key), and the cookie to set when it had no id yet.
 pub fn anonymous_csrf(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(String, Option<Cookie<'static>>), WebError> {
-    if let Some(c) = req.cookie(cookies::CSRF).filter(|c| !c.value().is_empty()) {
-        return Ok((c.value().to_string(), None));
+    let failed = || WebError::Internal("CSRF token could not be computed".into());
+    if let Some(c) = cookies::read(req, cookies::CSRF).filter(|c| !c.value().is_empty()) {
+        let token = state
+            .account_crypto
+            .pre_session_csrf(c.value())
+            .ok_or_else(failed)?;
+        return Ok((token, None));
     }
-    let token = state
+    let id = state
         .ids
         .secret_token()
         .ok_or_else(|| WebError::Internal("random generator failed".into()))?;
-    let cookie = cookies::build(
-        state,
-        cookies::CSRF,
-        token.clone(),
-        Duration::hours(ABSOLUTE_HOURS),
-    );
+    let token = state
+        .account_crypto
+        .pre_session_csrf(&id)
+        .ok_or_else(failed)?;
+    let cookie = cookies::build(state, cookies::CSRF, id, Duration::hours(ABSOLUTE_HOURS));
     Ok((token, Some(cookie)))
 }
 
-/// The submitted token matches this browser's anonymous CSRF cookie.
-pub fn anonymous_csrf_ok(req: &HttpRequest, submitted: &str) -> bool {
-    req.cookie(cookies::CSRF)
-        .is_some_and(|c| csrf_equal(c.value(), submitted))
+/// The submitted token is the HMAC of this browser's pre-session id (constant time).
+pub fn anonymous_csrf_ok(state: &AppState, req: &HttpRequest, submitted: &str) -> bool {
+    cookies::read(req, cookies::CSRF)
+        .and_then(|c| state.account_crypto.pre_session_csrf(c.value()))
+        .is_some_and(|expected| csrf_equal(&expected, submitted))
 }
 
 /// The token of the remember-this-browser cookie, hashed, if the browser has one.
 pub fn remembered_hash(req: &HttpRequest) -> Option<TokenHash> {
-    req.cookie(cookies::REMEMBER)
-        .map(|c| TokenHash::of(c.value()))
+    cookies::read(req, cookies::REMEMBER).map(|c| TokenHash::of(c.value()))
 }
 
 /// The hash of this browser's pending-request token, if it sent one.
 pub fn pending_hash(req: &HttpRequest) -> Option<TokenHash> {
-    req.cookie(cookies::PENDING)
-        .map(|c| TokenHash::of(c.value()))
+    cookies::read(req, cookies::PENDING).map(|c| TokenHash::of(c.value()))
 }
 
 /// Where a browser goes once a sign-in or sign-up step is done: the flow of its pending

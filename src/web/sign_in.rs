@@ -307,11 +307,13 @@ async fn second_factor_answer(
 ) -> Result<HttpResponse, WebError> {
     let ended = || cookies::removal(state, cookies::SESSION);
     match outcome {
-        CodeOutcome::Accepted(_) => {
+        CodeOutcome::Accepted { session: token, .. } => {
             let max_age = Duration::days(REMEMBER_DAYS);
             let remember = remember_token
                 .map(|token| cookies::build(state, cookies::REMEMBER, token, max_age));
-            render::with_cookies(render::redirect(&session::onward(req, locale)), remember)
+            let rotated = session::cookie(state, token);
+            let cookies = std::iter::once(rotated).chain(remember);
+            render::with_cookies(render::redirect(&session::onward(req, locale)), cookies)
         }
         CodeOutcome::Locked => {
             let sp = session::pending_sp(state, req, locale).await?;

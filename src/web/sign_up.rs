@@ -33,7 +33,7 @@ has_csrf!(CodeForm);
 
 /// The live sign-up's token, from its cookie (set once the password is chosen).
 fn sign_up_token(req: &HttpRequest) -> Option<String> {
-    req.cookie(cookies::SIGN_UP)
+    cookies::read(req, cookies::SIGN_UP)
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty())
 }

@@ -12,6 +12,7 @@ use crate::ids::IdSource;
 use crate::mail::Mailer;
 use crate::ports::Stores;
 use crate::saml::SamlYear;
+use crate::web::request_guard::RequestGuard;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -30,6 +31,8 @@ pub struct AppState {
     pub entity_id: Arc<str>,
     /// Sends email through the configured `mailer` (SPEC 17).
     pub mailer: Arc<dyn Mailer>,
+    /// The per-client limiter and cross-site check in front of every handler (SPEC 7).
+    pub guard: Arc<RequestGuard>,
 }
 
 impl AppState {
@@ -60,8 +63,19 @@ impl AppState {
             keys: &self.keys,
             ids: self.ids.as_ref(),
             entity_id: &self.entity_id,
+            base_url: &self.config.base_url,
+            lock_seconds: &self.config.lock_seconds,
             mailer: self.mailer.as_ref(),
+            client: None,
             now: self.clock.now(),
+        }
+    }
+
+    /// As [`AppState::deps`], for a request from `client` (its rate-limit key).
+    pub fn deps_for<'a>(&'a self, client: &'a str) -> crate::idp::Deps<'a> {
+        crate::idp::Deps {
+            client: Some(client),
+            ..self.deps()
         }
     }
 
@@ -99,6 +113,11 @@ impl AppState {
         ));
         AppState {
             mailer,
+            guard: Arc::new(RequestGuard::new(
+                &config.client_limits,
+                &config.base_url,
+                clock.clone(),
+            )),
             entity_id: config.entity_id().into(),
             relying_party: Arc::new(RelyingParty::new(
                 &config.base_url,

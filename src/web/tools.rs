@@ -40,7 +40,7 @@ pub async fn submit(
             _ => {}
         }
     }
-    if !session::anonymous_csrf_ok(&req, &csrf) {
+    if !session::anonymous_csrf_ok(&state, &req, &csrf) {
         return Err(WebError::Csrf { locale });
     }
     if input.trim().is_empty() {

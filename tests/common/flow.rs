@@ -77,6 +77,19 @@ pub fn every_backend() -> Vec<(&'static str, Flow)> {
         .collect()
 }
 
+/// As [`every_backend`], each flow's state sending mail through its own recording mailer.
+pub fn every_backend_recording_mail() -> Vec<(&'static str, Flow, Arc<super::mail::RecordingMailer>)>
+{
+    every_backend()
+        .into_iter()
+        .map(|(name, mut f)| {
+            let mailer = super::mail::RecordingMailer::new();
+            f.state = f.state.clone().with_mailer(mailer.clone());
+            (name, f, mailer)
+        })
+        .collect()
+}
+
 pub fn add_verified_sp(db: &super::TestDb) {
     let record = saml_idp::registry::SpRecord {
         issuer: VERIFIED_SP.into(),
@@ -191,6 +204,7 @@ pub async fn exchange(
         }
     }
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let location = response
         .headers()
         .get("location")
@@ -202,14 +216,26 @@ pub async fn exchange(
         status,
         location,
         body,
+        headers,
     }
 }
 
-/// (status, Location, body)
+/// (status, Location, body, every header)
 pub struct Answer {
     pub status: u16,
     pub location: String,
     pub body: String,
+    pub headers: actix_web::http::header::HeaderMap,
+}
+
+impl Answer {
+    /// The value of header `name`, or "" when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
 }
 
 impl Flow {

@@ -119,6 +119,12 @@ pub fn config(database_url: &str) -> Config {
     })
     .expect("config");
     config.signing_keys = vec![signing_key_config(2025), signing_key_config(2026)];
+    // Every in-process test is one client ("unknown": no peer address); the limiter has its
+    // own tests, with low limits.
+    config.client_limits = saml_idp::config::ClientLimits {
+        saml_per_minute: 1_000_000,
+        posts_per_minute: 1_000_000,
+    };
     config
 }
 
@@ -241,7 +247,7 @@ pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
         Arc::new(keys),
         Arc::new(metadata),
         sp_cache,
-        saml_idp::store::compose(&db.db),
+        saml_idp::store::compose(&db.db, clock.clone()),
         clock,
         Arc::new(SequentialIds::default()),
         account_crypto(),

@@ -203,6 +203,7 @@ fn a_users_events_come_most_recent_first_with_their_times(audit: &dyn AuditLog) 
         user_public_id: Some(user.into()),
         success: true,
         detail: Some(detail.into()),
+        count: 1,
     };
     for i in 0..5 {
         for user in ["ada", "bob"] {

@@ -20,7 +20,7 @@ common::stores::contract_tests! {
     a_duplicate_public_id_is_refused(accounts);
     set_status_and_remove_know_unknown_users(accounts);
     removing_a_user_removes_their_sessions_and_identities(accounts, sessions, identities);
-    failures_lock_at_the_threshold_and_reset_clears(accounts);
+    failures_count_across_locks_and_only_reset_clears(accounts);
     the_password_hash_is_replaced(accounts);
     a_totp_step_is_claimed_once(accounts);
     a_totp_step_is_claimed_once_across_two_nodes(stores);
@@ -204,26 +204,28 @@ fn removing_a_user_removes_their_sessions_and_identities(
     assert_eq!(identities.consent(id, "sp"), Ok(None), "consent");
 }
 
-fn failures_lock_at_the_threshold_and_reset_clears(store: &dyn AccountStore) {
+fn failures_count_across_locks_and_only_reset_clears(store: &dyn AccountStore) {
     let id = create(store, "a");
     let until = at(900) + Duration::nanoseconds(5_500);
-    for expected in 1..=2 {
-        let n = store.record_failure(id, 3, until).expect("failure");
+    for expected in 1..=3 {
+        let n = store.record_failure(id).expect("failure");
         assert_eq!(n, expected, "count");
         let user = store.get(id).expect("get").expect("user");
         assert_eq!(user.failed_attempts, expected, "stored count");
-        assert_eq!(user.locked_until, None, "not locked yet");
+        assert_eq!(user.locked_until, None, "counting does not lock");
     }
-    assert_eq!(store.record_failure(id, 3, until), Ok(3), "third");
+    store.lock_until(id, until).expect("lock");
     let user = store.get(id).expect("get").expect("user");
     assert_eq!(user.locked_until, Some(until.trunc_subsecs(6)), "locked");
-    assert_eq!(user.failed_attempts, 0, "count restarts");
-    assert_eq!(store.record_failure(id, 3, until), Ok(1), "counts again");
+    assert_eq!(user.failed_attempts, 3, "locking keeps the count");
+    assert_eq!(store.record_failure(id), Ok(4), "counts on from the lock");
     store.reset_failures(id).expect("reset");
     let user = store.get(id).expect("get").expect("user");
     assert_eq!(user.failed_attempts, 0, "reset count");
     assert_eq!(user.locked_until, None, "reset lock");
-    let missing = store.record_failure(id + 1000, 3, until);
+    let missing = store.record_failure(id + 1000);
+    assert!(matches!(missing, Err(AccountError::NotFound(_))), "unknown");
+    let missing = store.lock_until(id + 1000, until);
     assert!(matches!(missing, Err(AccountError::NotFound(_))), "unknown");
     let missing = store.reset_failures(id + 1000);
     assert!(matches!(missing, Err(AccountError::NotFound(_))), "unknown");

@@ -18,6 +18,7 @@ common::stores::contract_tests! {
     the_payload_is_replaced_only_while_the_token_lives(tokens);
     a_token_hash_is_unique_and_a_token_names_an_existing_user(accounts, tokens);
     tokens_are_deleted_per_user_and_with_their_user(accounts, tokens);
+    only_the_newest_tokens_of_a_user_and_purpose_are_kept(accounts, tokens);
 }
 
 fn now() -> DateTime<Utc> {
@@ -137,4 +138,42 @@ fn tokens_are_deleted_per_user_and_with_their_user(
     assert!(alive("b1", TokenPurpose::ResetPassword), "other user");
     accounts.remove("u-ada").expect("remove");
     assert!(!alive("a3", TokenPurpose::ConfirmNewEmail), "cascade");
+}
+
+fn only_the_newest_tokens_of_a_user_and_purpose_are_kept(
+    accounts: &dyn AccountStore,
+    tokens: &dyn TokenStore,
+) {
+    let ada = user(accounts, "ada");
+    let bob = user(accounts, "bob");
+    let purpose = TokenPurpose::WebauthnAuthentication;
+    for n in 0..5 {
+        let mut r = record(&format!("ada-{n}"), purpose, Some(ada));
+        r.created_at = now() + Duration::seconds(n);
+        tokens.insert(&r).expect("insert");
+    }
+    issue(tokens, "bob-0", purpose, Some(bob));
+    issue(tokens, "ada-other", TokenPurpose::AccountTotp, Some(ada));
+    assert_eq!(
+        tokens.keep_newest(ada, purpose, 2),
+        Ok(3),
+        "three older ones go"
+    );
+    let live = |hash: &str, purpose| tokens.find(hash, purpose, now()).expect("find").is_some();
+    for (hash, kept) in [
+        ("ada-0", false),
+        ("ada-1", false),
+        ("ada-2", false),
+        ("ada-3", true),
+        ("ada-4", true),
+    ] {
+        assert_eq!(live(hash, purpose), kept, "{hash}");
+    }
+    assert!(live("bob-0", purpose), "another user's tokens stay");
+    assert!(
+        live("ada-other", TokenPurpose::AccountTotp),
+        "another purpose stays"
+    );
+    assert_eq!(tokens.keep_newest(ada, purpose, 0), Ok(2));
+    assert!(!live("ada-4", purpose));
 }

@@ -17,6 +17,7 @@ common::stores::contract_tests! {
     a_token_hash_holds_one_request(pending);
     the_count_includes_expired_requests(pending);
     concurrent_takes_let_one_through(stores);
+    a_replayed_request_takes_over_its_row(pending);
 }
 
 fn lifetime() -> Duration {
@@ -77,7 +78,8 @@ fn a_token_hash_holds_one_request(store: &dyn PendingStore) {
 fn the_count_includes_expired_requests(store: &dyn PendingStore) {
     assert_eq!(store.count(), Ok(0));
     store.put("live", &request()).expect("put");
-    let expired = common::pending_request("urn:sp", at(-1));
+    let mut expired = common::pending_request("urn:sp", at(-1));
+    expired.request_id = "_an-older-request".into();
     store.put("expired", &expired).expect("put");
     assert_eq!(store.count(), Ok(2));
     store.take("live").expect("take");
@@ -88,4 +90,27 @@ fn concurrent_takes_let_one_through(s: &Stores) {
     s.pending.put("token", &request()).expect("put");
     let taken = concurrently(&s.pending, 8, |store, _| store.take("token").expect("take"));
     assert_eq!(taken.iter().filter(|t| **t).count(), 1, "{taken:?}");
+}
+
+/// The same issuer and request ID again (a replay, a double click): one row, under the
+/// newest token; the earlier token finds nothing. Another ID or issuer is another row.
+fn a_replayed_request_takes_over_its_row(store: &dyn PendingStore) {
+    store.put("first", &request()).expect("put");
+    let mut replay = request();
+    replay.relay_state = Some("again".into());
+    store.put("second", &replay).expect("replay");
+    assert_eq!(store.count(), Ok(1), "one row");
+    assert_eq!(
+        store.get("first", at(1)),
+        Ok(None),
+        "the earlier token is gone"
+    );
+    assert_eq!(store.get("second", at(1)), Ok(Some(replay)));
+    let mut other_id = request();
+    other_id.request_id = "_another".into();
+    store.put("third", &other_id).expect("put");
+    let mut other_issuer = request();
+    other_issuer.issuer = "urn:other".into();
+    store.put("fourth", &other_issuer).expect("put");
+    assert_eq!(store.count(), Ok(3));
 }

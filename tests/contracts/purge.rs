@@ -70,7 +70,8 @@ struct Seeded {
 fn seed(s: &Stores, now: DateTime<Utc>, margin: Duration) -> Seeded {
     let user = create_user(s, now - Duration::days(1));
     for (token, expires_at) in [("p-expired", now - margin), ("p-live", now + margin)] {
-        let request = common::pending_request(ISSUER, expires_at);
+        let mut request = common::pending_request(ISSUER, expires_at);
+        request.request_id = format!("_{token}");
         s.pending.put(token, &request).expect("put");
     }
     let idle = now - minutes(15);
@@ -352,6 +353,7 @@ fn audit_events_past_their_retention_are_purged(audit: &dyn AuditLog, purger: &d
         user_public_id: None,
         success: true,
         detail: Some(detail.into()),
+        count: 1,
     };
     audit
         .record_many(&[

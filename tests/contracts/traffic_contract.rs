@@ -31,6 +31,7 @@ fn event(label: &str, success: bool) -> AuditEvent {
         user_public_id: success.then(|| "user-a".to_string()),
         success,
         detail: Some(label.to_string()),
+        count: 1,
     }
 }
 

@@ -332,7 +332,12 @@ async fn re_authentication_failures_count_towards_the_sign_in_lock() {
             )
             .await;
         assert_eq!(locked.status, 403, "{backend}");
-        assert!(locked.body.contains("locked for 10 minutes"), "{backend}");
+        assert!(
+            locked
+                .body
+                .contains("locked after too many failed attempts"),
+            "{backend}"
+        );
         // The same lock stops the sign-in of another browser.
         let mine = std::mem::take(&mut f.jar);
         let other = f.password(ADA, PASSWORD).await;
@@ -902,7 +907,11 @@ async fn signing_out_everywhere_ends_every_browser_and_forgets_remembered_ones()
         f.password(ADA, PASSWORD).await;
         let code = f.code();
         f.second_factor(&code, true).await;
-        let remembered = f.jar.get("saml_idp_remember").cloned().expect("remembered");
+        let remembered = f
+            .jar
+            .get("__Host-saml_idp_remember")
+            .cloned()
+            .expect("remembered");
         let b = std::mem::take(&mut f.jar);
         sign_in(&mut f).await;
         let out = post_account(&mut f, "/account/sign-out-everywhere", &[]).await;
@@ -912,7 +921,7 @@ async fn signing_out_everywhere_ends_every_browser_and_forgets_remembered_ones()
             "{backend}"
         );
         assert!(
-            !f.jar.contains_key("saml_idp_session"),
+            !f.jar.contains_key("__Host-saml_idp_session"),
             "{backend}: cookie deleted"
         );
         assert_eq!(

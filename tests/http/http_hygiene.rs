@@ -56,6 +56,39 @@ async fn head_works_wherever_get_does() {
     assert_eq!(missing.status, 404);
 }
 
+/// Pages show secrets or belong to a session: none may be cached (SPEC 7); the static
+/// assets may.
+#[actix_web::test]
+async fn pages_are_never_cached_and_assets_are() {
+    let mut f = start();
+    let xml = authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]);
+    f.sign_in_fully(&xml, false).await;
+    for path in [
+        "/",
+        "/sign-in",
+        "/sign-in/mfa",
+        "/account",
+        "/account/security-keys",
+        "/sign-up",
+        "/forgot-password",
+        "/help/errors",
+        "/tools/saml-request",
+        "/api/saml/metadata2026",
+        "/api/saml/logout2026",
+        "/no-such-page",
+    ] {
+        let answer = f.get(path).await;
+        assert_eq!(
+            answer.header("cache-control"),
+            "no-store",
+            "{path}: {}",
+            answer.status
+        );
+    }
+    let css = f.get("/static/site.css").await;
+    assert_eq!(css.header("cache-control"), "public, max-age=3600");
+}
+
 #[actix_web::test]
 async fn every_405_says_what_is_allowed() {
     let mut f = start();

@@ -172,13 +172,36 @@ async fn front_channel_refusals_keep_the_user_signed_in() {
         still_signed_in(&mut f).await,
         "refused logouts leave the session"
     );
-    let plain = f.get("/api/saml/logout2026").await;
-    assert_eq!(
-        (plain.status, plain.location.as_str()),
-        (303, "/"),
-        "no SAMLRequest: plain sign-out"
-    );
+    // No SAMLRequest: a link from any site (a top-level navigation carries the Lax cookie)
+    // must not end the session; the page asks, and its button POSTs with the CSRF token.
+    f.headers = vec![
+        ("Sec-Fetch-Site".into(), "cross-site".into()),
+        ("Referer".into(), "https://evil.example/".into()),
+    ];
+    for method in ["GET", "HEAD", "POST", "DELETE"] {
+        let req = actix_web::test::TestRequest::default()
+            .method(method.parse().expect("method"))
+            .uri("/api/saml/logout2026");
+        let asked = f.send(req).await;
+        assert_eq!(asked.status, 200, "{method}: {}", asked.location);
+        assert!(still_signed_in(&mut f).await, "{method}: still signed in");
+    }
+    f.headers.clear();
+    let page = f.get("/api/saml/logout2026").await;
+    assert!(page.body.contains("<h1>Sign out?</h1>"), "{}", page.body);
+    let csrf = form_field(&page.body, "csrf").expect("csrf");
+    let forged = f.post("/sign-out", &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403, "a forged token signs nobody out");
+    assert!(still_signed_in(&mut f).await);
+    let out = f.post("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location.as_str()), (303, "/"));
     assert!(!still_signed_in(&mut f).await);
+    let anonymous = f.get("/api/saml/logout2026").await;
+    assert_eq!(
+        (anonymous.status, anonymous.location.as_str()),
+        (303, "/"),
+        "no session: nothing to ask"
+    );
 }
 
 #[actix_web::test]

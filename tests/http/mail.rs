@@ -45,6 +45,10 @@ fn every_mail() -> Vec<Mail> {
         Mail::AccountChanged {
             change: Change::AccountDeleted,
         },
+        Mail::AccountLocked {
+            until: Some("2026-03-15 13:10 UTC".into()),
+            reset_link: RESET.into(),
+        },
     ]
 }
 
@@ -59,6 +63,7 @@ fn links(mail: &Mail) -> Vec<&str> {
             sign_in_link,
             reset_link,
         } => vec![sign_in_link, reset_link],
+        Mail::AccountLocked { reset_link, .. } => vec![reset_link],
         Mail::AccountChanged { .. } => Vec::new(),
     }
 }
@@ -134,6 +139,11 @@ fn expected_subject(mail: &Mail, lang: &str) -> String {
             "Se modificó su cuenta de",
             "Votre compte {} a été modifié",
         ),
+        Mail::AccountLocked { .. } => (
+            "Your {} account is locked",
+            "Su cuenta de {} está bloqueada",
+            "Votre compte {} est verrouillé",
+        ),
     };
     let pattern = match lang {
         "es" => es,
@@ -197,7 +207,7 @@ fn the_outbox_holds_one_message_per_send_in_every_language() {
     let changed = part(&parsed[4], "text/plain");
     assert!(changed.contains("Your password was changed."), "{changed}");
     assert!(changed.contains("If this wasn't you, reset your password"));
-    let supprime = part(&parsed[17], "text/plain");
+    let supprime = part(&parsed[19], "text/plain");
     assert!(
         supprime.contains("Votre compte a été supprimé."),
         "{supprime}"
@@ -490,7 +500,7 @@ fn the_application_state_sends_through_the_configured_outbox() {
             Arc::new(keys),
             Arc::new(metadata),
             sp_cache,
-            saml_idp::store::compose(&db.db),
+            saml_idp::store::compose(&db.db, common::clock()),
             common::clock(),
             Arc::new(SequentialIds::default()),
             common::account_crypto(),

@@ -6,8 +6,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account_lock;
 mod account_page;
 mod audit_trail;
+mod bounded_writes;
 mod decode;
 mod error_languages;
 mod fuzz_corpus;
@@ -17,6 +19,7 @@ mod logout;
 mod mail;
 mod metadata_http;
 mod properties;
+mod request_guard;
 mod response_interop;
 mod security_keys;
 mod sign_in_flow;

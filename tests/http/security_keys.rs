@@ -481,6 +481,7 @@ fn add_key_only_user(f: &Flow, email: &str, key: &mut SoftKey) {
     let deps = f.state.deps();
     let holder = KeyHolder {
         handle: public_id,
+        user_id: None,
         name: email,
         display_name: email,
     };

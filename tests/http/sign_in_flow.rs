@@ -72,8 +72,8 @@ async fn a_remembered_browser_satisfies_the_default_aal_but_not_aal2() {
     let mut f = start();
     let default = authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]);
     assert_eq!(f.sign_in_fully(&default, true).await.status, 200);
-    assert!(f.jar.contains_key("saml_idp_remember"));
-    f.jar.remove("saml_idp_session");
+    assert!(f.jar.contains_key("__Host-saml_idp_remember"));
+    f.jar.remove("__Host-saml_idp_session");
     f.tick(60);
     assert_eq!(f.request(&default).await.status, 303);
     f.password("ada@example.gov", PASSWORD).await;
@@ -82,7 +82,7 @@ async fn a_remembered_browser_satisfies_the_default_aal_but_not_aal2() {
         200,
         "remembered: no second factor"
     );
-    f.jar.remove("saml_idp_session");
+    f.jar.remove("__Host-saml_idp_session");
     let aal2 = authn_request(
         SP1,
         "",
@@ -200,7 +200,7 @@ async fn cancel_returns_to_the_sp() {
         (cancel.status, cancel.location.as_str()),
         (303, "http://localhost:9001/")
     );
-    assert!(!f.jar.contains_key("saml_idp_pending"));
+    assert!(!f.jar.contains_key("__Host-saml_idp_pending"));
 }
 
 /// True when the browser holds an authenticated session (complete would not ask to sign in).
@@ -240,7 +240,7 @@ async fn wrong_reused_and_expired_codes_are_refused() {
         303,
         "fresh code"
     );
-    f.jar.remove("saml_idp_session");
+    f.jar.remove("__Host-saml_idp_session");
     f.password("ada@example.gov", PASSWORD).await;
     assert_eq!(f.second_factor(&code, false).await.status, 401, "reused");
     assert!(!authenticated(&mut f).await);
@@ -392,4 +392,47 @@ async fn piv_records_are_sealed() {
         .find_map(|u| u.piv_record_sealed.clone())
         .expect("sealed PIV record");
     assert!(sealed.starts_with("v1:") && !sealed.contains("CN=Ada"));
+}
+
+/// A new session token at every authentication step (SPEC 7): the token a browser held
+/// before its second factor, or before typing its password again, is worth nothing after.
+#[actix_web::test]
+async fn every_authentication_step_issues_a_new_session_token() {
+    let mut f = start();
+    f.request(&authn_request(SP1, "", &["urn:acr.login.gov:auth-only"]))
+        .await;
+    f.password("ada@example.gov", PASSWORD).await;
+    let after_password = f.jar["__Host-saml_idp_session"].clone();
+    let code = f.code();
+    let done = f.second_factor(&code, false).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let after_code = f.jar["__Host-saml_idp_session"].clone();
+    assert_ne!(
+        after_password, after_code,
+        "the second factor rotates the token"
+    );
+    assert_eq!(
+        f.get("/account").await.status,
+        200,
+        "the new token is signed in"
+    );
+    let mine = f.jar.clone();
+    f.jar
+        .insert("__Host-saml_idp_session".into(), after_password);
+    assert_ne!(f.get("/account").await.status, 200, "the old token is dead");
+    f.jar = mine;
+    // Typing the password again (the account page's re-authentication) rotates it too.
+    let csrf = f.csrf("/account/reauthenticate").await;
+    let again = f
+        .post(
+            "/account/reauthenticate",
+            &[("csrf", &csrf), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(again.status, 303, "{}", again.body);
+    let after_reauth = f.jar["__Host-saml_idp_session"].clone();
+    assert_ne!(after_code, after_reauth);
+    assert_eq!(f.get("/account").await.status, 200);
+    f.jar.insert("__Host-saml_idp_session".into(), after_code);
+    assert_ne!(f.get("/account").await.status, 200, "the old token is dead");
 }

@@ -132,6 +132,11 @@ async fn sign_up_from_an_sp_ends_at_that_sp_with_a_valid_response() {
 
         let setup = f.get("/sign-up/second-factor").await;
         assert_eq!(setup.status, 200, "{backend}");
+        assert_eq!(
+            setup.header("cache-control"),
+            "no-store",
+            "{backend}: the secret is never cached"
+        );
         assert!(
             setup.body.contains("<svg class=\"qr\""),
             "{backend}: a QR code"
@@ -513,11 +518,13 @@ async fn a_refused_key_creates_nothing_and_the_sign_up_stays_open() {
         let none = f.get(KEY_PAGE).await;
         assert_eq!(none.status, 410, "{backend}");
         // Nor with a sign-up cookie the server never issued.
-        f.jar
-            .insert("saml_idp_sign_up".into(), "forged-sign-up-token".into());
+        f.jar.insert(
+            "__Host-saml_idp_sign_up".into(),
+            "forged-sign-up-token".into(),
+        );
         let forged = f.get(KEY_PAGE).await;
         assert_eq!(forged.status, 410, "{backend}");
-        f.jar.remove("saml_idp_sign_up");
+        f.jar.remove("__Host-saml_idp_sign_up");
         let csrf = f.csrf("/sign-up").await;
         let options = f.post(KEY_OPTIONS, &[("csrf", &csrf)]).await;
         assert_eq!(options.status, 410, "{backend}");

@@ -120,7 +120,7 @@ async fn aal2_asks_only_the_code_and_force_authn_asks_both() {
         // Signed in with password + remembered browser: no second factor in this session.
         f.sign_in_fully(&request(SP1, "_r0", "", &[AUTH_ONLY]), true)
             .await;
-        f.jar.remove("saml_idp_session");
+        f.jar.remove("__Host-saml_idp_session");
         f.tick(31);
         f.request(&request(SP1, "_r1", "", &[AUTH_ONLY])).await;
         let pw = f.password("ada@example.gov", PASSWORD).await;
@@ -167,14 +167,14 @@ async fn a_pending_cookie_replayed_after_its_hand_off_gives_no_second_response()
         f.request(&request(SP1, "_once", "", &[AUTH_ONLY])).await;
         let cookie = f
             .jar
-            .get("saml_idp_pending")
+            .get("__Host-saml_idp_pending")
             .cloned()
             .expect("pending cookie");
         let done = f.sign_in_rest().await;
         assert_accepted(&done, SP1, "_once");
-        assert!(!f.jar.contains_key("saml_idp_pending"), "{backend}");
+        assert!(!f.jar.contains_key("__Host-saml_idp_pending"), "{backend}");
         assert_eq!(pending_rows(&f), 0, "{backend}: deleted at hand-off");
-        f.jar.insert("saml_idp_pending".into(), cookie);
+        f.jar.insert("__Host-saml_idp_pending".into(), cookie);
         let replay = f.get("/api/saml/complete").await;
         assert_eq!(replay.status, 400, "{backend}");
         assert!(form_field(&replay.body, "SAMLResponse").is_none());
@@ -187,10 +187,14 @@ async fn cancel_deletes_the_pending_request() {
     for (backend, mut f) in flows() {
         f.request(&request(SP1, "_c", "", &[AUTH_ONLY])).await;
         assert_eq!(pending_rows(&f), 1, "{backend}");
-        let cookie = f.jar.get("saml_idp_pending").cloned().expect("cookie");
+        let cookie = f
+            .jar
+            .get("__Host-saml_idp_pending")
+            .cloned()
+            .expect("cookie");
         assert_eq!(f.get("/cancel").await.location, "http://localhost:9001/");
         assert_eq!(pending_rows(&f), 0, "{backend}");
-        f.jar.insert("saml_idp_pending".into(), cookie);
+        f.jar.insert("__Host-saml_idp_pending".into(), cookie);
         assert_eq!(f.get("/api/saml/complete").await.status, 400);
     }
 }

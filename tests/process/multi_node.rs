@@ -23,11 +23,13 @@ const SP1: &str = "urn:gov:gsa:SAML:2.0.profiles:sp:sso:test:sp1";
 const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /// The configuration every node shares: the test-only 2025/2026 keys, the proxy trusted,
-/// the registry re-read every second.
+/// the registry re-read every second, and the per-client limiter raised (the load comes
+/// from one address).
 fn config(dir: &Path) -> String {
     let key = |name: &str| common::key(name).display().to_string();
     let text = format!(
         "base_url = \"{BASE_URL}\"\nregistry_refresh_seconds = 1\ntrusted_proxies = [\"127.0.0.1/32\"]\n\n\
+         [limits]\nsaml_per_minute = 1000000\nposts_per_minute = 1000000\n\n\
          [[signing_keys]]\nyear = 2025\ncertificate = \"{}\"\nprivate_key = \"{}\"\n\n\
          [[signing_keys]]\nyear = 2026\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
         key("idp-2025-test-only.crt"),

@@ -27,6 +27,7 @@ pub fn revoke_consent(
         user_public_id: Some(user.public_id.clone()),
         success: true,
         detail: Some(Change::ConsentRevoked.as_str().into()),
+        count: 1,
     };
     deps.audit.record(&event, deps.now)?;
     let notified = super::notify(deps, &user, Change::ConsentRevoked, None)?;

@@ -45,7 +45,7 @@ pub fn start_totp(
         .ok_or(Error::Random("sealing"))?;
     let purpose = TokenPurpose::AccountTotp;
     let record = TokenRecord::issue(hash.into(), purpose, Some(user.id), Some(payload), deps.now);
-    deps.tokens.insert(&record)?;
+    super::super::token::store_bounded(deps.tokens, &record)?;
     let setup = setup(deps, &user, token, &secret, issuer_label)?;
     Ok(Outcome::Done {
         value: setup,

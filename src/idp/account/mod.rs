@@ -15,7 +15,7 @@ pub mod password;
 pub mod reauth;
 
 use super::audit;
-use super::{Deps, Error};
+use super::{notice, Deps, Error};
 use crate::accounts::password_policy::PasswordProblem;
 use crate::accounts::{UserRecord, UserStatus};
 use crate::idp::sign_in::Recheck;
@@ -146,22 +146,7 @@ fn notify(
     change: Change,
     except: Option<&str>,
 ) -> Result<bool, Error> {
-    let to: Vec<String> = deps
-        .accounts
-        .emails(user.id)?
-        .iter()
-        .filter(|e| Some(e.lookup.as_str()) != except)
-        .filter_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup))
-        .collect();
-    if to.is_empty() {
-        return Ok(true);
-    }
-    let mail = Mail::AccountChanged { change };
-    let sent = deps.mailer.send(&to, &mail, &user.locale).is_ok();
-    if !sent {
-        audit::account(deps, Some(&user.public_id), false, "notice_mail_failed")?;
-    }
-    Ok(sent)
+    notice::to_account(deps, user, &Mail::AccountChanged { change }, except)
 }
 
 /// The end of every change: its audit event, then its notice.

@@ -150,8 +150,16 @@ fn record(deps: &Deps<'_>, kind: AuditKind, issuer: Option<&str>, success: bool,
         user_public_id: None,
         success,
         detail: Some(detail.into()),
+        count: 1,
     };
-    if let Err(e) = deps.audit.record(&event, deps.now) {
+    let recorded = match success {
+        true => deps.audit.record(&event, deps.now),
+        false => {
+            let client = deps.client.unwrap_or("unknown");
+            deps.audit.record_refusal(&event, client, deps.now)
+        }
+    };
+    if let Err(e) = recorded {
         tracing::warn!(error = %e, "remote logout: the audit event could not be recorded");
     }
 }

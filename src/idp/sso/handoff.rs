@@ -113,6 +113,7 @@ fn audit(deps: &Deps<'_>, sp: &ServiceProvider, success: bool, detail: &str) -> 
         user_public_id: None,
         success,
         detail: Some(detail.into()),
+        count: 1,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

@@ -65,6 +65,8 @@ impl PendingRequest {
 
 /// Where pending requests live (the database, so every node can resume them).
 pub trait PendingStore: Send + Sync {
+    /// Stores the request under `token_hash`. A request with the issuer and ID of a stored
+    /// one (a replay) replaces it, under the new token: one row per request (SPEC 7).
     fn put(&self, token_hash: &str, pending: &PendingRequest) -> Result<(), PendingError>;
     /// The request if it exists and has not expired at `now`.
     fn get(

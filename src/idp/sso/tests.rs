@@ -78,6 +78,7 @@ fn event(name: &str, issuer: Option<&str>, success: bool, detail: &str) -> Audit
         user_public_id: None,
         success,
         detail: Some(detail.into()),
+        count: 1,
     }
 }
 

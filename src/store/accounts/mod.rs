@@ -46,14 +46,10 @@ fn delete_user(c: &mut DbConnection, public_id: &str) -> Result<bool, DieselErro
     Ok(true)
 }
 
-/// Counts one failure and locks the account once the count reaches `lock_after`. The UPDATE
-/// comes first so the row (PostgreSQL) or database (SQLite) is locked before the read.
-fn count_failure(
-    c: &mut DbConnection,
-    user_id: i64,
-    lock_after: i32,
-    lock_until: NaiveDateTime,
-) -> Result<i32, TxError> {
+/// Counts one failure and reads the new count. The UPDATE comes first so the row
+/// (PostgreSQL) or database (SQLite) is locked before the read: concurrent failures each see
+/// their own count.
+fn count_failure(c: &mut DbConnection, user_id: i64) -> Result<i32, TxError> {
     let n = diesel::update(users::table.find(user_id))
         .set(users::failed_attempts.eq(users::failed_attempts + 1))
         .execute(c)?;
@@ -62,19 +58,10 @@ fn count_failure(
             user_id.to_string(),
         )));
     }
-    let count: i32 = users::table
+    Ok(users::table
         .find(user_id)
         .select(users::failed_attempts)
-        .first(c)?;
-    if count >= lock_after {
-        diesel::update(users::table.find(user_id))
-            .set((
-                users::locked_until.eq(Some(lock_until)),
-                users::failed_attempts.eq(0),
-            ))
-            .execute(c)?;
-    }
-    Ok(count)
+        .first(c)?)
 }
 
 /// The Diesel-backed account store.
@@ -209,15 +196,22 @@ impl AccountStore for DieselAccountStore {
         .map_err(TxError::into_account)
     }
 
-    fn record_failure(
-        &self,
-        user_id: i64,
-        lock_after: i32,
-        lock_until: DateTime<Utc>,
-    ) -> Result<i32, AccountError> {
+    fn record_failure(&self, user_id: i64) -> Result<i32, AccountError> {
         let mut conn = self.conn()?;
-        conn.transaction(|c| count_failure(c, user_id, lock_after, db_time(lock_until)))
+        conn.transaction(|c| count_failure(c, user_id))
             .map_err(TxError::into_account)
+    }
+
+    fn lock_until(&self, user_id: i64, until: DateTime<Utc>) -> Result<(), AccountError> {
+        let mut conn = self.conn()?;
+        let n = diesel::update(users::table.find(user_id))
+            .set(users::locked_until.eq(Some(db_time(until))))
+            .execute(&mut *conn)
+            .map_err(account_err)?;
+        match n {
+            0 => Err(AccountError::NotFound(user_id.to_string())),
+            _ => Ok(()),
+        }
     }
 
     fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), AccountError> {

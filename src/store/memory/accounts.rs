@@ -86,13 +86,15 @@ impl AccountStore for MemoryAccountStore {
         }
     }
 
-    fn record_failure(
-        &self,
-        user_id: i64,
-        lock_after: i32,
-        lock_until: DateTime<Utc>,
-    ) -> Result<i32, AccountError> {
-        self.change(|a| a.count_failure(user_id, lock_after, micros(lock_until)))
+    fn record_failure(&self, user_id: i64) -> Result<i32, AccountError> {
+        self.change(|a| a.count_failure(user_id))
+    }
+
+    fn lock_until(&self, user_id: i64, until: DateTime<Utc>) -> Result<(), AccountError> {
+        self.change(|a| {
+            a.user_mut(user_id)?.locked_until = Some(micros(until));
+            Ok(())
+        })
     }
 
     fn reset_failures(&self, user_id: i64) -> Result<(), AccountError> {

@@ -25,6 +25,9 @@ impl PendingStore for MemoryPendingStore {
         if requests.contains_key(token_hash) {
             return Err(PendingError(taken("pending_requests.token_hash")));
         }
+        // A replayed request (same issuer and ID) takes over its row.
+        requests
+            .retain(|_, p| (&p.issuer, &p.request_id) != (&pending.issuer, &pending.request_id));
         requests.insert(token_hash.to_string(), pending.clone());
         Ok(())
     }

@@ -209,21 +209,11 @@ impl AccountTables {
         Ok(id)
     }
 
-    /// Counts one failure; at `lock_after` the account locks and the count restarts.
-    pub fn count_failure(
-        &mut self,
-        user_id: i64,
-        lock_after: i32,
-        lock_until: DateTime<Utc>,
-    ) -> Result<i32, AccountError> {
+    /// Counts one failure; returns the count of consecutive failures.
+    pub fn count_failure(&mut self, user_id: i64) -> Result<i32, AccountError> {
         let user = self.user_mut(user_id)?;
         user.failed_attempts += 1;
-        let count = user.failed_attempts;
-        if count >= lock_after {
-            user.locked_until = Some(lock_until);
-            user.failed_attempts = 0;
-        }
-        Ok(count)
+        Ok(user.failed_attempts)
     }
 }
 

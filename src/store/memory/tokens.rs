@@ -72,6 +72,27 @@ impl TokenStore for MemoryTokenStore {
             .is_some())
     }
 
+    fn keep_newest(
+        &self,
+        user_id: i64,
+        purpose: TokenPurpose,
+        keep: usize,
+    ) -> Result<usize, AccountError> {
+        let mut tables = self.db.lock();
+        let tokens = &mut tables.tokens.tokens;
+        let mut owned: Vec<(DateTime<Utc>, String)> = tokens
+            .values()
+            .filter(|t| t.user_id == Some(user_id) && t.purpose == purpose)
+            .map(|t| (t.created_at, t.token_hash.clone()))
+            .collect();
+        owned.sort_by(|a, b| b.cmp(a));
+        let doomed: Vec<String> = owned.into_iter().skip(keep).map(|(_, h)| h).collect();
+        for hash in &doomed {
+            tokens.remove(hash);
+        }
+        Ok(doomed.len())
+    }
+
     fn delete_for_user(&self, user_id: i64, purpose: TokenPurpose) -> Result<usize, AccountError> {
         let mut tables = self.db.lock();
         let doomed = |t: &TokenRecord| t.user_id == Some(user_id) && t.purpose == purpose;

@@ -19,6 +19,7 @@ struct AuditRow {
     user_public_id: Option<String>,
     success: bool,
     detail: Option<String>,
+    count: i32,
 }
 
 fn insert_audit(
@@ -34,6 +35,7 @@ fn insert_audit(
             audit_events::success.eq(event.success),
             audit_events::detail.eq(event.detail.as_deref()),
             audit_events::created_at.eq(db_time(now)),
+            audit_events::count.eq(i32::try_from(event.count).unwrap_or(i32::MAX)),
         ))
         .execute(c)
 }
@@ -72,6 +74,7 @@ impl AuditLog for DieselSessionStore {
                     user_public_id: r.user_public_id,
                     success: r.success,
                     detail: r.detail,
+                    count: u32::try_from(r.count).unwrap_or(1),
                 })
             })
             .collect())

@@ -28,6 +28,7 @@ struct EventRow {
     success: bool,
     detail: Option<String>,
     created_at: NaiveDateTime,
+    count: i32,
 }
 
 /// Oldest consent first; an attribute list that does not parse is reported, not guessed.
@@ -121,6 +122,7 @@ impl EventRow {
                 user_public_id: self.user_public_id,
                 success: self.success,
                 detail: self.detail,
+                count: u32::try_from(self.count).unwrap_or(1),
             },
         })
     }

@@ -6,9 +6,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::rows::retry_once_if_raced;
 use super::{history, DieselSessionStore};
 use crate::sessions::{ConsentRecord, IdentityStore, SessionError};
+use crate::store::errors::retry_once_if_raced;
 use crate::store::errors::session_err;
 use crate::store::schema::{agency_identities, sp_consents};
 use crate::store::time::db_time;

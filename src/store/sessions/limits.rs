@@ -9,10 +9,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
-use super::rows::{is_unique_violation, retry_once_if_raced};
 use super::DieselSessionStore;
 use crate::sessions::{RateLimiter, ReplayCache, SessionError};
 use crate::store::errors::session_err;
+use crate::store::errors::{is_unique_violation, retry_once_if_raced};
 use crate::store::schema::{rate_limits, seen_requests};
 use crate::store::time::db_time;
 use crate::store::DbConnection;

@@ -14,12 +14,13 @@ use diesel::dsl;
 use diesel::prelude::*;
 
 pub use self::history::{events, EventFilter};
-use self::rows::{retry_once_if_raced, SessionRow};
+use self::rows::SessionRow;
 use super::errors::session_err;
 use super::schema::{browser_sessions, remembered_browsers};
 use super::time::db_time;
 use super::{Database, DbConnection};
 use crate::sessions::{MfaMethod, SessionError, SessionRecord, SessionStore};
+use crate::store::errors::retry_once_if_raced;
 
 /// The Diesel-backed sessions, identities, consent, audit log and rate limiter.
 pub struct DieselSessionStore {

@@ -3,7 +3,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::sessions::{MfaMethod, SessionError, SessionRecord};
 use crate::store::schema::browser_sessions;
@@ -62,26 +61,4 @@ impl SessionRow {
             failed_attempts: self.failed_attempts,
         })
     }
-}
-
-pub(super) fn is_unique_violation<T>(result: &Result<T, DieselError>) -> bool {
-    matches!(
-        result,
-        Err(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            _
-        ))
-    )
-}
-
-/// Runs `attempt` again once if it lost an insert race to another process: the second run
-/// sees the winner's row and updates it instead.
-pub(super) fn retry_once_if_raced<T>(
-    mut attempt: impl FnMut() -> Result<T, DieselError>,
-) -> Result<T, DieselError> {
-    let first = attempt();
-    if is_unique_violation(&first) {
-        return attempt();
-    }
-    first
 }

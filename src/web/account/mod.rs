@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::extract::{self, has_csrf, FullySignedIn, Lang, SessionForm};
 use super::i18n::Locale;
 use super::render::{self, page_context};
-use super::{AppState, WebError};
+use super::{session, AppState, WebError};
 use crate::idp::account::reauth::reauthenticate;
 use crate::idp::account::{overview, Outcome, Problem};
 use crate::idp::{self, Deps};
@@ -174,10 +174,10 @@ pub async fn reauth_submit(
         })
         .await?;
     match outcome {
-        Outcome::Done { .. } => Ok(render::redirect(&format!(
-            "/account?locale={}",
-            locale.code()
-        ))),
+        Outcome::Done { value: token, .. } => {
+            let to = format!("/account?locale={}", locale.code());
+            render::with_cookies(render::redirect(&to), [session::cookie(&state, token)])
+        }
         Outcome::Refused(Problem::RateLimited) => Err(WebError::RateLimited { locale }),
         Outcome::Refused(problem) => {
             let (key, status) = view::problem(problem);

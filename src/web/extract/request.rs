@@ -72,7 +72,9 @@ pub async fn read_body(mut body: web::Payload, limit: usize) -> Result<web::Byte
 
 /// The client address as a rate-limit key (SPEC 7): the TCP peer, or, only when the peer
 /// is one of `trusted_proxies`, the right-most address of `X-Forwarded-For` that is not a
-/// trusted proxy. IPv6 addresses count per /64 (one host usually has a whole /64).
+/// trusted proxy. IPv6 addresses count per /64 (one host usually has a whole /64). A hop
+/// that a trusted proxy passed on and that is no address gets a key of its own (logged and
+/// counted: the proxy is misconfigured), never the proxy's.
 pub fn client_address(state: &AppState, req: &HttpRequest) -> String {
     let peer = req.peer_addr().map(|a| a.ip());
     let forwarded: Vec<&str> = req
@@ -81,32 +83,59 @@ pub fn client_address(state: &AppState, req: &HttpRequest) -> String {
         .filter_map(|v| v.to_str().ok())
         .collect();
     match peer.map(|p| client_ip(p, &forwarded, &state.config.trusted_proxies)) {
-        Some(ip) => rate_key(ip),
+        Some(Client::Address(ip)) => rate_key(ip),
+        Some(Client::Unparsed(hop)) => {
+            tracing::warn!("a trusted proxy forwarded an X-Forwarded-For hop that is no address");
+            crate::metrics::METRICS.refused("forwarded_unparsed");
+            format!("hop:{}", hop.chars().take(64).collect::<String>())
+        }
         None => "unknown".into(),
     }
 }
 
+/// Who sent a request, as far as the trusted proxies say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Client {
+    Address(IpAddr),
+    /// The right-most hop a trusted proxy passed on is not an address (e.g. `unknown`).
+    Unparsed(String),
+}
+
 /// Walks `X-Forwarded-For` (every header line, in order) from the right while the hop is
-/// trusted. An entry that is not an address stops the walk at the last trusted hop: it
-/// cannot be believed, and a proxy we trust would not have written it.
-pub fn client_ip(peer: IpAddr, forwarded: &[&str], trusted: &[ipnet::IpNet]) -> IpAddr {
+/// trusted. Hops may carry a port (`198.51.100.8:4711`, `[2001:db8::1]:443`).
+pub fn client_ip(peer: IpAddr, forwarded: &[&str], trusted: &[ipnet::IpNet]) -> Client {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let mut client = canonical(peer);
     if !is_trusted(&client) {
-        return client;
+        return Client::Address(client);
     }
     let hops = forwarded.iter().flat_map(|line| line.split(','));
     let hops: Vec<&str> = hops.map(str::trim).collect();
     for hop in hops.iter().rev() {
-        let Ok(ip) = hop.parse::<IpAddr>().map(canonical) else {
-            return client;
+        let Some(ip) = hop_address(hop) else {
+            return Client::Unparsed((*hop).to_string());
         };
         client = ip;
         if !is_trusted(&ip) {
-            return ip;
+            return Client::Address(ip);
         }
     }
-    client
+    Client::Address(client)
+}
+
+/// `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:443`.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    if let Ok(socket) = hop.parse::<std::net::SocketAddr>() {
+        return Some(canonical(socket.ip()));
+    }
+    let bracketed = hop.strip_prefix('[')?.strip_suffix(']')?;
+    bracketed
+        .parse::<std::net::Ipv6Addr>()
+        .ok()
+        .map(|v6| canonical(IpAddr::V6(v6)))
 }
 
 /// IPv4-mapped IPv6 (`::ffff:192.0.2.1`) is the IPv4 address.
@@ -139,19 +168,23 @@ mod tests {
         list.iter().map(|n| n.parse().expect("net")).collect()
     }
 
+    fn addr(s: &str) -> Client {
+        Client::Address(ip(s))
+    }
+
     #[test]
     fn the_peer_counts_unless_it_is_a_trusted_proxy() {
         let trusted = nets(&["10.0.0.0/8"]);
         let xff = ["198.51.100.7"];
         assert_eq!(
             client_ip(ip("203.0.113.9"), &xff, &trusted),
-            ip("203.0.113.9")
+            addr("203.0.113.9")
         );
         assert_eq!(
             client_ip(ip("10.0.0.2"), &xff, &trusted),
-            ip("198.51.100.7")
+            addr("198.51.100.7")
         );
-        assert_eq!(client_ip(ip("10.0.0.2"), &[], &trusted), ip("10.0.0.2"));
+        assert_eq!(client_ip(ip("10.0.0.2"), &[], &trusted), addr("10.0.0.2"));
     }
 
     #[test]
@@ -160,19 +193,44 @@ mod tests {
         let xff = ["1.2.3.4, 198.51.100.7", "192.168.1.1"];
         assert_eq!(
             client_ip(ip("10.0.0.2"), &xff, &trusted),
-            ip("198.51.100.7")
+            addr("198.51.100.7")
         );
         let garbage = ["1.2.3.4, not-an-ip, 10.1.1.1"];
         assert_eq!(
             client_ip(ip("10.0.0.2"), &garbage, &trusted),
-            ip("10.1.1.1"),
-            "stops at the last trusted hop"
+            Client::Unparsed("not-an-ip".into()),
+            "a hop that is no address is its own client, not the proxy"
         );
         let all_trusted = ["10.9.9.9"];
         assert_eq!(
             client_ip(ip("10.0.0.2"), &all_trusted, &trusted),
-            ip("10.9.9.9")
+            addr("10.9.9.9")
         );
+    }
+
+    #[test]
+    fn hops_with_ports_parse() {
+        let trusted = nets(&["127.0.0.1/32"]);
+        for (hop, expected) in [
+            ("198.51.100.8:4711", "198.51.100.8"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[::ffff:192.0.2.1]:80", "192.0.2.1"),
+        ] {
+            assert_eq!(
+                client_ip(ip("127.0.0.1"), &[hop], &trusted),
+                addr(expected),
+                "{hop}"
+            );
+        }
+        for junk in ["unknown", "198.51.100.8:x", "[2001:db8::1", "_hidden"] {
+            assert_eq!(
+                client_ip(ip("127.0.0.1"), &[junk], &trusted),
+                Client::Unparsed(junk.into()),
+                "{junk}"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,7 @@ fn cases(template: &str) -> Option<Vec<Case>> {
         "error.html" => error(),
         "help_errors.html" => help_errors(),
         "index.html" => index(),
+        "sign_out.html" => sign_out(),
         "message.html" => message(),
         "mfa.html" => mfa(),
         "post_form.html" => post_form(),
@@ -299,6 +300,33 @@ fn help_errors() -> Vec<Case> {
 }
 
 /// `home::index`, signed out and signed in.
+fn sign_out() -> Vec<Case> {
+    let context = |csrf: &str| {
+        let mut context = flow_context("signout.title", false);
+        context.insert("csrf", csrf);
+        context
+    };
+    vec![
+        Case {
+            label: "confirm",
+            context: context(CSRF),
+            expect: vec![
+                format!("<h1>{}</h1>", esc(EN.t("signout.title"))),
+                "<form method=\"post\" action=\"/sign-out\">".into(),
+                format!("name=\"csrf\" value=\"{CSRF}\""),
+                format!("<button type=\"submit\">{}</button>", EN.t("home.sign_out")),
+                format!("<a href=\"/?locale=en\">{}</a>", EN.t("signout.stay")),
+            ],
+        },
+        // The token is the IdP's own; escaped all the same.
+        Case {
+            label: "hostile token",
+            context: context(&hostile("token")),
+            expect: vec![format!("value=\"{}\"", esc(&hostile("token")))],
+        },
+    ]
+}
+
 fn index() -> Vec<Case> {
     let entity_id = "https://idp.example.gov/api/saml";
     let context = |signed_in: bool| {

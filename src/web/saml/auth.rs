@@ -35,7 +35,7 @@ pub async fn auth_get(
     let year = year(&state, &suffix)?;
     let params = match SamlParams::parse(req.query_string()) {
         Ok(params) => params,
-        Err(e) => return Err(early(&state, refusal(&state, &req, None), vec![e]).await),
+        Err(e) => return Err(early(&state, &req, refusal(&state, &req, None), vec![e]).await),
     };
     handle(state, &req, year, params).await
 }
@@ -83,18 +83,24 @@ async fn posted(
     let year = year(state, suffix)?;
     match body_params(state, req, body).await {
         Ok(params) => Ok((year, params)),
-        Err((refused, errors)) => Err(early(state, refused, errors).await),
+        Err((refused, errors)) => Err(early(state, req, refused, errors).await),
     }
 }
 
 /// A request refused before intake (its parameters or body): audited like the others, then
 /// the refusal.
-async fn early(state: &AppState, refused: Refusal, errors: Vec<IntakeError>) -> WebError {
+async fn early(
+    state: &AppState,
+    req: &HttpRequest,
+    refused: Refusal,
+    errors: Vec<IntakeError>,
+) -> WebError {
     let (worker, logged) = (state.clone(), errors.clone());
+    let client = extract::client_address(state, req);
     let recorded = blocking::run(refused.locale, move || {
         let outcome = audit::Outcome::Refused(&logged);
         audit::record(
-            &worker.deps(),
+            &worker.deps_for(&client),
             crate::sessions::AuditKind::SamlAuthRequest,
             None,
             outcome,
@@ -143,16 +149,17 @@ async fn handle(
     let Some(saml_request) = params.saml_request() else {
         let detail = "no SAMLRequest parameter";
         let missing = IntakeError::with_detail(IntakeCode::NoAuthOrLogoutRequest, detail);
-        return Err(early(&state, refused, vec![missing]).await);
+        return Err(early(&state, req, refused, vec![missing]).await);
     };
     let browser = Browser {
         session: session::token_hash_of(req),
         remembered: session::remembered_hash(req),
     };
     let worker = state.clone();
+    let client = extract::client_address(&state, req);
     let reply = blocking::run(refused.locale, move || {
         let config = &worker.config;
-        let deps = worker.deps();
+        let deps = worker.deps_for(&client);
         let settings = Settings {
             limits: &config.limits,
             entity_id: &worker.entity_id,

@@ -10,6 +10,7 @@ use crate::idp::logout::remote::{remote, RemoteAnswer};
 use crate::idp::saml_params::SamlParams;
 use crate::idp::token::TokenHash;
 use crate::saml::SamlYear;
+use crate::web::extract::BrowserSession;
 use crate::web::i18n::Locale;
 use crate::web::render::{self, Outgoing};
 use crate::web::{blocking, cookies, extract, session, AppState, WebError};
@@ -36,17 +37,21 @@ async fn params(
     SamlParams::parse(req.query_string())
 }
 
-/// Front-channel logout. Without a SAMLRequest: sign out and go home. With one: verify it,
-/// end this browser's IdP session, post the LogoutResponse to the SP's registered logout URL.
-/// A refused request leaves the user signed in.
+/// Front-channel logout. Without a SAMLRequest: a "Sign out?" page whose button POSTs to
+/// `/sign-out` with the session's CSRF token (SPEC 7: a link from any site must not end a
+/// session), or home when there is no session. With one: verify it, end this browser's IdP
+/// session, post the LogoutResponse to the SP's registered logout URL. A refused request
+/// leaves the user signed in.
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
     suffix: web::Path<String>,
     body: web::Payload,
+    BrowserSession(browser): BrowserSession,
 ) -> Result<HttpResponse, WebError> {
     let year = live_year(&state, &suffix)?;
     let locale = extract::locale(&req, None);
+    let client = extract::client_address(&state, &req);
     let reject = |errors| WebError::Rejected {
         errors,
         locale,
@@ -61,7 +66,7 @@ pub async fn logout(
             blocking::run(locale, move || {
                 let outcome = audit::Outcome::Refused(&logged);
                 audit::record(
-                    &worker.deps(),
+                    &worker.deps_for(&client),
                     crate::sessions::AuditKind::LogoutInitiated,
                     None,
                     outcome,
@@ -73,15 +78,23 @@ pub async fn logout(
     };
     let current = session::token_hash_of(&req);
     let Some(saml_request) = params.saml_request() else {
-        end_session(&state, current, locale).await?;
-        return sign_out_response(&state, "/");
+        return match browser {
+            Some(session) => confirm_sign_out(locale, &session.csrf_token),
+            None => Ok(render::redirect("/")),
+        };
     };
     let worker = state.clone();
     let relay_state = params.relay_state();
     let reply = blocking::run(locale, move || {
         let limits = &worker.config.limits;
         let query = params.signed_query();
-        front_channel(&worker.deps(), year, &saml_request, query.as_ref(), limits)
+        front_channel(
+            &worker.deps_for(&client),
+            year,
+            &saml_request,
+            query.as_ref(),
+            limits,
+        )
     })
     .await?;
     let FrontChannel { xml, logout_url } = match reply {
@@ -102,6 +115,13 @@ pub async fn logout(
     Ok(response)
 }
 
+/// The "Sign out?" page: its button POSTs to `/sign-out` with the session's CSRF token.
+fn confirm_sign_out(locale: Locale, csrf: &str) -> Result<HttpResponse, WebError> {
+    let mut context = render::page_context(locale, "signout.title", None);
+    context.insert("csrf", csrf);
+    render::page("sign_out.html", &context, Vec::new(), 200)
+}
+
 async fn end_session(
     state: &AppState,
     token_hash: Option<TokenHash>,
@@ -115,14 +135,6 @@ async fn end_session(
         crate::idp::session::end(worker.deps().sessions, &hash)
     })
     .await
-}
-
-fn sign_out_response(state: &AppState, location: &str) -> Result<HttpResponse, WebError> {
-    let mut response = render::redirect(location);
-    response
-        .add_removal_cookie(&cookies::removal(state, cookies::SESSION))
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(response)
 }
 
 /// Back-channel logout: every refusal is 400 with an empty body, and the user lookup runs
@@ -143,8 +155,14 @@ pub async fn remote_logout(
         return Ok(refused());
     };
     let (worker, locale) = (state.clone(), extract::locale(&req, None));
+    let client = extract::client_address(&state, &req);
     let answer = blocking::run(locale, move || {
-        remote(&worker.deps(), year, &saml_request, &worker.config.limits)
+        remote(
+            &worker.deps_for(&client),
+            year,
+            &saml_request,
+            &worker.config.limits,
+        )
     })
     .await?;
     match answer {

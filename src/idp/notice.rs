@@ -1,0 +1,32 @@
+//! Mail to an account's own addresses: the notices of account changes and locks (SPEC 7,
+//! 17). Every confirmed address gets one, except the address a change is about.
+
+use super::{audit, Deps, Error};
+use crate::accounts::UserRecord;
+use crate::mail::Mail;
+
+/// Sends `mail` to every address of `user` but `except` (the lookup of the address the
+/// change is about), in the user's language. False when it could not be sent (audited;
+/// nothing else depends on it).
+pub fn to_account(
+    deps: &Deps<'_>,
+    user: &UserRecord,
+    mail: &Mail,
+    except: Option<&str>,
+) -> Result<bool, Error> {
+    let to: Vec<String> = deps
+        .accounts
+        .emails(user.id)?
+        .iter()
+        .filter(|e| Some(e.lookup.as_str()) != except)
+        .filter_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup))
+        .collect();
+    if to.is_empty() {
+        return Ok(true);
+    }
+    let sent = deps.mailer.send(&to, mail, &user.locale).is_ok();
+    if !sent {
+        audit::account(deps, Some(&user.public_id), false, "notice_mail_failed")?;
+    }
+    Ok(sent)
+}
