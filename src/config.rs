@@ -148,6 +148,9 @@ pub struct Config {
     /// entry, the last one repeating (SPEC 7).
     pub lock_seconds: Vec<u64>,
     pub log_format: LogFormat,
+    /// `[webauthn] aal3_attestation_roots`: PEM certificates of the authenticator vendors
+    /// whose attested, non-synced keys may sign in at AAL3 (SPEC 18); empty = no AAL3.
+    pub aal3_attestation_roots: Vec<PathBuf>,
 }
 
 impl Config {
@@ -198,6 +201,17 @@ struct FileConfig {
     signing_keys: Vec<FileSigningKey>,
     organization: Option<Organization>,
     technical_contact: Option<Contact>,
+    #[serde(default)]
+    webauthn: FileWebauthn,
+}
+
+/// `[webauthn]` (SPEC 18).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWebauthn {
+    /// Relative paths are read from the configuration file's directory.
+    #[serde(default)]
+    aal3_attestation_roots: Vec<PathBuf>,
 }
 
 /// `[sign_in]` (SPEC 7).
@@ -378,8 +392,17 @@ impl Config {
             ));
         }
         let lock_seconds = file.sign_in.lock_seconds()?;
+        let aal3_attestation_roots: Vec<PathBuf> = file
+            .webauthn
+            .aal3_attestation_roots
+            .iter()
+            .map(|p| base_dir.join(p))
+            .collect();
+        crate::idp::relying_party::load_aal3_roots(&aal3_attestation_roots)
+            .map_err(|e| invalid("webauthn.aal3_attestation_roots", e.to_string()))?;
         Ok(Config {
             lock_seconds,
+            aal3_attestation_roots,
             audit_retention_days,
             log_format: overrides.log_format.or(file.log_format).unwrap_or_default(),
             mailer,
@@ -819,5 +842,41 @@ mod tests {
             c.signing_keys[0].certificate,
             dir.join("certs/saml2026.crt")
         );
+    }
+
+    #[test]
+    fn aal3_attestation_roots_are_read_at_load_and_named_when_bad() {
+        let dir = tempfile::tempdir().expect("dir");
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/keys/idp-2026-test-only.crt");
+        std::fs::copy(&fixture, dir.path().join("root.pem")).expect("copy");
+        std::fs::write(dir.path().join("bad.pem"), "not a certificate").expect("write");
+        let load = |roots: &str| {
+            let path = dir.path().join("saml-idp.toml");
+            let text = format!("[webauthn]\naal3_attestation_roots = [{roots}]\n");
+            std::fs::write(&path, text).expect("write");
+            Config::load(&Overrides {
+                config_file: Some(path),
+                ..Overrides::default()
+            })
+        };
+        let c = load("\"root.pem\"").expect("a PEM certificate");
+        assert_eq!(c.aal3_attestation_roots, [dir.path().join("root.pem")]);
+        assert!(load("").expect("none").aal3_attestation_roots.is_empty());
+        for bad in ["\"missing.pem\"", "\"root.pem\", \"bad.pem\""] {
+            let err = load(bad).expect_err(bad);
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        field: "webauthn.aal3_attestation_roots",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+            let file = bad.rsplit('"').nth(1).expect("file name");
+            assert!(err.to_string().contains(file), "{err}");
+        }
     }
 }

@@ -59,8 +59,19 @@ pub fn account(
     success: bool,
     detail: &str,
 ) -> Result<(), Error> {
+    of_user(deps, AuditKind::Account, public_id, success, detail)
+}
+
+/// Records `event` about a user (`detail` is a fixed word; never PII).
+pub fn of_user(
+    deps: &Deps<'_>,
+    event: AuditKind,
+    public_id: Option<&str>,
+    success: bool,
+    detail: &str,
+) -> Result<(), Error> {
     let event = AuditEvent {
-        event: AuditKind::Account,
+        event,
         issuer: None,
         user_public_id: public_id.map(str::to_string),
         success,

@@ -1,31 +1,40 @@
 //! WebAuthn ceremonies (SPEC 18): registering a security key or platform authenticator, and
 //! signing in with one as the second factor. User verification preferred, resident keys not
-//! required, no attestation. The relying-party ID is the host of `base_url`; each
-//! ceremony's state lives sealed in a five-minute one-time token (`WebauthnRegistration` /
+//! required. The relying-party ID is the host of `base_url`; each ceremony's state lives
+//! sealed in a five-minute one-time token (`WebauthnRegistration` /
 //! `WebauthnAuthentication`), so any node can finish what another began, and only once.
 //!
+//! AAL3: with `[webauthn] aal3_attestation_roots` configured, registration asks for direct
+//! attestation and records its verdict (does the chain lead to a root?) and the key's
+//! backup-eligible flag; any key still registers. A sign-in is AAL3 only when the key is
+//! hardware bound (trusted attestation, not backup eligible) and the assertion carries user
+//! verification and no backup eligibility; a ceremony for an AAL3 request offers only such
+//! keys and asks for `userVerification: required`.
+//!
 //! Registration returns the credential without storing it, so a sign-up (no user yet) and
-//! the account page can both use it; [`register_for_user`] stores it for an existing user.
-//! Authentication counts a failure like a wrong code (`sign_in::run_second_factor`).
+//! the account page (`account::security_keys`) can both use it. Authentication counts a
+//! failure like a wrong code (`sign_in::run_second_factor`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    Credential, CredentialID, PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey,
-    SecurityKeyAuthentication, SecurityKeyRegistration,
+    AttestationCaList, Credential, CredentialID, ParsedAttestationData, PublicKeyCredential,
+    RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication, SecurityKeyRegistration,
 };
+use webauthn_rs_proto::{AttestationConveyancePreference, UserVerificationPolicy};
 
 pub use super::relying_party::RelyingParty;
 use super::sign_in::{self, Check, CodeOutcome, SecondFactorStep};
+use super::sso::policy;
 use super::throttle::{self, Bucket};
 use super::token::TokenHash;
 use super::{Deps, Error};
-use crate::accounts::security_keys::{self, NewSecurityKey, SecurityKeyRecord};
+use crate::accounts::security_keys::{Attestation, NewSecurityKey, SecurityKeyRecord};
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::UserRecord;
-use crate::sessions::{AuditEvent, AuditKind, MfaMethod, SessionRecord};
+use crate::sessions::{MfaMethod, SessionRecord};
 
 /// The user a key is registered for: the WebAuthn user handle (the user's `public_id`,
 /// never sent to an SP) and the names an authenticator may show.
@@ -99,6 +108,35 @@ pub struct RegisteredKey {
     pub credential: String,
     /// Whether the authenticator verified its user (PIN or biometric) while registering.
     pub user_verified: bool,
+    /// The verdict on its attestation statement.
+    pub attestation: Attestation,
+    /// The authenticator may back the credential up (sync it) elsewhere.
+    pub backup_eligible: bool,
+}
+
+impl RegisteredKey {
+    /// The key as stored for `user_id` under `name`.
+    pub fn for_user(self, user_id: i64, name: String) -> NewSecurityKey {
+        NewSecurityKey {
+            user_id,
+            name,
+            credential_id: self.credential_id,
+            credential: self.credential,
+            attestation: self.attestation,
+            backup_eligible: self.backup_eligible,
+        }
+    }
+
+    /// How this registration proved the second factor (a sign-up ends with it): AAL3 only
+    /// for a hardware-bound key that verified its user.
+    pub fn method(&self) -> MfaMethod {
+        let bound = self.attestation == Attestation::Trusted && !self.backup_eligible;
+        if bound && self.user_verified {
+            MfaMethod::SecurityKeyVerified
+        } else {
+            MfaMethod::SecurityKey
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +196,12 @@ pub fn begin_registration(
     if let Some(extensions) = options.public_key.extensions.as_mut() {
         extensions.cred_protect = None;
     }
+    // The statement is asked for, and judged at the end, only when it can earn AAL3. The
+    // roots are not handed to webauthn-rs: it would refuse every other key, and any key
+    // may still sign in at AAL2.
+    if deps.relying_party.offers_aal3() {
+        options.public_key.attestation = Some(AttestationConveyancePreference::Direct);
+    }
     let payload = RegistrationState {
         handle: user.handle,
         state,
@@ -206,12 +250,31 @@ pub fn finish_registration(
     };
     let credential = serde_json::to_string(&key)
         .map_err(|e| Error::Response(format!("serialising a credential: {e}")))?;
-    let user_verified = Credential::from(key.clone()).user_verified;
+    let parts = Credential::from(key.clone());
     Ok(Finish::Done(RegisteredKey {
         credential_id: credential_id_text(key.cred_id()),
         credential,
-        user_verified,
+        user_verified: parts.user_verified,
+        attestation: verdict(&parts, deps.relying_party.aal3_roots()),
+        backup_eligible: parts.backup_eligible,
     }))
+}
+
+/// The verdict on a new credential's attestation statement (its signature was checked by
+/// webauthn-rs): does its certificate chain lead to one of `roots`?
+fn verdict(credential: &Credential, roots: Option<&AttestationCaList>) -> Attestation {
+    match (&credential.attestation.data, roots) {
+        (ParsedAttestationData::None | ParsedAttestationData::Self_, _) => Attestation::Absent,
+        (_, None) => Attestation::Untrusted,
+        (_, Some(roots)) => match credential.verify_attestation(roots) {
+            Ok(Some(_)) => Attestation::Trusted,
+            Ok(None) => Attestation::Absent,
+            Err(e) => {
+                tracing::info!(error = %e, "a key's attestation leads to no AAL3 root");
+                Attestation::Untrusted
+            }
+        },
+    }
 }
 
 /// The user handle of an existing user: their `public_id` as a UUID.
@@ -219,90 +282,15 @@ pub fn handle_of(user: &UserRecord) -> Option<Uuid> {
     Uuid::parse_str(&user.public_id).ok()
 }
 
-/// Finishes a registration for an existing user and stores the key under `name`; audits
-/// the addition. Returns the new key's id.
-pub fn register_for_user(
-    deps: &Deps<'_>,
-    user: &UserRecord,
-    name: &str,
-    ceremony_token: &str,
-    response: &str,
-) -> Result<Finish<i64>, Error> {
-    let Some(name) = security_keys::clean_name(name) else {
-        return Ok(Finish::Refused(Refusal::BadName));
-    };
-    let Some(handle) = handle_of(user) else {
-        return Ok(Finish::Refused(Refusal::WrongUser));
-    };
-    let key = match finish_registration(deps, ceremony_token, handle, response)? {
-        Finish::Done(key) => key,
-        Finish::Refused(why) => {
-            audit(deps, user, AuditKind::SecurityKeyAdded, false, why.as_str())?;
-            return Ok(Finish::Refused(why));
-        }
-    };
-    let new = NewSecurityKey {
-        user_id: user.id,
-        name,
-        credential_id: key.credential_id,
-        credential: key.credential,
-    };
-    match deps.security_keys.add(&new, deps.now)? {
-        Some(id) => {
-            audit(deps, user, AuditKind::SecurityKeyAdded, true, "added")?;
-            Ok(Finish::Done(id))
-        }
-        None => {
-            audit(
-                deps,
-                user,
-                AuditKind::SecurityKeyAdded,
-                false,
-                Refusal::AlreadyRegistered.as_str(),
-            )?;
-            Ok(Finish::Refused(Refusal::AlreadyRegistered))
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
-    Removed,
-    /// No such key for this user.
-    NotFound,
-    /// It is the user's only second factor (no TOTP, no other key).
-    LastFactor,
-}
-
-/// Removes one of the user's keys, unless it is their last second factor (SPEC 17).
-pub fn remove_for_user(deps: &Deps<'_>, user: &UserRecord, key_id: i64) -> Result<Removal, Error> {
-    let keys = deps.security_keys.list_for_user(user.id)?;
-    if !keys.iter().any(|k| k.id == key_id) {
-        return Ok(Removal::NotFound);
-    }
-    if user.totp_secret_sealed.is_none() && keys.len() <= 1 {
-        audit(
-            deps,
-            user,
-            AuditKind::SecurityKeyRemoved,
-            false,
-            "last_factor",
-        )?;
-        return Ok(Removal::LastFactor);
-    }
-    if !deps.security_keys.remove(key_id, user.id)? {
-        return Ok(Removal::NotFound);
-    }
-    audit(deps, user, AuditKind::SecurityKeyRemoved, true, "removed")?;
-    Ok(Removal::Removed)
-}
-
 /// Starts signing in with one of the user's keys (the session is past the password).
-/// Counted in the same rate limits as the code form.
+/// Counted in the same rate limits as the code form. When the browser's pending request
+/// (`pending`) needs AAL3, only hardware-bound keys are offered and user verification is
+/// required.
 pub fn begin_authentication(
     deps: &Deps<'_>,
     session: &SessionRecord,
     client: &str,
+    pending: Option<&TokenHash>,
 ) -> Result<Begun, Error> {
     let Some(webauthn) = deps.relying_party.webauthn() else {
         return Ok(Begun::Unavailable);
@@ -317,15 +305,26 @@ pub fn begin_authentication(
     if !throttle::allow(deps, &buckets)? {
         return Ok(Begun::RateLimited);
     }
-    let keys = stored_keys(deps, user_id)?;
-    if keys.is_empty() {
+    let aal3 = match pending {
+        Some(stored) => needs_aal3(deps, stored)?,
+        None => false,
+    };
+    let credentials: Vec<SecurityKey> = stored_keys(deps, user_id)?
+        .into_iter()
+        .filter(|(record, _)| !aal3 || record.is_hardware_bound())
+        .map(|(_, key)| key)
+        .collect();
+    if credentials.is_empty() {
         return Ok(Begun::NoKeys);
     }
-    let credentials: Vec<SecurityKey> = keys.into_iter().map(|(_, key)| key).collect();
     let (mut options, state) = webauthn
         .start_securitykey_authentication(&credentials)
         .map_err(|e| Error::Response(format!("webauthn authentication options: {e}")))?;
     options.public_key.hints = None;
+    if aal3 {
+        // SPEC 18; the answer's flag is checked again at the end whatever was asked.
+        options.public_key.user_verification = UserVerificationPolicy::Required;
+    }
     let ceremony = store_ceremony(
         deps,
         TokenPurpose::WebauthnAuthentication,
@@ -334,6 +333,17 @@ pub fn begin_authentication(
         &options,
     )?;
     Ok(Begun::Ceremony(ceremony))
+}
+
+/// The stored request (still pending) asks for AAL3.
+fn needs_aal3(deps: &Deps<'_>, stored: &TokenHash) -> Result<bool, Error> {
+    let Some(pending) = deps.pending.get(stored, deps.now)? else {
+        return Ok(false);
+    };
+    Ok(deps
+        .sps
+        .get(&pending.issuer)
+        .is_some_and(|sp| policy::needs_aal3(&pending, &sp)))
 }
 
 /// A security key's answer at the second-factor step.
@@ -347,8 +357,8 @@ pub struct KeyAttempt<'a> {
 /// Finishes signing in with a key: the ceremony token is used once and must have been
 /// begun for this session's user; the key must be one of theirs and its signature counter
 /// must have moved on (a clone is refused). A refusal counts like a wrong code (account
-/// lock, session limit); success marks the session's second factor as a security key
-/// (with or without user verification).
+/// lock, session limit); success marks the session's second factor as a security key, AAL3
+/// when the key and the assertion allow it.
 pub fn finish_authentication(
     deps: &Deps<'_>,
     attempt: &KeyAttempt<'_>,
@@ -402,7 +412,12 @@ fn check_assertion(
         .map_err(|e| Error::Response(format!("serialising a credential: {e}")))?;
     deps.security_keys
         .record_use(record.id, &updated, deps.now)?;
-    Ok(Check::Passed(if result.user_verified() {
+    // SPEC 18: a synced credential (BE now, or at registration) is AAL2 whatever it proved.
+    let aal3 = deps.relying_party.offers_aal3()
+        && record.is_hardware_bound()
+        && result.user_verified()
+        && !result.backup_eligible();
+    Ok(Check::Passed(if aal3 {
         MfaMethod::SecurityKeyVerified
     } else {
         MfaMethod::SecurityKey
@@ -476,51 +491,23 @@ fn take_ceremony<P: for<'de> Deserialize<'de>>(
     Ok(payload.map(|p| (record, p)))
 }
 
-fn audit(
-    deps: &Deps<'_>,
-    user: &UserRecord,
-    event: AuditKind,
-    success: bool,
-    detail: &str,
-) -> Result<(), Error> {
-    let event = AuditEvent {
-        event,
-        issuer: None,
-        user_public_id: Some(user.public_id.clone()),
-        success,
-        detail: Some(detail.to_string()),
-        count: 1,
-    };
-    Ok(deps.audit.record(&event, deps.now)?)
-}
-
 /// The user has a security key this server can use (the second-factor page offers it).
 pub fn has_usable_key(deps: &Deps<'_>, user_id: i64) -> Result<bool, Error> {
     Ok(deps.relying_party.is_available() && deps.security_keys.count_for_user(user_id)? > 0)
 }
 
-/// The session's user and their keys (the security-key page).
-pub fn user_and_keys(
-    deps: &Deps<'_>,
-    session: &SessionRecord,
-) -> Result<(UserRecord, Vec<SecurityKeyRecord>), Error> {
-    let user = session
-        .user_id
-        .map(|id| deps.accounts.get(id))
-        .transpose()?
-        .flatten()
-        .ok_or(Error::User(super::UserProblem::Gone))?;
-    let keys = deps.security_keys.list_for_user(user.id)?;
-    Ok((user, keys))
-}
-
-/// The user's sign-in email, opened (the name an authenticator shows).
-pub fn sign_in_email(deps: &Deps<'_>, user: &UserRecord) -> Result<Option<String>, Error> {
-    let emails = deps.accounts.emails(user.id)?;
-    Ok(emails
-        .iter()
-        .filter(|e| e.for_sign_in)
-        .find_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup)))
+/// What the user's keys can do, for the single-sign-on policy.
+pub fn key_strength(deps: &Deps<'_>, user_id: i64) -> Result<policy::Keys, Error> {
+    if !deps.relying_party.is_available() {
+        return Ok(policy::Keys::None);
+    }
+    let keys = deps.security_keys.list_for_user(user_id)?;
+    let aal3 = deps.relying_party.offers_aal3() && keys.iter().any(|k| k.is_hardware_bound());
+    Ok(match (keys.is_empty(), aal3) {
+        (true, _) => policy::Keys::None,
+        (false, false) => policy::Keys::PhishingResistant,
+        (false, true) => policy::Keys::Aal3,
+    })
 }
 
 #[cfg(test)]
@@ -529,12 +516,36 @@ mod tests {
 
     #[test]
     fn the_relying_party_needs_a_domain_name() {
-        let named = RelyingParty::new("https://idp.example.gov", "Example");
-        assert!(named.is_available());
-        let local = RelyingParty::new("http://localhost:8080", "Example");
-        assert!(local.is_available(), "localhost is a secure context");
-        assert!(!RelyingParty::new("http://127.0.0.1:8080", "Example").is_available());
-        assert!(!RelyingParty::new("not a url", "Example").is_available());
+        let rp = |url| RelyingParty::new(url, "Example", &[]);
+        assert!(rp("https://idp.example.gov").is_available());
+        assert!(
+            rp("http://localhost:8080").is_available(),
+            "a secure context"
+        );
+        assert!(!rp("http://127.0.0.1:8080").is_available());
+        assert!(!rp("not a url").is_available());
+        assert!(!rp("https://idp.example.gov").offers_aal3(), "no roots");
+    }
+
+    #[test]
+    fn only_a_hardware_bound_key_that_verified_its_user_registers_at_aal3() {
+        let key = |user_verified, attestation, backup_eligible| RegisteredKey {
+            credential_id: String::new(),
+            credential: String::new(),
+            user_verified,
+            attestation,
+            backup_eligible,
+        };
+        let aal3 = MfaMethod::SecurityKeyVerified;
+        assert_eq!(key(true, Attestation::Trusted, false).method(), aal3);
+        for other in [
+            key(false, Attestation::Trusted, false),
+            key(true, Attestation::Trusted, true),
+            key(true, Attestation::Untrusted, false),
+            key(true, Attestation::Absent, false),
+        ] {
+            assert_eq!(other.method(), MfaMethod::SecurityKey, "{other:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::throttle::{self, Bucket};
 use super::token::Token;
 use super::{Deps, Error};
 use crate::accounts::password_policy::{self, PasswordProblem};
-use crate::accounts::security_keys::{self as stored_keys, NewSecurityKey};
+use crate::accounts::security_keys as stored_keys;
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::totp::{self, TotpSecret};
 use crate::accounts::{backup_codes, password, AccountError, EmailRecord, NewUser};
@@ -370,13 +370,10 @@ pub fn finish_with_security_key(
     else {
         return Ok(KeyFinish::AlreadyExists);
     };
-    let new = NewSecurityKey {
-        user_id,
-        name,
-        credential_id: key.credential_id,
-        credential: key.credential,
-    };
-    let stored = deps.security_keys.add(&new, deps.now);
+    let method = key.method();
+    let stored = deps
+        .security_keys
+        .add(&key.for_user(user_id, name), deps.now);
     if !matches!(stored, Ok(Some(_))) {
         deps.accounts.remove(&public_id)?;
         audit::account(deps, Some(&public_id), false, "sign_up_key_not_stored")?;
@@ -386,11 +383,6 @@ pub fn finish_with_security_key(
         };
     }
     deps.tokens.take(&hash, TokenPurpose::SignUp, deps.now)?;
-    let method = if key.user_verified {
-        MfaMethod::SecurityKeyVerified
-    } else {
-        MfaMethod::SecurityKey
-    };
     let proof = Proof::PasswordAndFactor(method);
     let session = session::start(deps.sessions, deps.ids, user_id, proof, replace, deps.now)?;
     Ok(KeyFinish::Created {

@@ -126,7 +126,7 @@ impl Harness {
             crypto: AccountCrypto::new(TEST_DATA_KEY).expect("the test data key is valid"),
             keys,
             sps,
-            relying_party: RelyingParty::new("http://127.0.0.1:8080", "Test"),
+            relying_party: RelyingParty::new("http://127.0.0.1:8080", "Test", &[]),
             ids: SequentialIds::default(),
             mailer: RecordingMailer::default(),
             limits: Limits::default(),

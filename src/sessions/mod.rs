@@ -34,9 +34,10 @@ pub struct SessionError(pub String);
 pub enum MfaMethod {
     Totp,
     BackupCode,
-    /// A WebAuthn security key or platform authenticator, without user verification.
+    /// A WebAuthn security key or platform authenticator: phishing resistant, AAL2.
     SecurityKey,
-    /// A WebAuthn authenticator that verified its user (PIN or biometric): AAL3 (SPEC 18).
+    /// AAL3 (SPEC 18): an assertion with user verification (PIN or biometric) from a key
+    /// that is not backup eligible and whose attestation chained to a configured root.
     SecurityKeyVerified,
 }
 
@@ -46,7 +47,7 @@ impl MfaMethod {
             MfaMethod::Totp => "totp",
             MfaMethod::BackupCode => "backup_code",
             MfaMethod::SecurityKey => "security_key",
-            MfaMethod::SecurityKeyVerified => "security_key_uv",
+            MfaMethod::SecurityKeyVerified => "security_key_aal3",
         }
     }
 
@@ -55,7 +56,10 @@ impl MfaMethod {
             "totp" => Some(MfaMethod::Totp),
             "backup_code" => Some(MfaMethod::BackupCode),
             "security_key" => Some(MfaMethod::SecurityKey),
-            "security_key_uv" => Some(MfaMethod::SecurityKeyVerified),
+            // Before SPEC 18's attestation check, any key with user verification wrote
+            // this word: such a session is AAL2 only.
+            "security_key_uv" => Some(MfaMethod::SecurityKey),
+            "security_key_aal3" => Some(MfaMethod::SecurityKeyVerified),
             _ => None,
         }
     }
@@ -68,7 +72,7 @@ impl MfaMethod {
         )
     }
 
-    /// Satisfies `aal/3`: phishing resistant and the authenticator verified its user.
+    /// Satisfies `aal/3`: a hardware-bound key that verified its user.
     pub fn is_aal3(self) -> bool {
         self == MfaMethod::SecurityKeyVerified
     }

@@ -177,5 +177,7 @@ diesel::table! {
         credential -> Text,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        attestation -> Text,
+        backup_eligible -> Bool,
     }
 }

@@ -8,7 +8,9 @@ use super::errors::account_err;
 use super::schema::security_keys as k;
 use super::time::{db_time, utc};
 use super::Database;
-use crate::accounts::security_keys::{NewSecurityKey, SecurityKeyRecord, SecurityKeyStore};
+use crate::accounts::security_keys::{
+    Attestation, NewSecurityKey, SecurityKeyRecord, SecurityKeyStore,
+};
 use crate::accounts::AccountError;
 
 pub struct DieselSecurityKeyStore {
@@ -27,20 +29,27 @@ type Row = (
     String,
     String,
     String,
+    String,
+    bool,
     NaiveDateTime,
     Option<NaiveDateTime>,
 );
 
-fn record(row: Row) -> SecurityKeyRecord {
-    SecurityKeyRecord {
+fn record(row: Row) -> Result<SecurityKeyRecord, AccountError> {
+    let attestation = Attestation::parse(&row.5).ok_or_else(|| {
+        AccountError::Storage(format!("security key {}: unknown attestation", row.0))
+    })?;
+    Ok(SecurityKeyRecord {
         id: row.0,
         user_id: row.1,
         name: row.2,
         credential_id: row.3,
         credential: row.4,
-        created_at: utc(row.5),
-        last_used_at: row.6.map(utc),
-    }
+        attestation,
+        backup_eligible: row.6,
+        created_at: utc(row.7),
+        last_used_at: row.8.map(utc),
+    })
 }
 
 impl SecurityKeyStore for DieselSecurityKeyStore {
@@ -55,12 +64,14 @@ impl SecurityKeyStore for DieselSecurityKeyStore {
                 k::name,
                 k::credential_id,
                 k::credential,
+                k::attestation,
+                k::backup_eligible,
                 k::created_at,
                 k::last_used_at,
             ))
             .load(&mut *conn)
             .map_err(account_err)?;
-        Ok(rows.into_iter().map(record).collect())
+        rows.into_iter().map(record).collect()
     }
 
     fn add(&self, key: &NewSecurityKey, now: DateTime<Utc>) -> Result<Option<i64>, AccountError> {
@@ -71,6 +82,8 @@ impl SecurityKeyStore for DieselSecurityKeyStore {
                 k::name.eq(&key.name),
                 k::credential_id.eq(&key.credential_id),
                 k::credential.eq(&key.credential),
+                k::attestation.eq(key.attestation.as_str()),
+                k::backup_eligible.eq(key.backup_eligible),
                 k::created_at.eq(db_time(now)),
                 k::last_used_at.eq(None::<NaiveDateTime>),
             ))

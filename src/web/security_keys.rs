@@ -2,7 +2,8 @@
 //! names and dates, adding one (options as JSON for the page's script, then the
 //! authenticator's answer as a form field), removing one (never the last second factor).
 //! Every page needs a full sign-in, and a password entered within 15 minutes; otherwise
-//! the browser is sent to enter it again.
+//! the browser is sent to enter it again. The rules (suspension, the email, the other
+//! sessions ended) live in `idp::account::security_keys`.
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -12,14 +13,18 @@ use serde::{Deserialize, Serialize};
 use super::extract::{ButtonForm, KeyRegistrationForm, Lang, RecentlySignedIn, SessionForm};
 use super::i18n::Locale;
 use super::render::{self, page_context};
-use super::{AppState, WebError};
-use crate::idp::security_key::{self, Begun, Finish, KeyHolder, Removal};
+use super::{session, AppState, WebError};
+use crate::idp::account::security_keys::{self as keys, NewKey};
+use crate::idp::account::{Outcome, Problem};
+use crate::idp::security_key::Begun;
 use crate::sessions::SessionRecord;
 
 /// `/account/security-keys`'s query (the language is read by [`Lang`]).
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     done: Option<String>,
+    /// Set when the email announcing the change could not be sent.
+    unmailed: Option<String>,
 }
 
 /// A key as the page lists it.
@@ -58,24 +63,40 @@ pub async fn page(
         Some("removed") => Some("keys.removed"),
         _ => None,
     };
-    show(&state, locale, &session, notice, None, 200).await
+    let unmailed = notice.is_some() && q.unmailed.is_some();
+    let shown = Shown {
+        notice,
+        unmailed,
+        error: None,
+    };
+    show(&state, locale, &session, shown, 200).await
 }
 
-/// The page, with a notice or an error.
+/// What the page says above the list: a change made (and whether its email went), or why
+/// one was refused (a catalogue key).
+#[derive(Default)]
+struct Shown {
+    notice: Option<&'static str>,
+    unmailed: bool,
+    error: Option<&'static str>,
+}
+
+/// The page, with a notice or an error (or the browser is sent where it must go first).
 async fn show(
     state: &web::Data<AppState>,
     locale: Locale,
     session: &SessionRecord,
-    notice: Option<&str>,
-    error: Option<&str>,
+    shown: Shown,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let stored = session.clone();
-    let (_, keys) = state
-        .run(locale, move |deps| {
-            security_key::user_and_keys(deps, &stored)
-        })
-        .await?;
+    let keys = match state
+        .run(locale, move |deps| keys::list(deps, &stored))
+        .await?
+    {
+        Outcome::Done { value, .. } => value,
+        other => return Ok(elsewhere(locale, &other)),
+    };
     let rows: Vec<KeyRow> = keys
         .iter()
         .map(|k| KeyRow {
@@ -94,13 +115,57 @@ async fn show(
     for (name, key) in TEXTS {
         context.insert(*name, locale.t(key));
     }
-    if let Some(key) = notice {
+    if let Some(key) = shown.notice {
         context.insert("notice", locale.t(key));
     }
-    if let Some(key) = error {
+    if shown.unmailed {
+        context.insert("unmailed", locale.t("account.unmailed"));
+    }
+    if let Some(key) = shown.error {
         context.insert("error", locale.t(key));
     }
     render::page("security_keys.html", &context, Vec::new(), status)
+}
+
+/// Where a browser goes when the account's gate stops it: to sign in (no full sign-in, or
+/// the user is suspended or gone), or to type the password again.
+fn elsewhere<T>(locale: Locale, outcome: &Outcome<T>) -> HttpResponse {
+    match outcome {
+        Outcome::ReauthenticationNeeded => render::redirect(&session::reauthenticate_url(locale)),
+        _ => render::redirect(&format!("/sign-in?locale={}", locale.code())),
+    }
+}
+
+/// After a change: the page with its notice, or with why it was refused.
+async fn changed<T>(
+    state: &web::Data<AppState>,
+    locale: Locale,
+    session: &SessionRecord,
+    outcome: Outcome<T>,
+    done: &str,
+) -> Result<HttpResponse, WebError> {
+    match outcome {
+        Outcome::Done { notified, .. } => {
+            let unmailed = if notified { "" } else { "&unmailed=1" };
+            Ok(render::redirect(&format!(
+                "/account/security-keys?locale={}&done={done}{unmailed}",
+                locale.code()
+            )))
+        }
+        Outcome::Refused(Problem::NoSuchKey) => Err(WebError::NotFound),
+        Outcome::Refused(problem) => {
+            let (key, status) = match problem {
+                Problem::KeyRefused(why) => render::key_refusal(why),
+                _ => ("keys.last_factor", 409),
+            };
+            let shown = Shown {
+                error: Some(key),
+                ..Shown::default()
+            };
+            show(state, locale, session, shown, status).await
+        }
+        other => Ok(elsewhere(locale, &other)),
+    }
 }
 
 /// Dates on the page: UTC, to the minute.
@@ -136,29 +201,20 @@ pub async fn options(
     form: KeyForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
     let session = form.session;
-    let begun = state
-        .run(locale, move |deps| {
-            let (user, keys) = security_key::user_and_keys(deps, &session)?;
-            let Some(handle) = security_key::handle_of(&user) else {
-                return Ok(Begun::Unavailable);
-            };
-            // The account's label in the authenticator: its sign-in email (else its public id).
-            let label =
-                security_key::sign_in_email(deps, &user)?.unwrap_or_else(|| user.public_id.clone());
-            let holder = KeyHolder {
-                handle,
-                user_id: Some(user.id),
-                name: &label,
-                display_name: &label,
-            };
-            let exclude: Vec<String> = keys.into_iter().map(|k| k.credential_id).collect();
-            security_key::begin_registration(deps, &holder, &exclude)
-        })
+    let outcome = state
+        .run(locale, move |deps| keys::begin_adding(deps, &session))
         .await?;
-    match begun {
-        Begun::Ceremony(ceremony) => render::ceremony_json(&ceremony),
-        Begun::RateLimited => Err(WebError::RateLimited { locale }),
-        Begun::NoKeys | Begun::Unavailable => Err(WebError::NotFound),
+    match outcome {
+        Outcome::Done {
+            value: Begun::Ceremony(ceremony),
+            ..
+        } => render::ceremony_json(&ceremony),
+        Outcome::Done {
+            value: Begun::RateLimited,
+            ..
+        } => Err(WebError::RateLimited { locale }),
+        Outcome::Done { .. } | Outcome::Refused(_) => Err(WebError::NotFound),
+        other => Ok(elsewhere(locale, &other)),
     }
 }
 
@@ -169,22 +225,17 @@ pub async fn add(
     KeyForm { form, session, .. }: KeyForm<KeyRegistrationForm>,
 ) -> Result<HttpResponse, WebError> {
     let stored = session.clone();
-    let finished = state
+    let outcome = state
         .run(locale, move |deps| {
-            let (user, _) = security_key::user_and_keys(deps, &stored)?;
-            security_key::register_for_user(deps, &user, &form.name, &form.ceremony, &form.response)
+            let key = NewKey {
+                name: &form.name,
+                ceremony: &form.ceremony,
+                response: &form.response,
+            };
+            keys::add(deps, &stored, &key)
         })
         .await?;
-    match finished {
-        Finish::Done(_) => Ok(render::redirect(&format!(
-            "/account/security-keys?locale={}&done=added",
-            locale.code()
-        ))),
-        Finish::Refused(why) => {
-            let (key, status) = render::key_refusal(why);
-            show(&state, locale, &session, None, Some(key), status).await
-        }
-    }
+    changed(&state, locale, &session, outcome, "added").await
 }
 
 /// `POST /account/security-keys/{id}/remove`.
@@ -195,28 +246,8 @@ pub async fn remove(
     form: KeyForm<ButtonForm>,
 ) -> Result<HttpResponse, WebError> {
     let (session, stored) = (form.session.clone(), form.session);
-    let removal = state
-        .run(locale, move |deps| {
-            let (user, _) = security_key::user_and_keys(deps, &stored)?;
-            security_key::remove_for_user(deps, &user, key_id)
-        })
+    let outcome = state
+        .run(locale, move |deps| keys::remove(deps, &stored, key_id))
         .await?;
-    match removal {
-        Removal::Removed => Ok(render::redirect(&format!(
-            "/account/security-keys?locale={}&done=removed",
-            locale.code()
-        ))),
-        Removal::NotFound => Err(WebError::NotFound),
-        Removal::LastFactor => {
-            show(
-                &state,
-                locale,
-                &session,
-                None,
-                Some("keys.last_factor"),
-                409,
-            )
-            .await
-        }
-    }
+    changed(&state, locale, &session, outcome, "removed").await
 }

@@ -221,9 +221,10 @@ pub async fn key_options(
 ) -> Result<HttpResponse, WebError> {
     let client = extract::client_address(&state, &req);
     let session = form.session;
+    let pending = session::pending_hash(&req);
     let begun = state
         .run(locale, move |deps| {
-            security_key::begin_authentication(deps, &session, &client)
+            security_key::begin_authentication(deps, &session, &client, pending.as_ref())
         })
         .await?;
     match begun {

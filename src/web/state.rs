@@ -122,6 +122,7 @@ impl AppState {
             relying_party: Arc::new(RelyingParty::new(
                 &config.base_url,
                 &config.organization.display_name,
+                &config.aal3_attestation_roots,
             )),
             config,
             keys,

@@ -48,10 +48,19 @@ pub fn start_at(now: chrono::DateTime<Utc>) -> Flow {
 
 /// A flow over `db` (SQLite or PostgreSQL), seeded like `start`.
 pub fn start_on(db: super::TestDb, now: chrono::DateTime<Utc>) -> Flow {
+    start_configured(db, now, |_| {})
+}
+
+/// As `start_on`, with the test configuration changed by `configure` first.
+pub fn start_configured(
+    db: super::TestDb,
+    now: chrono::DateTime<Utc>,
+    configure: impl FnOnce(&mut saml_idp::config::Config),
+) -> Flow {
     super::seed_fixture_sps(&db);
     add_verified_sp(&db);
     let clock = Arc::new(ManualClock::new(now));
-    let state = super::app_state_at(&db, clock.clone());
+    let state = super::app_state_configured(&db, clock.clone(), configure);
     let backup = add_user(&state, "ada@example.gov", None, None);
     Flow {
         _db: db,

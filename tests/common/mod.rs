@@ -235,7 +235,17 @@ pub fn app_state(db: &TestDb) -> AppState {
 
 /// As `app_state`, with the given clock.
 pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
-    let config = config(&db.url);
+    app_state_configured(db, clock, |_| {})
+}
+
+/// As `app_state_at`, with the test configuration changed by `configure` first.
+pub fn app_state_configured(
+    db: &TestDb,
+    clock: Arc<dyn Clock>,
+    configure: impl FnOnce(&mut Config),
+) -> AppState {
+    let mut config = config(&db.url);
+    configure(&mut config);
     let keys = key_ring();
     let metadata =
         MetadataDocuments::build(&config, &keys, &SequentialIds::default()).expect("metadata");

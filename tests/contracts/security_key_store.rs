@@ -2,13 +2,16 @@
 //! (memory, SQLite, PostgreSQL when `TEST_DATABASE_URL` is set): keys are listed per user in
 //! the order they were added, removed only by their own user, a credential id is unique
 //! across users, a use updates the credential and its time, names are 1 to 64 characters,
-//! and removing the user removes the keys.
+//! the attestation verdict and the backup-eligible flag come back as stored, and removing
+//! the user removes the keys.
 
 use crate::common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use saml_idp::accounts::security_keys::{NewSecurityKey, SecurityKeyStore, NAME_MAX_CHARS};
+use saml_idp::accounts::security_keys::{
+    Attestation, NewSecurityKey, SecurityKeyStore, NAME_MAX_CHARS,
+};
 use saml_idp::accounts::AccountStore;
 
 common::stores::contract_tests! {
@@ -17,6 +20,7 @@ common::stores::contract_tests! {
     a_use_updates_the_credential_and_its_time(accounts, security_keys);
     only_its_own_user_removes_a_key(accounts, security_keys);
     a_name_is_one_to_sixty_four_characters(accounts, security_keys);
+    the_attestation_verdict_and_backup_eligibility_round_trip(accounts, security_keys);
     removing_a_user_removes_their_keys_and_frees_the_credential_id(accounts, security_keys);
 }
 
@@ -38,6 +42,8 @@ fn key(user_id: i64, name: &str, credential_id: &str) -> NewSecurityKey {
         name: name.into(),
         credential_id: credential_id.into(),
         credential: format!("{{\"cred\":\"{credential_id}\"}}"),
+        attestation: Attestation::Absent,
+        backup_eligible: false,
     }
 }
 
@@ -135,6 +141,45 @@ fn a_name_is_one_to_sixty_four_characters(
     assert!(store.add(&key(ada, &too_long, "cred-x"), t0()).is_err());
     assert!(store.add(&key(ada, "", "cred-y"), t0()).is_err(), "empty");
     assert_eq!(store.count_for_user(ada), Ok(1));
+}
+
+fn the_attestation_verdict_and_backup_eligibility_round_trip(
+    accounts: &dyn AccountStore,
+    store: &dyn SecurityKeyStore,
+) {
+    let ada = user(accounts, "ada");
+    let kinds = [
+        (Attestation::Absent, false),
+        (Attestation::Untrusted, true),
+        (Attestation::Trusted, false),
+        (Attestation::Trusted, true),
+    ];
+    for (i, (attestation, backup_eligible)) in kinds.into_iter().enumerate() {
+        let new = NewSecurityKey {
+            attestation,
+            backup_eligible,
+            ..key(ada, "Key", &format!("cred-{i}"))
+        };
+        add(store, new, t0());
+    }
+    let listed = store.list_for_user(ada).expect("list");
+    let read: Vec<(Attestation, bool)> = listed
+        .iter()
+        .map(|k| (k.attestation, k.backup_eligible))
+        .collect();
+    assert_eq!(read, kinds);
+    let bound: Vec<bool> = listed.iter().map(|k| k.is_hardware_bound()).collect();
+    assert_eq!(
+        bound,
+        [false, false, true, false],
+        "only trusted and not synced"
+    );
+    // A use changes neither.
+    store
+        .record_use(listed[2].id, "{}", t0())
+        .expect("record use");
+    let used = &store.list_for_user(ada).expect("list")[2];
+    assert_eq!((used.attestation, used.backup_eligible), kinds[2]);
 }
 
 fn removing_a_user_removes_their_keys_and_frees_the_credential_id(

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod aal3;
 mod account_lock;
 mod account_page;
 mod audit_trail;
@@ -15,6 +16,7 @@ mod error_languages;
 mod fuzz_corpus;
 mod golden;
 mod http_hygiene;
+mod key_changes;
 mod logout;
 mod mail;
 mod metadata_http;

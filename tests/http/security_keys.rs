@@ -15,20 +15,20 @@ use common::soft_key::SoftKey;
 use saml_idp::accounts::security_keys::SecurityKeyRecord;
 use saml_idp::idp::security_key::{self, Begun, Finish, KeyHolder};
 
-const ORIGIN: &str = common::BASE_URL;
-const PHISHING_RESISTANT: &str =
+pub(crate) const ORIGIN: &str = common::BASE_URL;
+pub(crate) const PHISHING_RESISTANT: &str =
     "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true";
 const HSPD12: &str = "http://idmanagement.gov/ns/assurance/aal/2?hspd12=true";
-const ADA: &str = "ada@example.gov";
-const BOB: &str = "bob@example.gov";
-const KEYS: &str = "/account/security-keys";
+pub(crate) const ADA: &str = "ada@example.gov";
+pub(crate) const BOB: &str = "bob@example.gov";
+pub(crate) const KEYS: &str = "/account/security-keys";
 const KEY_FAILED: &str = "That security key could not be verified.";
 
-fn request(id: &str, contexts: &[&str]) -> String {
+pub(crate) fn request(id: &str, contexts: &[&str]) -> String {
     authn_request(SP1, "", contexts).replace("ID=\"_flow\"", &format!("ID=\"{id}\""))
 }
 
-fn user_id(f: &Flow, email: &str) -> i64 {
+pub(crate) fn user_id(f: &Flow, email: &str) -> i64 {
     let (_, lookup) = f.state.account_crypto.email_lookup(email).expect("email");
     f.state
         .stores
@@ -39,7 +39,7 @@ fn user_id(f: &Flow, email: &str) -> i64 {
         .id
 }
 
-fn keys_of(f: &Flow, email: &str) -> Vec<SecurityKeyRecord> {
+pub(crate) fn keys_of(f: &Flow, email: &str) -> Vec<SecurityKeyRecord> {
     f.state
         .stores
         .security_keys
@@ -58,7 +58,7 @@ fn failures(f: &Flow, email: &str) -> i32 {
 }
 
 /// Password and TOTP code, no SAML request: the browser lands on the home page.
-async fn sign_in_with_code(f: &mut Flow, email: &str) {
+pub(crate) async fn sign_in_with_code(f: &mut Flow, email: &str) {
     let pw = f.password(email, PASSWORD).await;
     assert_eq!(pw.location, "/sign-in/mfa?locale=en", "{}", pw.body);
     let code = f.code();
@@ -73,11 +73,11 @@ async fn sign_in_with_code(f: &mut Flow, email: &str) {
 }
 
 /// Options for registering a key: (csrf, ceremony token, options).
-async fn registration_options(f: &mut Flow) -> (String, String, Value) {
+pub(crate) async fn registration_options(f: &mut Flow) -> (String, String, Value) {
     f.ceremony(KEYS, "/account/security-keys/options").await
 }
 
-async fn finish_registration(
+pub(crate) async fn finish_registration(
     f: &mut Flow,
     csrf: &str,
     ceremony: &str,
@@ -96,19 +96,24 @@ async fn finish_registration(
     .await
 }
 
-async fn register(f: &mut Flow, key: &mut SoftKey, name: &str) -> Answer {
+pub(crate) async fn register(f: &mut Flow, key: &mut SoftKey, name: &str) -> Answer {
     let (csrf, ceremony, options) = registration_options(f).await;
     let response = key.register(&options, ORIGIN);
     finish_registration(f, &csrf, &ceremony, name, &response).await
 }
 
 /// Options for signing in with a key: (csrf, ceremony token, options).
-async fn sign_in_options(f: &mut Flow) -> (String, String, Value) {
+pub(crate) async fn sign_in_options(f: &mut Flow) -> (String, String, Value) {
     f.ceremony("/sign-in/mfa?locale=en", "/sign-in/security-key/options")
         .await
 }
 
-async fn post_assertion(f: &mut Flow, csrf: &str, ceremony: &str, response: &str) -> Answer {
+pub(crate) async fn post_assertion(
+    f: &mut Flow,
+    csrf: &str,
+    ceremony: &str,
+    response: &str,
+) -> Answer {
     f.post(
         "/sign-in/security-key",
         &[
@@ -120,7 +125,7 @@ async fn post_assertion(f: &mut Flow, csrf: &str, ceremony: &str, response: &str
     .await
 }
 
-async fn sign_in_with_key(f: &mut Flow, key: &mut SoftKey) -> Answer {
+pub(crate) async fn sign_in_with_key(f: &mut Flow, key: &mut SoftKey) -> Answer {
     let (csrf, ceremony, options) = sign_in_options(f).await;
     let response = key.sign(&options, ORIGIN);
     post_assertion(f, &csrf, &ceremony, &response).await
@@ -458,7 +463,6 @@ async fn refused_registrations_store_nothing() {
 /// A user with a security key and no authentication app, created the way sign-up will:
 /// the ceremony's use cases, then the store.
 fn add_key_only_user(f: &Flow, email: &str, key: &mut SoftKey) {
-    use saml_idp::accounts::security_keys::NewSecurityKey;
     use saml_idp::accounts::{password, EmailRecord, NewUser};
     let crypto = &f.state.account_crypto;
     let (normalized, lookup) = crypto.email_lookup(email).expect("email");
@@ -508,15 +512,7 @@ fn add_key_only_user(f: &Flow, email: &str, key: &mut SoftKey) {
     f.state
         .stores
         .security_keys
-        .add(
-            &NewSecurityKey {
-                user_id: id,
-                name: "First key".into(),
-                credential_id: registered.credential_id,
-                credential: registered.credential,
-            },
-            deps.now,
-        )
+        .add(&registered.for_user(id, "First key".into()), deps.now)
         .expect("add")
         .expect("new credential");
 }

@@ -15,8 +15,8 @@ use common::soft_key::SoftKey;
 use saml_idp::accounts::totp::{self, TotpSecret};
 use saml_idp::mail::{Change, Mail};
 
-const NEW_EMAIL: &str = "grace@example.gov";
-const NEW_PASSWORD: &str = "tidal basin cherry blossoms";
+pub(crate) const NEW_EMAIL: &str = "grace@example.gov";
+pub(crate) const NEW_PASSWORD: &str = "tidal basin cherry blossoms";
 const KEY_PAGE: &str = "/sign-up/security-key";
 const KEY_OPTIONS: &str = "/sign-up/security-key/options";
 const PHISHING_RESISTANT: &str =
@@ -406,7 +406,7 @@ async fn sign_up_through_the_outbox() {
 }
 
 /// Email and password done: the browser holds a live sign-up past its password.
-async fn up_to_the_second_factor(f: &mut Flow, mailer: &RecordingMailer, email: &str) {
+pub(crate) async fn up_to_the_second_factor(f: &mut Flow, mailer: &RecordingMailer, email: &str) {
     start_sign_up(f, email).await;
     let link = mailer.last_link_path();
     let chosen = choose_password(f, &link, NEW_PASSWORD, NEW_PASSWORD).await;
@@ -414,7 +414,12 @@ async fn up_to_the_second_factor(f: &mut Flow, mailer: &RecordingMailer, email: 
 }
 
 /// Registers `key` at `origin` on the sign-up's security-key page, named `name`.
-async fn sign_up_key(f: &mut Flow, key: &mut SoftKey, name: &str, origin: &str) -> Answer {
+pub(crate) async fn sign_up_key(
+    f: &mut Flow,
+    key: &mut SoftKey,
+    name: &str,
+    origin: &str,
+) -> Answer {
     let (csrf, ceremony, options) = f.ceremony(KEY_PAGE, KEY_OPTIONS).await;
     let response = key.register(&options, origin);
     f.post(

@@ -111,7 +111,8 @@ pub fn confirm_totp(
     done(deps, &user, Change::TotpAdded, None, ())
 }
 
-/// Removes the authenticator app, unless it is the last second factor.
+/// Removes the authenticator app, unless it is the last second factor; the account's other
+/// sessions end.
 pub fn remove_totp(deps: &Deps<'_>, session: &SessionRecord) -> Result<Outcome, Error> {
     let user = match gate(deps, session, Fresh::Password)? {
         Ok(user) => user,
@@ -125,6 +126,9 @@ pub fn remove_totp(deps: &Deps<'_>, session: &SessionRecord) -> Result<Outcome, 
         return Ok(Outcome::Refused(Problem::LastFactor));
     }
     deps.accounts.set_totp(user.id, None, deps.now)?;
+    // SPEC 17: a removed factor signs no other browser in any longer.
+    deps.sessions
+        .delete_others_for_user(user.id, &session.token_hash)?;
     done(deps, &user, Change::TotpRemoved, None, ())
 }
 

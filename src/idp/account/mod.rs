@@ -13,11 +13,13 @@ pub mod factors;
 pub mod overview;
 pub mod password;
 pub mod reauth;
+pub mod security_keys;
 
 use super::audit;
 use super::{notice, Deps, Error};
 use crate::accounts::password_policy::PasswordProblem;
 use crate::accounts::{UserRecord, UserStatus};
+use crate::idp::security_key::Refusal;
 use crate::idp::sign_in::Recheck;
 use crate::mail::{Change, Mail};
 use crate::sessions::SessionRecord;
@@ -64,6 +66,10 @@ pub enum Problem {
     NotConnected,
     /// The email the change needs (a confirmation link) could not be sent; nothing changed.
     MailFailed,
+    /// A security key could not be registered (SPEC 18).
+    KeyRefused(Refusal),
+    /// No such security key on this account.
+    NoSuchKey,
 }
 
 impl<T> From<Stop> for Outcome<T> {

@@ -14,7 +14,7 @@ pub mod release;
 use std::sync::Arc;
 
 use pending::{PendingRequest, PENDING_LIFETIME_MINUTES};
-use policy::{next_step, Answer, Ask, Facts, Step, Stop};
+use policy::{next_step, Answer, Ask, Facts, Keys, Step, Stop};
 
 use super::audit;
 use super::intake::authn::{intake, Settings, Verdict};
@@ -199,9 +199,9 @@ fn decide(
         Some(id) => deps.accounts.get(id)?,
         None => None,
     };
-    let has_security_key = match &user {
-        Some(u) => super::security_key::has_usable_key(deps, u.id)?,
-        None => false,
+    let keys = match &user {
+        Some(u) => super::security_key::key_strength(deps, u.id)?,
+        None => Keys::None,
     };
     let (remembered, consented) = match &user {
         Some(u) => (
@@ -224,7 +224,7 @@ fn decide(
         remembered,
         user_verified: user.as_ref().is_some_and(|u| u.verified_at.is_some()),
         mfa_method: signed_in.and_then(|s| s.mfa_method),
-        has_security_key,
+        keys,
         consented: consented.as_deref(),
     }))
 }

@@ -26,9 +26,20 @@ pub struct Facts<'a> {
     pub user_verified: bool,
     /// How the second factor was verified in this session, if it was.
     pub mfa_method: Option<MfaMethod>,
-    /// The user has a WebAuthn security key this server can use (SPEC 18).
-    pub has_security_key: bool,
+    /// What the user's WebAuthn security keys can do on this server (SPEC 18).
+    pub keys: Keys,
     pub consented: Option<&'a [String]>,
+}
+
+/// The strongest sign-in the user's security keys allow here (SPEC 18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Keys {
+    /// No key (or keys cannot be used at this address).
+    None,
+    /// Phishing resistant: `aal/2?phishing_resistant=true`.
+    PhishingResistant,
+    /// A hardware-bound key (attested to a configured root, not backup eligible): `aal/3`.
+    Aal3,
 }
 
 /// What happens next: one of three kinds, so no caller has an impossible arm.
@@ -59,6 +70,8 @@ pub enum Ask {
 pub enum Stop {
     Suspended,
     PhishingResistantRequired,
+    /// `aal/3` and the user has no hardware-bound key (or no attestation root is configured).
+    HardwareKeyRequired,
     VerifyIdentity,
 }
 
@@ -81,9 +94,9 @@ fn fresh(at: Option<DateTime<Utc>>, since: Option<DateTime<Utc>>) -> bool {
     }
 }
 
-/// `aal/3` (requested, or the SP's default with none requested) asks for a phishing-resistant
-/// authenticator that verified its user (SPEC 18).
-fn needs_user_verification(p: &PendingRequest, sp: &ServiceProvider) -> bool {
+/// `aal/3` (requested, or the SP's default with none requested) asks for a hardware-bound
+/// key that verified its user (SPEC 18).
+pub fn needs_aal3(p: &PendingRequest, sp: &ServiceProvider) -> bool {
     match &p.authn_context.aal_value {
         Some(value) => value == AAL3,
         None => sp.default_aal == Some(3),
@@ -111,14 +124,21 @@ pub fn next_step(f: &Facts<'_>) -> Step {
     let aal = p.authn_context.aal;
     // PIV/CAC is not offered; a security key is the only phishing-resistant authenticator.
     let phishing_resistant = aal == Aal::PhishingResistant;
-    if aal == Aal::Hspd12 || (phishing_resistant && !f.has_security_key) {
+    let aal3 = phishing_resistant && needs_aal3(p, f.sp);
+    if aal3 && f.keys < Keys::Aal3 {
+        return Step::Stop(Stop::HardwareKeyRequired);
+    }
+    if aal == Aal::Hspd12 || (phishing_resistant && f.keys == Keys::None) {
         return Step::Stop(Stop::PhishingResistantRequired);
     }
     if phishing_resistant {
-        let needs_uv = needs_user_verification(p, f.sp);
-        let by_key = f
-            .mfa_method
-            .is_some_and(|m| m.is_phishing_resistant() && (m.is_aal3() || !needs_uv));
+        let by_key = f.mfa_method.is_some_and(|m| {
+            if aal3 {
+                m.is_aal3()
+            } else {
+                m.is_phishing_resistant()
+            }
+        });
         if !(by_key && fresh(f.mfa_at, since)) {
             return interact(Ask::SecurityKey);
         }
@@ -181,7 +201,7 @@ mod tests {
         verified: bool,
         consented: bool,
         method: Option<MfaMethod>,
-        has_key: bool,
+        keys: Keys,
         expect: &'static str,
     }
 
@@ -196,7 +216,7 @@ mod tests {
         verified: false,
         consented: true,
         method: Some(MfaMethod::Totp),
-        has_key: false,
+        keys: Keys::None,
         expect: "",
     };
 
@@ -271,7 +291,7 @@ mod tests {
         Case {
             name: "phishing resistant, TOTP in this session, user has a key",
             values: PHISHING_RESISTANT,
-            has_key: true,
+            keys: Keys::PhishingResistant,
             expect: "SecurityKey",
             ..BASE
         },
@@ -279,14 +299,14 @@ mod tests {
             name: "phishing resistant, passive, user has a key",
             values: PHISHING_RESISTANT,
             passive: true,
-            has_key: true,
+            keys: Keys::PhishingResistant,
             expect: "NoPassive",
             ..BASE
         },
         Case {
             name: "phishing resistant, key in this session",
             values: PHISHING_RESISTANT,
-            has_key: true,
+            keys: Keys::PhishingResistant,
             method: Some(MfaMethod::SecurityKey),
             expect: "HandOff",
             ..BASE
@@ -296,7 +316,7 @@ mod tests {
             values: PHISHING_RESISTANT,
             force: true,
             password_at: Some(11),
-            has_key: true,
+            keys: Keys::PhishingResistant,
             method: Some(MfaMethod::SecurityKey),
             expect: "SecurityKey",
             ..BASE
@@ -305,22 +325,52 @@ mod tests {
             name: "aal/2 with a key in this session",
             values: AAL2,
             method: Some(MfaMethod::SecurityKey),
-            has_key: true,
+            keys: Keys::PhishingResistant,
             expect: "HandOff",
             ..BASE
         },
         Case {
-            name: "aal/3, key without user verification",
+            name: "aal/3, no key",
             values: AAL3,
-            has_key: true,
+            expect: "HardwareKeyRequired",
+            ..BASE
+        },
+        Case {
+            name: "aal/3, only keys that are not hardware bound (or no roots)",
+            values: AAL3,
+            keys: Keys::PhishingResistant,
+            method: Some(MfaMethod::SecurityKey),
+            expect: "HardwareKeyRequired",
+            ..BASE
+        },
+        Case {
+            name: "aal/3, a hardware-bound key, another key in this session",
+            values: AAL3,
+            keys: Keys::Aal3,
             method: Some(MfaMethod::SecurityKey),
             expect: "SecurityKey",
             ..BASE
         },
         Case {
-            name: "aal/3, key with user verification",
+            name: "aal/3, passive, a hardware-bound key not used yet",
             values: AAL3,
-            has_key: true,
+            passive: true,
+            keys: Keys::Aal3,
+            expect: "NoPassive",
+            ..BASE
+        },
+        Case {
+            name: "aal/3, AAL3 in this session",
+            values: AAL3,
+            keys: Keys::Aal3,
+            method: Some(MfaMethod::SecurityKeyVerified),
+            expect: "HandOff",
+            ..BASE
+        },
+        Case {
+            name: "phishing resistant, AAL3 in this session",
+            values: PHISHING_RESISTANT,
+            keys: Keys::Aal3,
             method: Some(MfaMethod::SecurityKeyVerified),
             expect: "HandOff",
             ..BASE
@@ -328,7 +378,7 @@ mod tests {
         Case {
             name: "hspd12 stays refused with a key",
             values: &["http://idmanagement.gov/ns/assurance/aal/2?hspd12=true"],
-            has_key: true,
+            keys: Keys::PhishingResistant,
             method: Some(MfaMethod::SecurityKeyVerified),
             expect: "PhishingResistantRequired",
             ..BASE
@@ -388,6 +438,7 @@ mod tests {
             Step::Answer(Answer::NoPassive) => "NoPassive",
             Step::Stop(Stop::Suspended) => "Suspended",
             Step::Stop(Stop::PhishingResistantRequired) => "PhishingResistantRequired",
+            Step::Stop(Stop::HardwareKeyRequired) => "HardwareKeyRequired",
             Step::Stop(Stop::VerifyIdentity) => "VerifyIdentity",
             Step::Ask(Ask::Consent(_)) => "Consent",
             Step::Answer(Answer::HandOff(_)) => "HandOff",
@@ -409,7 +460,7 @@ mod tests {
                 remembered: c.remembered,
                 user_verified: c.verified,
                 mfa_method: c.method,
-                has_security_key: c.has_key,
+                keys: c.keys,
                 consented: c.consented.then_some(everything.as_slice()),
             };
             assert_eq!(name(&next_step(&facts)), c.expect, "{}", c.name);
@@ -428,7 +479,7 @@ mod tests {
             remembered: false,
             user_verified: false,
             mfa_method: Some(MfaMethod::Totp),
-            has_security_key: false,
+            keys: Keys::None,
             consented: None,
         };
         assert_eq!(next_step(&facts), Step::Stop(Stop::Suspended));

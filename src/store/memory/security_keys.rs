@@ -55,6 +55,8 @@ impl SecurityKeyStore for MemorySecurityKeyStore {
             name: key.name.clone(),
             credential_id: key.credential_id.clone(),
             credential: key.credential.clone(),
+            attestation: key.attestation,
+            backup_eligible: key.backup_eligible,
             created_at: now,
             last_used_at: None,
         };

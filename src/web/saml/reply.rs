@@ -93,9 +93,13 @@ fn ask_page(locale: Locale, ask: &Ask) -> HttpResponse {
 fn stop_page(locale: Locale, sp: &ServiceProvider, stop: Stop) -> Result<HttpResponse, WebError> {
     match stop {
         Stop::Suspended => render::message(locale, "suspended", Some(sp), None, 403),
-        Stop::PhishingResistantRequired => {
+        Stop::PhishingResistantRequired | Stop::HardwareKeyRequired => {
+            let page = match stop {
+                Stop::HardwareKeyRequired => "hardware_key",
+                _ => "phishing",
+            };
             let link = sp.return_to_sp_url.as_deref().map(|u| (u, "signin.cancel"));
-            render::message(locale, "phishing", Some(sp), link, 403)
+            render::message(locale, page, Some(sp), link, 403)
         }
         Stop::VerifyIdentity => {
             let link = sp
