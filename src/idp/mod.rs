@@ -9,6 +9,7 @@ pub mod error;
 pub mod intake;
 pub mod logout;
 pub mod metadata;
+pub mod outgoing;
 pub mod recovery;
 pub mod relying_party;
 pub mod response;

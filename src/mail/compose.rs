@@ -106,6 +106,19 @@ fn shape(mail: &Mail) -> Shape<'_> {
             change: Some(*change),
             notes: &["not_you"],
         },
+        Mail::NoAccount => notice("no_account", &["ignore"]),
+        Mail::EmailInUse => notice("email_in_use", &["ignore"]),
+        Mail::AddressRemoved => notice("address_removed", &["not_you"]),
+    }
+}
+
+/// A message without links: its intro and its notes.
+fn notice(prefix: &'static str, notes: &'static [&'static str]) -> Shape<'static> {
+    Shape {
+        prefix,
+        links: Vec::new(),
+        change: None,
+        notes,
     }
 }
 
@@ -205,6 +218,7 @@ mod tests {
                 .iter()
                 .map(|&change| Mail::AccountChanged { change }),
         );
+        mails.extend([Mail::NoAccount, Mail::EmailInUse, Mail::AddressRemoved]);
         mails
     }
 
@@ -233,7 +247,10 @@ mod tests {
                         sign_in_link,
                         reset_link,
                     } => vec![sign_in_link, reset_link],
-                    Mail::AccountChanged { .. } => vec![],
+                    Mail::AccountChanged { .. }
+                    | Mail::NoAccount
+                    | Mail::EmailInUse
+                    | Mail::AddressRemoved => vec![],
                 };
                 for link in links {
                     assert!(c.text.contains(link), "{locale} {mail:?}");

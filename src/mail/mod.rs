@@ -5,17 +5,20 @@
 
 pub mod compose;
 pub mod outbox;
+pub mod queue;
 pub mod sender;
 pub mod setting;
 pub mod smtp;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use sender::Sender;
 pub use setting::{MailerSetting, SmtpServer};
 
 /// What a message says; each is rendered in the user's locale, as plain text and HTML.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialised (sealed) into the queue between the request that asks for it and its delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mail {
     /// Sign-up: confirm this address to go on (the link is single-use, valid 24 h).
     ConfirmEmail { link: String },
@@ -32,10 +35,18 @@ pub enum Mail {
     ConfirmNewEmail { link: String },
     /// A change made on the account (sent to every confirmed address of the account).
     AccountChanged { change: Change },
+    /// Forgot password for an address that no account uses: the address is told so (the
+    /// person asking sees the same page as for a known address).
+    NoAccount,
+    /// An address added on the account page that an account already has: the address is
+    /// told, and nothing is added (the person adding it sees the same page as for a new one).
+    EmailInUse,
+    /// Sent to an address removed from an account: links sent to it no longer work.
+    AddressRemoved,
 }
 
 /// The account changes that are announced by email (SPEC 17).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Change {
     PasswordChanged,
     PasswordReset,
@@ -75,8 +86,9 @@ impl Change {
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum MailError {
-    /// The transport could not deliver (server down, refused, outbox not writable). The user
-    /// is told the email could not be sent; nothing is half-created.
+    /// The transport could not deliver (server down, refused, outbox not writable), or the
+    /// queue could not take the message (its database failed). Delivery failures are the
+    /// worker's to retry; only a queue failure reaches a use case.
     #[error("the email could not be sent: {0}")]
     Unavailable(String),
     /// A recipient address the transport cannot use.
@@ -85,6 +97,8 @@ pub enum MailError {
 }
 
 /// Sends one message to `to` (clear addresses, never logged) in `locale` (`en`, `es`, `fr`).
+/// The use cases call the queue's implementation ([`queue::QueueMailer`]: the message is
+/// stored and the call returns); the worker calls the transport's ([`Sender`]).
 pub trait Mailer: Send + Sync {
     fn send(&self, to: &[String], mail: &Mail, locale: &str) -> Result<(), MailError>;
 }
@@ -98,6 +112,9 @@ impl Mail {
             Mail::ResetPassword { .. } => "reset_password",
             Mail::ConfirmNewEmail { .. } => "confirm_new_email",
             Mail::AccountChanged { .. } => "account_changed",
+            Mail::NoAccount => "no_account",
+            Mail::EmailInUse => "email_in_use",
+            Mail::AddressRemoved => "address_removed",
         }
     }
 }

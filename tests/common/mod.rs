@@ -229,7 +229,11 @@ pub fn app_state(db: &TestDb) -> AppState {
 
 /// As `app_state`, with the given clock.
 pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
-    let config = config(&db.url);
+    app_state_with(db, clock, config(&db.url))
+}
+
+/// As `app_state_at`, with the given configuration (e.g. another `mailer` or `[mail]`).
+pub fn app_state_with(db: &TestDb, clock: Arc<dyn Clock>, config: Config) -> AppState {
     let keys = key_ring();
     let metadata =
         MetadataDocuments::build(&config, &keys, &SequentialIds::default()).expect("metadata");

@@ -15,6 +15,7 @@ mod golden;
 mod http_hygiene;
 mod logout;
 mod mail;
+mod mail_queue;
 mod metadata_http;
 mod properties;
 mod response_interop;
