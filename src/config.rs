@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::mail::queue::QueueSettings;
 use crate::mail::MailerSetting;
 use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
@@ -142,6 +143,8 @@ pub struct Config {
     pub mailer: MailerSetting,
     /// The From address of every email; default `no-reply@{host of base_url}`.
     pub mail_from: String,
+    /// `[mail]`: per-address caps and the queue worker's timing (SPEC 17).
+    pub mail: QueueSettings,
     /// Days audit events are kept before the purge deletes them; 0 = for ever.
     pub audit_retention_days: u32,
     /// `[sign_in] lock_seconds`: the n-th successive lock of an account lasts the n-th
@@ -193,6 +196,8 @@ struct FileConfig {
     purge_interval_seconds: Option<u64>,
     mailer: Option<String>,
     mail_from: Option<String>,
+    #[serde(default)]
+    mail: FileMail,
     audit_retention_days: Option<u32>,
     log_format: Option<LogFormat>,
     #[serde(default)]
@@ -323,6 +328,82 @@ impl FileLimits {
     }
 }
 
+/// `[mail]`: each optional (SPEC 17; defaults in `mail::queue::QueueSettings`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMail {
+    max_per_address_per_hour: Option<u32>,
+    max_per_address_per_day: Option<u32>,
+    poll_interval_seconds: Option<u64>,
+    retry_seconds: Option<u64>,
+    max_retry_seconds: Option<u64>,
+    batch_size: Option<usize>,
+    lease_seconds: Option<u64>,
+}
+
+impl FileMail {
+    fn resolve(&self) -> Result<QueueSettings, ConfigError> {
+        let d = QueueSettings::default();
+        fn pick<T: Copy + PartialOrd + std::fmt::Display>(
+            field: &'static str,
+            v: Option<T>,
+            default: T,
+            (min, max): (T, T),
+        ) -> Result<T, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(n) if min <= n && n <= max => Ok(n),
+                Some(n) => Err(invalid(field, format!("{n} is outside {min}..={max}"))),
+            }
+        }
+        let seconds = |field, v, default: std::time::Duration, range| {
+            pick(field, v, default.as_secs(), range).map(std::time::Duration::from_secs)
+        };
+        let per_hour = pick(
+            "mail.max_per_address_per_hour",
+            self.max_per_address_per_hour,
+            d.max_per_address_per_hour,
+            (1, 1000),
+        )?;
+        let per_day = pick(
+            "mail.max_per_address_per_day",
+            self.max_per_address_per_day,
+            d.max_per_address_per_day.max(per_hour),
+            (per_hour, 10_000),
+        )?;
+        let retry_after = seconds(
+            "mail.retry_seconds",
+            self.retry_seconds,
+            d.retry_after,
+            (1, 86_400),
+        )?;
+        Ok(QueueSettings {
+            max_per_address_per_hour: per_hour,
+            max_per_address_per_day: per_day,
+            poll_interval: seconds(
+                "mail.poll_interval_seconds",
+                self.poll_interval_seconds,
+                d.poll_interval,
+                (1, 3600),
+            )?,
+            retry_after,
+            max_retry_after: seconds(
+                "mail.max_retry_seconds",
+                self.max_retry_seconds,
+                d.max_retry_after.max(retry_after),
+                (retry_after.as_secs(), 7 * 86_400),
+            )?,
+            batch_size: pick("mail.batch_size", self.batch_size, d.batch_size, (1, 1000))?,
+            lease: seconds(
+                "mail.lease_seconds",
+                self.lease_seconds,
+                d.lease,
+                (60, 86_400),
+            )?,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSigningKey {
@@ -382,6 +463,7 @@ impl Config {
             .parse::<MailerSetting>()
             .map_err(|detail| invalid("mailer", detail))?;
         let mail_from = resolve_mail_from(&overrides.mail_from, &file.mail_from, &base_url)?;
+        let mail = file.mail.resolve()?;
         let audit_retention_days = file
             .audit_retention_days
             .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS);
@@ -407,6 +489,7 @@ impl Config {
             log_format: overrides.log_format.or(file.log_format).unwrap_or_default(),
             mailer,
             mail_from,
+            mail,
             trusted_proxies,
             purge_interval_seconds,
             mode,
@@ -755,6 +838,34 @@ mod tests {
         assert!(err.to_string().contains("trusted_proxies"), "{err}");
         let err = load_file("purge_interval_seconds = 999999\n").expect_err("too long");
         assert!(err.to_string().contains("purge_interval_seconds"), "{err}");
+    }
+
+    #[test]
+    fn the_mail_section_sets_caps_and_timing_within_bounds() {
+        let c = load_file("").expect("defaults");
+        assert_eq!(c.mail, QueueSettings::default());
+        let c = load_file(
+            "[mail]\nmax_per_address_per_hour = 3\nmax_per_address_per_day = 5\nretry_seconds = 2\nmax_retry_seconds = 8\npoll_interval_seconds = 1\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            (
+                c.mail.max_per_address_per_hour,
+                c.mail.max_per_address_per_day
+            ),
+            (3, 5)
+        );
+        assert_eq!(c.mail.backoff(3).as_secs(), 8);
+        assert_eq!(c.mail.poll_interval.as_secs(), 1);
+        for bad in [
+            "[mail]\nmax_per_address_per_hour = 0\n",
+            "[mail]\nmax_per_address_per_hour = 20\nmax_per_address_per_day = 10\n",
+            "[mail]\nretry_seconds = 60\nmax_retry_seconds = 30\n",
+            "[mail]\nlease_seconds = 5\n",
+            "[mail]\nunknown = 1\n",
+        ] {
+            assert!(load_file(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //!   numbers and the audit trail cannot disagree;
 //! - XML signing time: around each signature; database time: from a pool checkout to its
 //!   return, and the wait for a connection;
-//! - pool, registry, audit-buffer and certificate gauges: read when `/metrics` is scraped.
+//! - pool, registry, audit-buffer and certificate gauges: read when `/metrics` is scraped;
+//! - the mail queue (SPEC 17): messages queued, sent, failed attempts and dropped by a cap
+//!   where it happens (`mail::queue`); its depth set by the node's worker after each round.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -46,6 +48,53 @@ pub struct Metrics {
     db_pool: IntGaugeVec,
     audit_buffered: IntGauge,
     certificate_not_after: IntGaugeVec,
+    mail: MailFamilies,
+}
+
+/// The mail queue's families (SPEC 17).
+struct MailFamilies {
+    queued: IntCounterVec,
+    sent: IntCounterVec,
+    failed: IntCounterVec,
+    dropped: IntCounterVec,
+    queue: IntGaugeVec,
+}
+
+impl MailFamilies {
+    fn new(r: &Registry) -> MailFamilies {
+        MailFamilies {
+            queued: counter(
+                r,
+                "saml_idp_mail_queued_total",
+                "Messages queued, by kind.",
+                &["kind"],
+            ),
+            sent: counter(
+                r,
+                "saml_idp_mail_sent_total",
+                "Messages delivered to the transport, by kind.",
+                &["kind"],
+            ),
+            failed: counter(
+                r,
+                "saml_idp_mail_failed_attempts_total",
+                "Delivery attempts that failed (each is retried), by kind.",
+                &["kind"],
+            ),
+            dropped: counter(
+                r,
+                "saml_idp_mail_dropped_total",
+                "Messages not queued because their address reached a cap (hourly, daily).",
+                &["cap"],
+            ),
+            queue: gauge_vec(
+                r,
+                "saml_idp_mail_queue_messages",
+                "Messages in the queue not sent yet (waiting), and of those the ones that failed at least once (failing).",
+                &["state"],
+            ),
+        }
+    }
 }
 
 /// What `/metrics` reads from the running node at scrape time.
@@ -194,6 +243,7 @@ impl Metrics {
                 "When each live year's signing certificate expires (Unix time).",
                 &["year"],
             ),
+            mail: MailFamilies::new(r),
             registry,
         }
     }
@@ -232,6 +282,32 @@ impl Metrics {
 
     pub fn db_wait(&self, elapsed: Duration) {
         self.db_wait.observe(elapsed.as_secs_f64());
+    }
+
+    /// A message queued (`kind` is one of `Mail::kind`'s fixed names).
+    pub fn mail_queued(&self, kind: &str) {
+        self.mail.queued.with_label_values(&[kind]).inc();
+    }
+
+    pub fn mail_sent(&self, kind: &str) {
+        self.mail.sent.with_label_values(&[kind]).inc();
+    }
+
+    pub fn mail_failed(&self, kind: &str) {
+        self.mail.failed.with_label_values(&[kind]).inc();
+    }
+
+    /// A message not queued: its address reached the `cap` (`hourly`, `daily`).
+    pub fn mail_dropped(&self, cap: &str) {
+        self.mail.dropped.with_label_values(&[cap]).inc();
+    }
+
+    /// The queue as the worker last saw it.
+    pub fn mail_queue(&self, waiting: u64, failing: u64) {
+        for (state, n) in [("waiting", waiting), ("failing", failing)] {
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            self.mail.queue.with_label_values(&[state]).set(n);
+        }
     }
 
     /// The text exposition, with the gauges read from the node just now.
@@ -373,6 +449,11 @@ mod tests {
         METRICS.signing(Duration::from_micros(900));
         METRICS.db_held(Duration::from_micros(200));
         METRICS.db_wait(Duration::from_micros(10));
+        METRICS.mail_queued("reset_password");
+        METRICS.mail_sent("reset_password");
+        METRICS.mail_failed("no_account");
+        METRICS.mail_dropped("hourly");
+        METRICS.mail_queue(3, 1);
         audit_event(&event(
             "SAML Auth",
             true,
@@ -414,6 +495,12 @@ mod tests {
             "saml_idp_service_providers{state=\"active\"} 2",
             "saml_idp_audit_events_buffered 0",
             "saml_idp_registry_revision 0",
+            "saml_idp_mail_queued_total{kind=\"reset_password\"}",
+            "saml_idp_mail_sent_total{kind=\"reset_password\"}",
+            "saml_idp_mail_failed_attempts_total{kind=\"no_account\"}",
+            "saml_idp_mail_dropped_total{cap=\"hourly\"}",
+            "saml_idp_mail_queue_messages{state=\"waiting\"} 3",
+            "saml_idp_mail_queue_messages{state=\"failing\"} 1",
             "saml_idp_signing_certificate_not_after_seconds{year=\"2026\"} 1800000000",
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");

@@ -8,6 +8,7 @@ use crate::accounts::security_keys::SecurityKeyStore;
 use crate::accounts::tokens::TokenStore;
 use crate::accounts::AccountStore;
 use crate::idp::sso::pending::PendingStore;
+use crate::mail::queue::MailQueue;
 use crate::sessions::audit_buffer::AuditBuffer;
 use crate::sessions::purge::Purger;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
@@ -37,5 +38,7 @@ pub struct Stores {
     pub security_keys: Arc<dyn SecurityKeyStore>,
     /// Deletes expired rows; the server runs it every `purge_interval_seconds`.
     pub purger: Arc<dyn Purger>,
+    /// Outgoing mail (SPEC 17), drained by the worker `serve` starts.
+    pub mail_queue: Arc<dyn MailQueue>,
     pub database: Arc<dyn DatabaseHealth>,
 }

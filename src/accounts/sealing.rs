@@ -135,6 +135,16 @@ impl AccountCrypto {
         self.secret_box.open(sealed, context.as_bytes()).ok()
     }
 
+    /// Seals a queued message (recipient, content, locale), bound to its row's id.
+    pub fn seal_queued_mail(&self, id: &str, plaintext: &[u8]) -> Option<String> {
+        self.seal(plaintext, &format!("mail_queue:{id}"))
+    }
+
+    pub fn open_queued_mail(&self, id: &str, sealed: &str) -> Option<Vec<u8>> {
+        let context = format!("mail_queue:{id}");
+        self.secret_box.open(sealed, context.as_bytes()).ok()
+    }
+
     fn seal(&self, plaintext: &[u8], context: &str) -> Option<String> {
         self.secret_box.seal(plaintext, context.as_bytes()).ok()
     }

@@ -10,6 +10,7 @@ pub mod intake;
 pub mod logout;
 pub mod metadata;
 pub mod notice;
+pub mod outgoing;
 pub mod recovery;
 pub mod relying_party;
 pub mod response;

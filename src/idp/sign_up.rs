@@ -2,12 +2,14 @@
 //! backup codes. Nothing is created until the second factor is proven: the steps in between
 //! live in one-time tokens (the confirmation link, then a sign-up token held in a cookie),
 //! their payload sealed to the token. A second sign-up with a known address gets the same
-//! answer as a new one, and the owner is told by email instead. A mail that cannot be sent is
-//! an error the person sees, and the token made for it is deleted again.
+//! answer as a new one, and the owner is told by email instead. Mail is queued (no page waits
+//! for a mail server); a queue that fails is a storage outage, and the token made for the
+//! message is deleted again.
 
 use serde::{Deserialize, Serialize};
 
 use super::audit;
+use super::outgoing;
 use super::security_key::{self, Begun, Finish, KeyHolder, Refusal};
 use super::session::{self, Proof};
 use super::throttle::{self, Bucket};
@@ -34,12 +36,10 @@ pub struct SignUpLinks<'a> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartOutcome {
-    /// A confirmation link (or, for a known address, a note to its owner) was sent.
+    /// A confirmation link (or, for a known address, a note to its owner) was queued.
     Sent,
     InvalidEmail,
     RateLimited,
-    /// The mail could not be sent; nothing was kept.
-    MailFailed,
 }
 
 /// What a sign-up carries from step to step, sealed in its token.
@@ -76,11 +76,11 @@ pub fn start(
             sign_in_link: links.sign_in.to_string(),
             reset_link: links.forgot_password.to_string(),
         };
+        deps.mailer
+            .send(&to, &mail, &owner.locale)
+            .map_err(outgoing::queue_failed)?;
         audit::account(deps, Some(&owner.public_id), true, "sign_up_known_email")?;
-        return Ok(match deps.mailer.send(&to, &mail, &owner.locale) {
-            Ok(()) => StartOutcome::Sent,
-            Err(_) => StartOutcome::MailFailed,
-        });
+        return Ok(StartOutcome::Sent);
     }
     let state = SignUpState {
         email,
@@ -104,12 +104,8 @@ pub fn start(
     let mail = Mail::ConfirmEmail {
         link: format!("{}{token}", links.confirm_prefix),
     };
-    if deps.mailer.send(&to, &mail, locale).is_err() {
-        deps.tokens
-            .take(&hash, TokenPurpose::ConfirmEmail, deps.now)?;
-        audit::account(deps, None, false, "sign_up_mail_failed")?;
-        return Ok(StartOutcome::MailFailed);
-    }
+    let issued = (&hash, TokenPurpose::ConfirmEmail);
+    outgoing::send_or_withdraw(deps, issued, &to, &mail, locale)?;
     audit::account(deps, None, true, "sign_up_started")?;
     Ok(StartOutcome::Sent)
 }

@@ -120,6 +120,20 @@ fn shape(mail: &Mail) -> Shape<'_> {
             }),
             notes: &["not_you"],
         },
+        Mail::NoAccount => notice("no_account", &["ignore"]),
+        Mail::EmailInUse => notice("email_in_use", &["ignore"]),
+        Mail::AddressRemoved => notice("address_removed", &["not_you"]),
+    }
+}
+
+/// A message without links: its intro and its notes.
+fn notice(prefix: &'static str, notes: &'static [&'static str]) -> Shape<'static> {
+    Shape {
+        prefix,
+        links: Vec::new(),
+        change: None,
+        detail: None,
+        notes,
     }
 }
 
@@ -227,6 +241,7 @@ mod tests {
                 reset_link: "https://idp.example.gov/forgot-password".into(),
             });
         }
+        mails.extend([Mail::NoAccount, Mail::EmailInUse, Mail::AddressRemoved]);
         mails
     }
 
@@ -256,7 +271,10 @@ mod tests {
                         reset_link,
                     } => vec![sign_in_link, reset_link],
                     Mail::AccountLocked { reset_link, .. } => vec![reset_link],
-                    Mail::AccountChanged { .. } => vec![],
+                    Mail::AccountChanged { .. }
+                    | Mail::NoAccount
+                    | Mail::EmailInUse
+                    | Mail::AddressRemoved => vec![],
                 };
                 for link in links {
                     assert!(c.text.contains(link), "{locale} {mail:?}");

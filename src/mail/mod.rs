@@ -5,17 +5,20 @@
 
 pub mod compose;
 pub mod outbox;
+pub mod queue;
 pub mod sender;
 pub mod setting;
 pub mod smtp;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use sender::Sender;
 pub use setting::{MailerSetting, SmtpServer};
 
 /// What a message says; each is rendered in the user's locale, as plain text and HTML.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialised (sealed) into the queue between the request that asks for it and its delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mail {
     /// Sign-up: confirm this address to go on (the link is single-use, valid 24 h).
     ConfirmEmail { link: String },
@@ -38,10 +41,18 @@ pub enum Mail {
         until: Option<String>,
         reset_link: String,
     },
+    /// Forgot password for an address that no account uses: the address is told so (the
+    /// person asking sees the same page as for a known address).
+    NoAccount,
+    /// An address added on the account page that an account already has: the address is
+    /// told, and nothing is added (the person adding it sees the same page as for a new one).
+    EmailInUse,
+    /// Sent to an address removed from an account: links sent to it no longer work.
+    AddressRemoved,
 }
 
 /// The account changes that are announced by email (SPEC 17).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Change {
     PasswordChanged,
     PasswordReset,
@@ -81,8 +92,9 @@ impl Change {
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum MailError {
-    /// The transport could not deliver (server down, refused, outbox not writable). The user
-    /// is told the email could not be sent; nothing is half-created.
+    /// The transport could not deliver (server down, refused, outbox not writable), or the
+    /// queue could not take the message (its database failed). Delivery failures are the
+    /// worker's to retry; only a queue failure reaches a use case.
     #[error("the email could not be sent: {0}")]
     Unavailable(String),
     /// A recipient address the transport cannot use.
@@ -91,6 +103,8 @@ pub enum MailError {
 }
 
 /// Sends one message to `to` (clear addresses, never logged) in `locale` (`en`, `es`, `fr`).
+/// The use cases call the queue's implementation ([`queue::QueueMailer`]: the message is
+/// stored and the call returns); the worker calls the transport's ([`Sender`]).
 pub trait Mailer: Send + Sync {
     fn send(&self, to: &[String], mail: &Mail, locale: &str) -> Result<(), MailError>;
 }
@@ -105,6 +119,9 @@ impl Mail {
             Mail::ConfirmNewEmail { .. } => "confirm_new_email",
             Mail::AccountChanged { .. } => "account_changed",
             Mail::AccountLocked { .. } => "account_locked",
+            Mail::NoAccount => "no_account",
+            Mail::EmailInUse => "email_in_use",
+            Mail::AddressRemoved => "address_removed",
         }
     }
 }

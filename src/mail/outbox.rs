@@ -2,7 +2,8 @@
 //! `{dir}/{timestamp}-{id}.eml` (UTC timestamp to the microsecond, so a directory listing
 //! sorts by sending time; 16 hex digits of a fresh UUID). Both come from the injected clock
 //! and id source. The file is written under a hidden temporary name and
-//! renamed, so a reader never sees half a message.
+//! renamed, so a reader never sees half a message. Messages carry live links: the files
+//! are mode 0600 and the directory the outbox creates 0700 (SPEC 17).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,21 +34,16 @@ impl Outbox {
         let unavailable = |what: &str, e: std::io::Error| {
             MailError::Unavailable(format!("the outbox {what}: {}", e.kind()))
         };
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| unavailable("directory cannot be created", e))?;
+        private_dir(&self.dir).map_err(|e| unavailable("directory cannot be created", e))?;
         let stamp = self.clock.now().format("%Y%m%dT%H%M%S%.6fZ");
         let id = self.ids.uuid().replace('-', "");
         // The last 16 digits: random in a UUID v4, and the counter in `SequentialIds`.
         let name = format!("{stamp}-{}.eml", &id[id.len().saturating_sub(16)..]);
         let temporary = self.dir.join(format!(".{name}.tmp"));
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)
-            .and_then(|mut file| {
-                file.write_all(message)?;
-                file.flush()
-            });
+        let written = private_file().open(&temporary).and_then(|mut file| {
+            file.write_all(message)?;
+            file.flush()
+        });
         if let Err(e) = written {
             let _ = std::fs::remove_file(&temporary);
             return Err(unavailable("file cannot be written", e));
@@ -59,6 +55,24 @@ impl Outbox {
         })?;
         Ok(path)
     }
+}
+
+/// Creates `dir` (and missing parents) readable by the owner only.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// A new file, readable and writable by the owner only.
+fn private_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
 
 #[cfg(test)]
@@ -102,6 +116,18 @@ mod tests {
                 format!("message {i}")
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_the_owner_can_read_the_outbox() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outbox = outbox(dir.path().join("data/outbox"));
+        let path = outbox.write(b"a live link").expect("written");
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(outbox.dir()), 0o700);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    Database, DieselAccountStore, DieselPendingStore, DieselPurger, DieselSecurityKeyStore,
-    DieselSessionStore, DieselTokenStore,
+    Database, DieselAccountStore, DieselMailQueue, DieselPendingStore, DieselPurger,
+    DieselSecurityKeyStore, DieselSessionStore, DieselTokenStore,
 };
 use crate::clock::Clock;
 use crate::ports::{DatabaseHealth, Stores};
@@ -28,6 +28,7 @@ pub fn compose(db: &Database, clock: Arc<dyn Clock>) -> Stores {
         tokens: Arc::new(DieselTokenStore::new(db.clone())),
         security_keys: Arc::new(DieselSecurityKeyStore::new(db.clone())),
         purger: Arc::new(DieselPurger::new(db.clone())),
+        mail_queue: Arc::new(DieselMailQueue::new(db.clone())),
         database: Arc::new(db.clone()),
     }
 }

@@ -181,3 +181,18 @@ diesel::table! {
         backup_eligible -> Bool,
     }
 }
+
+diesel::table! {
+    mail_queue (id) {
+        id -> Text,
+        recipient_key -> Text,
+        kind -> Text,
+        payload -> Nullable<Text>,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+    }
+}

@@ -49,7 +49,7 @@ pub async fn email_submit(
     let prefix = format!("{base}/reset-password?locale={}&token=", locale.code());
     let outcome = state
         .run(locale, move |deps| {
-            recovery::request(deps, &form.email, &client, &prefix)
+            recovery::request(deps, &form.email, &client, &prefix, locale.code())
         })
         .await?;
     let sp = session::pending_sp(&state, &req, locale).await?;
@@ -59,9 +59,6 @@ pub async fn email_submit(
             email_page(&state, &req, locale, Some("signup.invalid_email"), 400).await
         }
         RequestOutcome::RateLimited => Err(WebError::RateLimited { locale }),
-        RequestOutcome::MailFailed => {
-            render::message(locale, "send_failed", sp.as_deref(), None, 503)
-        }
     }
 }
 

@@ -1,6 +1,6 @@
-//! Runs the HTTP server: the registry refresh loop, the periodic purge of expired rows,
-//! request logging without query strings (they carry SAML messages), graceful shutdown on
-//! SIGINT/SIGTERM.
+//! Runs the HTTP server: the registry refresh loop, the periodic purge of expired rows, the
+//! mail queue worker, request logging without query strings (they carry SAML messages),
+//! graceful shutdown on SIGINT/SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +27,7 @@ pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
         ));
     }
     let audit = state.stores.audit_buffer.clone();
+    let mail = state.mail_worker.start()?;
     let served = HttpServer::new(move || {
         App::new()
             .wrap(default_headers())
@@ -37,7 +38,11 @@ pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
     .bind(listen)?
     .run()
     .await;
-    // The server has finished its in-flight requests: store the audit events they left.
+    // The server has finished its in-flight requests: the worker finishes the message it
+    // is sending (the rest stays queued for the next start or another node), then the
+    // audit events the requests left are stored.
+    mail.stop();
+    tracing::info!("mail queue worker stopped");
     match audit.shutdown() {
         Ok(()) => tracing::info!("audit events stored; stopped"),
         Err(e) => tracing::error!(error = %e.0, "audit events could not be stored at exit"),

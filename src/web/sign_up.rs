@@ -87,9 +87,6 @@ pub async fn email_submit(
             email_page(&state, &req, locale, Some("signup.invalid_email"), 400).await
         }
         StartOutcome::RateLimited => Err(WebError::RateLimited { locale }),
-        StartOutcome::MailFailed => {
-            render::message(locale, "send_failed", sp.as_deref(), None, 503)
-        }
     }
 }
 

@@ -8,7 +8,8 @@ use crate::config::Config;
 use crate::crypto::KeyRing;
 use crate::idp::security_key::RelyingParty;
 use crate::idp::{MetadataDocuments, SpCache};
-use crate::ids::IdSource;
+use crate::ids::{IdSource, RandomIds};
+use crate::mail::queue::Worker;
 use crate::mail::Mailer;
 use crate::ports::Stores;
 use crate::saml::SamlYear;
@@ -29,10 +30,13 @@ pub struct AppState {
     pub relying_party: Arc<RelyingParty>,
     /// `{base_url}/api/saml`, computed once.
     pub entity_id: Arc<str>,
-    /// Sends email through the configured `mailer` (SPEC 17).
+    /// Queues email (SPEC 17); the worker delivers it.
     pub mailer: Arc<dyn Mailer>,
     /// The per-client limiter and cross-site check in front of every handler (SPEC 7).
     pub guard: Arc<RequestGuard>,
+    /// This node's mail queue worker, sending through the configured `mailer`; `serve`
+    /// starts it.
+    pub mail_worker: Arc<Worker>,
 }
 
 impl AppState {
@@ -92,8 +96,9 @@ impl AppState {
 }
 
 impl AppState {
-    /// The state over `stores` (composed at start-up) with the mailer the configuration
-    /// names; the server and the tests build the same state.
+    /// The state over `stores` (composed at start-up): the use cases queue mail, and the
+    /// worker sends it through the transport the configuration names; the server and the
+    /// tests build the same state.
     #[allow(clippy::too_many_arguments)]
     pub fn build(
         config: Arc<Config>,
@@ -105,14 +110,26 @@ impl AppState {
         ids: Arc<dyn IdSource>,
         account_crypto: AccountCrypto,
     ) -> AppState {
-        let mailer = Arc::new(crate::mail::Sender::new(
+        let transport = Arc::new(crate::mail::Sender::new(
             &config.mailer,
             config.data_dir.join("outbox"),
             &config.mail_from,
             &config.organization.display_name,
         ));
+        let account_crypto = Arc::new(account_crypto);
+        // Queue ids and lease owners are random whatever `ids` is: they must be unique
+        // across nodes, and they never appear in an output.
+        let (mailer, worker) = crate::mail::queue::pair(
+            stores.mail_queue.clone(),
+            account_crypto.clone(),
+            transport,
+            clock.clone(),
+            Arc::new(RandomIds),
+            config.mail,
+        );
         AppState {
-            mailer,
+            mailer: Arc::new(mailer),
+            mail_worker: Arc::new(worker),
             guard: Arc::new(RequestGuard::new(
                 &config.client_limits,
                 &config.base_url,
@@ -129,7 +146,7 @@ impl AppState {
             metadata,
             sp_cache,
             stores,
-            account_crypto: Arc::new(account_crypto),
+            account_crypto,
             clock,
             ids,
         }

@@ -5,10 +5,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
-use saml_idp::mail::{Change, Mail, MailError, Mailer};
+use saml_idp::mail::{Change, Mail, MailError, Mailer, MailerSetting, SmtpServer};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,4 +127,74 @@ pub fn part<'a>(message: &'a Value, content_type: &str) -> &'a str {
         .find(|p| p["content_type"] == content_type)
         .and_then(|p| p["body"].as_str())
         .unwrap_or_else(|| panic!("no {content_type} part in {message}"))
+}
+
+/// A real SMTP server (aiosmtpd) on a free port of 127.0.0.1, killed when dropped. It writes
+/// what it receives to a directory: `N.eml` and `N.json` (envelope and login).
+pub struct TestSmtpServer {
+    child: Child,
+    pub port: u16,
+    received: tempfile::TempDir,
+}
+
+impl TestSmtpServer {
+    pub fn start(args: &[&str]) -> TestSmtpServer {
+        let received = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(super::python())
+            .arg(super::root().join("tests/mail/smtp_server.py"))
+            .arg(received.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python runs");
+        let mut line = String::new();
+        let read = child
+            .stdout
+            .take()
+            .map(|out| BufReader::new(out).read_line(&mut line));
+        let port = serde_json::from_str::<Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .and_then(|p| u16::try_from(p).ok());
+        match port {
+            Some(port) => TestSmtpServer {
+                child,
+                port,
+                received,
+            },
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the SMTP server did not start ({read:?}, {line:?}): is aiosmtpd installed (scripts/python-sp-env)?")
+            }
+        }
+    }
+
+    /// The `mailer` setting that names this server.
+    pub fn setting(&self, credentials: Option<(&str, &str)>) -> MailerSetting {
+        MailerSetting::Smtp(SmtpServer {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            implicit_tls: false,
+            credentials: credentials.map(|(u, p)| (u.into(), p.into())),
+        })
+    }
+
+    /// The envelopes and messages received so far, in order.
+    pub fn received(&self) -> Vec<(Value, Value)> {
+        let files = eml_files(self.received.path());
+        let envelopes = files.iter().map(|f| {
+            let text = std::fs::read_to_string(f.with_extension("json")).expect("envelope");
+            serde_json::from_str::<Value>(&text).expect("json")
+        });
+        envelopes.zip(parse(&files)).collect()
+    }
+}
+
+impl Drop for TestSmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -235,7 +235,7 @@ pub fn app_state(db: &TestDb) -> AppState {
 
 /// As `app_state`, with the given clock.
 pub fn app_state_at(db: &TestDb, clock: Arc<dyn Clock>) -> AppState {
-    app_state_configured(db, clock, |_| {})
+    app_state_with(db, clock, config(&db.url))
 }
 
 /// As `app_state_at`, with the test configuration changed by `configure` first.
@@ -246,6 +246,11 @@ pub fn app_state_configured(
 ) -> AppState {
     let mut config = config(&db.url);
     configure(&mut config);
+    app_state_with(db, clock, config)
+}
+
+/// As `app_state_at`, with the given configuration (e.g. another `mailer` or `[mail]`).
+pub fn app_state_with(db: &TestDb, clock: Arc<dyn Clock>, config: Config) -> AppState {
     let keys = key_ring();
     let metadata =
         MetadataDocuments::build(&config, &keys, &SequentialIds::default()).expect("metadata");

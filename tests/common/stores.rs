@@ -14,6 +14,7 @@ use saml_idp::accounts::tokens::TokenStore;
 use saml_idp::accounts::{AccountStore, NewUser};
 use saml_idp::clock::{Clock, ManualClock};
 use saml_idp::idp::sso::pending::PendingStore;
+use saml_idp::mail::queue::MailQueue;
 use saml_idp::registry::SpRegistry;
 use saml_idp::sessions::purge::Purger;
 use saml_idp::sessions::{
@@ -21,7 +22,7 @@ use saml_idp::sessions::{
 };
 use saml_idp::store::memory::MemoryStores;
 use saml_idp::store::{
-    Backend, Database, DieselAccountStore, DieselPendingStore, DieselPurger,
+    Backend, Database, DieselAccountStore, DieselMailQueue, DieselPendingStore, DieselPurger,
     DieselSecurityKeyStore, DieselSessionStore, DieselSpRegistry, DieselTokenStore,
 };
 
@@ -42,6 +43,7 @@ pub struct Stores {
     pub replay: Arc<dyn ReplayCache>,
     pub pending: Arc<dyn PendingStore>,
     pub purger: Arc<dyn Purger>,
+    pub mail_queue: Arc<dyn MailQueue>,
     /// What the registry stamps its writes with; starts at `common::clock()`'s instant.
     pub clock: Arc<ManualClock>,
     backing: Backing,
@@ -110,6 +112,7 @@ fn memory_node(m: MemoryStores, clock: Arc<ManualClock>) -> Stores {
         replay: m.sessions.clone(),
         pending: m.pending.clone(),
         purger: m.purger.clone(),
+        mail_queue: m.mail_queue.clone(),
         clock,
         backing: Backing::Memory(m),
     }
@@ -148,7 +151,8 @@ fn sql_node(
         limiter: sessions.clone(),
         replay: sessions,
         pending: Arc::new(DieselPendingStore::new(pool.clone())),
-        purger: Arc::new(DieselPurger::new(pool)),
+        purger: Arc::new(DieselPurger::new(pool.clone())),
+        mail_queue: Arc::new(DieselMailQueue::new(pool)),
         clock,
         backing: Backing::Sql(db),
     }
@@ -226,16 +230,26 @@ impl Stores {
     pub fn purger(&self) -> &dyn Purger {
         &*self.purger
     }
+    pub fn mail_queue(&self) -> &dyn MailQueue {
+        &*self.mail_queue
+    }
 }
 
 /// `SELECT COUNT(*)` of a table, through a connection of its own.
 pub fn count_table(db: &TestDb, table: &str) -> i64 {
+    count_where(db, table, "1 = 1")
+}
+
+/// `SELECT COUNT(*) … WHERE condition`, through a connection of its own.
+pub fn count_where(db: &TestDb, table: &str, condition: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let query = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"));
+    let query = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM {table} WHERE {condition}"
+    ));
     let rows: Vec<Count> = match Backend::from_url(&db.url) {
         (Backend::Sqlite, path) => {
             let mut c = SqliteConnection::establish(&path).expect("sqlite");

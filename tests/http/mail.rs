@@ -5,18 +5,16 @@
 
 use crate::common;
 
-use common::mail::{eml_files, parse, part};
+use common::mail::{eml_files, parse, part, TestSmtpServer};
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use saml_idp::config::Config;
 use saml_idp::idp::MetadataDocuments;
 use saml_idp::ids::SequentialIds;
-use saml_idp::mail::{Change, Mail, MailError, Mailer, MailerSetting, Sender, SmtpServer};
+use saml_idp::mail::{Change, Mail, MailError, Mailer, MailerSetting, Sender};
 use saml_idp::web::AppState;
 use serde_json::Value;
 
@@ -45,6 +43,9 @@ fn every_mail() -> Vec<Mail> {
         Mail::AccountChanged {
             change: Change::AccountDeleted,
         },
+        Mail::NoAccount,
+        Mail::EmailInUse,
+        Mail::AddressRemoved,
         Mail::AccountLocked {
             until: Some("2026-03-15 13:10 UTC".into()),
             reset_link: RESET.into(),
@@ -64,7 +65,9 @@ fn links(mail: &Mail) -> Vec<&str> {
             reset_link,
         } => vec![sign_in_link, reset_link],
         Mail::AccountLocked { reset_link, .. } => vec![reset_link],
-        Mail::AccountChanged { .. } => Vec::new(),
+        Mail::AccountChanged { .. } | Mail::NoAccount | Mail::EmailInUse | Mail::AddressRemoved => {
+            Vec::new()
+        }
     }
 }
 
@@ -144,6 +147,21 @@ fn expected_subject(mail: &Mail, lang: &str) -> String {
             "Su cuenta de {} está bloqueada",
             "Votre compte {} est verrouillé",
         ),
+        Mail::NoAccount => (
+            "Password reset requested for",
+            "Se pidió restablecer una contraseña de",
+            "Demande de réinitialisation de mot de passe",
+        ),
+        Mail::EmailInUse => (
+            "Your email address and",
+            "Su correo electrónico y",
+            "Votre adresse e-mail et",
+        ),
+        Mail::AddressRemoved => (
+            "Your email address was removed from a {} account",
+            "Se quitó su correo electrónico de una cuenta de",
+            "Votre adresse e-mail a été retirée d’un compte",
+        ),
     };
     let pattern = match lang {
         "es" => es,
@@ -207,7 +225,7 @@ fn the_outbox_holds_one_message_per_send_in_every_language() {
     let changed = part(&parsed[4], "text/plain");
     assert!(changed.contains("Your password was changed."), "{changed}");
     assert!(changed.contains("If this wasn't you, reset your password"));
-    let supprime = part(&parsed[19], "text/plain");
+    let supprime = part(&parsed[2 * 10 + 5], "text/plain");
     assert!(
         supprime.contains("Votre compte a été supprimé."),
         "{supprime}"
@@ -251,80 +269,20 @@ fn several_recipients_get_one_message() {
     assert_eq!(parsed[0]["subject"], "Se modificó su cuenta de Example ID");
 }
 
-/// A real SMTP server (aiosmtpd) on a free port of 127.0.0.1, killed when dropped. It writes
-/// what it receives to a directory: `N.eml` and `N.json` (envelope and login).
-struct TestSmtpServer {
-    child: Child,
-    port: u16,
-    received: tempfile::TempDir,
-}
-
-impl TestSmtpServer {
-    fn start(args: &[&str]) -> TestSmtpServer {
-        let received = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(common::python())
-            .arg(common::root().join("tests/mail/smtp_server.py"))
-            .arg(received.path())
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python runs");
-        let mut line = String::new();
-        let read = child
-            .stdout
-            .take()
-            .map(|out| BufReader::new(out).read_line(&mut line));
-        let port = serde_json::from_str::<Value>(&line)
-            .ok()
-            .and_then(|v| v["port"].as_u64())
-            .and_then(|p| u16::try_from(p).ok());
-        match port {
-            Some(port) => TestSmtpServer {
-                child,
-                port,
-                received,
-            },
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the SMTP server did not start ({read:?}, {line:?}): is aiosmtpd installed (scripts/python-sp-env)?")
-            }
-        }
-    }
-
-    fn sender(&self, credentials: Option<(&str, &str)>) -> Sender {
-        let setting = MailerSetting::Smtp(SmtpServer {
-            host: "127.0.0.1".into(),
-            port: self.port,
-            implicit_tls: false,
-            credentials: credentials.map(|(u, p)| (u.into(), p.into())),
-        });
-        Sender::new(&setting, PathBuf::from("/nonexistent"), FROM, PRODUCT)
-    }
-
-    /// The envelopes and messages received so far, in order.
-    fn received(&self) -> Vec<(Value, Value)> {
-        let files = eml_files(self.received.path());
-        let envelopes = files.iter().map(|f| {
-            let text = std::fs::read_to_string(f.with_extension("json")).expect("envelope");
-            serde_json::from_str::<Value>(&text).expect("json")
-        });
-        envelopes.zip(parse(&files)).collect()
-    }
-}
-
-impl Drop for TestSmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A sender to `server` as the IdP would build it.
+fn smtp_sender(server: &TestSmtpServer, credentials: Option<(&str, &str)>) -> Sender {
+    Sender::new(
+        &server.setting(credentials),
+        PathBuf::from("/nonexistent"),
+        FROM,
+        PRODUCT,
+    )
 }
 
 #[test]
 fn smtp_delivers_to_a_real_server() {
     let server = TestSmtpServer::start(&[]);
-    let sender = server.sender(None);
+    let sender = smtp_sender(&server, None);
     let to = ["persona@example.com", "otra@example.org"];
     let reset = Mail::ResetPassword { link: RESET.into() };
     sender
@@ -382,8 +340,7 @@ fn smtp_authenticates_with_the_credentials_of_the_url() {
     );
 
     for credentials in [None, Some(("mailer@idp", "wrong-password"))] {
-        let err = server
-            .sender(credentials)
+        let err = smtp_sender(&server, credentials)
             .send(&to, &mail, "en")
             .expect_err("refused");
         let MailError::Unavailable(reason) = &err else {
@@ -400,8 +357,7 @@ fn smtp_authenticates_with_the_credentials_of_the_url() {
 #[test]
 fn a_refused_recipient_is_unavailable_without_naming_the_address() {
     let server = TestSmtpServer::start(&["--reject", "nobody"]);
-    let err = server
-        .sender(None)
+    let err = smtp_sender(&server, None)
         .send(
             &["nobody@example.com".to_string()],
             &Mail::ResetPassword { link: RESET.into() },
@@ -481,8 +437,8 @@ fn a_server_that_never_answers_times_out() {
     drop(listener);
 }
 
-/// The state the server builds sends through the configured mailer: by default the outbox
-/// under `data_dir`, reachable by the use cases through `Deps`.
+/// The state the server builds queues what the use cases send through `Deps`, and its worker
+/// delivers it through the configured mailer: by default the outbox under `data_dir`.
 #[test]
 fn the_application_state_sends_through_the_configured_outbox() {
     for (backend, db) in common::every_backend() {
@@ -512,8 +468,12 @@ fn the_application_state_sends_through_the_configured_outbox() {
             .deps()
             .mailer
             .send(&["new@example.com".to_string()], &mail, "fr")
-            .expect("sent");
-        let files = eml_files(&data_dir.path().join("outbox"));
+            .expect("queued");
+        let outbox = data_dir.path().join("outbox");
+        assert!(eml_files(&outbox).is_empty(), "{backend}: queued, not sent");
+        let round = state.mail_worker.run_once().expect("round");
+        assert_eq!(round.sent, 1, "{backend}");
+        let files = eml_files(&outbox);
         assert_eq!(files.len(), 1, "{backend}");
         let parsed = parse(&files);
         assert_eq!(

@@ -19,6 +19,7 @@ mod http_hygiene;
 mod key_changes;
 mod logout;
 mod mail;
+mod mail_queue;
 mod metadata_http;
 mod properties;
 mod request_guard;

@@ -1,13 +1,16 @@
 """A real SMTP server for tests/http/mail.rs (aiosmtpd, no TLS).
 
-Usage: smtp_server.py DIR [--auth USER:PASSWORD] [--reject LOCALPART]
+Usage: smtp_server.py DIR [--auth USER:PASSWORD] [--reject LOCALPART] [--delay SECONDS]
+                         [--port N]
 
-Listens on 127.0.0.1 on a free port and prints {"port": N} on one line once it accepts
-connections. Each message it accepts is written to DIR as N.eml (the bytes received) and
+Listens on 127.0.0.1 on a free port (or on port N) and prints {"port": N} on one line once it
+accepts connections. Each message it accepts is written to DIR as N.eml (the bytes received) and
 N.json (envelope: mail_from, rcpt_tos, login), each under a temporary name then renamed, before
 the server answers 250. With --auth, AUTH PLAIN/LOGIN without TLS is offered and required, and
 only USER:PASSWORD is accepted. Recipients whose local part is LOCALPART are refused with a 550
-reply that quotes the address. Runs until killed.
+reply that quotes the address. With --delay, the server waits SECONDS after the end of each
+message's DATA before it writes and accepts it (a slow relay; killed meanwhile, it has
+accepted nothing). Runs until killed.
 """
 
 import argparse
@@ -27,9 +30,10 @@ def write_atomically(path, data):
 
 
 class Handler:
-    def __init__(self, directory, reject):
+    def __init__(self, directory, reject, delay):
         self.directory = directory
         self.reject = reject
+        self.delay = delay
         self.count = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -39,6 +43,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.count += 1
         base = os.path.join(self.directory, str(self.count))
         auth = session.auth_data if session.authenticated else None
@@ -58,8 +64,10 @@ def main():
     parser.add_argument("directory")
     parser.add_argument("--auth")
     parser.add_argument("--reject")
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    handler = Handler(args.directory, args.reject)
+    handler = Handler(args.directory, args.reject, args.delay)
     options = {"decode_data": False, "hostname": "smtp.test"}
     if args.auth:
         user, password = args.auth.split(":", 1)
@@ -79,7 +87,7 @@ def main():
     async def serve():
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: SMTP(handler, **options), "127.0.0.1", 0
+            lambda: SMTP(handler, **options), "127.0.0.1", args.port
         )
         port = server.sockets[0].getsockname()[1]
         print(json.dumps({"port": port}), flush=True)

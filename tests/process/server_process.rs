@@ -389,20 +389,7 @@ fn sigterm_stores_every_buffered_audit_event() {
         let (status, _) = curl(&server, &format!("/api/saml/auth2026?SAMLRequest=bad{n}"));
         assert_eq!(status, 400);
     }
-    let terminated = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(status) = server.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the server did not stop");
-        thread::sleep(Duration::from_millis(50));
-    };
-    assert!(exit.success(), "a clean exit: {exit:?}");
+    stop_cleanly(&mut server);
     let url = dir
         .path()
         .join("data")
@@ -423,4 +410,60 @@ fn sigterm_stores_every_buffered_audit_event() {
         [REQUESTS as u32],
         "every refused request is on record"
     );
+}
+
+/// SPEC 17: `serve` runs the mail queue's worker. A forgot-password request is answered at
+/// once and its message (here the "no account uses this address" notice) reaches the outbox
+/// shortly after, in a private file; SIGTERM stops the worker with the server.
+#[test]
+fn serve_delivers_queued_mail_and_stops_with_the_server() {
+    use common::process::{browse, csrf_of};
+    let dir = tempfile::tempdir().expect("dir");
+    let mut server = start(dir.path(), &[]);
+    let jar = dir.path().join("jar");
+    let (_, _, page) = browse(server.port, &jar, "/forgot-password", None);
+    let form = format!("csrf={}&email=nobody%40example.gov", csrf_of(&page));
+    let (status, _, _) = browse(server.port, &jar, "/forgot-password", Some(&form));
+    assert_eq!(status, 200);
+    let outbox = dir.path().join("data").join("outbox");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let files = loop {
+        let files = common::mail::eml_files(&outbox);
+        if !files.is_empty() {
+            break files;
+        }
+        assert!(Instant::now() < deadline, "the worker delivered nothing");
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(&files[0]).expect("message");
+    assert!(text.contains("To: nobody@example.gov"), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&files[0])
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    stop_cleanly(&mut server);
+}
+
+/// SIGTERM, then a clean exit within 20 seconds.
+fn stop_cleanly(server: &mut Server) {
+    let terminated = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(terminated.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "a clean exit: {exit:?}");
 }

@@ -1,8 +1,11 @@
 //! Email addresses on the account page (SPEC 17): add one (a confirmation link, valid 24 h,
 //! goes to the new address; following it while signed in as the owner adds it), remove one
-//! (never the last; if SPs received it, the oldest remaining one takes over), and choose the
-//! one SPs receive. An address that any account already has gets the same answer as a new
-//! one and nothing is sent or added, so the form tells nobody which addresses have accounts.
+//! (never the last; if SPs received it, the oldest remaining one takes over; the removed
+//! address is told, and reset links sent to it die), and choose the one SPs receive. An
+//! address that any account already has gets the same answer as a new one after the same
+//! work (a token, one queued message: there, a notice that the address is in use, in its
+//! owner's language), and nothing is added, so the form tells nobody which addresses have
+//! accounts.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +14,7 @@ use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::{AccountError, EmailRecord, EmailRemoval, UserRecord};
 use crate::idp::throttle::{self, Bucket};
 use crate::idp::token::TokenHash;
-use crate::idp::{audit, Deps, Error};
+use crate::idp::{audit, outgoing, Deps, Error};
 use crate::mail::{Change, Mail};
 use crate::sessions::SessionRecord;
 
@@ -47,33 +50,36 @@ pub fn add(
     if deps.accounts.emails(user.id)?.len() >= MAX_EMAILS {
         return Ok(Outcome::Refused(Problem::TooManyEmails));
     }
-    let sent = Outcome::Done {
-        value: (),
-        notified: true,
-    };
-    if deps.accounts.find_by_email(&lookup)?.is_some() {
+    let owner = deps.accounts.find_by_email(&lookup)?;
+    send_link(
+        deps,
+        &user,
+        owner.as_ref(),
+        NewAddress { email, lookup },
+        link_prefix,
+    )?;
+    if owner.is_some() {
         // The user's own events (listed on the page) read as for any address; the refusal
         // is recorded for operators without the user's id.
         audit::account(deps, None, false, "email_add_in_use")?;
-        audit::account(deps, Some(&user.public_id), true, "email_add_requested")?;
-        return Ok(sent);
-    }
-    if !send_link(deps, &user, NewAddress { email, lookup }, link_prefix)? {
-        audit::account(deps, Some(&user.public_id), false, "email_add_mail_failed")?;
-        return Ok(Outcome::Refused(Problem::MailFailed));
     }
     audit::account(deps, Some(&user.public_id), true, "email_add_requested")?;
-    Ok(sent)
+    Ok(Outcome::Done {
+        value: (),
+        notified: true,
+    })
 }
 
-/// Issues the confirmation link's token (the address sealed in it) and mails the link to the
-/// new address; false, with the token deleted again, when the mail could not be sent.
+/// Issues the confirmation link's token (the address sealed in it) and queues the link to the
+/// new address; when an account (`owner`) already has the address, the same token is issued
+/// but the address is only told it is in use (a link that could never add it is not sent).
 fn send_link(
     deps: &Deps<'_>,
     user: &UserRecord,
+    owner: Option<&UserRecord>,
     address: NewAddress,
     link_prefix: &str,
-) -> Result<bool, Error> {
+) -> Result<(), Error> {
     let token = deps.ids.secret_token().ok_or(Error::Random("token"))?;
     let hash = TokenHash::of(&token);
     let json = serde_json::to_vec(&address).map_err(|e| Error::Response(e.to_string()))?;
@@ -90,18 +96,14 @@ fn send_link(
         deps.now,
     );
     deps.tokens.insert(&record)?;
-    let mail = Mail::ConfirmNewEmail {
-        link: format!("{link_prefix}{token}"),
+    let (mail, locale) = match owner {
+        Some(owner) => (Mail::EmailInUse, &owner.locale),
+        None => {
+            let link = format!("{link_prefix}{token}");
+            (Mail::ConfirmNewEmail { link }, &user.locale)
+        }
     };
-    if deps
-        .mailer
-        .send(&[address.email], &mail, &user.locale)
-        .is_err()
-    {
-        deps.tokens.take(&hash, purpose, deps.now)?;
-        return Ok(false);
-    }
-    Ok(true)
+    outgoing::send_or_withdraw(deps, (&hash, purpose), &[address.email], &mail, locale)
 }
 
 /// The confirmation link of an address being added, if it is live and this user's (looking
@@ -183,15 +185,34 @@ pub fn confirm(deps: &Deps<'_>, session: &SessionRecord, token: &str) -> Result<
     }
 }
 
-/// Removes one of the account's addresses. The removed address is not told: it is no longer
-/// the account's, and the others are.
+/// Removes one of the account's addresses. The others get the change's notice; the removed
+/// one its own (it is no longer the account's, and reset links sent to it die with it).
 pub fn remove(deps: &Deps<'_>, session: &SessionRecord, email_id: i64) -> Result<Outcome, Error> {
     let user = match gate(deps, session, Fresh::Password)? {
         Ok(user) => user,
         Err(stop) => return Ok(stop.into()),
     };
+    let removed = deps
+        .accounts
+        .stored_emails(user.id)?
+        .into_iter()
+        .find(|e| e.id == email_id)
+        .and_then(|e| deps.crypto.open_email(&e.record.sealed, &e.record.lookup));
     match deps.accounts.remove_email(user.id, email_id, deps.now)? {
-        EmailRemoval::Removed { .. } => done(deps, &user, Change::EmailRemoved, None, ()),
+        EmailRemoval::Removed { .. } => {
+            let outcome = done(deps, &user, Change::EmailRemoved, None, ())?;
+            let told = removed.is_none_or(|address| {
+                let mail = Mail::AddressRemoved;
+                deps.mailer.send(&[address], &mail, &user.locale).is_ok()
+            });
+            Ok(match outcome {
+                Outcome::Done { value, notified } => Outcome::Done {
+                    value,
+                    notified: notified && told,
+                },
+                other => other,
+            })
+        }
         EmailRemoval::LastOne => Ok(Outcome::Refused(Problem::LastEmail)),
         EmailRemoval::NotFound => Ok(Outcome::Refused(Problem::UnknownEmail)),
     }

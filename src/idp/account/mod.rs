@@ -4,7 +4,7 @@
 //! [`REAUTH_MINUTES`] (else [`Outcome::ReauthenticationNeeded`]). Every change writes an
 //! `Account` audit event (a fixed word, never PII) and is announced by email to the account's
 //! addresses (except, for an address change, the address concerned); a notice that could not
-//! be sent is reported to the page (`notified: false`), never dropped.
+//! be queued is reported to the page (`notified: false`), never dropped.
 
 pub mod connected;
 pub mod delete;
@@ -29,7 +29,7 @@ pub use crate::idp::session::REAUTH_MINUTES;
 /// What an account use case did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<T = ()> {
-    /// Done; `notified` is false when the email announcing the change could not be sent.
+    /// Done; `notified` is false when the email announcing the change could not be queued.
     Done { value: T, notified: bool },
     /// Nothing was changed, for this reason.
     Refused(Problem),
@@ -64,8 +64,6 @@ pub enum Problem {
     LinkDead,
     /// No consent to this SP to revoke.
     NotConnected,
-    /// The email the change needs (a confirmation link) could not be sent; nothing changed.
-    MailFailed,
     /// A security key could not be registered (SPEC 18).
     KeyRefused(Refusal),
     /// No such security key on this account.

@@ -6,6 +6,8 @@ mod account_page;
 mod accounts;
 mod audit;
 mod identities;
+mod mail_queue;
+mod mail_rows;
 mod pending;
 mod purge;
 mod rate_limits;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 
 pub use accounts::MemoryAccountStore;
+pub use mail_queue::MemoryMailQueue;
 pub use pending::MemoryPendingStore;
 pub use purge::MemoryPurger;
 pub use registry::MemorySpRegistry;
@@ -43,6 +46,7 @@ pub struct MemoryStores {
     pub sessions: Arc<MemorySessionStore>,
     pub pending: Arc<MemoryPendingStore>,
     pub purger: Arc<MemoryPurger>,
+    pub mail_queue: Arc<MemoryMailQueue>,
     db: tables::Shared,
 }
 
@@ -58,6 +62,7 @@ impl MemoryStores {
             sessions: Arc::new(MemorySessionStore::new(db.clone())),
             pending: Arc::new(MemoryPendingStore::new(db.clone())),
             purger: Arc::new(MemoryPurger::new(db.clone())),
+            mail_queue: Arc::new(MemoryMailQueue::new(db.clone())),
             db,
         }
     }
@@ -80,6 +85,7 @@ impl MemoryStores {
             ("seen_requests", t.replay.seen.len()),
             ("one_time_tokens", t.tokens.tokens.len()),
             ("security_keys", t.security_keys.keys.len()),
+            ("mail_queue", t.mail.rows.len()),
         ]
     }
 }

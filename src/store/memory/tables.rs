@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::mail_rows::MailTable;
 use super::rows::{
     AccountTables, AuditTable, IdentityTables, KeyTable, PendingTable, RateTable, ReplayTable,
     SessionTables, SpTable, TokenTable,
@@ -23,6 +24,7 @@ pub(super) struct Tables {
     pub tokens: TokenTable,
     pub security_keys: KeyTable,
     pub pending: PendingTable,
+    pub mail: MailTable,
 }
 
 impl Tables {

@@ -80,7 +80,6 @@ pub fn problem(problem: Problem) -> (&'static str, u16) {
         Problem::SetupExpired => ("account.problem.setup_expired", 410),
         Problem::LinkDead => ("account.problem.link_dead", 410),
         Problem::NotConnected => ("account.problem.not_connected", 404),
-        Problem::MailFailed => ("account.problem.mail_failed", 503),
         Problem::KeyRefused(why) => render::key_refusal(why),
         Problem::NoSuchKey => ("errors.not_found.body", 404),
     }
