@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::accounts::roles::RoleStore;
 use crate::accounts::security_keys::SecurityKeyStore;
 use crate::accounts::tokens::TokenStore;
 use crate::accounts::AccountStore;
@@ -26,6 +27,8 @@ pub trait DatabaseHealth: Send + Sync {
 pub struct Stores {
     pub pending: Arc<dyn PendingStore>,
     pub accounts: Arc<dyn AccountStore>,
+    /// The console roles (SPEC 19), kept with the accounts.
+    pub roles: Arc<dyn RoleStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub identities: Arc<dyn IdentityStore>,
     /// The audit log as the use cases write to it (buffered).

@@ -6,6 +6,7 @@ pub mod backup_codes;
 pub mod email;
 pub mod password;
 pub mod password_policy;
+pub mod roles;
 pub mod sealing;
 pub mod security_keys;
 pub mod tokens;

@@ -1,4 +1,5 @@
-//! `saml-idp user add | list | show | suspend | reactivate | remove | import` (SPEC 7).
+//! `saml-idp user add | list | show | suspend | reactivate | remove | import | grant |
+//! revoke` (SPEC 7, 19).
 //! Passwords are hashed with Argon2id, TOTP secrets and PII sealed before they are stored;
 //! nothing secret is printed except what `add` must hand over once (provisioning URI,
 //! backup codes).
@@ -12,13 +13,15 @@ use serde::Deserialize;
 
 use super::startup::{account_crypto, open_database};
 use super::CliError;
+use crate::accounts::roles::{Role, RoleStore};
 use crate::accounts::sealing::{AccountCrypto, PivRecord, VerifiedProfile};
 use crate::accounts::totp::{self, TotpSecret};
 use crate::accounts::{backup_codes, password, AccountStore, EmailRecord, NewUser, UserStatus};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{toml_error_line, Config};
+use crate::idp::roles::{self, RoleOutcome, RolePorts};
 use crate::ids::{IdSource, RandomIds};
-use crate::store::DieselAccountStore;
+use crate::store::{DieselAccountStore, DieselSessionStore};
 
 const BACKUP_CODES: usize = 10;
 const LOCALES: &[&str] = &["en", "es", "fr"];
@@ -55,11 +58,28 @@ pub enum UserCommand {
     Import {
         file: PathBuf,
     },
+    /// Grant a console role (SPEC 19): `--role admin`, or `--role agency-admin --agency A`.
+    Grant(RoleArgs),
+    /// Revoke a console role, named as when it was granted.
+    Revoke(RoleArgs),
+}
+
+/// The account (by email) and the role of `user grant` and `user revoke`.
+#[derive(Debug, clap::Args)]
+pub struct RoleArgs {
+    email: String,
+    /// `admin` or `agency-admin`.
+    #[arg(long)]
+    role: String,
+    /// The agency of an `agency-admin`.
+    #[arg(long)]
+    agency: Option<String>,
 }
 
 pub fn run(config: &Config, command: UserCommand) -> Result<(), CliError> {
     let crypto = account_crypto(config)?;
-    let store = DieselAccountStore::new(open_database(config)?);
+    let db = open_database(config)?;
+    let store = DieselAccountStore::new(db.clone());
     // The command's sources of time and identifiers, handed down from here.
     let (clock, ids) = (SystemClock, RandomIds);
     match command {
@@ -93,7 +113,50 @@ pub fn run(config: &Config, command: UserCommand) -> Result<(), CliError> {
             Ok(())
         }
         UserCommand::Import { file } => import(&store, &crypto, (&clock, &ids), &file),
+        UserCommand::Grant(args) => change_role(&store, &crypto, db, clock.now(), args, true),
+        UserCommand::Revoke(args) => change_role(&store, &crypto, db, clock.now(), args, false),
     }
+}
+
+/// `user grant` (`grant` true) or `user revoke`: one line saying what changed.
+fn change_role(
+    store: &DieselAccountStore,
+    crypto: &AccountCrypto,
+    db: crate::store::Database,
+    now: DateTime<Utc>,
+    args: RoleArgs,
+    grant: bool,
+) -> Result<(), CliError> {
+    let role = Role::parse(&args.role, args.agency.as_deref())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let audit = DieselSessionStore::new(db);
+    let ports = RolePorts {
+        accounts: store,
+        roles: store,
+        crypto,
+        audit: &audit,
+        now,
+    };
+    let email = args.email.as_str();
+    let outcome = if grant {
+        roles::grant(&ports, email, &role)
+    } else {
+        roles::revoke(&ports, email, &role)
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    match (outcome, grant) {
+        (RoleOutcome::Changed { user }, true) => println!("granted {role} to user {user}"),
+        (RoleOutcome::Changed { user }, false) => println!("revoked {role} from user {user}"),
+        (RoleOutcome::Unchanged { user }, true) => println!("user {user} already holds {role}"),
+        (RoleOutcome::Unchanged { user }, false) => println!("user {user} does not hold {role}"),
+        (RoleOutcome::NoSuchUser, _) => {
+            return Err(CliError::Usage("no account uses this email address".into()))
+        }
+        (RoleOutcome::InvalidEmail, _) => {
+            return Err(CliError::Usage("not an email address".into()))
+        }
+    }
+    Ok(())
 }
 
 fn account_err(e: crate::accounts::AccountError) -> CliError {
@@ -277,7 +340,7 @@ fn list(store: &dyn AccountStore) -> Result<(), CliError> {
     Ok(())
 }
 
-fn show(store: &dyn AccountStore, crypto: &AccountCrypto, id: &str) -> Result<(), CliError> {
+fn show(store: &DieselAccountStore, crypto: &AccountCrypto, id: &str) -> Result<(), CliError> {
     let user = store
         .find_by_public_id(id)
         .map_err(account_err)?
@@ -302,6 +365,15 @@ fn show(store: &dyn AccountStore, crypto: &AccountCrypto, id: &str) -> Result<()
         user.verified_at.map(|t| t.to_rfc3339()).unwrap_or_default()
     );
     println!("piv = {}", user.piv_record_sealed.is_some());
+    let roles: Vec<String> = RoleStore::roles_of(store, user.id)
+        .map_err(account_err)?
+        .iter()
+        .map(|r| match r.agency() {
+            Some(agency) => format!("{}:{agency}", r.kind()),
+            None => r.kind().to_string(),
+        })
+        .collect();
+    println!("roles = {roles:?}");
     println!(
         "locked_until = {:?}",
         user.locked_until

@@ -14,6 +14,7 @@ pub mod outgoing;
 pub mod recovery;
 pub mod relying_party;
 pub mod response;
+pub mod roles;
 pub mod saml_params;
 pub mod security_key;
 pub mod session;

@@ -21,10 +21,12 @@ pub enum AuditKind {
     SecurityKeyRemoved,
     /// A change to an account, or a step of sign-up and recovery.
     Account,
+    /// A console role granted or revoked (SPEC 19).
+    RoleChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 10] = [
+    pub const ALL: [AuditKind; 11] = [
         AuditKind::SamlAuthRequest,
         AuditKind::SamlAuth,
         AuditKind::LogoutInitiated,
@@ -35,6 +37,7 @@ impl AuditKind {
         AuditKind::SecurityKeyAdded,
         AuditKind::SecurityKeyRemoved,
         AuditKind::Account,
+        AuditKind::RoleChanged,
     ];
 
     /// The stored name (the `event` column, `saml-idp events --type`, the metric label).
@@ -50,6 +53,7 @@ impl AuditKind {
             AuditKind::SecurityKeyAdded => "Security Key Added",
             AuditKind::SecurityKeyRemoved => "Security Key Removed",
             AuditKind::Account => "Account",
+            AuditKind::RoleChanged => "Role Changed",
         }
     }
 

@@ -15,10 +15,12 @@ use crate::sessions::audit_buffer::AuditBuffer;
 /// aggregation windows.
 pub fn compose(db: &Database, clock: Arc<dyn Clock>) -> Stores {
     let sessions = Arc::new(DieselSessionStore::new(db.clone()));
+    let accounts = Arc::new(DieselAccountStore::new(db.clone()));
     let audit_buffer = AuditBuffer::start(sessions.clone(), clock);
     Stores {
         pending: Arc::new(DieselPendingStore::new(db.clone())),
-        accounts: Arc::new(DieselAccountStore::new(db.clone())),
+        accounts: accounts.clone(),
+        roles: accounts,
         sessions: sessions.clone(),
         identities: sessions.clone(),
         audit: audit_buffer.clone(),

@@ -196,3 +196,12 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    user_roles (user_id, role, agency) {
+        user_id -> BigInt,
+        role -> Text,
+        agency -> Text,
+        granted_at -> Timestamp,
+    }
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 
+use saml_idp::accounts::roles::RoleStore;
 use saml_idp::accounts::security_keys::SecurityKeyStore;
 use saml_idp::accounts::tokens::TokenStore;
 use saml_idp::accounts::{AccountStore, NewUser};
@@ -34,6 +35,7 @@ pub struct Stores {
     pub name: &'static str,
     pub registry: Arc<dyn SpRegistry>,
     pub accounts: Arc<dyn AccountStore>,
+    pub roles: Arc<dyn RoleStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub security_keys: Arc<dyn SecurityKeyStore>,
     pub sessions: Arc<dyn SessionStore>,
@@ -103,6 +105,7 @@ fn memory_node(m: MemoryStores, clock: Arc<ManualClock>) -> Stores {
         name: "memory",
         registry: m.registry.clone(),
         accounts: m.accounts.clone(),
+        roles: m.accounts.clone(),
         tokens: m.tokens.clone(),
         security_keys: m.security_keys.clone(),
         sessions: m.sessions.clone(),
@@ -139,10 +142,12 @@ fn sql_node(
     clock: Arc<ManualClock>,
 ) -> Stores {
     let sessions = Arc::new(DieselSessionStore::new(pool.clone()));
+    let accounts = Arc::new(DieselAccountStore::new(pool.clone()));
     Stores {
         name,
         registry: Arc::new(DieselSpRegistry::new(pool.clone(), clock.clone())),
-        accounts: Arc::new(DieselAccountStore::new(pool.clone())),
+        accounts: accounts.clone(),
+        roles: accounts,
         tokens: Arc::new(DieselTokenStore::new(pool.clone())),
         security_keys: Arc::new(DieselSecurityKeyStore::new(pool.clone())),
         sessions: sessions.clone(),

@@ -13,6 +13,7 @@ mod one_time_tokens;
 mod pending_contract;
 mod purge;
 mod registry_contract;
+mod roles_contract;
 mod security_key_store;
 mod sessions_contract;
 mod traffic_contract;

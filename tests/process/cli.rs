@@ -1000,3 +1000,99 @@ fn user_add_reads_the_password_from_stdin_and_prints_id_uri_and_codes() {
         wrong_key.stderr
     );
 }
+
+/// `user grant | revoke` and the roles in `user show` (SPEC 19), on SQLite and PostgreSQL:
+/// one line per change, a role held once, every refusal one line naming the problem, and
+/// each change in the audit trail.
+#[test]
+fn user_grant_and_revoke_manage_console_roles() {
+    for t in targets() {
+        let added = t.run([
+            "user",
+            "add",
+            "--email",
+            "ada@example.gov",
+            "--password",
+            "correct horse battery staple",
+        ]);
+        assert_success(&added, t.name);
+        let id = added
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("user "))
+            .expect("id line")
+            .to_string();
+        let grant = |args: &[&str]| {
+            let mut all = vec!["user", "grant", "ada@example.gov"];
+            all.extend_from_slice(args);
+            t.run(all)
+        };
+        let out = grant(&["--role", "admin"]);
+        assert_success(&out, t.name);
+        assert_eq!(
+            out.stdout,
+            format!("granted admin to user {id}\n"),
+            "{}",
+            t.name
+        );
+        let out = grant(&["--role", "agency-admin", "--agency", "GSA"]);
+        assert_success(&out, t.name);
+        let again = grant(&["--role", "admin"]);
+        assert_success(&again, t.name);
+        assert_eq!(again.stdout, format!("user {id} already holds admin\n"));
+        let shown = t.run(["user", "show", &id]);
+        assert!(
+            shown
+                .stdout
+                .contains("roles = [\"admin\", \"agency-admin:GSA\"]"),
+            "{}: {}",
+            t.name,
+            shown.stdout
+        );
+        for (args, needle) in [
+            (vec!["--role", "agency-admin"], "--agency"),
+            (vec!["--role", "admin", "--agency", "GSA"], "no --agency"),
+            (vec!["--role", "root"], "unknown role"),
+            (
+                vec!["--role", "agency-admin", "--agency", " "],
+                "1 to 100 characters",
+            ),
+        ] {
+            assert_one_line_failure(&grant(&args), &[needle], t.name);
+        }
+        let nobody = t.run(["user", "grant", "nobody@example.gov", "--role", "admin"]);
+        assert_one_line_failure(&nobody, &["no account uses this email address"], t.name);
+        let revoked = t.run([
+            "user",
+            "revoke",
+            "ada@example.gov",
+            "--role",
+            "agency-admin",
+            "--agency",
+            "GSA",
+        ]);
+        assert_success(&revoked, t.name);
+        assert_eq!(
+            revoked.stdout,
+            format!("revoked agency-admin of \"GSA\" from user {id}\n")
+        );
+        let shown = t.run(["user", "show", &id]);
+        assert!(
+            shown.stdout.contains("roles = [\"admin\"]"),
+            "{}",
+            shown.stdout
+        );
+        let events = t.run(["events", "--type", "Role Changed"]);
+        assert!(events.ok(), "{}: {events:?}", t.name);
+        let details: Vec<&str> = events
+            .stdout
+            .lines()
+            .filter(|l| l.contains("Role Changed"))
+            .collect();
+        assert_eq!(details.len(), 3, "{}: {}", t.name, events.stdout);
+        assert!(
+            !events.stdout.contains("ada@example.gov"),
+            "no email in the trail"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! account page's changes are in `changes`; rows and shared inserts in `rows`.
 
 mod changes;
+mod roles;
 mod rows;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -15,7 +16,7 @@ use self::rows::{
 use super::errors::account_err;
 use super::schema::{
     agency_identities, backup_codes, browser_sessions, remembered_browsers, security_keys,
-    sp_consents, user_emails, users,
+    sp_consents, user_emails, user_roles, users,
 };
 use super::time::db_time;
 use super::{Database, DbConnection};
@@ -42,6 +43,7 @@ fn delete_user(c: &mut DbConnection, public_id: &str) -> Result<bool, DieselErro
         .execute(c)?;
     diesel::delete(sp_consents::table.filter(sp_consents::user_id.eq(id))).execute(c)?;
     diesel::delete(security_keys::table.filter(security_keys::user_id.eq(id))).execute(c)?;
+    diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(c)?;
     diesel::delete(users::table.find(id)).execute(c)?;
     Ok(true)
 }

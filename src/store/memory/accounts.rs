@@ -194,3 +194,43 @@ impl AccountStore for MemoryAccountStore {
         self.change(|a| a.replace_backup_codes(user_id, hashes))
     }
 }
+
+impl crate::accounts::roles::RoleStore for MemoryAccountStore {
+    fn grant(
+        &self,
+        user_id: i64,
+        role: &crate::accounts::roles::Role,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AccountError> {
+        self.change(|a| {
+            if !a.user_exists(user_id) {
+                let missing = super::rows::no_such_user("user_roles", user_id);
+                return Err(AccountError::Storage(missing));
+            }
+            let key = (user_id, role.clone());
+            if a.roles.contains_key(&key) {
+                return Ok(false);
+            }
+            a.roles.insert(key, micros(now));
+            Ok(true)
+        })
+    }
+
+    fn revoke(
+        &self,
+        user_id: i64,
+        role: &crate::accounts::roles::Role,
+    ) -> Result<bool, AccountError> {
+        self.change(|a| Ok(a.roles.remove(&(user_id, role.clone())).is_some()))
+    }
+
+    fn roles_of(&self, user_id: i64) -> Result<Vec<crate::accounts::roles::Role>, AccountError> {
+        self.read(|a| {
+            a.roles
+                .keys()
+                .filter(|(id, _)| *id == user_id)
+                .map(|(_, role)| role.clone())
+                .collect()
+        })
+    }
+}

@@ -108,6 +108,8 @@ pub(super) struct AccountTables {
     pub users: BTreeMap<i64, UserRecord>,
     pub emails: BTreeMap<i64, EmailRow>,
     pub codes: BTreeMap<i64, CodeRow>,
+    /// The `user_roles` table: (user, role) with when it was granted.
+    pub roles: BTreeMap<(i64, crate::accounts::roles::Role), DateTime<Utc>>,
     user_ids: Sequence,
     email_ids: Sequence,
     code_ids: Sequence,
@@ -136,6 +138,7 @@ impl AccountTables {
     pub fn remove_user(&mut self, user_id: i64) -> bool {
         self.emails.retain(|_, e| e.user_id != user_id);
         self.codes.retain(|_, c| c.user_id != user_id);
+        self.roles.retain(|(id, _), _| *id != user_id);
         self.users.remove(&user_id).is_some()
     }
 
