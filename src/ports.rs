@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::accounts::api_tokens::ApiTokenStore;
 use crate::accounts::roles::RoleStore;
 use crate::accounts::security_keys::SecurityKeyStore;
 use crate::accounts::tokens::TokenStore;
@@ -29,6 +30,8 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     /// The console roles (SPEC 19), kept with the accounts.
     pub roles: Arc<dyn RoleStore>,
+    /// The console API's bearer tokens (SPEC 19), kept with the accounts.
+    pub api_tokens: Arc<dyn ApiTokenStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub identities: Arc<dyn IdentityStore>,
     /// The audit log as the use cases write to it (buffered).

@@ -2,6 +2,7 @@
 //! account crypto (password hashing, TOTP, backup codes). Sealed fields hold AES-256-GCM
 //! ciphertext made by `crypto::secret_box`; stores never see clear PII.
 
+pub mod api_tokens;
 pub mod backup_codes;
 pub mod email;
 pub mod password;

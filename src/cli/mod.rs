@@ -11,6 +11,7 @@ mod purge;
 mod sp;
 mod sp_fields;
 mod startup;
+mod token;
 mod user;
 
 use std::path::PathBuf;
@@ -96,6 +97,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: Box<user::UserCommand>,
+    },
+    /// Bearer tokens of the console API: create (printed once), list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
     },
     /// Make and list the yearly signing keys.
     Keys {
@@ -189,6 +195,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Purge => purge::run(&config),
         Command::Sp { command } => sp::run(&config, *command),
         Command::User { command } => user::run(&config, *command),
+        Command::Token { command } => token::run(&config, command),
         Command::Keys { command } => keys::run(&config, command),
         Command::Events(args) => events::run(&config, args),
         Command::Metadata { year } => startup::print_metadata(&config, year),

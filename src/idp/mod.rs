@@ -3,6 +3,7 @@
 //! `now`) and returns a typed outcome or an [`Error`].
 
 pub mod account;
+pub mod api_tokens;
 pub mod audit;
 pub mod decode;
 pub mod error;

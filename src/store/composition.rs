@@ -20,7 +20,8 @@ pub fn compose(db: &Database, clock: Arc<dyn Clock>) -> Stores {
     Stores {
         pending: Arc::new(DieselPendingStore::new(db.clone())),
         accounts: accounts.clone(),
-        roles: accounts,
+        roles: accounts.clone(),
+        api_tokens: accounts,
         sessions: sessions.clone(),
         identities: sessions.clone(),
         audit: audit_buffer.clone(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 
+use saml_idp::accounts::api_tokens::ApiTokenStore;
 use saml_idp::accounts::roles::RoleStore;
 use saml_idp::accounts::security_keys::SecurityKeyStore;
 use saml_idp::accounts::tokens::TokenStore;
@@ -36,6 +37,7 @@ pub struct Stores {
     pub registry: Arc<dyn SpRegistry>,
     pub accounts: Arc<dyn AccountStore>,
     pub roles: Arc<dyn RoleStore>,
+    pub api_tokens: Arc<dyn ApiTokenStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub security_keys: Arc<dyn SecurityKeyStore>,
     pub sessions: Arc<dyn SessionStore>,
@@ -106,6 +108,7 @@ fn memory_node(m: MemoryStores, clock: Arc<ManualClock>) -> Stores {
         registry: m.registry.clone(),
         accounts: m.accounts.clone(),
         roles: m.accounts.clone(),
+        api_tokens: m.accounts.clone(),
         tokens: m.tokens.clone(),
         security_keys: m.security_keys.clone(),
         sessions: m.sessions.clone(),
@@ -147,7 +150,8 @@ fn sql_node(
         name,
         registry: Arc::new(DieselSpRegistry::new(pool.clone(), clock.clone())),
         accounts: accounts.clone(),
-        roles: accounts,
+        roles: accounts.clone(),
+        api_tokens: accounts,
         tokens: Arc::new(DieselTokenStore::new(pool.clone())),
         security_keys: Arc::new(DieselSecurityKeyStore::new(pool.clone())),
         sessions: sessions.clone(),

@@ -1001,27 +1001,32 @@ fn user_add_reads_the_password_from_stdin_and_prints_id_uri_and_codes() {
     );
 }
 
+/// `user add` of ada@example.gov on `t`; her public id.
+fn add_ada(t: &Target) -> String {
+    let added = t.run([
+        "user",
+        "add",
+        "--email",
+        "ada@example.gov",
+        "--password",
+        "correct horse battery staple",
+    ]);
+    assert_success(&added, t.name);
+    added
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("user "))
+        .expect("id line")
+        .to_string()
+}
+
 /// `user grant | revoke` and the roles in `user show` (SPEC 19), on SQLite and PostgreSQL:
 /// one line per change, a role held once, every refusal one line naming the problem, and
 /// each change in the audit trail.
 #[test]
 fn user_grant_and_revoke_manage_console_roles() {
     for t in targets() {
-        let added = t.run([
-            "user",
-            "add",
-            "--email",
-            "ada@example.gov",
-            "--password",
-            "correct horse battery staple",
-        ]);
-        assert_success(&added, t.name);
-        let id = added
-            .stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("user "))
-            .expect("id line")
-            .to_string();
+        let id = add_ada(&t);
         let grant = |args: &[&str]| {
             let mut all = vec!["user", "grant", "ada@example.gov"];
             all.extend_from_slice(args);
@@ -1094,5 +1099,84 @@ fn user_grant_and_revoke_manage_console_roles() {
             !events.stdout.contains("ada@example.gov"),
             "no email in the trail"
         );
+    }
+}
+
+/// `token create | list | revoke` (SPEC 19), on SQLite and PostgreSQL: the token is printed
+/// once and never again (`list` shows ids, names and states only), revoking is reported,
+/// and every refusal is one line.
+#[test]
+fn token_create_list_and_revoke() {
+    for t in targets() {
+        add_ada(&t);
+        let created = t.run([
+            "token",
+            "create",
+            "--email",
+            "ada@example.gov",
+            "--name",
+            "CI deploy",
+            "--expires-days",
+            "7",
+        ]);
+        assert_success(&created, t.name);
+        let token = created
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("token "))
+            .expect("token line")
+            .to_string();
+        assert!(token.starts_with("sidp_"), "{token}");
+        let id = created
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("id "))
+            .and_then(|l| l.split(' ').next())
+            .expect("id line")
+            .to_string();
+        let listed = t.run(["token", "list"]);
+        assert_success(&listed, t.name);
+        assert!(listed.stdout.contains(&id) && listed.stdout.contains("\"CI deploy\""));
+        assert!(
+            listed.stdout.trim_end().ends_with("live"),
+            "{}",
+            listed.stdout
+        );
+        assert!(
+            !listed.stdout.contains(&token),
+            "the token is shown once only"
+        );
+        let revoked = t.run(["token", "revoke", &id]);
+        assert_success(&revoked, t.name);
+        assert_eq!(revoked.stdout, format!("revoked token {id}\n"));
+        let listed = t.run(["token", "list"]);
+        assert!(
+            listed.stdout.trim_end().ends_with("revoked"),
+            "{}",
+            listed.stdout
+        );
+        assert_one_line_failure(&t.run(["token", "revoke", &id]), &["no live token"], t.name);
+        for (args, needle) in [
+            (
+                vec!["--email", "nobody@example.gov", "--name", "x"],
+                "no account",
+            ),
+            (vec!["--email", "ada@example.gov", "--name", " "], "--name"),
+            (
+                vec![
+                    "--email",
+                    "ada@example.gov",
+                    "--name",
+                    "x",
+                    "--expires-days",
+                    "0",
+                ],
+                "--expires-days",
+            ),
+        ] {
+            let mut all = vec!["token", "create"];
+            all.extend(args);
+            assert_one_line_failure(&t.run(all), &[needle], t.name);
+        }
     }
 }

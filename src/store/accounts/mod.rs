@@ -2,6 +2,7 @@
 //! replay guards are single conditional UPDATEs, so they hold across server processes. The
 //! account page's changes are in `changes`; rows and shared inserts in `rows`.
 
+mod bearer_tokens;
 mod changes;
 mod roles;
 mod rows;
@@ -15,8 +16,8 @@ use self::rows::{
 };
 use super::errors::account_err;
 use super::schema::{
-    agency_identities, backup_codes, browser_sessions, remembered_browsers, security_keys,
-    sp_consents, user_emails, user_roles, users,
+    agency_identities, api_tokens, backup_codes, browser_sessions, remembered_browsers,
+    security_keys, sp_consents, user_emails, user_roles, users,
 };
 use super::time::db_time;
 use super::{Database, DbConnection};
@@ -44,6 +45,7 @@ fn delete_user(c: &mut DbConnection, public_id: &str) -> Result<bool, DieselErro
     diesel::delete(sp_consents::table.filter(sp_consents::user_id.eq(id))).execute(c)?;
     diesel::delete(security_keys::table.filter(security_keys::user_id.eq(id))).execute(c)?;
     diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(c)?;
+    diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq(id))).execute(c)?;
     diesel::delete(users::table.find(id)).execute(c)?;
     Ok(true)
 }

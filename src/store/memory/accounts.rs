@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::rows::{micros, AccountTables};
 use super::tables::Shared;
+use crate::accounts::api_tokens::ApiTokenRecord;
 use crate::accounts::{
     AccountError, AccountStore, EmailRecord, EmailRemoval, NewUser, StoredEmail, UserRecord,
     UserStatus,
@@ -231,6 +232,64 @@ impl crate::accounts::roles::RoleStore for MemoryAccountStore {
                 .filter(|(id, _)| *id == user_id)
                 .map(|(_, role)| role.clone())
                 .collect()
+        })
+    }
+}
+
+impl crate::accounts::api_tokens::ApiTokenStore for MemoryAccountStore {
+    fn insert(&self, token: &ApiTokenRecord) -> Result<(), AccountError> {
+        self.change(|a| {
+            if !a.user_exists(token.user_id) {
+                let missing = super::rows::no_such_user("api_tokens", token.user_id);
+                return Err(AccountError::Storage(missing));
+            }
+            let taken = a.api_tokens.contains_key(&token.id)
+                || a.api_tokens
+                    .values()
+                    .any(|t| t.token_hash == token.token_hash);
+            if taken {
+                return Err(AccountError::Storage(super::rows::taken("api_tokens")));
+            }
+            let stored = ApiTokenRecord {
+                created_at: micros(token.created_at),
+                expires_at: token.expires_at.map(micros),
+                revoked_at: token.revoked_at.map(micros),
+                ..token.clone()
+            };
+            a.api_tokens.insert(token.id.clone(), stored);
+            Ok(())
+        })
+    }
+
+    fn find_by_hash(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, AccountError> {
+        self.read(|a| {
+            a.api_tokens
+                .values()
+                .find(|t| t.token_hash == token_hash)
+                .cloned()
+        })
+    }
+
+    fn list(&self, user_id: Option<i64>) -> Result<Vec<ApiTokenRecord>, AccountError> {
+        self.read(|a| {
+            let mut tokens: Vec<ApiTokenRecord> = a
+                .api_tokens
+                .values()
+                .filter(|t| user_id.is_none_or(|id| t.user_id == id))
+                .cloned()
+                .collect();
+            tokens.sort_by(|x, y| (x.created_at, &x.id).cmp(&(y.created_at, &y.id)));
+            tokens
+        })
+    }
+
+    fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, AccountError> {
+        self.change(|a| match a.api_tokens.get_mut(id) {
+            Some(t) if t.revoked_at.is_none() => {
+                t.revoked_at = Some(micros(now));
+                Ok(true)
+            }
+            _ => Ok(false),
         })
     }
 }

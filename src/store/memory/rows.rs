@@ -110,6 +110,8 @@ pub(super) struct AccountTables {
     pub codes: BTreeMap<i64, CodeRow>,
     /// The `user_roles` table: (user, role) with when it was granted.
     pub roles: BTreeMap<(i64, crate::accounts::roles::Role), DateTime<Utc>>,
+    /// The `api_tokens` table, by id.
+    pub api_tokens: BTreeMap<String, crate::accounts::api_tokens::ApiTokenRecord>,
     user_ids: Sequence,
     email_ids: Sequence,
     code_ids: Sequence,
@@ -139,6 +141,7 @@ impl AccountTables {
         self.emails.retain(|_, e| e.user_id != user_id);
         self.codes.retain(|_, c| c.user_id != user_id);
         self.roles.retain(|(id, _), _| *id != user_id);
+        self.api_tokens.retain(|_, t| t.user_id != user_id);
         self.users.remove(&user_id).is_some()
     }
 
