@@ -314,7 +314,10 @@ fn namespace_of(result: ResolveResult) -> Result<Option<String>, XmlError> {
         ResolveResult::Bound(ns) if ns.as_ref().contains(&b'&') => Err(malformed(
             "entity references in namespace names are not supported",
         )),
-        ResolveResult::Bound(ns) => utf8(ns.as_ref()).map(Some),
+        // Normalised as any attribute value (XML 1.0 §2.11, §3.3.3: a CR LF pair is one line
+        // end, and each line end or tab one space), so that the gate and libxml2 read the
+        // same namespace name (afl found `\r\n` counted twice).
+        ResolveResult::Bound(ns) => attribute_value(&utf8(ns.as_ref())?).map(Some),
         ResolveResult::Unknown(prefix) => Err(XmlError::UndeclaredPrefix {
             prefix: String::from_utf8_lossy(&prefix).into_owned(),
         }),
@@ -542,6 +545,9 @@ mod tests {
             Some("a b c\nd"),
             "attribute-value normalization"
         );
+        // Namespace names are normalised the same way (as libxml2 does): CR LF is one space.
+        let root = read("<r xmlns=\"urn:a\r\n\r\rb\tc\"/>").unwrap();
+        assert_eq!(root.namespace.as_deref(), Some("urn:a   b c"));
     }
 
     #[test]
