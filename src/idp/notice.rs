@@ -14,13 +14,7 @@ pub fn to_account(
     mail: &Mail,
     except: Option<&str>,
 ) -> Result<bool, Error> {
-    let to: Vec<String> = deps
-        .accounts
-        .emails(user.id)?
-        .iter()
-        .filter(|e| Some(e.lookup.as_str()) != except)
-        .filter_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup))
-        .collect();
+    let to = addresses(deps, user, except)?;
     if to.is_empty() {
         return Ok(true);
     }
@@ -29,4 +23,19 @@ pub fn to_account(
         audit::account(deps, Some(&user.public_id), false, "notice_mail_failed")?;
     }
     Ok(sent)
+}
+
+/// Every address of `user` but `except` (a lookup hash), opened.
+pub fn addresses(
+    deps: &Deps<'_>,
+    user: &UserRecord,
+    except: Option<&str>,
+) -> Result<Vec<String>, Error> {
+    Ok(deps
+        .accounts
+        .emails(user.id)?
+        .iter()
+        .filter(|e| Some(e.lookup.as_str()) != except)
+        .filter_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup))
+        .collect())
 }

@@ -116,7 +116,7 @@ pub fn reset(
     let Some(user) = live_reset(deps, &hash)? else {
         return Ok(ResetOutcome::LinkDead);
     };
-    let addresses = addresses(deps, &user)?;
+    let addresses = super::notice::addresses(deps, &user, None)?;
     if let Err(problem) = password_policy::check(
         new_password,
         confirmation,
@@ -146,14 +146,4 @@ pub fn reset(
     };
     let notified = deps.mailer.send(&addresses, &mail, &user.locale).is_ok();
     Ok(ResetOutcome::Done { notified })
-}
-
-/// Every address of the account, opened (for the notice of a change).
-pub fn addresses(deps: &Deps<'_>, user: &UserRecord) -> Result<Vec<String>, Error> {
-    Ok(deps
-        .accounts
-        .emails(user.id)?
-        .iter()
-        .filter_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup))
-        .collect())
 }
