@@ -44,9 +44,9 @@ pub trait ApiTokenStore: Send + Sync {
     fn find_by_hash(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, AccountError>;
     /// Every token, oldest first (`user_id` given: that user's only).
     fn list(&self, user_id: Option<i64>) -> Result<Vec<ApiTokenRecord>, AccountError>;
-    /// Marks the token revoked at `now`; false if there is none with this id or it was
-    /// revoked already.
-    fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, AccountError>;
+    /// Marks the token revoked at `now`; its user's id, or `None` if there is no token with
+    /// this id or it was revoked already.
+    fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<Option<i64>, AccountError>;
 }
 
 #[cfg(test)]

@@ -82,15 +82,10 @@ pub fn create(
 
 /// Revokes the token with this id; false if there is none (or it was revoked already).
 pub fn revoke(p: &TokenPorts<'_>, id: &str) -> Result<bool, Error> {
-    let owner = p.api_tokens.list(None)?.into_iter().find(|t| t.id == id);
-    if !p.api_tokens.revoke(id, p.now)? {
+    let Some(user_id) = p.api_tokens.revoke(id, p.now)? else {
         return Ok(false);
-    }
-    if let Some(user) = owner
-        .map(|t| p.accounts.get(t.user_id))
-        .transpose()?
-        .flatten()
-    {
+    };
+    if let Some(user) = p.accounts.get(user_id)? {
         audit(p, &user, "api_token_revoked")?;
     }
     Ok(true)

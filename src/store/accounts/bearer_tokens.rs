@@ -76,16 +76,23 @@ impl ApiTokenStore for DieselAccountStore {
         Ok(rows.into_iter().map(record).collect())
     }
 
-    fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, AccountError> {
+    fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<Option<i64>, AccountError> {
         let mut conn = self.conn()?;
-        diesel::update(
-            t::table
-                .filter(t::id.eq(id))
-                .filter(t::revoked_at.is_null()),
-        )
-        .set(t::revoked_at.eq(Some(db_time(now))))
-        .execute(&mut *conn)
-        .map(|n| n == 1)
-        .map_err(account_err)
+        let live = t::table
+            .filter(t::id.eq(id))
+            .filter(t::revoked_at.is_null());
+        let revoked = diesel::update(live)
+            .set(t::revoked_at.eq(Some(db_time(now))))
+            .execute(&mut *conn)
+            .map_err(account_err)?;
+        if revoked == 0 {
+            return Ok(None);
+        }
+        t::table
+            .filter(t::id.eq(id))
+            .select(t::user_id)
+            .first(&mut *conn)
+            .optional()
+            .map_err(account_err)
     }
 }

@@ -283,13 +283,13 @@ impl crate::accounts::api_tokens::ApiTokenStore for MemoryAccountStore {
         })
     }
 
-    fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, AccountError> {
+    fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<Option<i64>, AccountError> {
         self.change(|a| match a.api_tokens.get_mut(id) {
             Some(t) if t.revoked_at.is_none() => {
                 t.revoked_at = Some(micros(now));
-                Ok(true)
+                Ok(Some(t.user_id))
             }
-            _ => Ok(false),
+            _ => Ok(None),
         })
     }
 }
