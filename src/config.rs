@@ -154,6 +154,9 @@ pub struct Config {
     /// `[webauthn] aal3_attestation_roots`: PEM certificates of the authenticator vendors
     /// whose attested, non-synced keys may sign in at AAL3 (SPEC 18); empty = no AAL3.
     pub aal3_attestation_roots: Vec<PathBuf>,
+    /// `[console] require_phishing_resistant`: the SP console only for sessions whose second
+    /// factor was a security key (SPEC 19); default false (any second factor).
+    pub console_requires_security_key: bool,
 }
 
 impl Config {
@@ -208,6 +211,16 @@ struct FileConfig {
     technical_contact: Option<Contact>,
     #[serde(default)]
     webauthn: FileWebauthn,
+    #[serde(default)]
+    console: FileConsole,
+}
+
+/// `[console]` (SPEC 19).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConsole {
+    #[serde(default)]
+    require_phishing_resistant: bool,
 }
 
 /// `[webauthn]` (SPEC 18).
@@ -483,6 +496,7 @@ impl Config {
         crate::idp::relying_party::load_aal3_roots(&aal3_attestation_roots)
             .map_err(|e| invalid("webauthn.aal3_attestation_roots", e.to_string()))?;
         Ok(Config {
+            console_requires_security_key: file.console.require_phishing_resistant,
             lock_seconds,
             aal3_attestation_roots,
             audit_retention_days,

@@ -106,6 +106,8 @@ pub trait RoleStore: Send + Sync {
     fn revoke(&self, user_id: i64, role: &Role) -> Result<bool, AccountError>;
     /// The user's roles, `admin` first, then agencies in order.
     fn roles_of(&self, user_id: i64) -> Result<Vec<Role>, AccountError>;
+    /// Who holds `role` (the users told of a change to their agency's SPs), by id, in order.
+    fn holders_of(&self, role: &Role) -> Result<Vec<i64>, AccountError>;
 }
 
 #[cfg(test)]

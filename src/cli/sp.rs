@@ -1,5 +1,7 @@
 //! `saml-idp sp add | update | list | show | remove | import | import-metadata`.
-//! Everything is validated before anything is written; imports are all-or-nothing.
+//! Everything is validated before anything is written; imports are all-or-nothing. Changes
+//! go through the console's use cases (`idp::console`) as the operator: the same rules,
+//! audit events and notices as the console's and the API's.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -8,13 +10,19 @@ use std::sync::Arc;
 use clap::Subcommand;
 
 use super::sp_fields::SpFields;
-use super::startup::open_database;
+use super::startup::{account_crypto, open_database};
 use super::CliError;
-use crate::clock::SystemClock;
-use crate::config::{toml_error_line, Config};
-use crate::registry::{validate, RecordFile, RegistryError, ServiceProvider, SpRecord, SpRegistry};
+use crate::accounts::sealing::AccountCrypto;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{toml_error_line, Config, Mode};
+use crate::idp::console::{self, Actor, ConsoleError, ConsolePorts};
+use crate::ids::RandomIds;
+use crate::registry::{
+    inline_certificates, public_id, validate, Policy, RecordFile, RegistryError, SpRecord,
+    SpRegistry,
+};
 use crate::saml::sp_metadata::parse_sp_metadata;
-use crate::store::DieselSpRegistry;
+use crate::store::{DieselAccountStore, DieselSessionStore, DieselSpRegistry};
 
 const MAX_IMPORT_FILE: u64 = 8 * 1024 * 1024;
 
@@ -57,54 +65,176 @@ pub enum SpCommand {
 }
 
 pub fn run(config: &Config, command: SpCommand) -> Result<(), CliError> {
-    let registry = DieselSpRegistry::new(open_database(config)?, Arc::new(SystemClock));
+    let db = open_database(config)?;
+    let registry = DieselSpRegistry::new(db.clone(), Arc::new(SystemClock));
     match command {
-        SpCommand::Add { issuer, fields } => add(&registry, issuer, fields),
-        SpCommand::Update { issuer, fields } => update(&registry, &issuer, fields),
-        SpCommand::List { json } => list(&registry, json),
-        SpCommand::Show { issuer, json } => show(&registry, &issuer, json),
+        SpCommand::List { json } => return list(&registry, json),
+        SpCommand::Show { issuer, json } => return show(&registry, &issuer, json),
+        _ => {}
+    }
+    // Changes go through the console's use cases, as the console's and the API's do.
+    let console = Console::open(config, db, &registry)?;
+    let ports = console.ports();
+    match command {
+        SpCommand::Add { issuer, fields } => add(&ports, issuer, fields),
+        SpCommand::Update { issuer, fields } => update(&ports, &issuer, fields),
         SpCommand::Remove { issuer } => {
-            registry.remove(&issuer)?;
+            console::remove(&ports, &Actor::Operator, &public_id(&issuer))
+                .map_err(|e| refused(&issuer, e))?;
             println!("removed service provider {issuer}");
             Ok(())
         }
-        SpCommand::Import { file } => import(&registry, &file),
-        SpCommand::ImportMetadata { file, fields } => import_metadata(&registry, &file, fields),
+        SpCommand::Import { file } => import(&ports, &file),
+        SpCommand::ImportMetadata { file, fields } => import_metadata(&ports, &file, fields),
+        SpCommand::List { .. } | SpCommand::Show { .. } => Ok(()),
     }
 }
 
-fn checked(
-    record: &SpRecord,
-    base_dir: &Path,
-    context: impl Into<String>,
-) -> Result<ServiceProvider, CliError> {
-    validate(record, base_dir).map_err(|source| CliError::Invalid {
-        context: context.into(),
-        source,
-    })
+/// What the console's use cases need, opened for one command: the audit trail, the
+/// accounts (whose agency administrators are told of a change) and the mail queue (the
+/// server's workers deliver it).
+struct Console<'a> {
+    registry: &'a DieselSpRegistry,
+    accounts: DieselAccountStore,
+    audit: DieselSessionStore,
+    crypto: Arc<AccountCrypto>,
+    mailer: crate::mail::queue::QueueMailer,
+    policy: Policy,
+    base_url: String,
 }
 
-fn add(registry: &dyn SpRegistry, issuer: String, fields: SpFields) -> Result<(), CliError> {
+impl<'a> Console<'a> {
+    fn open(
+        config: &Config,
+        db: crate::store::Database,
+        registry: &'a DieselSpRegistry,
+    ) -> Result<Self, CliError> {
+        let crypto = Arc::new(account_crypto(config)?);
+        let transport = Arc::new(crate::mail::Sender::new(
+            &config.mailer,
+            config.data_dir.join("outbox"),
+            &config.mail_from,
+            &config.organization.display_name,
+        ));
+        let (mailer, _worker) = crate::mail::queue::pair(
+            Arc::new(crate::store::DieselMailQueue::new(db.clone())),
+            crypto.clone(),
+            transport,
+            Arc::new(SystemClock),
+            Arc::new(RandomIds),
+            config.mail,
+        );
+        Ok(Console {
+            registry,
+            accounts: DieselAccountStore::new(db.clone()),
+            audit: DieselSessionStore::new(db),
+            crypto,
+            mailer,
+            policy: Policy {
+                production: config.mode == Mode::Production,
+            },
+            base_url: config.base_url.clone(),
+        })
+    }
+
+    fn ports(&self) -> ConsolePorts<'_> {
+        ConsolePorts {
+            registry: self.registry,
+            audit: &self.audit,
+            accounts: &self.accounts,
+            roles: &self.accounts,
+            crypto: &self.crypto,
+            mailer: &self.mailer,
+            policy: self.policy,
+            base_url: &self.base_url,
+            now: SystemClock.now(),
+        }
+    }
+}
+
+/// A refusal of the use case, for the operator.
+fn refused(context: &str, e: ConsoleError) -> CliError {
+    match e {
+        ConsoleError::Invalid(source) | ConsoleError::Forbidden(source) => CliError::Invalid {
+            context: context.to_string(),
+            source,
+        },
+        ConsoleError::NotFound => RegistryError::NotFound(context.to_string()).into(),
+        ConsoleError::Stale => CliError::Usage(format!(
+            "{context}: changed by someone else meanwhile; run the command again"
+        )),
+        ConsoleError::NoSuchCertificate | ConsoleError::Storage(_) => {
+            CliError::Usage(format!("{context}: {e}"))
+        }
+    }
+}
+
+/// `record` checked on its own, so that an error names its entry in the file.
+fn checked(record: &SpRecord, base_dir: &Path, context: &str) -> Result<(), CliError> {
+    validate(record, base_dir)
+        .map(|_| ())
+        .map_err(|source| CliError::Invalid {
+            context: context.to_string(),
+            source,
+        })
+}
+
+/// `record` with its certificate files read (relative to `base_dir`).
+fn with_inline_certs(
+    mut record: SpRecord,
+    base_dir: &Path,
+    context: &str,
+) -> Result<SpRecord, CliError> {
+    inline_certificates(&mut record, base_dir).map_err(|source| CliError::Invalid {
+        context: context.to_string(),
+        source,
+    })?;
+    Ok(record)
+}
+
+fn add(ports: &ConsolePorts<'_>, issuer: String, fields: SpFields) -> Result<(), CliError> {
     let mut record = SpRecord {
         issuer,
         active: true,
         ..SpRecord::default()
     };
     fields.apply(&mut record);
-    let sp = checked(&record, Path::new("."), "invalid service provider")?;
-    registry.add(&sp)?;
+    let context = "invalid service provider";
+    // Checked with its certificate paths first, so that an error names the file.
+    checked(&record, Path::new("."), context)?;
+    let record = with_inline_certs(record, Path::new("."), context)?;
+    let sp = console::create(ports, &Actor::Operator, record).map_err(|e| refused(context, e))?;
     println!("added service provider {}", sp.issuer);
     Ok(())
 }
 
-fn update(registry: &dyn SpRegistry, issuer: &str, fields: SpFields) -> Result<(), CliError> {
-    let existing = registry
-        .find(issuer)?
-        .ok_or_else(|| RegistryError::NotFound(issuer.to_string()))?;
-    let mut record = SpRecord::from(&existing);
-    fields.apply(&mut record);
-    let sp = checked(&record, Path::new("."), "invalid service provider")?;
-    registry.update(&sp)?;
+fn update(ports: &ConsolePorts<'_>, issuer: &str, fields: SpFields) -> Result<(), CliError> {
+    let context = "invalid service provider";
+    if let Some(existing) = ports.registry.find(issuer)? {
+        let mut record = SpRecord::from(&existing);
+        fields.clone().apply(&mut record);
+        checked(&record, Path::new("."), context)?;
+    }
+    let mut given = SpRecord::default();
+    fields.clone().apply(&mut given);
+    let certs = with_inline_certs(given, Path::new("."), context)?.certs;
+    let sp = console::update(
+        ports,
+        &Actor::Operator,
+        &public_id(issuer),
+        None,
+        |record| {
+            fields.apply(record);
+            if !certs.is_empty() {
+                record.certs = certs;
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| match e {
+        ConsoleError::NotFound => RegistryError::NotFound(issuer.to_string()).into(),
+        other => refused(context, other),
+    })?;
     println!("updated service provider {}", sp.issuer);
     Ok(())
 }
@@ -171,7 +301,7 @@ fn base_dir(path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn import(registry: &dyn SpRegistry, path: &Path) -> Result<(), CliError> {
+fn import(ports: &ConsolePorts<'_>, path: &Path) -> Result<(), CliError> {
     let bad_file = |detail: String| CliError::RecordFile {
         path: path.to_path_buf(),
         detail,
@@ -183,27 +313,29 @@ fn import(registry: &dyn SpRegistry, path: &Path) -> Result<(), CliError> {
     }
     let dir = base_dir(path);
     let mut seen = HashSet::new();
-    let mut sps = Vec::with_capacity(file.service_provider.len());
-    for (i, record) in file.service_provider.iter().enumerate() {
+    let mut records = Vec::with_capacity(file.service_provider.len());
+    for (i, record) in file.service_provider.into_iter().enumerate() {
         let context = format!(
             "{}: service_provider #{} ({})",
             path.display(),
             i + 1,
             record.issuer
         );
-        let sp = checked(record, &dir, context)?;
-        if !seen.insert(sp.issuer.clone()) {
+        // Each is checked here first, so that an error names its entry.
+        checked(&record, &dir, &context)?;
+        if !seen.insert(record.issuer.clone()) {
             return Err(bad_file(format!(
                 "issuer {:?} appears more than once",
-                sp.issuer
+                record.issuer
             )));
         }
-        sps.push(sp);
+        records.push(with_inline_certs(record, &dir, &context)?);
     }
-    let counts = registry.upsert_all(&sps)?;
+    let counts = console::import_all(ports, &Actor::Operator, &records)
+        .map_err(|e| refused(&path.display().to_string(), e))?;
     println!(
         "imported {} service provider(s): {} added, {} updated",
-        sps.len(),
+        records.len(),
         counts.created,
         counts.updated
     );
@@ -211,7 +343,7 @@ fn import(registry: &dyn SpRegistry, path: &Path) -> Result<(), CliError> {
 }
 
 fn import_metadata(
-    registry: &dyn SpRegistry,
+    ports: &ConsolePorts<'_>,
     path: &Path,
     fields: SpFields,
 ) -> Result<(), CliError> {
@@ -220,7 +352,7 @@ fn import_metadata(
             path: path.to_path_buf(),
             source,
         })?;
-    let existing = registry.find(&metadata.entity_id)?;
+    let existing = ports.registry.find(&metadata.entity_id)?;
     let mut record = existing
         .as_ref()
         .map(SpRecord::from)
@@ -229,27 +361,20 @@ fn import_metadata(
             active: true,
             ..SpRecord::default()
         });
-    record.acs_urls = metadata.acs_urls;
-    record.certs = metadata.certificates_pem;
-    if metadata.logout_url.is_some() {
-        record.logout_url = metadata.logout_url;
-    }
-    if metadata.friendly_name.is_some() {
-        record.friendly_name = metadata.friendly_name;
-    }
-    // An SP that says it signs its requests gets them required; re-importing never relaxes it.
-    record.require_signed_requests |= metadata.authn_requests_signed;
+    record.apply_metadata(&metadata);
     fields.apply(&mut record);
-    let sp = checked(&record, &base_dir(path), format!("{}", path.display()))?;
+    let context = path.display().to_string();
+    let record = with_inline_certs(record, &base_dir(path), &context)?;
     let verb = if existing.is_some() {
         "updated"
     } else {
         "added"
     };
-    registry.upsert_all(std::slice::from_ref(&sp))?;
+    console::import_all(ports, &Actor::Operator, std::slice::from_ref(&record))
+        .map_err(|e| refused(&context, e))?;
     println!(
         "{verb} service provider {} from {}",
-        sp.issuer,
+        record.issuer,
         path.display()
     );
     Ok(())

@@ -19,6 +19,18 @@ pub enum CertificateError {
     TooSmall { bits: u32 },
 }
 
+impl CertificateError {
+    /// A stable name for the error (the console API's `code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CertificateError::NotPem(_) => "not_pem",
+            CertificateError::NotExactlyOne { .. } => "not_exactly_one",
+            CertificateError::NotRsa => "not_rsa",
+            CertificateError::TooSmall { .. } => "key_too_small",
+        }
+    }
+}
+
 /// A parsed certificate with its key checked. Cheap to clone (reference-counted by openssl).
 #[derive(Clone)]
 pub struct Certificate {

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod api_tokens;
 pub mod audit;
+pub mod console;
 pub mod decode;
 pub mod error;
 pub mod intake;

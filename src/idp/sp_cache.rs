@@ -39,6 +39,11 @@ impl SpCache {
         self.registry.clone()
     }
 
+    /// The same registry, borrowed.
+    pub fn registry_ref(&self) -> &dyn SpRegistry {
+        self.registry.as_ref()
+    }
+
     fn current(&self) -> Arc<Snapshot> {
         match self.snapshot.read() {
             Ok(guard) => guard.clone(),

@@ -73,7 +73,8 @@ struct Shape<'a> {
     prefix: &'static str,
     links: Vec<(&'static str, &'a str)>,
     change: Option<super::Change>,
-    detail: Option<(&'static str, &'a str)>,
+    /// A detail line's key and the values of its placeholders.
+    detail: Option<(&'static str, Vec<(&'static str, &'a str)>)>,
     notes: &'static [&'static str],
 }
 
@@ -115,14 +116,29 @@ fn shape(mail: &Mail) -> Shape<'_> {
             links: vec![("reset", reset_link.as_str())],
             change: None,
             detail: Some(match until {
-                Some(until) => ("account_locked.until", until.as_str()),
-                None => ("account_locked.until_reset", ""),
+                Some(until) => ("account_locked.until", vec![("{until}", until.as_str())]),
+                None => ("account_locked.until_reset", Vec::new()),
             }),
             notes: &["not_you"],
         },
         Mail::NoAccount => notice("no_account", &["ignore"]),
         Mail::EmailInUse => notice("email_in_use", &["ignore"]),
         Mail::AddressRemoved => notice("address_removed", &["not_you"]),
+        Mail::SpChanged {
+            sp,
+            actor,
+            fields,
+            link,
+        } => Shape {
+            prefix: "sp_changed",
+            links: vec![("view", link.as_str())],
+            change: None,
+            detail: Some((
+                "sp_changed.detail",
+                vec![("{sp}", sp), ("{actor}", actor), ("{fields}", fields)],
+            )),
+            notes: &["why"],
+        },
     }
 }
 
@@ -151,9 +167,13 @@ pub fn compose(mail: &Mail, locale: &str, product: &str) -> Result<Composed, Mai
     let change = shape
         .change
         .map(|change| t(&format!("change.{}", change.as_str())));
-    let detail = shape
-        .detail
-        .map(|(key, until)| t(key).replace("{until}", until));
+    let detail = shape.detail.map(|(key, values)| {
+        values
+            .into_iter()
+            .fold(t(key), |line, (placeholder, value)| {
+                line.replace(placeholder, value)
+            })
+    });
     let extra: Vec<String> = change.into_iter().chain(detail).collect();
     let (links, notes) = (shape.links, shape.notes);
     let subject = t(&format!("{prefix}.subject"));
@@ -242,6 +262,12 @@ mod tests {
             });
         }
         mails.extend([Mail::NoAccount, Mail::EmailInUse, Mail::AddressRemoved]);
+        mails.push(Mail::SpChanged {
+            sp: "Tax <Filing> (urn:gov:tax)".into(),
+            actor: "user 5b8f…".into(),
+            fields: "acs_urls, certs".into(),
+            link: "https://idp.example.gov/console/sps/dXJu".into(),
+        });
         mails
     }
 
@@ -271,6 +297,7 @@ mod tests {
                         reset_link,
                     } => vec![sign_in_link, reset_link],
                     Mail::AccountLocked { reset_link, .. } => vec![reset_link],
+                    Mail::SpChanged { link, .. } => vec![link],
                     Mail::AccountChanged { .. }
                     | Mail::NoAccount
                     | Mail::EmailInUse

@@ -49,6 +49,15 @@ pub enum Mail {
     EmailInUse,
     /// Sent to an address removed from an account: links sent to it no longer work.
     AddressRemoved,
+    /// A service provider of the recipient's agency was added or changed (SPEC 19), sent
+    /// to the agency's administrators: which SP (its name and issuer), who changed it (an
+    /// account's public id, or the operator), the names of the fields, and its console page.
+    SpChanged {
+        sp: String,
+        actor: String,
+        fields: String,
+        link: String,
+    },
 }
 
 /// The account changes that are announced by email (SPEC 17).
@@ -122,6 +131,7 @@ impl Mail {
             Mail::NoAccount => "no_account",
             Mail::EmailInUse => "email_in_use",
             Mail::AddressRemoved => "address_removed",
+            Mail::SpChanged { .. } => "sp_changed",
         }
     }
 }

@@ -13,8 +13,9 @@ pub struct RecordFile {
     pub service_provider: Vec<SpRecord>,
 }
 
-/// One SP as written by a person; `validate` turns it into a `ServiceProvider`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One SP as written by a person; `validate` turns it into a `ServiceProvider`. The same
+/// fields are the console API's JSON (its schema derived here).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpRecord {
     pub issuer: String,
@@ -56,6 +57,23 @@ pub struct SpRecord {
     pub created_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+}
+
+impl SpRecord {
+    /// What an SP's metadata says, over this record: its ACS URLs and certificates replace
+    /// the record's, its logout URL and name when it gives them; an SP that says it signs its
+    /// requests gets them required (re-importing never relaxes that).
+    pub fn apply_metadata(&mut self, metadata: &crate::saml::sp_metadata::SpMetadata) {
+        self.acs_urls.clone_from(&metadata.acs_urls);
+        self.certs.clone_from(&metadata.certificates_pem);
+        if metadata.logout_url.is_some() {
+            self.logout_url.clone_from(&metadata.logout_url);
+        }
+        if metadata.friendly_name.is_some() {
+            self.friendly_name.clone_from(&metadata.friendly_name);
+        }
+        self.require_signed_requests |= metadata.authn_requests_signed;
+    }
 }
 
 fn yes() -> bool {

@@ -69,9 +69,19 @@ pub struct ServiceProvider {
     /// Set by the store.
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// The stored version (SPEC 19): 1 when added, one more at every write; 0 for an SP not
+    /// read from a store. `SpRegistry::update` writes only over this version.
+    pub version: i64,
 }
 
 impl ServiceProvider {
+    /// The SP's identifier in the console's and the API's URLs (SPEC 19): its issuer,
+    /// base64url without padding, so that any issuer fits one path segment. Clients treat it
+    /// as opaque; it stays the same as long as the issuer does (issuers never change).
+    pub fn public_id(&self) -> String {
+        public_id(&self.issuer)
+    }
+
     /// The key under which users get one persistent UUID (SPEC, "Agency UUID"): the agency,
     /// or the SP itself when it has none. Tagged so an agency named like an issuer cannot
     /// share an SP's identifiers.
@@ -81,4 +91,19 @@ impl ServiceProvider {
             None => format!("sp:{}", self.issuer),
         }
     }
+}
+
+/// The console identifier of `issuer` (see [`ServiceProvider::public_id`]).
+pub fn public_id(issuer: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(issuer.as_bytes())
+}
+
+/// The issuer a console identifier names; `None` for text that is not one.
+pub fn issuer_of_public_id(id: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id.as_bytes())
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }

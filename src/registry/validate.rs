@@ -22,12 +22,20 @@ const MAX_CERT_FILE: u64 = 64 * 1024;
 #[error("{field}: {message}")]
 pub struct ValidationError {
     pub field: &'static str,
+    /// A stable name for the rule broken (`not_absolute_url`, `key_too_small`, …): what the
+    /// API returns as `code`.
+    pub code: &'static str,
     pub message: String,
 }
 
-fn fail<T>(field: &'static str, message: impl Into<String>) -> Result<T, ValidationError> {
+pub(super) fn fail<T>(
+    field: &'static str,
+    code: &'static str,
+    message: impl Into<String>,
+) -> Result<T, ValidationError> {
     Err(ValidationError {
         field,
+        code,
         message: message.into(),
     })
 }
@@ -37,17 +45,19 @@ pub fn validate(record: &SpRecord, base_dir: &Path) -> Result<ServiceProvider, V
     let issuer = issuer(&record.issuer)?;
     let ial = record.ial.unwrap_or(1);
     if !matches!(ial, 1 | 2) {
-        return fail("ial", format!("{ial} is not 1 or 2"));
+        return fail("ial", "out_of_range", format!("{ial} is not 1 or 2"));
     }
     if record.ialmax_allowed && ial != 2 {
         return fail(
             "ialmax_allowed",
+            "not_allowed",
             "only an SP with ial = 2 can be allowed IALMAX",
         );
     }
     if let Some(aal) = record.default_aal.filter(|a| !matches!(a, 2 | 3)) {
         return fail(
             "default_aal",
+            "out_of_range",
             format!("{aal} is not 2 or 3 (AAL1 is not offered)"),
         );
     }
@@ -58,6 +68,7 @@ pub fn validate(record: &SpRecord, base_dir: &Path) -> Result<ServiceProvider, V
                 let known = BlockEncryption::names().collect::<Vec<_>>().join(", ");
                 fail(
                     "block_encryption",
+                    "unknown_value",
                     format!("{name:?} is not one of {known}"),
                 )
             },
@@ -88,19 +99,25 @@ pub fn validate(record: &SpRecord, base_dir: &Path) -> Result<ServiceProvider, V
         )?,
         created_at: None,
         updated_at: None,
+        version: 0,
     })
 }
 
 fn issuer(value: &str) -> Result<String, ValidationError> {
     if value.is_empty() {
-        return fail("issuer", "must not be empty");
+        return fail("issuer", "required", "must not be empty");
     }
     if value.len() > MAX_ISSUER {
-        return fail("issuer", format!("is longer than {MAX_ISSUER} bytes"));
+        return fail(
+            "issuer",
+            "too_long",
+            format!("is longer than {MAX_ISSUER} bytes"),
+        );
     }
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return fail(
             "issuer",
+            "invalid_characters",
             format!("{value:?} contains whitespace or control characters"),
         );
     }
@@ -114,13 +131,17 @@ fn display_text(
     let Some(value) = value else { return Ok(None) };
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return fail(field, "must not be blank when given");
+        return fail(field, "blank", "must not be blank when given");
     }
     if trimmed.chars().count() > MAX_NAME {
-        return fail(field, format!("is longer than {MAX_NAME} characters"));
+        return fail(
+            field,
+            "too_long",
+            format!("is longer than {MAX_NAME} characters"),
+        );
     }
     if trimmed.chars().any(char::is_control) {
-        return fail(field, "contains control characters");
+        return fail(field, "invalid_characters", "contains control characters");
     }
     Ok(Some(trimmed.to_string()))
 }
@@ -129,18 +150,33 @@ fn display_text(
 /// must match a registered ACS URL byte for byte (SPEC 11).
 pub fn absolute_url(field: &'static str, value: &str) -> Result<String, ValidationError> {
     if value.len() > MAX_URL {
-        return fail(field, format!("URL is longer than {MAX_URL} bytes"));
+        return fail(
+            field,
+            "too_long",
+            format!("URL is longer than {MAX_URL} bytes"),
+        );
     }
     let parsed = match url::Url::parse(value) {
         Ok(u) => u,
-        Err(e) => return fail(field, format!("{value:?} is not an absolute URL ({e})")),
+        Err(e) => {
+            return fail(
+                field,
+                "not_absolute_url",
+                format!("{value:?} is not an absolute URL ({e})"),
+            )
+        }
     };
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return fail(field, format!("{value:?} is not an http or https URL"));
+        return fail(
+            field,
+            "not_http_url",
+            format!("{value:?} is not an http or https URL"),
+        );
     }
     if parsed.fragment().is_some() || value.chars().any(|c| c.is_whitespace()) {
         return fail(
             field,
+            "fragment_or_whitespace",
             format!("{value:?} must not contain a fragment or whitespace"),
         );
     }
@@ -158,17 +194,22 @@ fn acs_urls(values: &[String]) -> Result<Vec<String>, ValidationError> {
     if values.is_empty() {
         return fail(
             "acs_urls",
+            "required",
             "at least one Assertion Consumer Service URL is required",
         );
     }
     if values.len() > MAX_ACS_URLS {
-        return fail("acs_urls", format!("more than {MAX_ACS_URLS} URLs"));
+        return fail(
+            "acs_urls",
+            "too_many",
+            format!("more than {MAX_ACS_URLS} URLs"),
+        );
     }
     let mut out: Vec<String> = Vec::with_capacity(values.len());
     for v in values {
         let url = absolute_url("acs_urls", v)?;
         if out.contains(&url) {
-            return fail("acs_urls", format!("{url:?} is listed twice"));
+            return fail("acs_urls", "duplicate", format!("{url:?} is listed twice"));
         }
         out.push(url);
     }
@@ -177,7 +218,11 @@ fn acs_urls(values: &[String]) -> Result<Vec<String>, ValidationError> {
 
 fn certificates(values: &[String], base_dir: &Path) -> Result<Vec<Certificate>, ValidationError> {
     if values.len() > MAX_CERTS {
-        return fail("certs", format!("more than {MAX_CERTS} certificates"));
+        return fail(
+            "certs",
+            "too_many",
+            format!("more than {MAX_CERTS} certificates"),
+        );
     }
     let mut out: Vec<Certificate> = Vec::with_capacity(values.len());
     for (i, value) in values.iter().enumerate() {
@@ -191,35 +236,74 @@ fn certificates(values: &[String], base_dir: &Path) -> Result<Vec<Certificate>, 
                 format!("certificate {n} ({})", path.display()),
             )
         };
-        let cert =
-            Certificate::from_pem(&pem).or_else(|e| fail("certs", format!("{origin}: {e}")))?;
+        if contains(&pem, b"PRIVATE KEY-----") {
+            // Refused before anything parses or stores it; its text is never repeated.
+            return fail(
+                "certs",
+                "private_key",
+                format!(
+                    "{origin} is a private key, not a certificate: it was not stored. \
+                     Register only the certificate (-----BEGIN CERTIFICATE-----), and replace \
+                     this key: it has left the service provider"
+                ),
+            );
+        }
+        let cert = Certificate::from_pem(&pem)
+            .or_else(|e| fail("certs", e.code(), format!("{origin}: {e}")))?;
         if out
             .iter()
             .any(|c| c.x509().to_der().ok() == cert.x509().to_der().ok())
         {
-            return fail("certs", format!("{origin} is listed twice"));
+            return fail("certs", "duplicate", format!("{origin} is listed twice"));
         }
         out.push(cert);
     }
     Ok(out)
 }
 
+/// Replaces every certificate path of `record` (relative to `base_dir`) by the PEM it names,
+/// so that the record can be judged without reading files (the console's rule).
+pub fn inline_certificates(record: &mut SpRecord, base_dir: &Path) -> Result<(), ValidationError> {
+    for (i, value) in record.certs.iter_mut().enumerate() {
+        if value.trim_start().starts_with("-----BEGIN") {
+            continue;
+        }
+        let path = base_dir.join(&*value);
+        let bytes = read_small(&path, i + 1)?;
+        *value = String::from_utf8(bytes).or_else(|_| {
+            fail(
+                "certs",
+                "not_pem",
+                format!("certificate {}: {} is not PEM text", i + 1, path.display()),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 fn read_small(path: &Path, n: usize) -> Result<Vec<u8>, ValidationError> {
     let meta = std::fs::metadata(path).or_else(|e| {
         fail(
             "certs",
+            "unreadable_file",
             format!("certificate {n}: cannot read {}: {e}", path.display()),
         )
     })?;
     if meta.len() > MAX_CERT_FILE {
         return fail(
             "certs",
+            "too_large",
             format!("certificate {n}: {} is larger than 64 KiB", path.display()),
         );
     }
     std::fs::read(path).or_else(|e| {
         fail(
             "certs",
+            "unreadable_file",
             format!("certificate {n}: cannot read {}: {e}", path.display()),
         )
     })
@@ -231,6 +315,7 @@ fn attribute_bundle(values: &[String]) -> Result<Vec<String>, ValidationError> {
         if attributes::lookup(v).is_none() {
             return fail(
                 "attribute_bundle",
+                "unknown_attribute",
                 format!("{v:?} is not a known attribute"),
             );
         }
@@ -293,6 +378,10 @@ mod tests {
                 r.certs = vec!["weak-1024-test-only.crt".into()]
             }),
             ("certs", |r| r.certs = vec!["sp1-test-only.key".into()]),
+            ("certs", |r| {
+                r.certs =
+                    vec!["-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----".into()]
+            }),
             ("certs", |r| r.certs = vec!["missing.crt".into()]),
             ("certs", |r| {
                 r.certs = vec!["sp1-test-only.crt".into(), "sp1-test-only.crt".into()]

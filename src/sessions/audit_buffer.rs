@@ -206,6 +206,11 @@ impl AuditLog for AuditBuffer {
         self.flush()?;
         self.inner.recent_for_user(public_id, limit)
     }
+
+    fn refused_for_sp(&self, issuer: &str, limit: i64) -> Result<Vec<RecordedEvent>, SessionError> {
+        self.flush()?;
+        self.inner.refused_for_sp(issuer, limit)
+    }
 }
 
 impl Drop for AuditBuffer {
@@ -299,6 +304,10 @@ mod tests {
         }
 
         fn recent_for_user(&self, _: &str, _: i64) -> Result<Vec<RecordedEvent>, SessionError> {
+            Ok(Vec::new())
+        }
+
+        fn refused_for_sp(&self, _: &str, _: i64) -> Result<Vec<RecordedEvent>, SessionError> {
             Ok(Vec::new())
         }
     }

@@ -23,10 +23,13 @@ pub enum AuditKind {
     Account,
     /// A console role granted or revoked (SPEC 19).
     RoleChanged,
+    /// A service provider added, changed or deactivated, by the console, the API or the
+    /// CLI (SPEC 19): the actor, the SP and the field names.
+    SpChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 11] = [
+    pub const ALL: [AuditKind; 12] = [
         AuditKind::SamlAuthRequest,
         AuditKind::SamlAuth,
         AuditKind::LogoutInitiated,
@@ -38,6 +41,7 @@ impl AuditKind {
         AuditKind::SecurityKeyRemoved,
         AuditKind::Account,
         AuditKind::RoleChanged,
+        AuditKind::SpChanged,
     ];
 
     /// The stored name (the `event` column, `saml-idp events --type`, the metric label).
@@ -54,6 +58,7 @@ impl AuditKind {
             AuditKind::SecurityKeyRemoved => "Security Key Removed",
             AuditKind::Account => "Account",
             AuditKind::RoleChanged => "Role Changed",
+            AuditKind::SpChanged => "SP Changed",
         }
     }
 

@@ -250,6 +250,9 @@ pub trait AuditLog: Send + Sync {
         public_id: &str,
         limit: i64,
     ) -> Result<Vec<RecordedEvent>, SessionError>;
+    /// The SAML messages from `issuer` that were refused, most recent first, with their
+    /// times (the console's events page, SPEC 19).
+    fn refused_for_sp(&self, issuer: &str, limit: i64) -> Result<Vec<RecordedEvent>, SessionError>;
 }
 
 pub trait RateLimiter: Send + Sync {

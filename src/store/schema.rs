@@ -22,6 +22,7 @@ diesel::table! {
         failure_to_proof_url -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        version -> BigInt,
     }
 }
 

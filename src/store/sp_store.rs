@@ -36,6 +36,7 @@ struct SpRow {
     failure_to_proof_url: Option<String>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    version: i64,
 }
 
 #[derive(Insertable, AsChangeset)]
@@ -130,6 +131,7 @@ impl SpRow {
             failure_to_proof_url: self.failure_to_proof_url,
             created_at: Some(utc(self.created_at)),
             updated_at: Some(utc(self.updated_at)),
+            version: self.version,
             issuer: self.issuer,
         })
     }
@@ -215,14 +217,23 @@ fn insert(c: &mut DbConnection, sp: &ServiceProvider, now: NaiveDateTime) -> Res
     }
 }
 
+/// Replaces the row of `sp.issuer` (only at `version`, when given) and bumps its version;
+/// how many rows changed.
 fn replace(
     c: &mut DbConnection,
     sp: &ServiceProvider,
+    version: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<usize, DieselError> {
-    diesel::update(service_providers::table.filter(service_providers::issuer.eq(&sp.issuer)))
-        .set(&SpWrite::new(sp, now))
-        .execute(c)
+    use service_providers::dsl;
+    let changes = (SpWrite::new(sp, now), dsl::version.eq(dsl::version + 1));
+    let this = dsl::service_providers.filter(dsl::issuer.eq(&sp.issuer));
+    match version {
+        Some(version) => diesel::update(this.filter(dsl::version.eq(version)))
+            .set(changes)
+            .execute(c),
+        None => diesel::update(this).set(changes).execute(c),
+    }
 }
 
 impl SpRegistry for DieselSpRegistry {
@@ -264,7 +275,10 @@ impl SpRegistry for DieselSpRegistry {
     }
 
     fn update(&self, sp: &ServiceProvider) -> Result<(), RegistryError> {
-        self.write(|c, now| match replace(c, sp, now)? {
+        self.write(|c, now| match replace(c, sp, Some(sp.version), now)? {
+            0 if exists(c, &sp.issuer)? => {
+                Err(TxError::Registry(RegistryError::Stale(sp.issuer.clone())))
+            }
             0 => Err(TxError::Registry(RegistryError::NotFound(
                 sp.issuer.clone(),
             ))),
@@ -276,7 +290,7 @@ impl SpRegistry for DieselSpRegistry {
         self.write(|c, now| {
             let mut counts = UpsertCounts::default();
             for sp in sps {
-                if replace(c, sp, now)? == 0 {
+                if replace(c, sp, None, now)? == 0 {
                     insert(c, sp, now)?;
                     counts.created += 1;
                 } else {

@@ -9,8 +9,10 @@ use thiserror::Error;
 use super::i18n::Locale;
 use super::intake_errors;
 use super::pages::{self, PageError};
+use crate::idp::console::ConsoleError;
 use crate::idp::intake::catalogue::{IntakeCode, IntakeError};
 use crate::idp::{Error as IdpError, SpProblem, UserProblem};
+use crate::registry::ValidationError;
 
 /// The error code of a response built from a `WebError`, for the request's log line and
 /// metrics (`web::observe` reads it).
@@ -60,10 +62,89 @@ pub enum WebError {
     /// else ran.
     #[error("too many requests from one client")]
     TooManyRequests,
+    /// A refusal of the console's JSON API (SPEC 19): its status and its
+    /// `{"errors":[{"field","code","message"}]}` body.
+    #[error("console API: {status} {errors:?}")]
+    Api {
+        status: StatusCode,
+        errors: Vec<ApiFieldError>,
+    },
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// One entry of a console API error body; `field` is empty for the request as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ApiFieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The body of every console API error.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ApiErrors {
+    pub errors: Vec<ApiFieldError>,
+}
+
+impl WebError {
+    /// A console API refusal of the request as a whole.
+    pub fn api(status: StatusCode, code: &str, message: impl Into<String>) -> WebError {
+        WebError::Api {
+            status,
+            errors: vec![ApiFieldError {
+                field: String::new(),
+                code: code.to_string(),
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// The one mapping from a console use case's error to the API's answer: another
+    /// agency's SP is 404 like a missing one (no enumeration), a stale edit 412, a broken
+    /// rule 422 naming its field, an SP put in another agency 403, a store failure 503.
+    pub fn from_console(e: ConsoleError) -> WebError {
+        let field = |status, v: ValidationError| WebError::Api {
+            status,
+            errors: vec![ApiFieldError {
+                field: v.field.to_string(),
+                code: v.code.to_string(),
+                message: v.message,
+            }],
+        };
+        match e {
+            ConsoleError::NotFound => WebError::api(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such service provider",
+            ),
+            ConsoleError::NoSuchCertificate => WebError::api(
+                StatusCode::NOT_FOUND,
+                "no_such_certificate",
+                "the service provider has no certificate with this SHA-256 fingerprint",
+            ),
+            ConsoleError::Stale => WebError::api(
+                StatusCode::PRECONDITION_FAILED,
+                "stale",
+                "the service provider changed since you read it: read it again, then retry",
+            ),
+            ConsoleError::Invalid(v) => field(StatusCode::UNPROCESSABLE_ENTITY, v),
+            ConsoleError::Forbidden(v) => field(StatusCode::FORBIDDEN, v),
+            ConsoleError::Storage(detail) => WebError::api_unavailable(&detail),
+        }
+    }
+
+    /// The API's 503 when the database fails (the detail goes to the log only).
+    pub fn api_unavailable(detail: &str) -> WebError {
+        tracing::warn!(%detail, "database unavailable");
+        WebError::api(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; retry in a few seconds",
+        )
+    }
 }
 
 impl From<PageError> for WebError {
@@ -138,6 +219,7 @@ impl WebError {
             WebError::UnsupportedMediaType => pair(locale, "errors.media_type"),
             WebError::CrossSite => pair(locale, "errors.cross_site"),
             WebError::TooManyRequests => pair(locale, "errors.too_many"),
+            WebError::Api { .. } => pair(locale, "errors.invalid_form"),
             WebError::DatabaseUnavailable(_) => pair(locale, "errors.unavailable"),
             WebError::Internal(_) => pair(locale, "errors.internal"),
         }
@@ -158,6 +240,7 @@ impl WebError {
             | WebError::UnsupportedMediaType
             | WebError::CrossSite
             | WebError::TooManyRequests
+            | WebError::Api { .. }
             | WebError::DatabaseUnavailable(_)
             | WebError::Internal(_) => None,
         }
@@ -166,7 +249,7 @@ impl WebError {
     /// The error page of a variant that carries no locale, in `locale` (the request's), with
     /// the same status and headers; `None` for the others (already in their language).
     pub fn localize(&self, locale: Locale) -> Option<HttpResponse> {
-        if self.own_locale().is_some() {
+        if self.own_locale().is_some() || matches!(self, WebError::Api { .. }) {
             return None;
         }
         Some(self.response_in(locale))
@@ -188,6 +271,9 @@ impl WebError {
             WebError::UnsupportedMediaType => "unsupported_media_type".into(),
             WebError::CrossSite => "cross_site".into(),
             WebError::TooManyRequests => "too_many_requests".into(),
+            WebError::Api { errors, .. } => errors
+                .first()
+                .map_or_else(|| "api".into(), |e| format!("api_{}", e.code)),
             WebError::DatabaseUnavailable(_) => "database_unavailable".into(),
             WebError::Internal(_) => "internal".into(),
         }
@@ -206,6 +292,23 @@ impl WebError {
         if let WebError::TooManyRequests = self {
             // The buckets refill within the minute.
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("60")));
+        }
+        if let WebError::Api { status, errors } = self {
+            if *status == StatusCode::UNAUTHORIZED {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"console\""),
+                ));
+            }
+            let body = ApiErrors {
+                errors: errors.clone(),
+            };
+            return response
+                .insert_header((
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ))
+                .body(serde_json::to_string(&body).unwrap_or_default());
         }
         let (content_type, body) = match self {
             WebError::Rejected {
@@ -256,6 +359,7 @@ impl ResponseError for WebError {
             WebError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             WebError::CrossSite => StatusCode::FORBIDDEN,
             WebError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Api { status, .. } => *status,
             WebError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -277,6 +381,7 @@ impl ResponseError for WebError {
             WebError::TooManyRequests => tracing::info!("client over its request limit"),
             WebError::InvalidForm(detail) => tracing::info!(%detail, "invalid form"),
             WebError::NotFound
+            | WebError::Api { .. }
             | WebError::MethodNotAllowed(_)
             | WebError::UnsupportedMediaType
             | WebError::InactiveSp { .. }

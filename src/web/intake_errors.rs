@@ -68,6 +68,21 @@ pub fn json(errors: &[IntakeError], locale: Locale, help_base: &str) -> String {
     serde_json::json!({ "errors": list }).to_string()
 }
 
+/// What the code `code` means and how to fix it, in `locale`, with its `/help/errors` link;
+/// `None` for a word that is not an intake code.
+pub fn explain(code: &str, locale: Locale, help_base: &str) -> Option<(String, String, String)> {
+    let known = IntakeCode::all().find(|c| c.as_str() == code)?;
+    Some((
+        locale.t(&format!("code.{}", known.as_str())).to_string(),
+        locale.t(&format!("help.{}", known.as_str())).to_string(),
+        format!(
+            "{help_base}/help/errors?locale={}#{}",
+            locale.code(),
+            known.as_str()
+        ),
+    ))
+}
+
 /// The integration help page: every code with its message and how to fix it.
 pub fn help_page(locale: Locale) -> Result<String, PageError> {
     #[derive(Serialize)]

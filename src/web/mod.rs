@@ -3,6 +3,7 @@
 
 // Leaves: shared by the handlers, importing no handler.
 mod blocking;
+pub mod console_view;
 pub mod cookies;
 pub mod decode_view;
 pub mod error;
@@ -20,6 +21,7 @@ mod state;
 
 // Handlers, one module per route group; none imports another.
 mod account;
+pub mod console;
 mod health;
 mod help;
 mod home;
@@ -126,6 +128,8 @@ fn routes() -> actix_web::Scope<
         .wrap(actix_web::middleware::from_fn(observe::observe))
         .default_service(web::to(not_found))
         .service(saml_scope())
+        .service(console_api_scope())
+        .service(console_scope())
         .service(
             resource("/sign-in", "GET, HEAD, POST")
                 .route(get_or_head().to(sign_in::form))
@@ -312,6 +316,9 @@ async fn localize_errors(
     })
 }
 
+/// The console API's prefix: JSON bodies and bearer tokens.
+const CONSOLE_API: &str = "/console/api/";
+
 /// The middleware: the limiter first (nothing else runs over it), then the cross-site check.
 async fn guard_requests(
     req: actix_web::dev::ServiceRequest,
@@ -336,7 +343,10 @@ async fn guard_requests(
                 .map_into_right_body());
         }
     }
-    if req.method() == actix_web::http::Method::POST && !req.path().starts_with("/api/saml/") {
+    // SAML endpoints take cross-site posts by design; the console API is authenticated by
+    // bearer tokens, never cookies, so another site's page cannot act with them.
+    let exempt = req.path().starts_with("/api/saml/") || req.path().starts_with(CONSOLE_API);
+    if req.method() == actix_web::http::Method::POST && !exempt {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
         if state
             .guard
@@ -358,10 +368,81 @@ async fn require_form_posts(
     actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
     actix_web::Error,
 > {
+    if req.path().starts_with(CONSOLE_API) {
+        // JSON, checked by the API's own extractor (415 with a JSON body).
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     if let Err(refused) = extract::check_form_body(req.request()) {
         return Ok(req.error_response(refused).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// `/console/…`: the SP administrators' pages (SPEC 19); forms up to 256 KiB (metadata and
+/// certificates are pasted).
+fn console_scope() -> actix_web::Scope {
+    use console::{new_sp, pages, reports};
+    let forms = web::FormConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|e, _| form_error(e));
+    web::scope("/console")
+        .app_data(forms)
+        .service(resource("", "GET, HEAD").route(get_or_head().to(pages::list)))
+        .service(resource("/metadata", "GET, HEAD").route(get_or_head().to(reports::idp_metadata)))
+        .service(
+            resource("/new", "GET, HEAD, POST")
+                .route(get_or_head().to(new_sp::new_form))
+                .route(web::post().to(new_sp::create)),
+        )
+        .service(resource("/new/metadata", "POST").route(web::post().to(new_sp::from_metadata)))
+        .service(
+            resource("/sps/{id}", "GET, HEAD, POST")
+                .route(get_or_head().to(pages::show))
+                .route(web::post().to(pages::save)),
+        )
+        .service(
+            resource("/sps/{id}/certificates", "POST")
+                .route(web::post().to(pages::add_certificates)),
+        )
+        .service(
+            resource("/sps/{id}/certificates/{sha256}/remove", "GET, HEAD, POST")
+                .route(get_or_head().to(pages::confirm_removal))
+                .route(web::post().to(pages::remove_certificate)),
+        )
+        .service(resource("/sps/{id}/events", "GET, HEAD").route(get_or_head().to(reports::events)))
+}
+
+/// `/console/api/v1/…`: JSON in and out, bearer tokens (SPEC 19).
+fn console_api_scope() -> actix_web::Scope {
+    use console::api;
+    let json = web::JsonConfig::default()
+        .limit(api::MAX_BODY)
+        .error_handler(|e, _| api::json_error(e).into());
+    web::scope("/console/api/v1")
+        .app_data(json)
+        .service(
+            resource("/openapi.json", "GET, HEAD")
+                .route(get_or_head().to(console::openapi::openapi_json)),
+        )
+        .service(
+            resource("/sps", "GET, HEAD, POST")
+                .route(get_or_head().to(api::list))
+                .route(web::post().to(api::create)),
+        )
+        .service(
+            resource("/sps/{id}", "GET, HEAD, PATCH, DELETE")
+                .route(get_or_head().to(api::show))
+                .route(web::patch().to(api::patch))
+                .route(web::delete().to(api::deactivate)),
+        )
+        .service(
+            resource("/sps/{id}/certificates", "POST").route(web::post().to(api::add_certificate)),
+        )
+        .service(
+            resource("/sps/{id}/certificates/{sha256}", "DELETE")
+                .route(web::delete().to(api::remove_certificate)),
+        )
+        .service(resource("/sps/{id}/events", "GET, HEAD").route(get_or_head().to(api::events)))
 }
 
 /// `/api/saml/…`: never cached.

@@ -72,6 +72,43 @@ const TEMPLATES: &[(&str, &str)] = &[
         "tools_saml_request.html",
         include_str!("../../templates/tools_saml_request.html"),
     ),
+    // The SP administrator console (SPEC 19).
+    (
+        "console_macros.html",
+        include_str!("../../templates/console_macros.html"),
+    ),
+    (
+        "console_fields.html",
+        include_str!("../../templates/console_fields.html"),
+    ),
+    (
+        "console_list.html",
+        include_str!("../../templates/console_list.html"),
+    ),
+    (
+        "console_sp.html",
+        include_str!("../../templates/console_sp.html"),
+    ),
+    (
+        "console_new.html",
+        include_str!("../../templates/console_new.html"),
+    ),
+    (
+        "console_remove_cert.html",
+        include_str!("../../templates/console_remove_cert.html"),
+    ),
+    (
+        "console_refused.html",
+        include_str!("../../templates/console_refused.html"),
+    ),
+    (
+        "console_events.html",
+        include_str!("../../templates/console_events.html"),
+    ),
+    (
+        "console_metadata.html",
+        include_str!("../../templates/console_metadata.html"),
+    ),
     // The account page (SPEC 17).
     ("account.html", include_str!("../../templates/account.html")),
     (

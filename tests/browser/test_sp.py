@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 REQUEST_COOKIE = "browser_test_sp_request"
 AUTH_ONLY = "urn:acr.login.gov:auth-only"
@@ -123,6 +124,14 @@ def make_handler(args):
             path = urlsplit(self.path).path
             if path == "/":
                 self.send(200, page("Browser Test SP", '<p><a id="sign-in" href="/login">Sign in</a></p>'))
+            elif path == "/metadata":
+                # What an SP administrator pastes into the IdP's console (SPEC 19).
+                xml = OneLogin_Saml2_Settings(settings, sp_validation_only=True).get_sp_metadata()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/samlmetadata+xml")
+                self.send_header("Content-Length", str(len(xml)))
+                self.end_headers()
+                self.wfile.write(xml)
             elif path == "/login":
                 auth = OneLogin_Saml2_Auth(self.request_data({}), settings)
                 location = auth.login(return_to=sp_base + "/welcome")

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod browser_console;
 mod browser_e2e;
 mod browser_narrow;
 mod browser_webauthn;

@@ -429,6 +429,34 @@ impl Flow {
 pub const SP1_ACS: &str = "http://localhost:9001/acs";
 
 /// The value of a hidden form field on a page.
+/// Grants a console role to the account of `email` (as `saml-idp user grant` does).
+pub fn grant_role(f: &Flow, email: &str, role: saml_idp::accounts::roles::Role) {
+    let s = &f.state;
+    let ports = saml_idp::idp::roles::RolePorts {
+        accounts: s.stores.accounts.as_ref(),
+        roles: s.stores.roles.as_ref(),
+        crypto: &s.account_crypto,
+        audit: s.stores.audit.as_ref(),
+        now: s.clock.now(),
+    };
+    saml_idp::idp::roles::grant(&ports, email, &role).expect("grant");
+}
+
+/// Signs `email` in on the IdP's own pages (no SP): password, then a TOTP code of the next
+/// 30-second step (a code works once per step).
+pub async fn sign_in_directly(f: &mut Flow, email: &str) {
+    f.tick(31);
+    let password = f.password(email, PASSWORD).await;
+    assert_eq!(
+        password.location, "/sign-in/mfa?locale=en",
+        "{}",
+        password.body
+    );
+    let code = f.code();
+    let done = f.second_factor(&code, false).await;
+    assert_eq!(done.location, "/?locale=en", "{}", done.body);
+}
+
 pub fn form_field(body: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = body.find(&marker)? + marker.len();

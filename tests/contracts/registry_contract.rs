@@ -28,6 +28,8 @@ common::stores::contract_tests! {
     certificate_order_is_preserved(registry);
     an_optional_field_cleared_by_update_is_stored_as_none(registry);
     sp_cache_sees_writes_of_another_node_after_refresh(stores);
+    versions_start_at_one_and_every_write_adds_one(registry);
+    a_stale_update_is_refused_and_changes_nothing(registry);
 }
 
 fn keys_dir() -> PathBuf {
@@ -139,6 +141,7 @@ fn fields(sp: &ServiceProvider) -> Fields {
         failure_to_proof_url,
         created_at: _,
         updated_at: _,
+        version: _,
     } = sp.clone();
     Fields {
         issuer,
@@ -176,6 +179,50 @@ fn found(registry: &dyn SpRegistry, issuer: &str) -> ServiceProvider {
         .find(issuer)
         .unwrap_or_else(|e| panic!("find {issuer}: {e}"))
         .unwrap_or_else(|| panic!("{issuer} not found"))
+}
+
+/// `sp` at the version stored for its issuer (an update is written only over it).
+fn at_stored(registry: &dyn SpRegistry, mut sp: ServiceProvider) -> ServiceProvider {
+    sp.version = found(registry, &sp.issuer).version;
+    sp
+}
+
+fn versions_start_at_one_and_every_write_adds_one(registry: &dyn SpRegistry) {
+    let issuer = "urn:test:versions";
+    registry.add(&minimal(issuer)).expect("add");
+    assert_eq!(found(registry, issuer).version, 1);
+    registry
+        .update(&at_stored(registry, sp(&full_record(issuer))))
+        .expect("update");
+    assert_eq!(found(registry, issuer).version, 2);
+    registry.upsert_all(&[minimal(issuer)]).expect("upsert");
+    assert_eq!(
+        found(registry, issuer).version,
+        3,
+        "an import is a write too"
+    );
+}
+
+fn a_stale_update_is_refused_and_changes_nothing(registry: &dyn SpRegistry) {
+    let issuer = "urn:test:stale";
+    registry.add(&minimal(issuer)).expect("add");
+    let first_reader = found(registry, issuer);
+    let mut second_reader = found(registry, issuer);
+    second_reader.friendly_name = "Second".into();
+    registry
+        .update(&second_reader)
+        .expect("the first save wins");
+    let before = revision(registry);
+    let mut late = first_reader;
+    late.friendly_name = "First".into();
+    assert_eq!(
+        registry.update(&late),
+        Err(RegistryError::Stale(issuer.into()))
+    );
+    let stored = found(registry, issuer);
+    assert_eq!(stored.friendly_name, "Second");
+    assert_eq!(stored.version, 2);
+    assert_eq!(revision(registry), before, "a refused write bumps nothing");
 }
 
 fn revision(registry: &dyn SpRegistry) -> i64 {
@@ -232,7 +279,9 @@ fn update_replaces_fields_and_keeps_created_at(s: &Stores) {
 
     let replacement = sp(&full_record(issuer));
     s.clock.advance(later - registry_now());
-    s.registry.update(&replacement).expect("update");
+    s.registry
+        .update(&at_stored(s.registry(), replacement.clone()))
+        .expect("update");
 
     let stored = found(s.registry(), issuer);
     assert_eq!(fields(&stored), fields(&replacement));
@@ -324,7 +373,7 @@ fn every_successful_write_bumps_the_revision_by_one(registry: &dyn SpRegistry) {
     registry.add(&minimal("urn:test:rev:a")).expect("add");
     check("add");
     registry
-        .update(&sp(&full_record("urn:test:rev:a")))
+        .update(&at_stored(registry, sp(&full_record("urn:test:rev:a"))))
         .expect("update");
     check("update");
     registry
@@ -354,7 +403,9 @@ fn certificate_order_is_preserved(registry: &dyn SpRegistry) {
     assert_eq!(fields(&stored).certs_der, expected, "after add");
 
     record.certs.reverse();
-    registry.update(&sp(&record)).expect("update");
+    registry
+        .update(&at_stored(registry, sp(&record)))
+        .expect("update");
     let stored = found(registry, "urn:test:certs");
     let reversed: Vec<Vec<u8>> = expected.into_iter().rev().collect();
     assert_eq!(fields(&stored).certs_der, reversed, "after update");
@@ -370,7 +421,9 @@ fn an_optional_field_cleared_by_update_is_stored_as_none(registry: &dyn SpRegist
     record.default_aal = None;
     record.return_to_sp_url = None;
     record.failure_to_proof_url = None;
-    registry.update(&sp(&record)).expect("update");
+    registry
+        .update(&at_stored(registry, sp(&record)))
+        .expect("update");
 
     let stored = found(registry, "urn:test:clear");
     assert_eq!(stored.agency, None, "agency");

@@ -50,6 +50,12 @@ fn every_mail() -> Vec<Mail> {
             until: Some("2026-03-15 13:10 UTC".into()),
             reset_link: RESET.into(),
         },
+        Mail::SpChanged {
+            sp: "Benefits (urn:test:benefits)".into(),
+            actor: "an operator (saml-idp)".into(),
+            fields: "acs_urls".into(),
+            link: "https://idp.test.example.gov/console/sps/dXJu?x=1&y=2".into(),
+        },
     ]
 }
 
@@ -65,6 +71,7 @@ fn links(mail: &Mail) -> Vec<&str> {
             reset_link,
         } => vec![sign_in_link, reset_link],
         Mail::AccountLocked { reset_link, .. } => vec![reset_link],
+        Mail::SpChanged { link, .. } => vec![link],
         Mail::AccountChanged { .. } | Mail::NoAccount | Mail::EmailInUse | Mail::AddressRemoved => {
             Vec::new()
         }
@@ -162,6 +169,11 @@ fn expected_subject(mail: &Mail, lang: &str) -> String {
             "Se quitó su correo electrónico de una cuenta de",
             "Votre adresse e-mail a été retirée d’un compte",
         ),
+        Mail::SpChanged { .. } => (
+            "A service provider of your agency changed on",
+            "Cambió un proveedor de servicios de su agencia en",
+            "Un fournisseur de services de votre agence a changé sur",
+        ),
     };
     let pattern = match lang {
         "es" => es,
@@ -225,7 +237,7 @@ fn the_outbox_holds_one_message_per_send_in_every_language() {
     let changed = part(&parsed[4], "text/plain");
     assert!(changed.contains("Your password was changed."), "{changed}");
     assert!(changed.contains("If this wasn't you, reset your password"));
-    let supprime = part(&parsed[2 * 10 + 5], "text/plain");
+    let supprime = part(&parsed[2 * every_mail().len() + 5], "text/plain");
     assert!(
         supprime.contains("Votre compte a été supprimé."),
         "{supprime}"

@@ -11,6 +11,8 @@ mod account_lock;
 mod account_page;
 mod audit_trail;
 mod bounded_writes;
+mod console_api;
+mod console_pages;
 mod decode;
 mod error_languages;
 mod fuzz_corpus;

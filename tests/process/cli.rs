@@ -1180,3 +1180,41 @@ fn token_create_list_and_revoke() {
         }
     }
 }
+
+/// The CLI changes SPs through the console's use case: each change is in the audit trail as
+/// `SP Changed` (the operator, the SP, the field names; never a certificate), and a private
+/// key given as a certificate is refused without being repeated.
+#[test]
+fn sp_changes_are_audited_and_a_private_key_is_refused() {
+    for t in targets() {
+        t.add(ISSUER, &["--friendly-name", "First"]);
+        let updated = t.sp([
+            "update",
+            ISSUER,
+            "--logout-url",
+            "https://sp.example.gov/slo",
+        ]);
+        assert_success(&updated, t.name);
+        let events = t.run(["events", "--type", "SP Changed"]);
+        assert_success(&events, t.name);
+        assert!(
+            events.stdout.contains("created:"),
+            "{}: {}",
+            t.name,
+            events.stdout
+        );
+        assert!(
+            events.stdout.contains("updated:logout_url"),
+            "{}: {}",
+            t.name,
+            events.stdout
+        );
+        assert!(!events.stdout.contains("BEGIN"), "{}", events.stdout);
+        let private = key("sp1-test-only.key");
+        let out = t.sp(["update", ISSUER, "--cert", &private]);
+        assert_one_line_failure(&out, &["certs", "private key"], t.name);
+        let text = std::fs::read_to_string(&private).expect("key");
+        let body_line = text.lines().nth(1).expect("a base64 line");
+        assert!(!out.stderr.contains(body_line) && !out.stdout.contains(body_line));
+    }
+}

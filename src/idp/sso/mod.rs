@@ -17,7 +17,8 @@ use pending::{PendingRequest, PENDING_LIFETIME_MINUTES};
 use policy::{next_step, Answer, Ask, Facts, Keys, Step, Stop};
 
 use super::audit;
-use super::intake::authn::{intake, Settings, Verdict};
+use super::intake::authn::{intake_with_facts, Settings, Verdict};
+use super::intake::IntakeFacts;
 use super::intake::{Inbound, IntakeError};
 use super::session;
 use super::token::{Token, TokenHash};
@@ -75,10 +76,14 @@ pub fn authn(
     browser: &Browser,
 ) -> Result<SsoReply, Error> {
     let event = crate::sessions::AuditKind::SamlAuthRequest;
-    let verified = match intake(input, settings, deps.sps) {
+    let mut facts = IntakeFacts::default();
+    let verified = match intake_with_facts(input, settings, deps.sps, &mut facts) {
         Verdict::Accepted(verified) => verified,
         Verdict::Rejected(errors) => {
-            audit::record(deps, event, None, audit::Outcome::Refused(&errors))?;
+            // Under the SP it names when that SP is registered: its administrators see the
+            // refusals in the console (SPEC 19); an unknown issuer is never stored.
+            let claimed = facts.sp.as_ref().map(|sp| sp.issuer.as_str());
+            audit::record(deps, event, claimed, audit::Outcome::Refused(&errors))?;
             return Ok(SsoReply::Refused(errors));
         }
         Verdict::Inactive(sp) => {

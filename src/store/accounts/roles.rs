@@ -58,4 +58,16 @@ impl RoleStore for DieselAccountStore {
         roles.sort();
         Ok(roles)
     }
+
+    fn holders_of(&self, role: &Role) -> Result<Vec<i64>, AccountError> {
+        let (kind, agency) = role.to_row();
+        let mut conn = self.conn()?;
+        r::table
+            .filter(r::role.eq(kind))
+            .filter(r::agency.eq(agency))
+            .select(r::user_id)
+            .order(r::user_id)
+            .load(&mut *conn)
+            .map_err(account_err)
+    }
 }

@@ -234,6 +234,19 @@ impl crate::accounts::roles::RoleStore for MemoryAccountStore {
                 .collect()
         })
     }
+
+    fn holders_of(&self, role: &crate::accounts::roles::Role) -> Result<Vec<i64>, AccountError> {
+        self.read(|a| {
+            let mut ids: Vec<i64> = a
+                .roles
+                .keys()
+                .filter(|(_, held)| held == role)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        })
+    }
 }
 
 impl crate::accounts::api_tokens::ApiTokenStore for MemoryAccountStore {

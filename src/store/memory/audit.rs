@@ -34,4 +34,13 @@ impl AuditLog for MemorySessionStore {
         let of_user = |e: &RecordedEvent| e.event.user_public_id.as_deref() == Some(public_id);
         self.db.lock().audit.newest(limit, of_user)
     }
+
+    fn refused_for_sp(&self, issuer: &str, limit: i64) -> Result<Vec<RecordedEvent>, SessionError> {
+        let refused = |e: &RecordedEvent| {
+            e.event.issuer.as_deref() == Some(issuer)
+                && !e.event.success
+                && e.event.event.is_saml_message()
+        };
+        self.db.lock().audit.newest(limit, refused)
+    }
 }

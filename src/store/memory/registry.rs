@@ -54,17 +54,19 @@ impl SpRegistry for MemorySpRegistry {
     }
 
     fn update(&self, sp: &ServiceProvider) -> Result<(), RegistryError> {
-        self.write(|table, now| match table.replace(sp, now) {
-            true => Ok(()),
-            false => Err(RegistryError::NotFound(sp.issuer.clone())),
-        })
+        self.write(
+            |table, now| match table.replace(sp, Some(sp.version), now)? {
+                true => Ok(()),
+                false => Err(RegistryError::NotFound(sp.issuer.clone())),
+            },
+        )
     }
 
     fn upsert_all(&self, sps: &[ServiceProvider]) -> Result<UpsertCounts, RegistryError> {
         self.write(|table, now| {
             let mut counts = UpsertCounts::default();
             for sp in sps {
-                if table.replace(sp, now) {
+                if table.replace(sp, None, now)? {
                     counts.updated += 1;
                 } else {
                     table.insert(sp, now);

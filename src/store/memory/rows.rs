@@ -10,7 +10,7 @@ use crate::accounts::security_keys::SecurityKeyRecord;
 use crate::accounts::tokens::{TokenPurpose, TokenRecord};
 use crate::accounts::{AccountError, EmailRecord, NewUser, UserRecord, UserStatus};
 use crate::idp::sso::pending::PendingRequest;
-use crate::registry::ServiceProvider;
+use crate::registry::{RegistryError, ServiceProvider};
 use crate::sessions::{
     AuditEvent, RecordedEvent, SessionError, SessionRecord, FORGET_EVERY_SECONDS,
 };
@@ -64,22 +64,33 @@ impl SpTable {
         let stored = ServiceProvider {
             created_at: Some(now),
             updated_at: Some(now),
+            version: 1,
             ..sp.clone()
         };
         self.sps.insert(sp.issuer.clone(), stored);
     }
 
-    /// Replaces `sp` keeping its `created_at`; false if the issuer is unknown.
-    pub fn replace(&mut self, sp: &ServiceProvider, now: DateTime<Utc>) -> bool {
+    /// Replaces `sp` keeping its `created_at` and bumping its version, only at `version`
+    /// when given; false if the issuer is unknown, `Stale` if its version is another.
+    pub fn replace(
+        &mut self,
+        sp: &ServiceProvider,
+        version: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RegistryError> {
         let Some(old) = self.sps.get_mut(&sp.issuer) else {
-            return false;
+            return Ok(false);
         };
+        if version.is_some_and(|v| v != old.version) {
+            return Err(RegistryError::Stale(sp.issuer.clone()));
+        }
         *old = ServiceProvider {
             created_at: old.created_at,
             updated_at: Some(now),
+            version: old.version + 1,
             ..sp.clone()
         };
-        true
+        Ok(true)
     }
 
     pub fn len(&self) -> usize {

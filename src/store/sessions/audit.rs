@@ -87,4 +87,8 @@ impl AuditLog for DieselSessionStore {
     ) -> Result<Vec<RecordedEvent>, SessionError> {
         history::recent_for_user(&mut *self.conn()?, public_id, limit)
     }
+
+    fn refused_for_sp(&self, issuer: &str, limit: i64) -> Result<Vec<RecordedEvent>, SessionError> {
+        history::refused_for_sp(&mut *self.conn()?, issuer, limit)
+    }
 }

@@ -70,6 +70,29 @@ pub(super) fn recent_for_user(
     Ok(rows.into_iter().filter_map(EventRow::recorded).collect())
 }
 
+/// The refused SAML messages from `issuer`, most recent first.
+pub(super) fn refused_for_sp(
+    c: &mut DbConnection,
+    issuer: &str,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, SessionError> {
+    let kinds: Vec<&str> = AuditKind::ALL
+        .into_iter()
+        .filter(|k| k.is_saml_message())
+        .map(AuditKind::as_str)
+        .collect();
+    let rows: Vec<EventRow> = audit_events::table
+        .filter(audit_events::issuer.eq(issuer))
+        .filter(audit_events::success.eq(false))
+        .filter(audit_events::event.eq_any(kinds))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(c)
+        .map_err(session_err)?;
+    Ok(rows.into_iter().filter_map(EventRow::recorded).collect())
+}
+
 /// Which audit events `saml-idp events` reads.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {

@@ -40,6 +40,30 @@ pub struct PasswordForm {
     csrf: String,
     #[serde(default)]
     password: String,
+    /// Where to go afterwards (the console's pages only; else the account page).
+    #[serde(default)]
+    next: String,
+}
+
+/// `/account/reauthenticate`'s query.
+#[derive(Debug, Deserialize)]
+pub struct ReauthQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// `next` when it is a console page of this site (never another site: no scheme, no host,
+/// no `//`, no backslash); else `/account`.
+fn after_reauthentication(next: &str) -> &str {
+    let console = next == "/console" || next.starts_with("/console/");
+    let plain = next
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/-_".contains(c));
+    if console && plain && !next.contains("//") {
+        next
+    } else {
+        "/account"
+    }
 }
 
 has_csrf!(PasswordForm);
@@ -141,18 +165,21 @@ pub async fn page(
 pub async fn reauth_form(
     Lang(locale): Lang,
     FullySignedIn(session): FullySignedIn,
+    q: web::Query<ReauthQuery>,
 ) -> Result<HttpResponse, WebError> {
-    reauth_page(locale, &session, None, 200)
+    reauth_page(locale, &session, after_reauthentication(&q.next), None, 200)
 }
 
 fn reauth_page(
     locale: Locale,
     session: &SessionRecord,
+    next: &str,
     error: Option<&str>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let mut context = page_context(locale, "account.reauth_title", None);
     context.insert("csrf", &session.csrf_token);
+    context.insert("next", next);
     if let Some(key) = error {
         context.insert("error", locale.t(key));
     }
@@ -168,6 +195,7 @@ pub async fn reauth_submit(
 ) -> Result<HttpResponse, WebError> {
     let client = extract::client_address(&state, &req);
     let stored = session.clone();
+    let next = form.next.clone();
     let outcome = state
         .run(locale, move |deps| {
             reauthenticate(deps, &stored, &form.password, &client)
@@ -175,13 +203,14 @@ pub async fn reauth_submit(
         .await?;
     match outcome {
         Outcome::Done { value: token, .. } => {
-            let to = format!("/account?locale={}", locale.code());
+            let to = format!("{}?locale={}", after_reauthentication(&next), locale.code());
             render::with_cookies(render::redirect(&to), [session::cookie(&state, token)])
         }
         Outcome::Refused(Problem::RateLimited) => Err(WebError::RateLimited { locale }),
         Outcome::Refused(problem) => {
             let (key, status) = view::problem(problem);
-            reauth_page(locale, &session, Some(key), status)
+            let next = after_reauthentication(&next);
+            reauth_page(locale, &session, next, Some(key), status)
         }
         Outcome::NotSignedIn | Outcome::ReauthenticationNeeded => Ok(to_sign_in(locale)),
     }

@@ -114,6 +114,7 @@ pub(super) fn account() -> Vec<Case> {
 pub(super) fn reauthenticate() -> Vec<Case> {
     let mut first = flow_context("account.reauth_title", false);
     first.insert("csrf", CSRF);
+    first.insert("next", "/console/sps/abc");
     let mut wrong = first.clone();
     wrong.insert("error", &hostile("error"));
     vec![
@@ -123,6 +124,7 @@ pub(super) fn reauthenticate() -> Vec<Case> {
             expect: vec![
                 "action=\"/account/reauthenticate?locale=en\"".into(),
                 "<label for=\"password\">".into(),
+                "name=\"next\" value=\"&#x2F;console&#x2F;sps&#x2F;abc\"".into(),
                 EN.t("account.reauth_intro").into(),
             ],
         },
