@@ -69,6 +69,13 @@ pub async fn auto_submit_js() -> HttpResponse {
         .body(pages::AUTO_SUBMIT_JS)
 }
 
+pub async fn console_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(pages::CONSOLE_JS)
+}
+
 pub async fn webauthn_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")

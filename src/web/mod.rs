@@ -218,6 +218,9 @@ fn routes() -> actix_web::Scope<
         .service(
             resource("/static/site.css", "GET, HEAD").route(get_or_head().to(home::stylesheet)),
         )
+        .service(
+            resource("/static/console.js", "GET, HEAD").route(get_or_head().to(home::console_js)),
+        )
         .service(resource("/healthz", "GET, HEAD").route(get_or_head().to(health::healthz)))
         .service(resource("/readyz", "GET, HEAD").route(get_or_head().to(health::readyz)))
         .service(resource("/metrics", "GET, HEAD").route(get_or_head().to(health::metrics)))

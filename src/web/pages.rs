@@ -19,6 +19,8 @@ pub const AUTO_SUBMIT_JS: &str = include_str!("../../templates/auto-submit.js");
 
 pub const WEBAUTHN_JS: &str = include_str!("../../templates/webauthn.js");
 
+pub const CONSOLE_JS: &str = include_str!("../../templates/console.js");
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     ("index.html", include_str!("../../templates/index.html")),
