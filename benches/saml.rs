@@ -267,6 +267,7 @@ fn bench_verify(c: &mut Criterion) {
         saml_request: &embedded_b64,
         relay_state: None,
         query: None,
+        binding: saml_idp::sessions::Binding::Post,
     };
     g.bench_function("intake_post_embedded_signature", |b| {
         b.iter(|| accepted(authn::intake(&post, &settings(&limits), &sps)))
@@ -275,6 +276,7 @@ fn bench_verify(c: &mut Criterion) {
         saml_request: &saml_request,
         relay_state: Some("relay"),
         query: params.signed_query(),
+        binding: saml_idp::sessions::Binding::Redirect,
     };
     g.bench_function("intake_redirect_query_signature", |b| {
         b.iter(|| accepted(authn::intake(&redirect, &settings(&limits), &sps)))
@@ -311,6 +313,7 @@ fn pending_for(sp: &ServiceProvider) -> PendingRequest {
         saml_request: &value,
         relay_state: None,
         query: None,
+        binding: saml_idp::sessions::Binding::Redirect,
     };
     let cache = SpCache::new(Arc::new(FixedRegistry(vec![sp.clone()])));
     cache.refresh().expect("cache");

@@ -434,6 +434,7 @@ mod tests {
             success,
             detail: Some(detail.into()),
             count: 1,
+            binding: None,
         }
     }
 

@@ -68,6 +68,8 @@ pub fn run(config: &Config, args: EventsArgs) -> Result<(), CliError> {
                 "issuer": e.issuer,
                 "user": e.user_public_id,
                 "detail": e.detail,
+                "count": e.count,
+                "binding": e.binding.map(|b| b.as_str()),
             });
             out.push_str(&line.to_string());
         } else {

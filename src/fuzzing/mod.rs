@@ -183,6 +183,7 @@ pub fn authn_request(data: &[u8]) {
         saml_request: &message.saml_request,
         relay_state: message.relay_state.as_deref(),
         query: message.query(),
+        binding: crate::sessions::Binding::Redirect,
     };
     match authn::intake(&input, &settings, fixtures::sp_cache()) {
         Verdict::Accepted(verified) => {

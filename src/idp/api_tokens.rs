@@ -122,6 +122,7 @@ fn audit(p: &TokenPorts<'_>, user: &UserRecord, detail: &str) -> Result<(), Erro
         success: true,
         detail: Some(detail.to_string()),
         count: 1,
+        binding: None,
     };
     Ok(p.audit.record(&event, p.now)?)
 }

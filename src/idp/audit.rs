@@ -4,7 +4,7 @@
 
 use super::intake::IntakeError;
 use super::{Deps, Error};
-use crate::sessions::{AuditEvent, AuditKind};
+use crate::sessions::{AuditEvent, AuditKind, Binding};
 
 /// The outcome of one incoming message, as the audit trail records it.
 pub enum Outcome<'a> {
@@ -19,6 +19,7 @@ pub fn record(
     deps: &Deps<'_>,
     event: AuditKind,
     issuer: Option<&str>,
+    binding: Binding,
     outcome: Outcome<'_>,
 ) -> Result<(), Error> {
     let registered = issuer.filter(|i| deps.sps.get(i).is_some());
@@ -34,6 +35,7 @@ pub fn record(
         success,
         detail: Some(detail),
         count: 1,
+        binding: Some(binding),
     };
     if success {
         return Ok(deps.audit.record(&event, deps.now)?);
@@ -77,6 +79,7 @@ pub fn of_user(
         success,
         detail: Some(detail.to_string()),
         count: 1,
+        binding: None,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

@@ -131,6 +131,8 @@ pub fn report(input: &str, ctx: &Context<'_>, sps: &SpCache) -> Report {
             saml_request: &saml_request,
             relay_state: relay_state.as_deref(),
             query: params.signed_query(),
+            // The tool audits nothing; the binding is the audit trail's.
+            binding: crate::sessions::Binding::default(),
         };
         match authn::intake_with_facts(&request, &ctx.sso(year), sps, &mut facts) {
             Verdict::Accepted(_) => report.accepted = true,

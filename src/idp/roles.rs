@@ -72,6 +72,7 @@ fn change(
         success: true,
         detail: Some(format!("{verb}:{}", role.kind())),
         count: 1,
+        binding: None,
     };
     p.audit.record(&event, p.now)?;
     Ok(RoleOutcome::Changed {

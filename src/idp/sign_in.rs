@@ -374,6 +374,7 @@ fn audit(
         success,
         detail: Some(detail.to_string()),
         count: 1,
+        binding: None,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

@@ -43,7 +43,13 @@ pub const AGGREGATES: usize = 10_000;
 type Pending = VecDeque<(AuditEvent, DateTime<Utc>)>;
 
 /// (client, event, issuer, detail) of a refusal.
-type AggregateKey = (String, &'static str, Option<String>, Option<String>);
+type AggregateKey = (
+    String,
+    &'static str,
+    Option<String>,
+    Option<String>,
+    Option<&'static str>,
+);
 
 struct Shared {
     queue: Mutex<State>,
@@ -170,6 +176,7 @@ impl AuditLog for AuditBuffer {
             event.event.as_str(),
             event.issuer.clone(),
             event.detail.clone(),
+            event.binding.map(|b| b.as_str()),
         );
         {
             let mut state = lock(&self.shared.queue);
@@ -320,6 +327,7 @@ mod tests {
             success: true,
             detail: Some(n.to_string()),
             count: 1,
+            binding: None,
         }
     }
 
@@ -340,6 +348,7 @@ mod tests {
             success: false,
             detail: Some(detail.to_string()),
             count: 1,
+            binding: None,
         }
     }
 

@@ -106,6 +106,37 @@ pub struct AuditEvent {
     /// How many times it happened: 1, or, for refused SAML requests audited in aggregate
     /// (SPEC 7: the same client, code and SP within a minute), how many there were.
     pub count: u32,
+    /// The binding of a SAML message; `None` for every other event.
+    pub binding: Option<Binding>,
+}
+
+/// How a SAML message reached the IdP (SAML bindings §3.4, §3.5; SOAP-like back channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Binding {
+    /// HTTP-Redirect: `GET ?SAMLRequest=` (deflated).
+    #[default]
+    Redirect,
+    /// HTTP-POST: a form from the browser.
+    Post,
+    /// A server-to-server POST (remote logout).
+    BackChannel,
+}
+
+impl Binding {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Binding::Redirect => "redirect",
+            Binding::Post => "post",
+            Binding::BackChannel => "back-channel",
+        }
+    }
+
+    /// The binding of a stored name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Binding> {
+        [Binding::Redirect, Binding::Post, Binding::BackChannel]
+            .into_iter()
+            .find(|b| b.as_str() == name)
+    }
 }
 
 /// An audit event as stored, with its time (the account page's recent events).

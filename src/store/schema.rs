@@ -136,6 +136,7 @@ diesel::table! {
         detail -> Nullable<Text>,
         created_at -> Timestamp,
         count -> Integer,
+        binding -> Nullable<Text>,
     }
 }
 

@@ -310,6 +310,8 @@ pub struct EventView {
     pub event: String,
     /// "3 times" when the minute saw more than one; empty otherwise.
     pub times: String,
+    /// The binding, in words (empty when not recorded).
+    pub binding: String,
     pub codes: Vec<CodeView>,
 }
 
@@ -317,6 +319,13 @@ pub fn event(refused: &RefusedRequest, locale: Locale) -> EventView {
     EventView {
         at: refused.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         event: refused.kind.as_str().to_string(),
+        binding: refused
+            .binding
+            .map(|b| {
+                let key = format!("console.binding_{}", b.as_str().replace('-', "_"));
+                locale.t(&key).to_string()
+            })
+            .unwrap_or_default(),
         times: match refused.count {
             0 | 1 => String::new(),
             n => locale

@@ -204,6 +204,7 @@ fn a_users_events_come_most_recent_first_with_their_times(audit: &dyn AuditLog) 
         success: true,
         detail: Some(detail.into()),
         count: 1,
+        binding: None,
     };
     for i in 0..5 {
         for user in ["ada", "bob"] {

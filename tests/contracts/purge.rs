@@ -354,6 +354,7 @@ fn audit_events_past_their_retention_are_purged(audit: &dyn AuditLog, purger: &d
         success: true,
         detail: Some(detail.into()),
         count: 1,
+        binding: None,
     };
     audit
         .record_many(&[

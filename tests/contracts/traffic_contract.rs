@@ -32,6 +32,7 @@ fn event(label: &str, success: bool) -> AuditEvent {
         success,
         detail: Some(label.to_string()),
         count: 1,
+        binding: None,
     }
 }
 

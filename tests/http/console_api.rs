@@ -445,6 +445,7 @@ async fn refused_requests_are_listed_with_their_explanations() {
         assert_eq!(status, 200, "{backend}: {v}");
         let event = &v["events"][0];
         assert_eq!(event["event"], "SAML Auth Request", "{backend}: {v}");
+        assert_eq!(event["binding"], "redirect", "{backend}: {v}");
         let code = &event["codes"][0];
         assert_eq!(code["code"], "acs_url_not_registered", "{v}");
         assert!(code["help"].as_str().is_some_and(|h| !h.is_empty()));

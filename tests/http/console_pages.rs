@@ -435,6 +435,11 @@ async fn refused_requests_are_shown_with_help_and_no_personal_data() {
         page.body
     );
     assert!(
+        page.body.contains("SAML Auth Request, HTTP-Redirect"),
+        "{}",
+        page.body
+    );
+    assert!(
         page.body
             .contains("/help/errors?locale=en#acs_url_not_registered"),
         "{}",

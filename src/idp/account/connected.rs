@@ -28,6 +28,7 @@ pub fn revoke_consent(
         success: true,
         detail: Some(Change::ConsentRevoked.as_str().into()),
         count: 1,
+        binding: None,
     };
     deps.audit.record(&event, deps.now)?;
     let notified = super::notify(deps, &user, Change::ConsentRevoked, None)?;

@@ -254,6 +254,7 @@ fn announce(
         success: true,
         detail: Some(format!("{verb}:{}", fields.join(","))),
         count: 1,
+        binding: None,
     };
     p.audit
         .record(&event, p.now)

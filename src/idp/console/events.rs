@@ -1,11 +1,11 @@
-//! The SP's recent refused requests (SPEC 19), from the audit trail: when, which message,
-//! which error codes, how many within the minute. Never a user or a client address.
+//! The SP's recent refused requests (SPEC 19), from the audit trail: when, which message by
+//! which binding, which error codes, how many within the minute. Never a user or a client address.
 
 use chrono::{DateTime, Utc};
 
 use super::{get, Actor, ConsoleError, ConsolePorts};
 use crate::registry::ServiceProvider;
-use crate::sessions::AuditKind;
+use crate::sessions::{AuditKind, Binding};
 
 /// The most events a page or an API answer lists.
 pub const MAX_EVENTS: i64 = 200;
@@ -18,6 +18,8 @@ pub struct RefusedRequest {
     pub codes: Vec<String>,
     /// How many such refusals the minute saw (SPEC 7 aggregates them).
     pub count: u32,
+    /// How the message came (`None` for events recorded before bindings were).
+    pub binding: Option<Binding>,
 }
 
 /// The SP with console id `id` and its most recent refused requests (at most `limit`).
@@ -46,6 +48,7 @@ pub fn refused(
                 .map(str::to_string)
                 .collect(),
             count: recorded.event.count,
+            binding: recorded.event.binding,
         })
         .collect();
     Ok((sp, refused))

@@ -77,6 +77,8 @@ pub fn intake_with_facts(
         saml_request,
         relay_state: None,
         query: query.cloned(),
+        // The logout use cases audit with the binding they were called with.
+        binding: crate::sessions::Binding::default(),
     };
     let always = |_: &ServiceProvider| true;
     let Received {

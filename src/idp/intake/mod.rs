@@ -40,6 +40,8 @@ pub struct Inbound<'a> {
     pub relay_state: Option<&'a str>,
     /// The Redirect-binding signature parameters as received, when any were sent.
     pub query: Option<RawSignedQuery<'a>>,
+    /// How the message came (for the audit trail).
+    pub binding: crate::sessions::Binding,
 }
 
 /// The endpoint that received a message, and when.

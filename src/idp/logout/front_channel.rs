@@ -10,7 +10,7 @@ use crate::idp::intake::{IntakeCode, IntakeError};
 use crate::idp::{Deps, Error};
 use crate::saml::codec::Limits;
 use crate::saml::SamlYear;
-use crate::sessions::AuditKind;
+use crate::sessions::{AuditKind, Binding};
 
 /// A verified request's answer: the LogoutResponse and where it goes.
 #[derive(Debug)]
@@ -33,6 +33,7 @@ pub fn front_channel(
     year: SamlYear,
     saml_request: &str,
     query: Option<&RawSignedQuery<'_>>,
+    binding: Binding,
     limits: &Limits,
 ) -> Result<Reply, Error> {
     let endpoint = endpoint(deps, Channel::Front, year, limits);
@@ -41,7 +42,7 @@ pub fn front_channel(
         Ok(v) => (Some(v.sp.issuer.as_str()), audit::Outcome::Accepted),
         Err(errors) => (None, audit::Outcome::Refused(errors)),
     };
-    audit::record(deps, AuditKind::LogoutInitiated, issuer, outcome)?;
+    audit::record(deps, AuditKind::LogoutInitiated, issuer, binding, outcome)?;
     let verified = match verified {
         Ok(v) => v,
         Err(errors) => return Ok(Reply::Refused(errors)),

@@ -151,6 +151,7 @@ fn record(deps: &Deps<'_>, kind: AuditKind, issuer: Option<&str>, success: bool,
         success,
         detail: Some(detail.into()),
         count: 1,
+        binding: Some(crate::sessions::Binding::BackChannel),
     };
     let recorded = match success {
         true => deps.audit.record(&event, deps.now),

@@ -37,8 +37,15 @@ fn front_channel_refuses_an_unknown_issuer_with_an_audit_event() {
     let xml = logout_request("_logout-2", "urn:test:sp:unknown", "logout", "some-uuid");
     let encoded = encode_redirect(xml.as_bytes());
 
-    let reply = front_channel(&h.deps(), testing::year(), &encoded, None, &h.limits)
-        .expect("front_channel runs");
+    let reply = front_channel(
+        &h.deps(),
+        testing::year(),
+        &encoded,
+        None,
+        crate::sessions::Binding::Redirect,
+        &h.limits,
+    )
+    .expect("front_channel runs");
 
     match &reply {
         Reply::Refused(errors) => assert!(

@@ -114,6 +114,7 @@ fn audit(deps: &Deps<'_>, sp: &ServiceProvider, success: bool, detail: &str) -> 
         success,
         detail: Some(detail.into()),
         count: 1,
+        binding: None,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

@@ -83,11 +83,23 @@ pub fn authn(
             // Under the SP it names when that SP is registered: its administrators see the
             // refusals in the console (SPEC 19); an unknown issuer is never stored.
             let claimed = facts.sp.as_ref().map(|sp| sp.issuer.as_str());
-            audit::record(deps, event, claimed, audit::Outcome::Refused(&errors))?;
+            audit::record(
+                deps,
+                event,
+                claimed,
+                input.binding,
+                audit::Outcome::Refused(&errors),
+            )?;
             return Ok(SsoReply::Refused(errors));
         }
         Verdict::Inactive(sp) => {
-            audit::record(deps, event, Some(&sp.issuer), audit::Outcome::Inactive)?;
+            audit::record(
+                deps,
+                event,
+                Some(&sp.issuer),
+                input.binding,
+                audit::Outcome::Inactive,
+            )?;
             return Ok(SsoReply::Inactive(sp));
         }
     };
@@ -95,6 +107,7 @@ pub fn authn(
         deps,
         event,
         Some(&verified.sp.issuer),
+        input.binding,
         audit::Outcome::Accepted,
     )?;
     let pending = PendingRequest::from_verified(&verified, settings.year, deps.now);

@@ -29,6 +29,7 @@ fn send(h: &Harness, xml: &str, relay_state: Option<&str>, browser: &Browser) ->
         saml_request: &encoded,
         relay_state,
         query: None,
+        binding: crate::sessions::Binding::Redirect,
     };
     authn(&h.deps(), &settings(h), &input, browser).expect("authn does not fail")
 }
@@ -79,6 +80,9 @@ fn event(name: &str, issuer: Option<&str>, success: bool, detail: &str) -> Audit
         success,
         detail: Some(detail.into()),
         count: 1,
+        // The harness sends every request with the Redirect binding; the Response's event
+        // (`SAML Auth`) names none.
+        binding: (name == "SAML Auth Request").then_some(crate::sessions::Binding::Redirect),
     }
 }
 

@@ -20,6 +20,7 @@ struct AuditRow {
     success: bool,
     detail: Option<String>,
     count: i32,
+    binding: Option<String>,
 }
 
 fn insert_audit(
@@ -36,6 +37,7 @@ fn insert_audit(
             audit_events::detail.eq(event.detail.as_deref()),
             audit_events::created_at.eq(db_time(now)),
             audit_events::count.eq(i32::try_from(event.count).unwrap_or(i32::MAX)),
+            audit_events::binding.eq(event.binding.map(|b| b.as_str())),
         ))
         .execute(c)
 }
@@ -75,6 +77,10 @@ impl AuditLog for DieselSessionStore {
                     success: r.success,
                     detail: r.detail,
                     count: u32::try_from(r.count).unwrap_or(1),
+                    binding: r
+                        .binding
+                        .as_deref()
+                        .and_then(crate::sessions::Binding::parse),
                 })
             })
             .collect())

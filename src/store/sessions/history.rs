@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::sessions::{AuditEvent, AuditKind, ConsentRecord, RecordedEvent, SessionError};
+use crate::sessions::{AuditEvent, AuditKind, Binding, ConsentRecord, RecordedEvent, SessionError};
 use crate::store::errors::session_err;
 use crate::store::schema::{audit_events, sp_consents};
 use crate::store::time::{db_time, utc};
@@ -29,6 +29,7 @@ struct EventRow {
     detail: Option<String>,
     created_at: NaiveDateTime,
     count: i32,
+    binding: Option<String>,
 }
 
 /// Oldest consent first; an attribute list that does not parse is reported, not guessed.
@@ -146,6 +147,7 @@ impl EventRow {
                 success: self.success,
                 detail: self.detail,
                 count: u32::try_from(self.count).unwrap_or(1),
+                binding: self.binding.as_deref().and_then(Binding::parse),
             },
         })
     }

@@ -63,6 +63,8 @@ pub struct EventBody {
     pub at: DateTime<Utc>,
     /// The audit event's kind (`SAML Auth Request`, `Remote Logout initiated`, …).
     pub event: String,
+    /// `redirect`, `post` or `back-channel`.
+    pub binding: Option<String>,
     pub codes: Vec<CodeBody>,
     pub count: u32,
 }
@@ -360,6 +362,7 @@ fn event_body(refused: &RefusedRequest, help_base: &str) -> EventBody {
     EventBody {
         at: refused.at,
         event: refused.kind.as_str().to_string(),
+        binding: refused.binding.map(|b| b.as_str().to_string()),
         codes: refused
             .codes
             .iter()

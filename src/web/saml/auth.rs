@@ -97,12 +97,14 @@ async fn early(
 ) -> WebError {
     let (worker, logged) = (state.clone(), errors.clone());
     let client = extract::client_address(state, req);
+    let binding = super::binding_of(req);
     let recorded = blocking::run(refused.locale, move || {
         let outcome = audit::Outcome::Refused(&logged);
         audit::record(
             &worker.deps_for(&client),
             crate::sessions::AuditKind::SamlAuthRequest,
             None,
+            binding,
             outcome,
         )
     })
@@ -157,6 +159,7 @@ async fn handle(
     };
     let worker = state.clone();
     let client = extract::client_address(&state, req);
+    let binding = super::binding_of(req);
     let reply = blocking::run(refused.locale, move || {
         let config = &worker.config;
         let deps = worker.deps_for(&client);
@@ -172,6 +175,7 @@ async fn handle(
             saml_request: &saml_request,
             relay_state: relay_state.as_deref(),
             query: params.signed_query(),
+            binding,
         };
         sso::authn(&deps, &settings, &input, &browser)
     })

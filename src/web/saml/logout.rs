@@ -52,6 +52,7 @@ pub async fn logout(
     let year = live_year(&state, &suffix)?;
     let locale = extract::locale(&req, None);
     let client = extract::client_address(&state, &req);
+    let binding = super::binding_of(&req);
     let reject = |errors| WebError::Rejected {
         errors,
         locale,
@@ -69,6 +70,7 @@ pub async fn logout(
                     &worker.deps_for(&client),
                     crate::sessions::AuditKind::LogoutInitiated,
                     None,
+                    binding,
                     outcome,
                 )
             })
@@ -93,6 +95,7 @@ pub async fn logout(
             year,
             &saml_request,
             query.as_ref(),
+            binding,
             limits,
         )
     })

@@ -182,7 +182,7 @@ pub(super) fn events() -> Vec<Case> {
     context.insert("id", "dXJu");
     context.insert(
         "events",
-        &json!([{"at": "2026-03-15 12:00:00 UTC", "event": "SAML Auth Request", "times": "3 times",
+        &json!([{"at": "2026-03-15 12:00:00 UTC", "event": "SAML Auth Request", "times": "3 times", "binding": hostile("HTTP-Redirect"),
                  "codes": [{"code": "acs_url_not_registered", "message": hostile("m"),
                             "help": hostile("h"), "help_url": "/help/errors?locale=en#acs_url_not_registered"},
                            {"code": hostile("other"), "message": "", "help": "", "help_url": ""}]}]),
@@ -197,6 +197,7 @@ pub(super) fn events() -> Vec<Case> {
             context,
             expect: vec![
                 "3 times".into(),
+                esc(&hostile("HTTP-Redirect")),
                 esc("/help/errors?locale=en#acs_url_not_registered"),
                 "href=\"/tools/saml-request?locale=en\"".into(),
             ],
