@@ -1,8 +1,9 @@
 //! The rules a service provider must meet to be written by the console, the API or the CLI
-//! (SPEC 19), beyond the shape `validate` checks: in production, `http` URLs only on the
-//! loopback interface.
+//! (SPEC 19, 20), beyond the shape `validate` checks: no SP that could never sign anyone in
+//! (encryption or signed requests without a certificate), and in production `http` URLs
+//! only on the loopback interface.
 
-use super::service_provider::ServiceProvider;
+use super::service_provider::{BlockEncryption, ServiceProvider};
 use super::validate::ValidationError;
 
 /// The deployment a change is judged for.
@@ -15,6 +16,7 @@ pub struct Policy {
 
 /// The first rule `sp` breaks under `policy`, by field.
 pub fn check(sp: &ServiceProvider, policy: Policy) -> Result<(), ValidationError> {
+    usable(sp)?;
     if !policy.production {
         return Ok(());
     }
@@ -44,6 +46,34 @@ pub fn check(sp: &ServiceProvider, policy: Policy) -> Result<(), ValidationError
     Ok(())
 }
 
+/// An SP whose every request would be refused (`no_cert_registered`, `invalid_signature`)
+/// is refused here instead, with the fix.
+fn usable(sp: &ServiceProvider) -> Result<(), ValidationError> {
+    if !sp.certs.is_empty() {
+        return Ok(());
+    }
+    let message = if sp.block_encryption != BlockEncryption::None {
+        format!(
+            "assertions are encrypted (block_encryption = {}) but no certificate is \
+             registered, so every request would be refused: add the SP's certificate \
+             (--cert FILE), or set block_encryption = none",
+            sp.block_encryption.as_str()
+        )
+    } else if sp.require_signed_requests {
+        "signed requests are required but no certificate is registered, so every request \
+         would be refused: add the SP's certificate (--cert FILE), or stop requiring signed \
+         requests"
+            .to_string()
+    } else {
+        return Ok(());
+    };
+    Err(ValidationError {
+        field: "certs",
+        code: "certificate_needed",
+        message,
+    })
+}
+
 fn https_or_loopback(url: &str) -> bool {
     let Ok(parsed) = url::Url::parse(url) else {
         return false;
@@ -70,6 +100,7 @@ mod tests {
             issuer: "urn:test:sp".into(),
             acs_urls: vec![acs.into()],
             logout_url: logout.map(str::to_string),
+            block_encryption: Some("none".into()),
             active: true,
             ..SpRecord::default()
         };
@@ -101,6 +132,28 @@ mod tests {
         let development = Policy { production: false };
         assert_eq!(
             check(&sp("http://sp.example.gov/acs", None), development),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn an_sp_that_could_never_sign_anyone_in_is_refused_with_the_fix() {
+        let development = Policy { production: false };
+        let mut encrypted = sp("https://sp.example.gov/acs", None);
+        encrypted.block_encryption = BlockEncryption::Aes256Cbc;
+        let err = check(&encrypted, development).expect_err("no certificate");
+        assert_eq!((err.field, err.code), ("certs", "certificate_needed"));
+        assert!(
+            err.message.contains("block_encryption = none"),
+            "{}",
+            err.message
+        );
+        let mut signed = sp("https://sp.example.gov/acs", None);
+        signed.require_signed_requests = true;
+        let err = check(&signed, development).expect_err("no certificate");
+        assert!(err.message.contains("signed requests"), "{}", err.message);
+        assert_eq!(
+            check(&sp("https://sp.example.gov/acs", None), development),
             Ok(())
         );
     }

@@ -243,6 +243,27 @@ fn assert_add_fails(args: &[&str], needles: &[&str]) {
     }
 }
 
+/// An SP that could never sign anyone in is refused, with the fix (SPEC 20).
+#[test]
+fn add_of_an_sp_that_could_never_succeed_fails_with_the_fix() {
+    assert_add_fails(
+        &["--issuer", ISSUER, "--acs-url", ACS],
+        &["certs", "no certificate", "block_encryption = none"],
+    );
+    assert_add_fails(
+        &[
+            "--issuer",
+            ISSUER,
+            "--acs-url",
+            ACS,
+            "--block-encryption",
+            "none",
+            "--require-signed-requests",
+        ],
+        &["certs", "signed requests", "--cert FILE"],
+    );
+}
+
 #[test]
 fn add_with_a_relative_acs_url_fails() {
     let cert = key("sp1-test-only.crt");

@@ -60,6 +60,8 @@ fn an_sp_added_by_another_process_is_seen_within_seconds() {
         "urn:test:live",
         "--acs-url",
         "https://sp.example.gov/acs",
+        "--block-encryption",
+        "none",
     ]));
     assert!(ok, "{stderr}");
     let deadline = Instant::now() + Duration::from_secs(10);
