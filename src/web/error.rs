@@ -23,6 +23,9 @@ pub struct ErrorCode(pub String);
 pub enum WebError {
     #[error("not found")]
     NotFound,
+    /// Metadata of a year that is not live (SPEC 20): 404 with the live years' URLs.
+    #[error("no metadata for that year")]
+    MetadataNotFound { live: Vec<String> },
     /// A SAML request refused by intake: 400 with every error (SPEC 4).
     #[error("SAML request refused: {errors:?}")]
     Rejected {
@@ -202,6 +205,7 @@ impl WebError {
         };
         match self {
             WebError::NotFound => pair(locale, "errors.not_found"),
+            WebError::MetadataNotFound { .. } => pair(locale, "errors.metadata_not_found"),
             WebError::Rejected { locale, .. } => (locale.t("error.title"), locale.t("error.intro")),
             WebError::InactiveSp { locale } => pair(*locale, "inactive"),
             WebError::Csrf { locale } => (
@@ -235,6 +239,7 @@ impl WebError {
             | WebError::RateLimited { locale }
             | WebError::NoEmail { locale } => Some(*locale),
             WebError::NotFound
+            | WebError::MetadataNotFound { .. }
             | WebError::InvalidForm(_)
             | WebError::MethodNotAllowed(_)
             | WebError::UnsupportedMediaType
@@ -260,7 +265,7 @@ impl WebError {
     pub fn code(&self) -> String {
         match self {
             WebError::Rejected { errors, .. } => crate::idp::audit::codes(errors),
-            WebError::NotFound => "not_found".into(),
+            WebError::NotFound | WebError::MetadataNotFound { .. } => "not_found".into(),
             WebError::InactiveSp { .. } => "inactive_service_provider".into(),
             WebError::Csrf { .. } => "csrf".into(),
             WebError::SessionExpired { .. } => "session_expired".into(),
@@ -332,9 +337,13 @@ impl WebError {
             _ => {
                 let locale = self.own_locale().unwrap_or(locale);
                 let (title, message) = self.public(locale);
+                let links = match self {
+                    WebError::MetadataNotFound { live } => live.as_slice(),
+                    _ => &[],
+                };
                 (
                     "text/html; charset=utf-8",
-                    pages::error_page(locale, title, message),
+                    pages::error_page_with_links(locale, title, message, links),
                 )
             }
         };
@@ -347,7 +356,7 @@ impl WebError {
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
-            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::NotFound | WebError::MetadataNotFound { .. } => StatusCode::NOT_FOUND,
             WebError::Rejected { .. } => StatusCode::BAD_REQUEST,
             WebError::InactiveSp { .. } => StatusCode::FORBIDDEN,
             WebError::Csrf { .. } => StatusCode::FORBIDDEN,
@@ -381,6 +390,7 @@ impl ResponseError for WebError {
             WebError::TooManyRequests => tracing::info!("client over its request limit"),
             WebError::InvalidForm(detail) => tracing::info!(%detail, "invalid form"),
             WebError::NotFound
+            | WebError::MetadataNotFound { .. }
             | WebError::Api { .. }
             | WebError::MethodNotAllowed(_)
             | WebError::UnsupportedMediaType

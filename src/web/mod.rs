@@ -465,6 +465,10 @@ fn saml_scope() -> actix_web::Scope<
                 .route(get_or_head().to(saml::metadata::metadata)),
         )
         .service(
+            resource("/metadata", "GET, HEAD")
+                .route(get_or_head().to(saml::metadata::without_year)),
+        )
+        .service(
             resource("/complete", "GET, HEAD").route(get_or_head().to(saml::complete::complete)),
         )
         .service(

@@ -154,9 +154,21 @@ impl Pages {
 
     /// The error page; falls back to plain text if rendering itself fails.
     pub fn error_page(&self, locale: Locale, title: &str, message: &str) -> String {
+        self.error_page_with_links(locale, title, message, &[])
+    }
+
+    /// The error page, with links the reader can follow instead (e.g. the live metadata).
+    pub fn error_page_with_links(
+        &self,
+        locale: Locale,
+        title: &str,
+        message: &str,
+        links: &[String],
+    ) -> String {
         let mut context = layout_context(locale);
         context.insert("title", title);
         context.insert("message", message);
+        context.insert("links", links);
         self.tera
             .render("error.html", &context)
             .unwrap_or_else(|_| format!("{title}: {message}"))
@@ -198,8 +210,18 @@ impl serde::Serialize for Translations {
 
 /// The error page for any `WebError`.
 pub fn error_page(locale: Locale, title: &str, message: &str) -> String {
+    error_page_with_links(locale, title, message, &[])
+}
+
+/// [`error_page`] with links to follow.
+pub fn error_page_with_links(
+    locale: Locale,
+    title: &str,
+    message: &str,
+    links: &[String],
+) -> String {
     match &*PAGES {
-        Ok(pages) => pages.error_page(locale, title, message),
+        Ok(pages) => pages.error_page_with_links(locale, title, message, links),
         Err(_) => format!("{title}: {message}"),
     }
 }

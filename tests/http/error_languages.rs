@@ -18,7 +18,11 @@ async fn a_missing_page_is_explained_in_the_request_language() {
     f.headers = vec![("Accept-Language".into(), "es-MX,es;q=0.9".into())];
     let es = f.get("/api/saml/metadata1999").await;
     assert_eq!(es.status, 404);
-    assert!(es.body.contains("Página no encontrada"), "{}", es.body);
+    assert!(
+        es.body.contains("No hay metadatos para ese año"),
+        "{}",
+        es.body
+    );
 
     f.headers.clear();
     let en = f.get("/no-such-page").await;

@@ -97,7 +97,7 @@ async fn metadata_names_the_year_endpoints_and_formats() {
 }
 
 #[actix_web::test]
-async fn anything_but_a_live_four_digit_year_is_404() {
+async fn anything_but_a_live_four_digit_year_is_404_with_the_live_years() {
     for path in [
         "/api/saml/metadata1999",
         "/api/saml/metadata2024",
@@ -114,10 +114,16 @@ async fn anything_but_a_live_four_digit_year_is_404() {
             Some(&b"no-store"[..]),
             "{path}"
         );
-        assert!(
-            String::from_utf8_lossy(&body).contains("Page not found"),
-            "{path}"
-        );
+        // It says which metadata there is (SPEC 20).
+        let body = String::from_utf8_lossy(&body).replace("&#x2F;", "/");
+        assert!(body.contains("No metadata for that year"), "{path}: {body}");
+        for year in ["2025", "2026"] {
+            let url = format!("{}/api/saml/metadata{year}", common::BASE_URL);
+            assert!(
+                body.contains(&format!("<a href=\"{url}\">")),
+                "{path}: {body}"
+            );
+        }
     }
 }
 

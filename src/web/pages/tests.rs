@@ -265,15 +265,32 @@ fn error() -> Vec<Case> {
     let mut context = Context::new();
     context.insert("title", EN.t("session.expired_title"));
     context.insert("message", &hostile("Bad request"));
-    vec![Case {
-        label: "error",
-        context,
-        expect: vec![
-            format!("<h1>{}</h1>", EN.t("session.expired_title")),
-            format!("<p>{}</p>", esc(&hostile("Bad request"))),
-            format!("<a href=\"/?locale=en\">{}</a>", EN.t("errors.home")),
-        ],
-    }]
+    let mut linked = Context::new();
+    linked.insert("title", EN.t("errors.metadata_not_found.title"));
+    linked.insert("message", EN.t("errors.metadata_not_found.body"));
+    linked.insert(
+        "links",
+        &[hostile("https://idp.example.gov/api/saml/metadata2026")],
+    );
+    vec![
+        Case {
+            label: "error",
+            context,
+            expect: vec![
+                format!("<h1>{}</h1>", EN.t("session.expired_title")),
+                format!("<p>{}</p>", esc(&hostile("Bad request"))),
+                format!("<a href=\"/?locale=en\">{}</a>", EN.t("errors.home")),
+            ],
+        },
+        Case {
+            label: "with links (metadata of a year that is not live)",
+            context: linked,
+            expect: vec![format!(
+                "<li><a href=\"{0}\">{0}</a></li>",
+                esc(&hostile("https://idp.example.gov/api/saml/metadata2026"))
+            )],
+        },
+    ]
 }
 
 /// `intake_errors::help_page`, with one extra entry whose texts carry markup.
