@@ -123,6 +123,9 @@ fn text(view: &View) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<12}{value}\n"));
     line("Verdict:", &view.verdict);
+    if let (Some(endpoint), Some(at)) = (&view.endpoint, &view.judged_at) {
+        line("Judged as:", &format!("{endpoint} at {at}"));
+    }
     line("Message:", view.kind.unwrap_or("-"));
     line("Issuer:", view.issuer.as_ref().unwrap_or(&none));
     line("SP:", &sp);

@@ -71,6 +71,10 @@ pub struct Report {
     /// Valid, but the SP is inactive: the endpoint shows "no longer uses this service".
     pub inactive: bool,
     pub accepted: bool,
+    /// The endpoint it was judged as (`{base_url}/api/saml/auth2026`), when a live year was
+    /// found, and the time it was judged at (SPEC 20: a clock or year mismatch shows).
+    pub endpoint: Option<String>,
+    pub judged_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Runs a pasted input through intake: an AuthnRequest as `/api/saml/auth{YEAR}` would, a
@@ -104,9 +108,16 @@ pub fn report(input: &str, ctx: &Context<'_>, sps: &SpCache) -> Report {
         )]);
     };
     let mut facts = IntakeFacts::default();
+    let path = if kind == Some(MessageKind::LogoutRequest) {
+        Channel::Front.path()
+    } else {
+        "auth"
+    };
     let mut report = Report {
         xml: decoded.as_deref().map(pretty_xml),
         relay_state: relay_state.clone(),
+        endpoint: Some(format!("{}/{path}{year}", ctx.entity_id)),
+        judged_at: Some(ctx.now),
         ..Report::default()
     };
     if kind == Some(MessageKind::LogoutRequest) {

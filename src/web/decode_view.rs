@@ -43,6 +43,9 @@ pub struct View {
     pub inactive: bool,
     /// One line: accepted, refused, or refused because the SP is inactive.
     pub verdict: String,
+    /// The endpoint the message was judged as, and when (UTC).
+    pub endpoint: Option<String>,
+    pub judged_at: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,5 +148,9 @@ pub fn view(report: &Report, locale: Locale) -> View {
         accepted: report.accepted,
         inactive: report.inactive,
         verdict: locale.t(verdict).to_string(),
+        endpoint: report.endpoint.clone(),
+        judged_at: report
+            .judged_at
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
     }
 }

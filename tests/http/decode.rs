@@ -255,6 +255,14 @@ async fn a_whole_url_with_a_query_signature_is_verified() {
     assert_eq!(json["kind"], "AuthnRequest");
     assert_eq!(json["issuer"], SP1);
     assert_eq!(json["sp"]["friendly_name"], "Test SP One");
+    // It says what it judged against, and when (SPEC 20).
+    assert!(
+        json["endpoint"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("/api/saml/auth2026")),
+        "{json}"
+    );
+    assert_eq!(json["judged_at"], "2026-03-15T12:00:00Z");
     assert_eq!(json["signature"]["status"], "verified");
     assert_eq!(json["signature"]["certificate"], 1);
     assert!(json["signature"]["serial"]

@@ -772,6 +772,8 @@ fn tools_saml_request() -> Vec<Case> {
         errors: vec![IntakeError::new(IntakeCode::UnauthorizedServiceProvider)],
         inactive: false,
         accepted: false,
+        endpoint: Some("https://idp.example.gov/api/saml/auth2026".into()),
+        judged_at: Some(chrono::DateTime::from_timestamp(1_773_576_000, 0).unwrap_or_default()),
     };
     let mut refused = base(&hostile("pasted"));
     refused.insert("report", &crate::web::decode_view::view(&report, EN));
@@ -802,6 +804,7 @@ fn tools_saml_request() -> Vec<Case> {
                     "{} (wrong_sig_algorithm)",
                     esc(EN.t("code.invalid_signature"))
                 ),
+                esc("Judged as https://idp.example.gov/api/saml/auth2026 would at 2026-03-15T12:00:00Z"),
             ],
         },
     ]
