@@ -31,11 +31,21 @@ pub fn addresses(
     user: &UserRecord,
     except: Option<&str>,
 ) -> Result<Vec<String>, Error> {
-    Ok(deps
-        .accounts
-        .emails(user.id)?
+    Ok(opened(deps.accounts, deps.crypto, user.id, except)?)
+}
+
+/// Every address of the account `user_id` but `except`, opened, from the stores themselves
+/// (for use cases that take narrower ports than [`Deps`], such as the console's).
+pub fn opened(
+    accounts: &dyn crate::accounts::AccountStore,
+    crypto: &crate::accounts::sealing::AccountCrypto,
+    user_id: i64,
+    except: Option<&str>,
+) -> Result<Vec<String>, crate::accounts::AccountError> {
+    Ok(accounts
+        .emails(user_id)?
         .iter()
         .filter(|e| Some(e.lookup.as_str()) != except)
-        .filter_map(|e| deps.crypto.open_email(&e.sealed, &e.lookup))
+        .filter_map(|e| crypto.open_email(&e.sealed, &e.lookup))
         .collect())
 }

@@ -305,11 +305,8 @@ fn tell_agency_admins(
                 continue;
             }
         };
-        let to: Vec<String> = match p.accounts.emails(user.id) {
-            Ok(emails) => emails
-                .iter()
-                .filter_map(|e| p.crypto.open_email(&e.sealed, &e.lookup))
-                .collect(),
+        let to = match crate::idp::notice::opened(p.accounts, p.crypto, user.id, None) {
+            Ok(to) => to,
             Err(e) => {
                 tracing::warn!(error = %e, "an SP change notice was not queued");
                 continue;
