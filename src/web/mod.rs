@@ -421,8 +421,18 @@ fn console_api_scope() -> actix_web::Scope {
     let json = web::JsonConfig::default()
         .limit(api::MAX_BODY)
         .error_handler(|e, _| api::json_error(e).into());
+    // A query that does not parse (`?limit=abc`) is a JSON 400 like every other refusal.
+    let query = web::QueryConfig::default().error_handler(|e, _| {
+        WebError::api(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            e.to_string(),
+        )
+        .into()
+    });
     web::scope("/console/api/v1")
         .app_data(json)
+        .app_data(query)
         .service(
             resource("/openapi.json", "GET, HEAD")
                 .route(get_or_head().to(console::openapi::openapi_json)),

@@ -453,6 +453,20 @@ async fn refused_requests_are_listed_with_their_explanations() {
             .as_str()
             .is_some_and(|u| u.contains("/help/errors")));
         assert!(!v.to_string().contains("ada@example.gov"));
+        let (status, v, _) = call(
+            &mut f,
+            "GET",
+            &format!("{uri}?limit=abc"),
+            &admin,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, first_error(&v).1.as_str()),
+            (400, "invalid_query"),
+            "{backend}"
+        );
     }
 }
 
