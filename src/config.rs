@@ -157,6 +157,9 @@ pub struct Config {
     /// `[console] require_phishing_resistant`: the SP console only for sessions whose second
     /// factor was a security key (SPEC 19); default false (any second factor).
     pub console_requires_security_key: bool,
+    /// `demo_sp`: serve the demo SP under `/demo-sp/` (SPEC 20). Development mode only;
+    /// default true there.
+    pub demo_sp: bool,
 }
 
 impl Config {
@@ -213,6 +216,7 @@ struct FileConfig {
     webauthn: FileWebauthn,
     #[serde(default)]
     console: FileConsole,
+    demo_sp: Option<bool>,
 }
 
 /// `[console]` (SPEC 19).
@@ -441,10 +445,20 @@ impl Config {
             (None, Some(dir)) => base_dir.join(dir),
             (None, None) => PathBuf::from(DEFAULT_DATA_DIR),
         };
-        let default_base = format!("http://{listen}");
+        let default_base = default_base_url(&listen);
         let base_url =
             normalize_base_url(&pick(&overrides.base_url, &file.base_url, &default_base))?;
         check_scheme(mode, &base_url)?;
+        let demo_sp = match (mode, file.demo_sp) {
+            (Mode::Production, Some(true)) => {
+                return Err(invalid(
+                    "demo_sp",
+                    "the demo SP runs in development mode only",
+                ))
+            }
+            (Mode::Production, _) => false,
+            (Mode::Development, setting) => setting.unwrap_or(true),
+        };
         let default_db = data_dir.join(SQLITE_FILE_NAME).display().to_string();
         let database_url = pick(&overrides.database_url, &file.database_url, &default_db);
         let signing_keys = resolve_keys(file.signing_keys, &base_dir)?;
@@ -496,6 +510,7 @@ impl Config {
         crate::idp::relying_party::load_aal3_roots(&aal3_attestation_roots)
             .map_err(|e| invalid("webauthn.aal3_attestation_roots", e.to_string()))?;
         Ok(Config {
+            demo_sp,
             console_requires_security_key: file.console.require_phishing_resistant,
             lock_seconds,
             aal3_attestation_roots,
@@ -612,6 +627,20 @@ fn invalid(field: &'static str, detail: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field,
         detail: detail.into(),
+    }
+}
+
+/// `http://localhost:{port}` of the listen address: `localhost` (not `127.0.0.1`) is a
+/// valid WebAuthn relying-party ID, so security keys work on the defaults (SPEC 20).
+fn default_base_url(listen: &str) -> String {
+    let port = listen
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.port().to_string())
+        .ok()
+        .or_else(|| listen.rsplit_once(':').map(|(_, p)| p.to_string()));
+    match port {
+        Some(port) => format!("http://localhost:{port}"),
+        None => format!("http://{listen}"),
     }
 }
 
@@ -737,8 +766,9 @@ mod tests {
         let c = Config::load(&Overrides::default()).expect("defaults");
         assert_eq!(c.mode, Mode::Development);
         assert_eq!(c.listen, DEFAULT_LISTEN);
-        assert_eq!(c.base_url, "http://127.0.0.1:8080");
-        assert_eq!(c.entity_id(), "http://127.0.0.1:8080/api/saml");
+        assert_eq!(c.base_url, "http://localhost:8080");
+        assert_eq!(c.entity_id(), "http://localhost:8080/api/saml");
+        assert!(c.demo_sp, "development serves the demo SP");
         assert!(c.database_url.ends_with(SQLITE_FILE_NAME));
         assert!(c.signing_keys.is_empty());
     }
@@ -886,7 +916,7 @@ mod tests {
     fn mailer_is_outbox_or_an_smtp_url() {
         let c = Config::load(&Overrides::default()).expect("defaults");
         assert_eq!(c.mailer, MailerSetting::Outbox);
-        assert_eq!(c.mail_from, "no-reply@127.0.0.1");
+        assert_eq!(c.mail_from, "no-reply@localhost");
         let c = load_file(
             "base_url = \"https://idp.example.gov\"\nmailer = \"smtps://u:p%40ss@mail.example.gov:2465\"\n",
         )

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod demo_sp;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod i18n;

@@ -170,6 +170,13 @@ pub fn serve(config: Config) -> Result<(), CliError> {
         Arc::new(RandomIds),
         crypto,
     );
+    let state = if state.config.demo_sp {
+        state
+            .with_demo_sp()
+            .map_err(|e| CliError::Usage(format!("demo SP: {e}")))?
+    } else {
+        state
+    };
     actix_web::rt::System::new()
         .block_on(web::server::run(state, &listen))
         .map_err(CliError::Serve)

@@ -55,6 +55,13 @@ pub const SIGN_UP: CookieName = CookieName {
     host: "__Host-saml_idp_sign_up",
 };
 
+/// The language chosen with `?locale=` (or the switcher): not a secret, `HttpOnly` all
+/// the same.
+pub const LOCALE: CookieName = CookieName {
+    plain: "saml_idp_locale",
+    host: "__Host-saml_idp_locale",
+};
+
 /// The cookie `name` of this request, under the name this IdP gives it.
 pub fn read(req: &HttpRequest, name: CookieName) -> Option<Cookie<'static>> {
     let secure = req

@@ -19,6 +19,7 @@ pub async fn index(
     );
     context.insert("csrf", &session.map(|s| s.csrf_token).unwrap_or_default());
     context.insert("entity_id", &*state.entity_id);
+    context.insert("demo_sp", &state.demo_sp.is_some());
     context.insert(
         "years",
         &state

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 mod intake_errors;
+pub mod page_frame;
 pub mod pages;
 mod password_page;
 mod post_page;
@@ -22,6 +23,7 @@ mod state;
 // Handlers, one module per route group; none imports another.
 mod account;
 pub mod console;
+mod demo_sp;
 mod health;
 mod help;
 mod home;
@@ -98,6 +100,7 @@ fn form_error(e: UrlencodedError) -> actix_web::Error {
 
 /// Mounts every route; `main` and the tests build the same application from this.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    let state_has_demo = state.demo_sp.is_some();
     move |cfg| {
         cfg.app_data(web::Data::new(state))
             .app_data(
@@ -105,13 +108,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .limit(16 * 1024)
                     .error_handler(|e, _| form_error(e)),
             )
-            .service(routes());
+            .service(routes(state_has_demo));
     }
 }
 
 /// Every route, behind the check that a POST body is a UTF-8 form (SPEC 1: 415 otherwise,
 /// before any extractor reads it).
-fn routes() -> actix_web::Scope<
+fn routes(
+    demo: bool,
+) -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
         Config = (),
@@ -125,6 +130,7 @@ fn routes() -> actix_web::Scope<
         .wrap(actix_web::middleware::from_fn(guard_requests))
         .wrap(no_store())
         .wrap(actix_web::middleware::from_fn(localize_errors))
+        .wrap(actix_web::middleware::from_fn(frame_pages))
         .wrap(actix_web::middleware::from_fn(observe::observe))
         .default_service(web::to(not_found))
         .service(saml_scope())
@@ -225,6 +231,22 @@ fn routes() -> actix_web::Scope<
         .service(resource("/readyz", "GET, HEAD").route(get_or_head().to(health::readyz)))
         .service(resource("/metrics", "GET, HEAD").route(get_or_head().to(health::metrics)))
         .service(resource("/", "GET, HEAD").route(get_or_head().to(home::index)))
+        .configure(move |cfg| {
+            if demo {
+                demo_sp_routes(cfg);
+            }
+        })
+}
+
+/// The demo SP (SPEC 20), mounted only when there is one: otherwise every `/demo-sp` path is
+/// the plain 404 of an unknown path.
+fn demo_sp_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/demo-sp", "GET, HEAD").route(get_or_head().to(demo_sp::slash)))
+        .service(resource("/demo-sp/", "GET, HEAD").route(get_or_head().to(demo_sp::home)))
+        .service(resource("/demo-sp/login", "GET, HEAD").route(get_or_head().to(demo_sp::login)))
+        .service(resource("/demo-sp/acs", "POST").route(web::post().to(demo_sp::acs)))
+        .service(resource("/demo-sp/logout", "POST").route(web::post().to(demo_sp::logout)))
+        .service(resource("/demo-sp/slo", "POST").route(web::post().to(demo_sp::slo)));
 }
 
 /// The account page (SPEC 17): the page, re-authentication, and one route per form.
@@ -285,6 +307,35 @@ fn account_routes(cfg: &mut web::ServiceConfig) {
             "/account/delete",
             web::post().to(account::leave::delete),
         ));
+}
+
+/// Every page of the request gets its frame (the organization's name, the language links);
+/// a valid `locale` parameter is remembered in a cookie, so the choice holds on the next
+/// page without one (SPEC 15).
+async fn frame_pages(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let query = req.query_string();
+    let chosen = page_frame::chosen_locale(query);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let frame = page_frame::Frame {
+        brand: state
+            .as_ref()
+            .map(|s| s.config.organization.display_name.clone())
+            .unwrap_or_default(),
+        query: page_frame::without_locale(query),
+    };
+    let mut response = page_frame::scope(frame, next.call(req)).await?;
+    if let (Some(locale), Some(state)) = (chosen, state) {
+        let year = chrono::Duration::days(365);
+        let cookie = cookies::build(&state, cookies::LOCALE, locale.code().to_string(), year);
+        response
+            .response_mut()
+            .add_cookie(&cookie)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(response)
 }
 
 /// Error pages that carry no language of their own (404, 405, 415, 503, …) are shown in the

@@ -111,6 +111,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         "console_metadata.html",
         include_str!("../../templates/console_metadata.html"),
     ),
+    // The demo SP (SPEC 20).
+    ("demo_sp.html", include_str!("../../templates/demo_sp.html")),
     // The account page (SPEC 17).
     ("account.html", include_str!("../../templates/account.html")),
     (
@@ -190,6 +192,11 @@ pub fn layout_context(locale: Locale) -> Context {
     context.insert("lang", locale.code());
     context.insert("locale", locale.code());
     context.insert("t", &Translations(locale));
+    let frame = super::page_frame::current();
+    context.insert("languages", &super::page_frame::languages(locale, &frame));
+    if !frame.brand.is_empty() {
+        context.insert("brand", &frame.brand);
+    }
     context
 }
 

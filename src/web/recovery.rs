@@ -54,7 +54,7 @@ pub async fn email_submit(
         .await?;
     let sp = session::pending_sp(&state, &req, locale).await?;
     match outcome {
-        RequestOutcome::Sent => render::message(locale, "recovery.sent", sp.as_deref(), None, 200),
+        RequestOutcome::Sent => render::mail_sent(&state, locale, "recovery.sent", sp.as_deref()),
         RequestOutcome::InvalidEmail => {
             email_page(&state, &req, locale, Some("signup.invalid_email"), 400).await
         }

@@ -55,6 +55,27 @@ pub fn message(
     page("message.html", &context, Vec::new(), status)
 }
 
+/// A "check your email" page (`{prefix}.title`, `{prefix}.body`). In development mode with
+/// the outbox mailer, it also says where the message went: nobody receives email there
+/// (SPEC 20).
+pub fn mail_sent(
+    state: &super::AppState,
+    locale: Locale,
+    prefix: &str,
+    sp: Option<&ServiceProvider>,
+) -> Result<HttpResponse, WebError> {
+    let mut context = page_context(locale, &format!("{prefix}.title"), sp);
+    context.insert("body", locale.t(&format!("{prefix}.body")));
+    let development = state.config.mode == crate::config::Mode::Development;
+    if development && state.config.mailer == crate::mail::MailerSetting::Outbox {
+        let outbox = state.config.data_dir.join("outbox");
+        let shown = std::fs::canonicalize(&outbox).unwrap_or(outbox);
+        context.insert("note", locale.t("mail.outbox_note"));
+        context.insert("note_path", &shown.display().to_string());
+    }
+    page("message.html", &context, Vec::new(), 200)
+}
+
 /// A ceremony for the page's script: `{"ceremony": token, "options": {"publicKey": …}}`.
 pub fn ceremony_json(
     ceremony: &crate::idp::security_key::Ceremony,

@@ -82,7 +82,7 @@ pub async fn email_submit(
         .await?;
     let sp = session::pending_sp(&state, &req, locale).await?;
     match outcome {
-        StartOutcome::Sent => render::message(locale, "signup.sent", sp.as_deref(), None, 200),
+        StartOutcome::Sent => render::mail_sent(&state, locale, "signup.sent", sp.as_deref()),
         StartOutcome::InvalidEmail => {
             email_page(&state, &req, locale, Some("signup.invalid_email"), 400).await
         }

@@ -37,6 +37,9 @@ pub struct AppState {
     /// This node's mail queue worker, sending through the configured `mailer`; `serve`
     /// starts it.
     pub mail_worker: Arc<Worker>,
+    /// The demo SP (SPEC 20), in development mode unless `demo_sp = false`; `None` answers
+    /// `/demo-sp/…` with 404.
+    pub demo_sp: Option<Arc<crate::demo_sp::sp::DemoSp>>,
 }
 
 impl AppState {
@@ -141,6 +144,7 @@ impl AppState {
                 &config.organization.display_name,
                 &config.aal3_attestation_roots,
             )),
+            demo_sp: None,
             config,
             keys,
             metadata,

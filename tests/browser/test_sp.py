@@ -1,7 +1,7 @@
 """A tiny service provider for the browser end-to-end test, built on python3-saml.
 
     python test_sp.py PORT IDP_BASE_URL SP_ENTITY_ID SP_CERT SP_KEY IDP_CERT
-                      [--authn-context URI] [--host NAME]
+                      [--authn-context URI] [--host NAME] [--year YEAR]
 
   GET  /       a page with a "Sign in" link to /login
   GET  /login  redirects to the IdP (HTTP-Redirect binding) with a signed AuthnRequest
@@ -57,7 +57,7 @@ def settings_for(args):
         "idp": {
             "entityId": idp_base + "/api/saml",
             "singleSignOnService": {
-                "url": idp_base + "/api/saml/auth2026",
+                "url": "%s/api/saml/auth%d" % (idp_base, args.year),
                 "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
             },
             "x509cert": read(args.idp_cert),
@@ -199,6 +199,7 @@ def main():
     parser.add_argument("idp_cert")
     parser.add_argument("--authn-context", default=AUTH_ONLY, help="the AuthnContextClassRef to ask for")
     parser.add_argument("--host", default="127.0.0.1", help="the SP's host name in its URLs")
+    parser.add_argument("--year", type=int, default=2026, help="the IdP year whose endpoint and certificate it uses")
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args))
     server.daemon_threads = True

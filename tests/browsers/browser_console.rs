@@ -8,7 +8,6 @@
 
 use crate::common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::browser::{self, BrowserIdp};
@@ -19,30 +18,11 @@ const EMAIL: &str = "agency.admin@example.gov";
 const PASSWORD: &str = "console-test-password-1";
 const TOTP_SECRET: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
 
-/// axe.min.js: `SAML_IDP_AXE` (scripts/test sets it from scripts/axe-core), else where
-/// scripts/axe-core puts it.
-fn axe() -> PathBuf {
-    let path = std::env::var_os("SAML_IDP_AXE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            home.join(".cache/saml-idp/axe-core/node_modules/axe-core/axe.min.js")
-        });
-    assert!(
-        path.is_file(),
-        "axe-core is missing at {}: run scripts/axe-core (scripts/test does)",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn an_agency_admin_adds_an_sp_from_its_metadata_and_it_signs_a_user_in() {
     let python = browser::python();
     browser::require_browser();
-    let axe = axe();
+    let axe = browser::axe();
     let (idp_port, sp_port) = browser::free_ports();
     let idp = BrowserIdp::new(idp_port);
     idp.add_user(EMAIL, PASSWORD, TOTP_SECRET);

@@ -8,5 +8,6 @@ mod common;
 
 mod browser_console;
 mod browser_e2e;
+mod browser_first_sso;
 mod browser_narrow;
 mod browser_webauthn;

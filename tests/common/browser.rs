@@ -175,26 +175,82 @@ impl BrowserIdp {
             .spawn()
             .expect("the IdP starts");
         let idp = Idp(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = Command::new("curl")
-                .args([
-                    "-s",
-                    "--max-time",
-                    "5",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code}",
-                ])
-                .arg(format!("http://127.0.0.1:{}/healthz", self.port))
-                .output()
-                .expect("curl runs");
-            if out.stdout == b"200" {
-                return idp;
-            }
-            assert!(Instant::now() < deadline, "the IdP did not become healthy");
-            thread::sleep(Duration::from_millis(100));
-        }
+        wait_healthy(self.port);
+        idp
     }
+}
+
+/// Returns once `http://127.0.0.1:{port}/healthz` answers 200 (at most 60 s: a first start
+/// creates its development keys).
+pub fn wait_healthy(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "--max-time",
+                "5",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+            ])
+            .arg(format!("http://127.0.0.1:{}/healthz", port))
+            .output()
+            .expect("curl runs");
+        if out.stdout == b"200" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the IdP did not become healthy");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The binary on its embedded defaults (development mode, no configuration file) with a
+/// fresh data directory `data_dir`, listening on 127.0.0.1:`port`: what `scripts/run` does.
+pub fn start_on_defaults(data_dir: &Path, port: u16) -> Idp {
+    let mut cmd = Command::new(BIN);
+    for name in [
+        "SAML_IDP_CONFIG",
+        "SAML_IDP_DATABASE_URL",
+        "SAML_IDP_DATA_DIR",
+        "SAML_IDP_BASE_URL",
+        "SAML_IDP_LISTEN",
+        "SAML_IDP_MODE",
+        "SAML_IDP_DATA_KEY",
+    ] {
+        cmd.env_remove(name);
+    }
+    let child = cmd
+        .current_dir(data_dir)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the IdP starts");
+    let idp = Idp(child);
+    wait_healthy(port);
+    idp
+}
+
+/// axe.min.js: `SAML_IDP_AXE` (scripts/test sets it from scripts/axe-core), else where
+/// scripts/axe-core puts it.
+pub fn axe() -> PathBuf {
+    let path = std::env::var_os("SAML_IDP_AXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            home.join(".cache/saml-idp/axe-core/node_modules/axe-core/axe.min.js")
+        });
+    assert!(
+        path.is_file(),
+        "axe-core is missing at {}: run scripts/axe-core (scripts/test does)",
+        path.display()
+    );
+    path
 }

@@ -375,7 +375,19 @@ pub fn python() -> String {
     path
 }
 
-/// The text of a fixture key or certificate.
+/// The text of a fixture key or certificate (or of the key file at an absolute path).
 pub fn pem(name: &str) -> String {
-    std::fs::read_to_string(key(name)).expect("fixture key")
+    let path = if Path::new(name).is_absolute() {
+        PathBuf::from(name)
+    } else {
+        key(name)
+    };
+    std::fs::read_to_string(path).expect("fixture key")
+}
+
+pub fn b64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
 }

@@ -14,6 +14,7 @@ mod bounded_writes;
 mod console_api;
 mod console_pages;
 mod decode;
+mod demo_sp;
 mod error_languages;
 mod fuzz_corpus;
 mod golden;

@@ -602,6 +602,8 @@ async fn the_account_page_needs_a_full_sign_in_and_a_recent_password() {
     f.tick(10 * 60);
     assert_eq!(f.get(KEYS).await.status, 200);
     f.tick(6 * 60);
+    // The browser chose Spanish with `?locale=es` above; the choice is kept until changed.
+    assert!(f.get("/?locale=en").await.body.contains("lang=\"en\""));
     let stale = f.get(KEYS).await;
     assert_eq!(stale.location, "/sign-in?locale=en&notice=reauthenticate");
     let post = f

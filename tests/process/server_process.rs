@@ -38,6 +38,9 @@ fn defaults_start_a_working_idp_with_development_keys() {
     }
     assert_eq!(curl(&server, "/api/saml/metadata1999").0, 404);
     assert_eq!(curl(&server, "/readyz").0, 200);
+    // The demo SP is served, with its own development key beside the signing keys.
+    assert_eq!(curl(&server, "/demo-sp/").0, 200);
+    assert!(keys.join("demo-sp.crt").exists() && keys.join("demo-sp.key").exists());
 }
 
 fn active_sps(server: &Server) -> Option<u32> {
@@ -52,7 +55,8 @@ fn active_sps(server: &Server) -> Option<u32> {
 fn an_sp_added_by_another_process_is_seen_within_seconds() {
     let dir = tempfile::tempdir().expect("dir");
     let server = start(dir.path(), &[]);
-    assert_eq!(active_sps(&server), Some(0));
+    // Development mode registers its demo SP at start.
+    assert_eq!(active_sps(&server), Some(1));
     let (ok, _, stderr) = common::run(Command::new(BIN).current_dir(dir.path()).args([
         "sp",
         "add",
@@ -65,7 +69,7 @@ fn an_sp_added_by_another_process_is_seen_within_seconds() {
     ]));
     assert!(ok, "{stderr}");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while active_sps(&server) != Some(1) {
+    while active_sps(&server) != Some(2) {
         assert!(Instant::now() < deadline, "the server never saw the new SP");
         thread::sleep(Duration::from_millis(200));
     }

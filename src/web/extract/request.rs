@@ -10,13 +10,21 @@ use futures_util::StreamExt;
 use crate::web::i18n::Locale;
 use crate::web::{AppState, WebError};
 
-/// The `locale` parameter, else `Accept-Language`, else English (SPEC 14).
+/// The `locale` parameter (given, else the query's), else the remembered choice (cookie),
+/// else `Accept-Language`, else English (SPEC 14, 15).
 pub fn locale(req: &HttpRequest, param: Option<&str>) -> Locale {
     let accept = req
         .headers()
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    Locale::negotiate(param, accept)
+    let chosen = param
+        .and_then(Locale::parse)
+        .or_else(|| crate::web::page_frame::chosen_locale(req.query_string()))
+        .or_else(|| {
+            crate::web::cookies::read(req, crate::web::cookies::LOCALE)
+                .and_then(|c| Locale::parse(c.value()))
+        });
+    Locale::negotiate(chosen.map(Locale::code), accept)
 }
 
 pub fn wants_json(req: &HttpRequest) -> bool {

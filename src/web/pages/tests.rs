@@ -15,6 +15,7 @@ use crate::web::pages::Translations;
 
 mod account_cases;
 mod console_cases;
+mod demo_cases;
 
 const SCRIPT: &str = "<script>alert(1)</script>";
 const BREAKOUT: &str = "\"><img src=x>";
@@ -70,6 +71,7 @@ fn cases(template: &str) -> Option<Vec<Case>> {
         "error.html" => error(),
         "help_errors.html" => help_errors(),
         "index.html" => index(),
+        "demo_sp.html" => demo_cases::demo_sp(),
         "sign_out.html" => sign_out(),
         "message.html" => message(),
         "mfa.html" => mfa(),
@@ -422,7 +424,20 @@ fn message() -> Vec<Case> {
     verify.insert("link_text", EN.t("verify.link"));
     let mut suspended = flow_context("suspended.title", false);
     suspended.insert("body", EN.t("suspended.body"));
+    let mut sent = flow_context("signup.sent.title", false);
+    sent.insert("body", EN.t("signup.sent.body"));
+    sent.insert("note", EN.t("mail.outbox_note"));
+    // The operator's data directory; escaped all the same.
+    sent.insert("note_path", &hostile("/srv/idp/data/outbox"));
     vec![
+        Case {
+            label: "mail sent, development outbox named",
+            context: sent,
+            expect: vec![
+                EN.t("mail.outbox_note").into(),
+                format!("<code>{}</code>", esc(&hostile("/srv/idp/data/outbox"))),
+            ],
+        },
         Case {
             label: "verify, with a link",
             context: verify,
