@@ -435,6 +435,7 @@ mod tests {
             detail: Some(detail.into()),
             count: 1,
             binding: None,
+            reference: None,
         }
     }
 

@@ -29,6 +29,9 @@ pub struct EventsArgs {
     /// Only events about this user (the public ID `user add` prints and `user list` shows).
     #[arg(long, value_name = "PUBLIC_ID")]
     user: Option<String>,
+    /// The refused SAML request whose error page showed this reference.
+    #[arg(long = "id", value_name = "REFERENCE")]
+    reference: Option<String>,
     /// The most recent N matching events (default 1000).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     limit: i64,
@@ -53,6 +56,7 @@ pub fn run(config: &Config, args: EventsArgs) -> Result<(), CliError> {
         issuer: args.sp,
         event: args.event_type,
         user: args.user,
+        reference: args.reference,
         limit: args.limit,
     };
     let found = events(&open_database(config)?, &filter).map_err(|e| CliError::Events(e.0))?;
@@ -70,6 +74,7 @@ pub fn run(config: &Config, args: EventsArgs) -> Result<(), CliError> {
                 "detail": e.detail,
                 "count": e.count,
                 "binding": e.binding.map(|b| b.as_str()),
+                "reference": e.reference,
             });
             out.push_str(&line.to_string());
         } else {
@@ -81,6 +86,9 @@ pub fn run(config: &Config, args: EventsArgs) -> Result<(), CliError> {
                 e.user_public_id.as_deref().unwrap_or("-"),
                 e.detail.as_deref().unwrap_or("-"),
             ));
+            if let Some(reference) = &e.reference {
+                out.push_str(&format!("  ref {reference}"));
+            }
         }
         out.push('\n');
     }

@@ -123,6 +123,7 @@ fn audit(p: &TokenPorts<'_>, user: &UserRecord, detail: &str) -> Result<(), Erro
         detail: Some(detail.to_string()),
         count: 1,
         binding: None,
+        reference: None,
     };
     Ok(p.audit.record(&event, p.now)?)
 }

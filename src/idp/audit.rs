@@ -14,14 +14,16 @@ pub enum Outcome<'a> {
     Refused(&'a [IntakeError]),
 }
 
-/// Records `event` for a message from `issuer` (a registered SP, or none).
+/// Records `event` for a message from `issuer` (a registered SP, or none). A refusal gets
+/// a short reference (SPEC 15): the one of the stored event it is counted in, for its error
+/// page and `saml-idp events --id`.
 pub fn record(
     deps: &Deps<'_>,
     event: AuditKind,
     issuer: Option<&str>,
     binding: Binding,
     outcome: Outcome<'_>,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let registered = issuer.filter(|i| deps.sps.get(i).is_some());
     let (success, detail) = match outcome {
         Outcome::Accepted => (true, "accepted".to_string()),
@@ -36,13 +38,26 @@ pub fn record(
         detail: Some(detail),
         count: 1,
         binding: Some(binding),
+        reference: (!success).then(|| reference(deps.ids)),
     };
     if success {
-        return Ok(deps.audit.record(&event, deps.now)?);
+        deps.audit.record(&event, deps.now)?;
+        return Ok(None);
     }
     // Refusals are counted per client, code and SP within a minute (SPEC 7).
     let client = deps.client.unwrap_or("unknown");
     Ok(deps.audit.record_refusal(&event, client, deps.now)?)
+}
+
+/// Ten upper-case hexadecimal digits of a fresh UUID: short enough to read out on the phone,
+/// and found by `saml-idp events --id` in any case.
+fn reference(ids: &dyn crate::ids::IdSource) -> String {
+    ids.uuid()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(10)
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 /// Every error code, in catalogue order, comma-separated.
@@ -80,6 +95,7 @@ pub fn of_user(
         detail: Some(detail.to_string()),
         count: 1,
         binding: None,
+        reference: None,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

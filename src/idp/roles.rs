@@ -73,6 +73,7 @@ fn change(
         detail: Some(format!("{verb}:{}", role.kind())),
         count: 1,
         binding: None,
+        reference: None,
     };
     p.audit.record(&event, p.now)?;
     Ok(RoleOutcome::Changed {

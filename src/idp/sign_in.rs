@@ -375,6 +375,7 @@ fn audit(
         detail: Some(detail.to_string()),
         count: 1,
         binding: None,
+        reference: None,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

@@ -170,7 +170,7 @@ impl AuditLog for AuditBuffer {
         event: &AuditEvent,
         client: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), SessionError> {
+    ) -> Result<Option<String>, SessionError> {
         let key: AggregateKey = (
             client.to_string(),
             event.event.as_str(),
@@ -185,7 +185,7 @@ impl AuditLog for AuditBuffer {
                 if now - *first < window {
                     crate::metrics::audit_event(event);
                     open.count = open.count.saturating_add(event.count.max(1));
-                    return Ok(());
+                    return Ok(open.reference.clone());
                 }
                 // Its window is over: stored with its count; this refusal opens the next.
                 let closed = state.aggregates.remove(&key);
@@ -194,10 +194,11 @@ impl AuditLog for AuditBuffer {
             if !state.stopping && state.aggregates.len() < AGGREGATES {
                 crate::metrics::audit_event(event);
                 state.aggregates.insert(key, (event.clone(), now));
-                return Ok(());
+                return Ok(event.reference.clone());
             }
         }
-        self.record(event, now)
+        self.record(event, now)?;
+        Ok(event.reference.clone())
     }
 
     fn recent(&self, limit: i64) -> Result<Vec<AuditEvent>, SessionError> {
@@ -328,6 +329,7 @@ mod tests {
             detail: Some(n.to_string()),
             count: 1,
             binding: None,
+            reference: None,
         }
     }
 
@@ -349,6 +351,7 @@ mod tests {
             detail: Some(detail.to_string()),
             count: 1,
             binding: None,
+            reference: None,
         }
     }
 

@@ -108,6 +108,9 @@ pub struct AuditEvent {
     pub count: u32,
     /// The binding of a SAML message; `None` for every other event.
     pub binding: Option<Binding>,
+    /// A refused SAML request's short reference, shown on its error page and found by
+    /// `saml-idp events --id` (SPEC 15); `None` for every other event.
+    pub reference: Option<String>,
 }
 
 /// How a SAML message reached the IdP (SAML bindings §3.4, §3.5; SOAP-like back channel).
@@ -257,15 +260,17 @@ pub trait AuditLog: Send + Sync {
     fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError>;
     /// A refused request from `client` (a rate-limit key, never stored). A log that
     /// aggregates (the buffer) stores one event per client, event, SP and detail within a
-    /// minute, with the count (SPEC 7); a plain store writes each.
+    /// minute, with the count (SPEC 7); a plain store writes each. The reference of the
+    /// stored event this refusal is counted in (the event's own, or the aggregate's).
     fn record_refusal(
         &self,
         event: &AuditEvent,
         client: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), SessionError> {
+    ) -> Result<Option<String>, SessionError> {
         let _ = client;
-        self.record(event, now)
+        self.record(event, now)?;
+        Ok(event.reference.clone())
     }
     /// Several events, all or none (a store writes them in one transaction).
     fn record_many(&self, events: &[(AuditEvent, DateTime<Utc>)]) -> Result<(), SessionError> {

@@ -137,6 +137,7 @@ diesel::table! {
         created_at -> Timestamp,
         count -> Integer,
         binding -> Nullable<Text>,
+        reference -> Nullable<Text>,
     }
 }
 

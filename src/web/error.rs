@@ -33,6 +33,8 @@ pub enum WebError {
         locale: Locale,
         json: bool,
         help_base: String,
+        /// The SP named and the audit reference, when known (SPEC 15).
+        note: Box<intake_errors::RejectionNote>,
     },
     /// A valid request from an SP that is no longer in service.
     #[error("inactive service provider")]
@@ -164,6 +166,7 @@ impl WebError {
     pub fn from_idp(e: IdpError, locale: Locale) -> WebError {
         let changed = |code, detail: &str| WebError::Rejected {
             errors: vec![IntakeError::with_detail(code, detail)],
+            note: Box::default(),
             locale,
             json: false,
             help_base: String::new(),
@@ -321,18 +324,20 @@ impl WebError {
                 locale,
                 json: true,
                 help_base,
+                note,
             } => (
                 "application/json",
-                intake_errors::json(errors, *locale, help_base),
+                intake_errors::json(errors, *locale, help_base, note),
             ),
             WebError::Rejected {
                 errors,
                 locale,
                 help_base,
+                note,
                 ..
             } => (
                 "text/html; charset=utf-8",
-                intake_errors::html(errors, *locale, help_base),
+                intake_errors::html(errors, *locale, help_base, note),
             ),
             _ => {
                 let locale = self.own_locale().unwrap_or(locale);

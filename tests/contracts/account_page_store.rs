@@ -205,6 +205,7 @@ fn a_users_events_come_most_recent_first_with_their_times(audit: &dyn AuditLog) 
         detail: Some(detail.into()),
         count: 1,
         binding: None,
+        reference: None,
     };
     for i in 0..5 {
         for user in ["ada", "bob"] {

@@ -355,6 +355,7 @@ fn audit_events_past_their_retention_are_purged(audit: &dyn AuditLog, purger: &d
         detail: Some(detail.into()),
         count: 1,
         binding: None,
+        reference: None,
     };
     audit
         .record_many(&[

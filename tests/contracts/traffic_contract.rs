@@ -33,6 +33,7 @@ fn event(label: &str, success: bool) -> AuditEvent {
         detail: Some(label.to_string()),
         count: 1,
         binding: None,
+        reference: None,
     }
 }
 

@@ -383,3 +383,91 @@ fn production_refuses_the_demo_sp_and_development_defaults_to_localhost() {
     assert_eq!(dev.base_url, "http://localhost:9123");
     assert!(dev.demo_sp);
 }
+
+/// A SAML error page people can act on (SPEC 15): a request from a registered SP, signed
+/// but 20 minutes old, names the SP and links back to it, says how far off the request was
+/// and what time the IdP has, carries the audit reference (the same one for the same refusal
+/// within the aggregation minute, and stored with the event), links partners to the request
+/// tool, and its <title> names the error.
+#[actix_rt::test]
+async fn an_expired_request_gets_a_page_that_names_the_sp_the_time_and_a_reference() {
+    use saml_idp::demo_sp::messages::{Level, RequestOptions};
+    let dir = tempfile::tempdir().expect("dir");
+    let mut f = demo_flow(dir.path());
+    let demo = f.state.demo_sp.clone().expect("demo");
+    let options = RequestOptions {
+        level: Level::Default,
+        force_authn: false,
+        is_passive: false,
+    };
+    let now = f.state.clock.now();
+    let mut references = Vec::new();
+    for n in 0..2 {
+        let old = now - chrono::Duration::minutes(20);
+        let url = demo
+            .authn_request_url(options, &format!("_old{n}"), old)
+            .expect("request");
+        let page = f.get(&path_of(&url)).await;
+        assert_eq!(page.status, 400, "{}", page.body);
+        let body = &page.body;
+        assert!(
+            body.contains("<title>Error: The request&#x27;s IssueInstant"),
+            "{body}"
+        );
+        assert!(body.contains("<strong>Demo SP</strong>"), "{body}");
+        assert!(
+            body.contains(&format!("href=\"{IDP}/demo-sp/\">Return to Demo SP</a>")),
+            "{body}"
+        );
+        let idp_time = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert!(
+            body.contains(&format!(
+                "IssueInstant is 20 min before the IdP&#x27;s time, {idp_time} (UTC)"
+            )),
+            "{body}"
+        );
+        assert!(body.contains("href=\"/tools/saml-request?locale=en\""));
+        let reference = body
+            .split("<code>")
+            .nth(1)
+            .and_then(|r| r.split("</code>").next())
+            .expect("a reference")
+            .to_string();
+        assert_eq!(reference.len(), 10, "{reference}");
+        references.push(reference);
+    }
+    assert_eq!(
+        references[0], references[1],
+        "counted in the same aggregated event"
+    );
+    f.state.stores.audit_buffer.flush().expect("flush");
+    let filter = saml_idp::store::EventFilter {
+        reference: Some(references[0].to_ascii_lowercase()),
+        limit: 10,
+        ..Default::default()
+    };
+    let db = saml_idp::store::Database::connect(&f._db.url).expect("db");
+    let found = saml_idp::store::events(&db, &filter).expect("events");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let event = &found[0].event;
+    assert_eq!(
+        event.issuer.as_deref(),
+        Some(format!("{IDP}/demo-sp").as_str())
+    );
+    assert_eq!(event.count, 2);
+    assert_eq!(event.detail.as_deref(), Some("request_expired"));
+
+    // As JSON, the reference is there too.
+    let url = demo
+        .authn_request_url(options, "_old_json", now - chrono::Duration::minutes(30))
+        .expect("request");
+    let json = f
+        .send(
+            actix_web::test::TestRequest::get()
+                .uri(&path_of(&url))
+                .insert_header(("Accept", "application/json")),
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&json.body).expect("JSON");
+    assert_eq!(v["reference"].as_str().map(str::len), Some(10), "{v}");
+}

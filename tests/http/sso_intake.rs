@@ -472,7 +472,8 @@ async fn json_errors_have_field_code_and_message() {
     let body: Value = serde_json::from_slice(&test::read_body(response).await).expect("json");
     assert_eq!(
         body,
-        serde_json::json!({"errors": [{"field": "service_provider", "code": "unauthorized_service_provider", "message": "Unauthorized Service Provider"}]})
+        // The reference of its audit event (the test ID source's first UUID).
+        serde_json::json!({"errors": [{"field": "service_provider", "code": "unauthorized_service_provider", "message": "Unauthorized Service Provider"}], "reference": "0000000000"})
     );
 }
 

@@ -279,14 +279,19 @@ fn a_json_logged_run_keeps_secrets_out_and_metrics_and_events_tell_what_happened
         },
     );
     let saml_response = form_field(&page.page, "SAMLResponse").expect("SAMLResponse");
-    assert_eq!(
-        curl(
-            &server,
-            "/api/saml/auth2026?SAMLRequest=bm90IGEgcmVxdWVzdA%3D%3D"
-        )
-        .0,
-        400
+    let (status, refused_page) = curl(
+        &server,
+        "/api/saml/auth2026?SAMLRequest=bm90IGEgcmVxdWVzdA%3D%3D",
     );
+    assert_eq!(status, 400);
+    // The page's reference finds its event (`events --id`, below).
+    let refused_page = String::from_utf8_lossy(&refused_page).into_owned();
+    let reference = refused_page
+        .split("<code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("a reference on the error page")
+        .to_string();
     let (status, metrics) = curl(&server, "/metrics");
     assert_eq!(status, 200);
     let metrics = String::from_utf8_lossy(&metrics).into_owned();
@@ -414,6 +419,11 @@ fn a_json_logged_run_keeps_secrets_out_and_metrics_and_events_tell_what_happened
     assert_eq!(last[0], all[all.len() - 1], "the most recent one");
     let (ok, text, _) = cli(dir.path(), &["--config", config, "events"]);
     assert!(ok && text.contains("Sign In Failure") && text.contains("wrong_password"));
+    let by_reference = events(&["--id", &reference.to_ascii_lowercase()]);
+    assert_eq!(by_reference.len(), 1, "{reference}: {by_reference:?}");
+    assert_eq!(by_reference[0]["event"], "SAML Auth Request");
+    assert_eq!(by_reference[0]["reference"], reference.as_str());
+    assert!(events(&["--id", "0000000000"]).is_empty());
     let (ok, _, err) = cli(
         dir.path(),
         &["--config", config, "events", "--since", "last week"],

@@ -29,6 +29,7 @@ pub fn revoke_consent(
         detail: Some(Change::ConsentRevoked.as_str().into()),
         count: 1,
         binding: None,
+        reference: None,
     };
     deps.audit.record(&event, deps.now)?;
     let notified = super::notify(deps, &user, Change::ConsentRevoked, None)?;

@@ -255,6 +255,7 @@ fn announce(
         detail: Some(format!("{verb}:{}", fields.join(","))),
         count: 1,
         binding: None,
+        reference: None,
     };
     p.audit
         .record(&event, p.now)

@@ -24,8 +24,9 @@ pub struct FrontChannel {
 pub enum Reply {
     /// Post this LogoutResponse to the SP, then end the session.
     Answer(FrontChannel),
-    /// The request was refused: the error page; the session stays.
-    Refused(Vec<IntakeError>),
+    /// The request was refused: the error page (with the audit reference); the session
+    /// stays.
+    Refused(Vec<IntakeError>, Option<String>),
 }
 
 pub fn front_channel(
@@ -42,10 +43,10 @@ pub fn front_channel(
         Ok(v) => (Some(v.sp.issuer.as_str()), audit::Outcome::Accepted),
         Err(errors) => (None, audit::Outcome::Refused(errors)),
     };
-    audit::record(deps, AuditKind::LogoutInitiated, issuer, binding, outcome)?;
+    let reference = audit::record(deps, AuditKind::LogoutInitiated, issuer, binding, outcome)?;
     let verified = match verified {
         Ok(v) => v,
-        Err(errors) => return Ok(Reply::Refused(errors)),
+        Err(errors) => return Ok(Reply::Refused(errors, reference)),
     };
     match verified.logout_url.clone() {
         Some(logout_url) => Ok(Reply::Answer(FrontChannel {
@@ -53,8 +54,9 @@ pub fn front_channel(
             logout_url,
         })),
         // Front-channel intake refuses an SP without a logout URL.
-        None => Ok(Reply::Refused(vec![IntakeError::new(
-            IntakeCode::NoResponseUrl,
-        )])),
+        None => Ok(Reply::Refused(
+            vec![IntakeError::new(IntakeCode::NoResponseUrl)],
+            None,
+        )),
     }
 }

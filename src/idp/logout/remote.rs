@@ -152,12 +152,15 @@ fn record(deps: &Deps<'_>, kind: AuditKind, issuer: Option<&str>, success: bool,
         detail: Some(detail.into()),
         count: 1,
         binding: Some(crate::sessions::Binding::BackChannel),
+        reference: None,
     };
     let recorded = match success {
         true => deps.audit.record(&event, deps.now),
         false => {
             let client = deps.client.unwrap_or("unknown");
-            deps.audit.record_refusal(&event, client, deps.now)
+            deps.audit
+                .record_refusal(&event, client, deps.now)
+                .map(drop)
         }
     };
     if let Err(e) = recorded {

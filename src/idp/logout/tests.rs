@@ -48,7 +48,7 @@ fn front_channel_refuses_an_unknown_issuer_with_an_audit_event() {
     .expect("front_channel runs");
 
     match &reply {
-        Reply::Refused(errors) => assert!(
+        Reply::Refused(errors, _) => assert!(
             errors
                 .iter()
                 .any(|e| e.code == IntakeCode::UnauthorizedServiceProvider),

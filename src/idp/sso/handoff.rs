@@ -115,6 +115,7 @@ fn audit(deps: &Deps<'_>, sp: &ServiceProvider, success: bool, detail: &str) -> 
         detail: Some(detail.into()),
         count: 1,
         binding: None,
+        reference: None,
     };
     Ok(deps.audit.record(&event, deps.now)?)
 }

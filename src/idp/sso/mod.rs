@@ -60,8 +60,13 @@ pub enum SsoReply {
         sp: Arc<ServiceProvider>,
         stop: Stop,
     },
-    /// Intake refused the request: every error.
-    Refused(Vec<IntakeError>),
+    /// Intake refused the request: every error, the registered SP it named (unverified:
+    /// only its registered name and return URL may be shown), and the audit reference.
+    Refused {
+        errors: Vec<IntakeError>,
+        sp: Option<Arc<ServiceProvider>>,
+        reference: Option<String>,
+    },
     /// Valid, from an SP no longer in service.
     Inactive(Arc<ServiceProvider>),
     /// No stored request to resume (expired, answered, cancelled, or its SP removed).
@@ -83,14 +88,18 @@ pub fn authn(
             // Under the SP it names when that SP is registered: its administrators see the
             // refusals in the console (SPEC 19); an unknown issuer is never stored.
             let claimed = facts.sp.as_ref().map(|sp| sp.issuer.as_str());
-            audit::record(
+            let reference = audit::record(
                 deps,
                 event,
                 claimed,
                 input.binding,
                 audit::Outcome::Refused(&errors),
             )?;
-            return Ok(SsoReply::Refused(errors));
+            return Ok(SsoReply::Refused {
+                errors,
+                sp: facts.sp,
+                reference,
+            });
         }
         Verdict::Inactive(sp) => {
             audit::record(

@@ -83,6 +83,7 @@ fn event(name: &str, issuer: Option<&str>, success: bool, detail: &str) -> Audit
         // The harness sends every request with the Redirect binding; the Response's event
         // (`SAML Auth`) names none.
         binding: (name == "SAML Auth Request").then_some(crate::sessions::Binding::Redirect),
+        reference: None,
     }
 }
 
@@ -134,7 +135,7 @@ fn an_unknown_issuer_is_refused_and_nothing_is_stored() {
     let reply = send(&h, &xml, None, &Browser::default());
 
     match reply {
-        SsoReply::Refused(errors) => assert!(
+        SsoReply::Refused { errors, .. } => assert!(
             errors
                 .iter()
                 .any(|e| e.code == IntakeCode::UnauthorizedServiceProvider),

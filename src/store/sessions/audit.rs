@@ -21,6 +21,7 @@ struct AuditRow {
     detail: Option<String>,
     count: i32,
     binding: Option<String>,
+    reference: Option<String>,
 }
 
 fn insert_audit(
@@ -38,6 +39,7 @@ fn insert_audit(
             audit_events::created_at.eq(db_time(now)),
             audit_events::count.eq(i32::try_from(event.count).unwrap_or(i32::MAX)),
             audit_events::binding.eq(event.binding.map(|b| b.as_str())),
+            audit_events::reference.eq(event.reference.as_deref()),
         ))
         .execute(c)
 }
@@ -81,6 +83,7 @@ impl AuditLog for DieselSessionStore {
                         .binding
                         .as_deref()
                         .and_then(crate::sessions::Binding::parse),
+                    reference: r.reference,
                 })
             })
             .collect())

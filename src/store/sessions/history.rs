@@ -30,6 +30,7 @@ struct EventRow {
     created_at: NaiveDateTime,
     count: i32,
     binding: Option<String>,
+    reference: Option<String>,
 }
 
 /// Oldest consent first; an attribute list that does not parse is reported, not guessed.
@@ -102,6 +103,8 @@ pub struct EventFilter {
     pub event: Option<String>,
     /// A user's public ID.
     pub user: Option<String>,
+    /// A refused request's reference (its error page shows it).
+    pub reference: Option<String>,
     /// The most recent this many (at least 1).
     pub limit: i64,
 }
@@ -120,6 +123,9 @@ pub fn events(db: &Database, filter: &EventFilter) -> Result<Vec<RecordedEvent>,
     }
     if let Some(user) = &filter.user {
         query = query.filter(audit_events::user_public_id.eq(user.clone()));
+    }
+    if let Some(reference) = &filter.reference {
+        query = query.filter(audit_events::reference.eq(reference.to_ascii_uppercase()));
     }
     let mut conn = db.conn().map_err(session_err)?;
     let c: &mut DbConnection = &mut conn;
@@ -148,6 +154,7 @@ impl EventRow {
                 detail: self.detail,
                 count: u32::try_from(self.count).unwrap_or(1),
                 binding: self.binding.as_deref().and_then(Binding::parse),
+                reference: self.reference,
             },
         })
     }

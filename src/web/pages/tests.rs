@@ -687,9 +687,7 @@ fn saml_error() -> Vec<Case> {
             "help_url": help("unauthorized_authn_context"),
         },
     ]);
-    let mut context = Context::new();
-    context.insert("lang", EN.code());
-    context.insert("title", EN.t("error.title"));
+    let mut context = flow_context("error.title", false);
     context.insert("intro", EN.t("error.intro"));
     context.insert("more_info", EN.t("error.more_info"));
     context.insert("errors", &errors);
@@ -700,24 +698,46 @@ fn saml_error() -> Vec<Case> {
             esc(EN.t(&format!("code.{code}")))
         )
     };
-    vec![Case {
-        label: "two errors",
-        context,
-        expect: vec![
-            EN.t("error.intro").into(),
-            format!(
-                "{} ({})",
-                item("service_provider", "unauthorized_service_provider"),
-                esc(&detail)
-            ),
-            format!(
-                "{} <a href=\"{}\">{}</a>",
-                item("authn_context", "unauthorized_authn_context"),
-                esc(&help("unauthorized_authn_context")),
-                EN.t("error.more_info")
-            ),
-        ],
-    }]
+    let mut named = context.clone();
+    named.insert("page_title", &hostile("Error: the first"));
+    named.insert("sp_name", &hostile("Agency"));
+    named.insert("return_url", &hostile("https://sp.example.gov/"));
+    named.insert("reference", "0A1B2C3D4E");
+    named.insert("tool_url", "/tools/saml-request?locale=en");
+    vec![
+        Case {
+            label: "a registered SP, its way back and the reference",
+            context: named,
+            expect: vec![
+                format!(
+                    "<title>{} | saml-idp</title>",
+                    esc(&hostile("Error: the first"))
+                ),
+                format!("<strong>{}</strong>", esc(&hostile("Agency"))),
+                format!("href=\"{}\"", esc(&hostile("https://sp.example.gov/"))),
+                "<code>0A1B2C3D4E</code>".into(),
+                format!("href=\"{}\"", esc("/tools/saml-request?locale=en")),
+            ],
+        },
+        Case {
+            label: "two errors",
+            context,
+            expect: vec![
+                EN.t("error.intro").into(),
+                format!(
+                    "{} ({})",
+                    item("service_provider", "unauthorized_service_provider"),
+                    esc(&detail)
+                ),
+                format!(
+                    "{} <a href=\"{}\">{}</a>",
+                    item("authn_context", "unauthorized_authn_context"),
+                    esc(&help("unauthorized_authn_context")),
+                    EN.t("error.more_info")
+                ),
+            ],
+        },
+    ]
 }
 
 /// `sign_in::form` (with and without a pending request) and `sign_in::retry`.
@@ -908,7 +928,10 @@ fn every_page_template_renders_its_content_and_escapes_hostile_values() {
                 html.contains("<a class=\"skip-link\" href=\"#main\">"),
                 "{at}: {html}"
             );
-            let title = case.context.get("title").and_then(|t| t.as_str());
+            // A page may name itself more precisely in its <title> (a SAML error: the first).
+            let title = (case.context.get("page_title"))
+                .or_else(|| case.context.get("title"))
+                .and_then(|t| t.as_str());
             let title = title.unwrap_or_else(|| panic!("{at}: no title"));
             assert!(
                 html.contains(&format!("<title>{} | saml-idp</title>", esc(title))),

@@ -110,8 +110,12 @@ async fn early(
     })
     .await;
     match recorded {
-        Ok(()) => WebError::Rejected {
+        Ok(reference) => WebError::Rejected {
             errors,
+            note: Box::new(crate::web::intake_errors::RejectionNote {
+                reference,
+                ..Default::default()
+            }),
             locale: refused.locale,
             json: refused.json,
             help_base: refused.help_base,

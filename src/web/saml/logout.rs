@@ -53,8 +53,12 @@ pub async fn logout(
     let locale = extract::locale(&req, None);
     let client = extract::client_address(&state, &req);
     let binding = super::binding_of(&req);
-    let reject = |errors| WebError::Rejected {
+    let reject = |errors, reference| WebError::Rejected {
         errors,
+        note: Box::new(crate::web::intake_errors::RejectionNote {
+            reference,
+            ..Default::default()
+        }),
         locale,
         json: false,
         help_base: state.config.base_url.clone(),
@@ -64,7 +68,7 @@ pub async fn logout(
         Err(e) => {
             let (worker, errors) = (state.clone(), vec![e]);
             let logged = errors.clone();
-            blocking::run(locale, move || {
+            let reference = blocking::run(locale, move || {
                 let outcome = audit::Outcome::Refused(&logged);
                 audit::record(
                     &worker.deps_for(&client),
@@ -75,7 +79,7 @@ pub async fn logout(
                 )
             })
             .await?;
-            return Err(reject(errors));
+            return Err(reject(errors, reference));
         }
     };
     let current = session::token_hash_of(&req);
@@ -102,7 +106,7 @@ pub async fn logout(
     .await?;
     let FrontChannel { xml, logout_url } = match reply {
         Reply::Answer(answer) => answer,
-        Reply::Refused(errors) => return Err(reject(errors)),
+        Reply::Refused(errors, reference) => return Err(reject(errors, reference)),
     };
     end_session(&state, current, locale).await?;
     let out = Outgoing {

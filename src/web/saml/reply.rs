@@ -10,6 +10,7 @@ use crate::idp::sso::policy::{Ask, Stop};
 use crate::idp::sso::{pending_lifetime, Post, SsoReply};
 use crate::registry::ServiceProvider;
 use crate::web::i18n::Locale;
+use crate::web::intake_errors::RejectionNote;
 use crate::web::render::{self, Outgoing};
 use crate::web::{cookies, AppState, WebError};
 
@@ -42,8 +43,17 @@ pub fn render(
             Ok(response)
         }
         SsoReply::Stop { sp, stop } => stop_page(locale, &sp, stop),
-        SsoReply::Refused(errors) => Err(WebError::Rejected {
+        SsoReply::Refused {
             errors,
+            sp,
+            reference,
+        } => Err(WebError::Rejected {
+            errors,
+            note: Box::new(RejectionNote {
+                sp_name: sp.as_ref().map(|sp| sp.friendly_name.clone()),
+                return_url: sp.and_then(|sp| sp.return_to_sp_url.clone()),
+                reference,
+            }),
             locale,
             json: refusal.json,
             help_base: refusal.help_base,

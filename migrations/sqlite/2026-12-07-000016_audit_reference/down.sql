@@ -1,0 +1,2 @@
+DROP INDEX audit_events_reference;
+ALTER TABLE audit_events DROP COLUMN reference;
