@@ -77,6 +77,13 @@ pub async fn console_js() -> HttpResponse {
         .body(pages::CONSOLE_JS)
 }
 
+pub async fn show_password_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(pages::SHOW_PASSWORD_JS)
+}
+
 pub async fn webauthn_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")

@@ -225,6 +225,10 @@ fn routes(
             resource("/static/site.css", "GET, HEAD").route(get_or_head().to(home::stylesheet)),
         )
         .service(
+            resource("/static/show-password.js", "GET, HEAD")
+                .route(get_or_head().to(home::show_password_js)),
+        )
+        .service(
             resource("/static/console.js", "GET, HEAD").route(get_or_head().to(home::console_js)),
         )
         .service(resource("/healthz", "GET, HEAD").route(get_or_head().to(health::healthz)))

@@ -21,6 +21,8 @@ pub const WEBAUTHN_JS: &str = include_str!("../../templates/webauthn.js");
 
 pub const CONSOLE_JS: &str = include_str!("../../templates/console.js");
 
+pub const SHOW_PASSWORD_JS: &str = include_str!("../../templates/show-password.js");
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     ("index.html", include_str!("../../templates/index.html")),

@@ -75,19 +75,25 @@ pub async fn form(
     password_page(&state, &req, locale, sp.as_deref(), notice, None, 200)
 }
 
+/// The password page; after a refusal (`error`: the message and the address typed, kept so
+/// that only the password is typed again).
 fn password_page(
     state: &AppState,
     req: &HttpRequest,
     locale: Locale,
     sp: Option<&crate::registry::ServiceProvider>,
     notice: Option<&str>,
-    error: Option<&str>,
+    error: Option<(&str, &str)>,
     status: u16,
 ) -> Result<HttpResponse, WebError> {
     let mut context = page_context(locale, "signin.title", sp);
     if let Some(key) = notice {
         context.insert("notice", locale.t(key));
     }
+    if let Some((_, email)) = error {
+        context.insert("email", email);
+    }
+    let error = error.map(|(key, _)| key);
     session::anonymous_form(state, req, locale, "sign_in.html", context, error, status)
 }
 
@@ -99,6 +105,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, WebError> {
     let client = extract::client_address(&state, &req);
     let (remembered, old) = (session::remembered_hash(&req), session::token_hash_of(&req));
+    let typed = form.email.clone();
     let result = state
         .run(locale, move |deps| {
             let attempt = PasswordAttempt {
@@ -131,7 +138,7 @@ pub async fn submit(
             locale,
             sp.as_deref(),
             None,
-            Some("signin.failed"),
+            Some(("signin.failed", &typed)),
             401,
         ),
     }

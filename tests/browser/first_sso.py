@@ -94,6 +94,7 @@ class FirstSso:
         d.get(idp + newest_link(outbox, "/sign-up/confirm?"))
         element(d, By.ID, "password")
         self.audit("new password")
+        self.check_show_password()
         d.find_element(By.ID, "password").send_keys(self.args.password)
         d.find_element(By.ID, "password_confirmation").send_keys(self.args.password)
         d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
@@ -114,6 +115,20 @@ class FirstSso:
         self.audit("consent")
         self.click_button("Agree and continue")
         return self.result_page(t0)
+
+    def check_show_password(self):
+        """The "show password" box (shown by its script) turns both fields to text and back."""
+        d = self.driver
+        box = element(d, By.ID, "show-password")
+        if not box.is_displayed():
+            raise Failure("the show-password box stays hidden with scripts on")
+        kinds = lambda: [f.get_attribute("type") for f in d.find_elements(By.CSS_SELECTOR, "form input[id^=password]")]
+        box.click()
+        if kinds() != ["text", "text"]:
+            raise Failure("show password: the fields are %r" % kinds())
+        box.click()
+        if kinds() != ["password", "password"]:
+            raise Failure("hide password: the fields are %r" % kinds())
 
     def result_page(self, t0):
         d = self.driver

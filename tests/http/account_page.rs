@@ -157,7 +157,7 @@ async fn the_page_needs_a_full_sign_in_and_lists_the_account() {
             "href=\"/account/security-keys?locale=en\"",
             "It is your only second factor",
             "You have not shared your information with any service yet.",
-            "Sign-in (<code>totp</code>)",
+            "Sign-in (with a code from your authentication app)",
             "action=\"/account/delete?locale=en\"",
         ] {
             assert!(
@@ -173,8 +173,8 @@ async fn the_page_needs_a_full_sign_in_and_lists_the_account() {
         assert!(
             spanish
                 .body
-                .contains("Inicio de sesión (<code>totp</code>)"),
-            "{backend}: event names are localised"
+                .contains("Inicio de sesión (con un código de su aplicación de autenticación)"),
+            "{backend}: event names and details are localised"
         );
         let wrong_method = f.get("/account/password").await;
         assert_eq!(wrong_method.status, 405, "{backend}");
@@ -608,6 +608,28 @@ async fn a_password_change_keeps_this_session_and_ends_the_others() {
         )
         .await;
         assert_eq!(wrong.status, 401, "{backend}");
+        // The error stands next to the field it is about, which is marked and focused, and
+        // the page's title starts with it (SPEC 15).
+        for shown in [
+            "<p class=\"error\" id=\"current-password-error\">",
+            "aria-invalid=\"true\" aria-describedby=\"current-password-error\" autofocus",
+        ] {
+            assert!(
+                wrong.body.contains(shown),
+                "{backend}: {shown}: {}",
+                wrong.body
+            );
+        }
+        assert!(
+            wrong.body.contains("<title>")
+                && wrong.body.contains(" - Your account | saml-idp</title>"),
+            "{backend}: {}",
+            wrong.body
+        );
+        assert!(
+            !wrong.body.contains("role=\"alert\">That password"),
+            "{backend}: not at the top"
+        );
         let mismatch = post_account(
             &mut f,
             "/account/password",
@@ -620,6 +642,11 @@ async fn a_password_change_keeps_this_session_and_ends_the_others() {
                 .body
                 .contains("The two passwords are not the same."),
             "{backend}"
+        );
+        assert!(
+            mismatch.body.contains("aria-describedby=\"password-rules new-password-error\" aria-invalid=\"true\" autofocus"),
+            "{backend}: {}",
+            mismatch.body
         );
         let short = post_account(
             &mut f,

@@ -24,6 +24,7 @@ mod logout;
 mod mail;
 mod mail_queue;
 mod metadata_http;
+mod page_details;
 mod properties;
 mod request_guard;
 mod response_interop;

@@ -109,7 +109,10 @@ async fn finish<T>(
                 locale.code()
             )))
         }
-        Outcome::Refused(problem) => refused(state, session, locale, problem).await,
+        Outcome::Refused(problem) => {
+            let field = view::failed_field(notice, &problem);
+            refused_at(state, session, locale, problem, field).await
+        }
         Outcome::NotSignedIn => Ok(to_sign_in(locale)),
         Outcome::ReauthenticationNeeded => Ok(to_reauthenticate(locale)),
     }
@@ -122,11 +125,29 @@ async fn refused(
     locale: Locale,
     problem: Problem,
 ) -> Result<HttpResponse, WebError> {
+    refused_at(state, session, locale, problem, None).await
+}
+
+/// As [`refused`], the message next to the field that caused it when there is one.
+async fn refused_at(
+    state: &AppState,
+    session: &SessionRecord,
+    locale: Locale,
+    problem: Problem,
+    field: Option<&'static str>,
+) -> Result<HttpResponse, WebError> {
     if problem == Problem::RateLimited {
         return Err(WebError::RateLimited { locale });
     }
     let (key, status) = view::problem(problem);
-    show(state, session, locale, view::Notice::Problem(key), status).await
+    show(
+        state,
+        session,
+        locale,
+        view::Notice::Problem(key, field),
+        status,
+    )
+    .await
 }
 
 /// Renders the account page for this session (or sends the browser where it must go first).

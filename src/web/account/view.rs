@@ -40,6 +40,16 @@ fn event_name(locale: Locale, event: AuditKind) -> String {
     locale.t(key).to_string()
 }
 
+/// An event's detail in words (`account.detail.{code}`); a code without a translation (a
+/// newer node's) is shown as stored.
+fn detail_words(locale: Locale, code: &str) -> String {
+    let key = format!("account.detail.{code}");
+    match locale.t(&key) {
+        words if words == key => code.to_string(),
+        words => words.to_string(),
+    }
+}
+
 /// What the page says above everything else.
 pub enum Notice {
     None,
@@ -48,8 +58,9 @@ pub enum Notice {
         word: &'static str,
         unmailed: bool,
     },
-    /// A refused change: the catalogue key of its message.
-    Problem(&'static str),
+    /// A refused change: the catalogue key of its message, and the field it is about (the
+    /// page shows it there, marks the field invalid and moves the focus to it).
+    Problem(&'static str, Option<&'static str>),
 }
 
 impl Notice {
@@ -59,6 +70,21 @@ impl Notice {
             Some(word) => Notice::Done { word, unmailed },
             None => Notice::None,
         }
+    }
+}
+
+/// The field of the account page's form a refused change is about: `action` is the change
+/// (its `done` word), the problem says which of its fields.
+pub fn failed_field(action: &str, problem: &Problem) -> Option<&'static str> {
+    match (action, problem) {
+        ("password_changed", Problem::WrongPassword) => Some("current-password"),
+        ("password_changed", Problem::NewPassword(_)) => Some("new-password"),
+        ("email_add_requested", Problem::InvalidEmail | Problem::TooManyEmails) => {
+            Some("new-email")
+        }
+        ("account_deleted", Problem::WrongPassword) => Some("delete-password"),
+        ("account_deleted", Problem::WrongCode) => Some("delete-code"),
+        _ => None,
     }
 }
 
@@ -133,7 +159,12 @@ pub fn page(
                 context.insert("unmailed", locale.t("account.unmailed"));
             }
         }
-        Notice::Problem(key) => context.insert("error", locale.t(key)),
+        Notice::Problem(key, field) => {
+            context.insert("error", locale.t(key));
+            if let Some(field) = field {
+                context.insert("error_field", field);
+            }
+        }
     }
     let emails: Vec<EmailView<'_>> = overview
         .emails
@@ -185,7 +216,11 @@ fn events(locale: Locale, overview: &Overview) -> Vec<EventView> {
         .map(|e| EventView {
             at: time(e.at),
             event: event_name(locale, e.event),
-            detail: e.detail.clone().unwrap_or_default(),
+            detail: e
+                .detail
+                .as_deref()
+                .map(|d| detail_words(locale, d))
+                .unwrap_or_default(),
             sp: e.sp.clone(),
             success: e.success,
         })

@@ -31,7 +31,7 @@ pub(super) fn account() -> Vec<Case> {
         context.insert(
             "events",
             &json!([{
-                "at": "2026-03-15 12:01 UTC", "event": "Account", "detail": "password_changed",
+                "at": "2026-03-15 12:01 UTC", "event": "Account", "detail": EN.t("account.detail.password_changed"),
                 "sp": hostile("Agency"), "success": true,
             }]),
         );
@@ -85,7 +85,18 @@ pub(super) fn account() -> Vec<Case> {
                 format!("<strong>{}</strong>", esc(&hostile("Agency"))),
                 format!("{}, {}", EN.t("attr.email"), EN.t("attr.uuid")),
                 EN.t("account.never").into(),
-                "<code>password_changed</code>".into(),
+                format!("({})", EN.t("account.detail.password_changed")),
+                // Buttons named with their item; destructive ones styled apart.
+                "<button type=\"submit\" class=\"button danger\">Remove ada@work.example.gov</button>".into(),
+                format!(
+                    "<button type=\"submit\" class=\"button danger\">{} {}</button>",
+                    EN.t("account.revoke_named"),
+                    esc(&hostile("Agency"))
+                ),
+                // The site's navigation and the page's own.
+                "<li><a href=\"/account?locale=en\" aria-current=\"page\">".into(),
+                "<form method=\"post\" action=\"/sign-out\">".into(),
+                "<li><a href=\"#delete\">".into(),
                 format!("name=\"csrf\" value=\"{CSRF}\""),
                 "<label for=\"delete-code\">".into(),
             ],
