@@ -67,4 +67,8 @@ fn a_real_browser_signs_in_to_a_python3_saml_sp() {
         png.starts_with(b"\x89PNG\r\n\x1a\n"),
         "the screenshot is a PNG"
     );
+    // `SAML_IDP_SAVE_SCREENSHOTS=1` refreshes the README's copy, as browser_console does.
+    if std::env::var_os("SAML_IDP_SAVE_SCREENSHOTS").is_some() {
+        std::fs::copy(&screenshot, common::root().join("docs/sign-in.png")).expect("copy");
+    }
 }
