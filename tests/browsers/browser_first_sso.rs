@@ -3,9 +3,11 @@
 //! mode, so `base_url` is `http://localhost:PORT` and security keys work. From `/` to the
 //! demo SP, a sign-up (the confirmation link read from the outbox the "check your email"
 //! page names) with a security key from the virtual authenticator, the demo SP's result
-//! page with a verified, phishing-resistant Response, SP-initiated logout, then axe-core
-//! (WCAG 2.1 A and AA) and the 320 px checks on every page reachable by GET, in English,
-//! Spanish and French. The Python side is `tests/browser/first_sso.py`. Screenshots go to
+//! page with a verified, phishing-resistant Response, SP-initiated logout; the same again
+//! for two more newcomers in French at 320 px and Spanish at 1280 px (every page of the
+//! flow audited); then axe-core (WCAG 2.1 A and AA) and the 320 px checks on every page
+//! reachable by GET (the account pages, the help and tool pages, the SAML error page, the
+//! console's refusal), in English, Spanish and French, at 1280 and 320 px. The Python side is `tests/browser/first_sso.py`. Screenshots go to
 //! `SAML_IDP_SCREENSHOT_DIR` when it is set (`docs/` holds two of them).
 
 use crate::common;
