@@ -3,8 +3,8 @@
 The IdP runs on its defaults in development mode on a fresh data directory (base_url
 http://localhost:PORT, so WebAuthn works). Headless Chromium with its WebAuthn virtual
 authenticator, driven by Selenium:
-  1. opens / and follows "Try the demo SP" (in English at 1280 px; then again as two other
-     newcomers, in French at 320 px and in Spanish at 1280 px, every page checked);
+  1. opens / and follows "Try the demo SP" (in English at 1280 px; then again as five other
+     newcomers, so that every language is seen at 1280 and at 320 px, every page checked);
   2. on the demo SP, asks for a phishing-resistant sign-in (a signed AuthnRequest);
   3. creates an account from the IdP's sign-in page: the "check your email" page names the
      outbox directory, and the confirmation link is read from the newest file there; a
@@ -245,7 +245,8 @@ def main():
             raise Failure("the virtual authenticator holds no credential")
         flow.logout("en")
         # The same newcomer's path in the other languages, one of them on a phone.
-        for n, (locale, width) in enumerate((("fr", 320), ("es", WIDE))):
+        others = (("fr", 320), ("es", WIDE), ("en", 320), ("fr", WIDE), ("es", 320))
+        for n, (locale, width) in enumerate(others):
             if width == 320:
                 emulate_narrow(driver)
             local, domain = args.email.split("@")
