@@ -288,6 +288,29 @@ async fn edits_are_checked_versioned_audited_and_announced() {
             );
         }
 
+        // An SP that could never sign anyone in (SPEC 20): encrypted assertions, no
+        // certificate. Refused with its code, and the fix in the message.
+        let (status, v, _) = call(
+            &mut f,
+            "POST",
+            "/console/api/v1/sps",
+            &gsa,
+            Some(json!({"issuer": "urn:gsa:trap", "agency": "GSA", "acs_urls": ["https://trap.example.gov/acs"]})),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, first_error(&v)),
+            (422, ("certs".into(), "certificate_needed".into())),
+            "{backend}: {v}"
+        );
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("block_encryption = none")),
+            "{backend}: {v}"
+        );
+
         // Certificates: a private key is refused and never repeated; weak, not PEM, refused.
         let certs = format!("{uri}/certificates");
         let key = common::pem("sp1-test-only.key");

@@ -264,6 +264,59 @@ fn add_of_an_sp_that_could_never_succeed_fails_with_the_fix() {
     );
 }
 
+/// `sp update` and `sp import` refuse the same traps, with the fix, and change nothing.
+#[test]
+fn update_and_import_of_an_sp_that_could_never_succeed_fail_with_the_fix() {
+    for t in targets() {
+        // Registered without encryption and without a certificate: valid. Turning
+        // encryption on (or requiring signed requests) then leaves nothing to use.
+        let out = t.sp([
+            "add",
+            "--issuer",
+            ISSUER,
+            "--acs-url",
+            ACS,
+            "--block-encryption",
+            "none",
+        ]);
+        assert_success(&out, &format!("{}: plain add", t.name));
+        let before = t.show_json(ISSUER);
+        for (option, needles) in [
+            (
+                "--block-encryption=aes256-gcm",
+                ["certs", "no certificate", "block_encryption = none"],
+            ),
+            (
+                "--require-signed-requests",
+                ["certs", "signed requests", "--cert FILE"],
+            ),
+        ] {
+            let out = t.sp(["update", ISSUER, option]);
+            assert_one_line_failure(&out, &needles, &format!("{}: sp update {option}", t.name));
+            assert_eq!(t.show_json(ISSUER), before, "{}: nothing written", t.name);
+        }
+        // An import with one such SP among good ones: refused, all or none.
+        let fresh = t.fresh();
+        let file = fresh.dir().join("sps.toml");
+        let cert = key("sp1-test-only.crt");
+        std::fs::write(
+            &file,
+            format!(
+                "[[service_provider]]\nissuer = \"urn:ok\"\nacs_urls = [\"{ACS}\"]\ncerts = [\"{cert}\"]\n\n\
+                 [[service_provider]]\nissuer = \"urn:trap\"\nacs_urls = [\"{ACS}\"]\n"
+            ),
+        )
+        .expect("write");
+        let out = fresh.sp(["import".as_ref(), file.as_os_str()]);
+        assert_one_line_failure(
+            &out,
+            &["urn:trap", "no certificate", "block_encryption = none"],
+            &format!("{}: sp import", t.name),
+        );
+        fresh.assert_empty("failed sp import");
+    }
+}
+
 #[test]
 fn add_with_a_relative_acs_url_fails() {
     let cert = key("sp1-test-only.crt");

@@ -53,7 +53,7 @@ pub fn import_all(
         }
         let before = existing.as_ref().map(SpRecord::from).unwrap_or_default();
         let kept = existing.as_ref().map_or(&[][..], |sp| sp.certs.as_slice());
-        let sp = judged(p, actor, record, kept)?;
+        let sp = judged(p, actor, record, kept).map_err(|e| naming(&record.issuer, e))?;
         let after = SpRecord::from(&sp);
         let verb = if existing.is_some() {
             "updated"
@@ -70,6 +70,19 @@ pub fn import_all(
         }
     }
     Ok(counts)
+}
+
+/// A refusal about one SP of several: its message names the SP.
+fn naming(issuer: &str, e: ConsoleError) -> ConsoleError {
+    let named = |mut v: ValidationError| {
+        v.message = format!("service provider {issuer:?}: {}", v.message);
+        v
+    };
+    match e {
+        ConsoleError::Invalid(v) => ConsoleError::Invalid(named(v)),
+        ConsoleError::Forbidden(v) => ConsoleError::Forbidden(named(v)),
+        other => other,
+    }
 }
 
 /// Deletes the SP (`saml-idp sp remove`; the console and the API deactivate instead).
