@@ -303,10 +303,22 @@ return {key: el.dataset.narrowKey || (el.dataset.narrowKey = String(Math.random(
 """
 
 
+TO_TOP = """
+if (document.activeElement) document.activeElement.blur();
+const top = document.documentElement;
+top.setAttribute("tabindex", "-1");
+top.focus();
+top.removeAttribute("tabindex");
+window.scrollTo(0, 0);
+"""
+
+
 def check_keyboard(driver, where, submits):
     """Tab from the top of the freshly loaded page: the skip link first (on screen), then
     on until every form's submit button had the focus; every stop shows an outline."""
-    driver.execute_script("if (document.activeElement) document.activeElement.blur(); window.scrollTo(0, 0);")
+    # A page whose form failed puts the focus on the field at fault (autofocus); blurring it
+    # would leave Tab starting from there, so the starting point is moved to the top.
+    driver.execute_script(TO_TOP)
     wanted = set(driver.execute_script(
         "return Array.from(document.querySelectorAll('[data-narrow-submit]')).map(b => b.dataset.narrowSubmit);"))
     seen, stops = set(), []
@@ -353,6 +365,12 @@ def check_page(driver, where):
         raise Failure("%s: inputs without a label: %s" % (where, "; ".join(facts["unlabelled"])))
     if facts["dangling"]:
         raise Failure("%s: aria-describedby names no element: %s" % (where, "; ".join(facts["dangling"])))
+    # A form that failed has moved the focus to the field at fault (SPEC 15).
+    focused = driver.execute_script(
+        "const f = document.querySelector('[aria-invalid=true][autofocus]');"
+        "return f === null ? null : document.activeElement === f;")
+    if focused is False:
+        raise Failure("%s: the field at fault does not have the focus" % where)
     tabs = check_keyboard(driver, where, facts["submits"])
     return {"path": facts["path"], "submits": len(facts["submits"]), "tab_stops": tabs,
             "skip_link": facts["skip"]}
