@@ -127,7 +127,7 @@ fn expected_subject(mail: &Mail, lang: &str) -> String {
         Mail::ConfirmEmail { .. } => (
             "Confirm your email address for",
             "Confirme su dirección de correo electrónico para",
-            "Confirmez votre adresse e-mail pour",
+            "Confirmez votre adresse courriel pour",
         ),
         Mail::AccountExists { .. } => (
             "You already have a {} account",
@@ -142,7 +142,7 @@ fn expected_subject(mail: &Mail, lang: &str) -> String {
         Mail::ConfirmNewEmail { .. } => (
             "Confirm your new email address for",
             "Confirme su nueva dirección de correo electrónico para",
-            "Confirmez votre nouvelle adresse e-mail pour",
+            "Confirmez votre nouvelle adresse courriel pour",
         ),
         Mail::AccountChanged { .. } => (
             "Your {} account was changed",
@@ -162,12 +162,12 @@ fn expected_subject(mail: &Mail, lang: &str) -> String {
         Mail::EmailInUse => (
             "Your email address and",
             "Su correo electrónico y",
-            "Votre adresse e-mail et",
+            "Votre adresse courriel et",
         ),
         Mail::AddressRemoved => (
             "Your email address was removed from a {} account",
             "Se quitó su correo electrónico de una cuenta de",
-            "Votre adresse e-mail a été retirée d’un compte",
+            "Votre adresse courriel a été retirée d’un compte",
         ),
         Mail::SpChanged { .. } => (
             "A service provider of your agency changed on",
@@ -323,7 +323,7 @@ fn smtp_delivers_to_a_real_server() {
     assert_well_formed(message, &confirm, &[to[0]], "fr");
     assert_eq!(
         message["subject"],
-        "Confirmez votre adresse e-mail pour Example ID"
+        "Confirmez votre adresse courriel pour Example ID"
     );
 }
 
@@ -495,7 +495,7 @@ fn the_application_state_sends_through_the_configured_outbox() {
         );
         assert_eq!(
             parsed[0]["subject"],
-            "Confirmez votre nouvelle adresse e-mail pour saml-idp development identity provider"
+            "Confirmez votre nouvelle adresse courriel pour saml-idp development identity provider"
         );
     }
 }

@@ -259,8 +259,9 @@ async fn ten_wrong_codes_over_several_browsers_lock_every_step_everywhere() {
         let unknown = f.password("nobody@example.gov", PASSWORD).await;
         assert_eq!((locked.status, unknown.status), (401, 401), "{backend}");
         assert_eq!(
-            locked.body, unknown.body,
-            "{backend}: locked looks like unknown"
+            locked.body.replace("ada@example.gov", "TYPED"),
+            unknown.body.replace("nobody@example.gov", "TYPED"),
+            "{backend}: locked looks like unknown (but for the address typed)"
         );
         f.tick(9 * 60);
         assert_eq!(f.password("ada@example.gov", PASSWORD).await.status, 401);
