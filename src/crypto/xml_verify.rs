@@ -143,13 +143,45 @@ fn ensure_reference_is_root(
 }
 
 fn verifies_with(signature: &Node, cert: &Certificate) -> bool {
-    let Ok(key) = XmlSecKey::from_memory(cert.to_pem().as_bytes(), XmlSecKeyFormat::CertPem, None)
-    else {
+    let Some(key) = xmlsec_key(cert) else {
         return false;
     };
     let mut context = XmlSecSignatureContext::new();
     context.insert_key(key);
     matches!(context.verify_node(signature), Ok(true))
+}
+
+/// At most this many certificates' keys are kept per thread; past it the cache starts over.
+const KEY_CACHE_ENTRIES: usize = 256;
+
+thread_local! {
+    /// Each registered certificate's libxmlsec1 key, by the certificate's SHA-256, loaded
+    /// once per thread (the blocking pool's threads live as long as the server). Loading it
+    /// from PEM at every message was most of a message's verification cost (OpenSSL 3's
+    /// decoders and their locks, issue 23). A key is only ever used for the certificate it
+    /// was made from: the fingerprint of that very certificate names it. `XmlSecKey` is a raw
+    /// pointer (not `Send`): a thread-local is where it can live.
+    static KEYS: std::cell::RefCell<std::collections::HashMap<String, XmlSecKey>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// A copy (`xmlSecKeyDuplicate`) of `cert`'s cached key, loading it on first use.
+fn xmlsec_key(cert: &Certificate) -> Option<XmlSecKey> {
+    let fingerprint = cert.sha256_fingerprint();
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some(key) = keys.get(&fingerprint) {
+            return Some(key.clone());
+        }
+        let pem = cert.to_pem();
+        let key = XmlSecKey::from_memory(pem.as_bytes(), XmlSecKeyFormat::CertPem, None).ok()?;
+        if keys.len() >= KEY_CACHE_ENTRIES {
+            keys.clear();
+        }
+        let copy = key.clone();
+        keys.insert(fingerprint, key);
+        Some(copy)
+    })
 }
 
 fn ensure_unique_ids(all: &[Node]) -> Result<(), SignatureError> {
