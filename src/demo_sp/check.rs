@@ -7,11 +7,12 @@
 use chrono::{DateTime, Duration, Utc};
 use libxml::tree::Node;
 
+use super::decrypt;
 use super::messages::DemoSession;
 use super::sp::DemoSp;
-use super::{decrypt, pretty};
 use crate::crypto::xml_verify::{verify_root, Signed};
 use crate::saml::ns;
+use crate::saml::pretty::pretty_xml;
 use crate::saml::xml_doc::{self, children, only_child, XmlDoc};
 use crate::saml::xml_reader::Limits;
 
@@ -59,6 +60,32 @@ pub enum Refusal {
     Audience,
     #[error("the assertion has no NameID")]
     NoNameId,
+}
+
+impl Refusal {
+    /// The check's name in fixed words, for logs (the message may quote the document).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Missing => "missing",
+            Refusal::NotBase64 => "not_base64",
+            Refusal::TooLarge => "too_large",
+            Refusal::Xml(_) => "xml_refused",
+            Refusal::NotAResponse => "wrong_root",
+            Refusal::Signature(detail) => detail,
+            Refusal::Unsigned => "unsigned",
+            Refusal::Destination { .. } => "destination",
+            Refusal::Unsolicited => "unsolicited",
+            Refusal::InResponseTo { .. } => "in_response_to",
+            Refusal::Issuer { .. } => "issuer",
+            Refusal::NotEncrypted => "not_encrypted",
+            Refusal::Decryption(_) => "decryption",
+            Refusal::NoAssertion => "no_assertion",
+            Refusal::SubjectConfirmation => "subject_confirmation",
+            Refusal::ValidityWindow => "validity_window",
+            Refusal::Audience => "audience",
+            Refusal::NoNameId => "no_name_id",
+        }
+    }
 }
 
 /// A status response that passed the shared checks.
@@ -118,7 +145,7 @@ impl DemoSp {
         } = self.envelope(saml_response, "Response", &self.acs_url, expected)?;
         let root = doc.root().ok_or(Refusal::NotAResponse)?;
         let (status, sub_status) = status_of(&root);
-        let response_xml = pretty::indent(&xml);
+        let response_xml = pretty_xml(&xml);
         if status != ns::STATUS_SUCCESS {
             return Ok(Outcome {
                 status,
@@ -156,7 +183,7 @@ impl DemoSp {
                 ..read
             }),
             response_xml,
-            assertion_xml: Some(pretty::indent(&plain)),
+            assertion_xml: Some(pretty_xml(&plain)),
         })
     }
 

@@ -2,10 +2,9 @@
 //! imports it: the entity ID, the Redirect endpoints for sign-in and logout, and the
 //! signing certificates.
 
-use base64::Engine;
-
 use crate::crypto::cert::Certificate;
 use crate::saml::ns;
+use crate::saml::sp_metadata::certificate_pem;
 use crate::saml::xml_reader::{self, Element, Limits};
 
 use super::error::DemoSpError;
@@ -59,15 +58,10 @@ impl IdpView {
 }
 
 fn certificate_of(key_descriptor: &Element) -> Option<Certificate> {
-    let text = key_descriptor
+    let element = key_descriptor
         .child(ns::DS, "KeyInfo")?
         .child(ns::DS, "X509Data")?
-        .child(ns::DS, "X509Certificate")?
-        .text()
-        .ok()?;
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .ok()?;
-    Certificate::from_x509(openssl::x509::X509::from_der(&der).ok()?).ok()
+        .child(ns::DS, "X509Certificate")?;
+    let pem = certificate_pem(element).ok()?;
+    Certificate::from_pem(pem.as_bytes()).ok()
 }

@@ -109,7 +109,7 @@ impl DemoSp {
         now: DateTime<Utc>,
     ) -> Result<String, DemoSpError> {
         let index = session.session_index.as_deref();
-        let xml = self.logout_request(session, index, id, now, &self.idp.slo_redirect);
+        let (xml, _) = self.logout_request(session, index, id, now, &self.idp.slo_redirect);
         self.redirect(&self.idp.slo_redirect, &xml)
     }
 
@@ -124,8 +124,7 @@ impl DemoSp {
         remotelogout_url: &str,
     ) -> Result<String, DemoSpError> {
         let index = Some(session.name_id.as_str());
-        let xml = self.logout_request(session, index, id, now, remotelogout_url);
-        let at = self.signature_position(&xml)?;
+        let (xml, at) = self.logout_request(session, index, id, now, remotelogout_url);
         let signed = xml_signer::sign_enveloped(&xml, at, id, &self.key)
             .map_err(|e| DemoSpError::Sign(e.to_string()))?;
         Ok(codec::encode_post(&signed))
@@ -138,7 +137,7 @@ impl DemoSp {
         id: &str,
         now: DateTime<Utc>,
         destination: &str,
-    ) -> Vec<u8> {
+    ) -> (Vec<u8>, usize) {
         let issued = instant(now);
         let not_after = instant(now + Duration::minutes(10));
         let mut w = CanonicalWriter::new();
@@ -153,6 +152,8 @@ impl DemoSp {
             ],
         );
         w.leaf("saml:Issuer", &[], &self.issuer);
+        // An enveloped signature goes right after the Issuer.
+        let signature_at = w.position();
         w.leaf(
             "saml:NameID",
             &[("Format", session.name_id_format.as_str())],
@@ -162,16 +163,7 @@ impl DemoSp {
             w.leaf("samlp:SessionIndex", &[], index);
         }
         w.end();
-        w.into_bytes()
-    }
-
-    /// Right after the `saml:Issuer` end tag: where an enveloped signature goes.
-    fn signature_position(&self, xml: &[u8]) -> Result<usize, DemoSpError> {
-        let end = b"</saml:Issuer>";
-        xml.windows(end.len())
-            .position(|w| w == end)
-            .map(|p| p + end.len())
-            .ok_or_else(|| DemoSpError::Sign("no Issuer to sign after".into()))
+        (w.into_bytes(), signature_at)
     }
 
     fn redirect(&self, endpoint: &str, xml: &[u8]) -> Result<String, DemoSpError> {

@@ -10,12 +10,11 @@
 //! - `sp`: the demo SP, its key and its registration record;
 //! - `idp_view`: what it reads from the IdP's metadata;
 //! - `messages`: the requests it sends;
-//! - `check`: its checks of a Response or LogoutResponse (`decrypt`, `pretty` below it).
+//! - `check`: its checks of a Response or LogoutResponse (`decrypt` below it).
 
 pub mod check;
 mod decrypt;
 pub mod error;
 pub mod idp_view;
 pub mod messages;
-mod pretty;
 pub mod sp;

@@ -114,7 +114,7 @@ pub fn report(input: &str, ctx: &Context<'_>, sps: &SpCache) -> Report {
         "auth"
     };
     let mut report = Report {
-        xml: decoded.as_deref().map(pretty_xml),
+        xml: decoded.as_deref().map(crate::saml::pretty::pretty_xml),
         relay_state: relay_state.clone(),
         endpoint: Some(format!("{}/{path}{year}", ctx.entity_id)),
         judged_at: Some(ctx.now),
@@ -193,44 +193,6 @@ pub fn parse_input(input: &str) -> Result<SamlParams, IntakeError> {
     SamlParams::parse(&format!("SAMLRequest={query}"))
 }
 
-/// The XML indented for reading; the text as it is when it does not parse as XML.
-pub fn pretty_xml(xml: &[u8]) -> String {
-    indent(xml).unwrap_or_else(|| String::from_utf8_lossy(xml).into_owned())
-}
-
-fn indent(xml: &[u8]) -> Option<String> {
-    use quick_xml::events::{BytesText, Event};
-    let mut reader = quick_xml::Reader::from_reader(xml);
-    let mut writer = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
-    // quick-xml splits text at entity references: gather the pieces, as escaped, and keep
-    // text that is not only the whitespace between elements.
-    let mut text = String::new();
-    loop {
-        let event = reader.read_event().ok()?;
-        match &event {
-            Event::Text(t) => text.push_str(std::str::from_utf8(t).ok()?),
-            Event::GeneralRef(r) => {
-                text.push('&');
-                text.push_str(std::str::from_utf8(r).ok()?);
-                text.push(';');
-            }
-            _ => {
-                if !text.trim().is_empty() {
-                    writer
-                        .write_event(Event::Text(BytesText::from_escaped(text.as_str())))
-                        .ok()?;
-                }
-                text.clear();
-                match event {
-                    Event::Eof => break,
-                    event => writer.write_event(event).ok()?,
-                }
-            }
-        }
-    }
-    String::from_utf8(writer.into_inner()).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,12 +216,5 @@ mod tests {
         let xml = parse_input("<x/>").expect("xml");
         assert_eq!(xml.saml_request().as_deref(), Some("PHgvPg=="));
         assert!(parse_input("https://idp.example/api/saml/auth2026").is_err());
-    }
-
-    #[test]
-    fn xml_is_indented_and_garbage_kept() {
-        let pretty = pretty_xml(b"<a><b x=\"1\">t &amp; u</b><c/></a>");
-        assert_eq!(pretty, "<a>\n  <b x=\"1\">t &amp; u</b>\n  <c/>\n</a>");
-        assert_eq!(pretty_xml(b"<a><b></a>"), "<a><b></a>");
     }
 }

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod logout_request;
 pub mod metadata;
 pub mod ns;
+pub mod pretty;
 pub mod request_root;
 pub mod response;
 pub mod sp_metadata;

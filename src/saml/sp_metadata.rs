@@ -239,8 +239,9 @@ fn certificates(sp: &Element) -> Result<Vec<String>> {
     Ok(pems)
 }
 
-/// Checks that a ds:X509Certificate holds one DER certificate and returns it as PEM.
-fn certificate_pem(cert: &Element) -> std::result::Result<String, String> {
+/// Checks that a ds:X509Certificate holds one DER certificate and returns it as PEM (also
+/// how the demo SP reads the IdP's metadata).
+pub fn certificate_pem(cert: &Element) -> std::result::Result<String, String> {
     let text = cert.text().map_err(|e| e.to_string())?;
     let compact: String = text
         .chars()

@@ -24,10 +24,6 @@ const WAITING: &str = "demo_sp_waiting";
 /// The demo SP's own session: the verified NameID and SessionIndex (base64url JSON).
 const SESSION: &str = "demo_sp_session";
 
-fn demo(state: &AppState) -> Result<&DemoSp, WebError> {
-    state.demo_sp.as_deref().ok_or(WebError::NotFound)
-}
-
 fn demo_handle(state: &AppState) -> Result<Arc<DemoSp>, WebError> {
     state.demo_sp.clone().ok_or(WebError::NotFound)
 }
@@ -134,15 +130,15 @@ pub async fn home(
     req: HttpRequest,
     Lang(locale): Lang,
 ) -> Result<HttpResponse, WebError> {
-    let demo = demo(&state)?;
+    let demo = demo_handle(&state)?;
     let session = session_of(&req);
-    let context = page(&state, demo, locale, session.as_ref(), &Shown::default())?;
+    let context = page(&state, &demo, locale, session.as_ref(), &Shown::default())?;
     render::page("demo_sp.html", &context, Vec::new(), 200)
 }
 
 /// `GET /demo-sp` → `/demo-sp/`.
 pub async fn slash(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let demo = demo(&state)?;
+    let demo = demo_handle(&state)?;
     Ok(render::redirect(&demo.home_url))
 }
 
@@ -158,7 +154,7 @@ pub async fn login(
     state: web::Data<AppState>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let demo = demo(&state)?;
+    let demo = demo_handle(&state)?;
     let level = match query.level.as_deref() {
         None => Level::Default,
         Some(name) => Level::parse(name)
@@ -214,7 +210,8 @@ fn refused(
     refusal: &Refusal,
     done: Cookie<'static>,
 ) -> Result<HttpResponse, WebError> {
-    tracing::info!(check = %refusal, "the demo SP refused a message");
+    // Its fixed name only: a refusal's text may quote the message (a URL, an ID).
+    tracing::info!(check = refusal.code(), "the demo SP refused a message");
     let shown = Shown {
         refusal: Some(refusal),
         ..Shown::default()
@@ -258,7 +255,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
-    let demo = demo(&state)?;
+    let demo = demo_handle(&state)?;
     let Some(session) = session_of(&req) else {
         return Ok(render::redirect(&demo.home_url));
     };

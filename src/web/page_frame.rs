@@ -37,6 +37,11 @@ pub fn current() -> Frame {
 
 /// The valid `locale` parameter of a query, if it has one.
 pub fn chosen_locale(query: &str) -> Option<Locale> {
+    // Every request passes here (a SAML request's query is up to 128 KiB): parse only a
+    // query that can hold the parameter.
+    if !query.contains("locale=") {
+        return None;
+    }
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "locale")
         .and_then(|(_, v)| Locale::parse(&v))
@@ -46,6 +51,9 @@ pub fn chosen_locale(query: &str) -> Option<Locale> {
 pub fn without_locale(query: &str) -> String {
     if query.len() > MAX_KEPT_QUERY {
         return String::new();
+    }
+    if !query.contains("locale=") {
+        return query.to_string();
     }
     let kept = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != "locale");
     url::form_urlencoded::Serializer::new(String::new())
