@@ -36,6 +36,9 @@ impl CertificateError {
 pub struct Certificate {
     x509: X509,
     public_key: PKey<Public>,
+    /// Lowercase hex SHA-256 of the DER, computed once: requests compare it (the matching
+    /// certificate of a pending request, the verification key cache).
+    fingerprint: String,
 }
 
 impl std::fmt::Debug for Certificate {
@@ -69,7 +72,15 @@ impl Certificate {
         if bits < MIN_RSA_BITS {
             return Err(CertificateError::TooSmall { bits });
         }
-        Ok(Certificate { x509, public_key })
+        let digest = x509
+            .digest(openssl::hash::MessageDigest::sha256())
+            .map_err(|e| CertificateError::NotPem(first_reason(&e)))?;
+        let fingerprint = data_encoding::HEXLOWER.encode(&digest);
+        Ok(Certificate {
+            x509,
+            public_key,
+            fingerprint,
+        })
     }
 
     pub fn x509(&self) -> &X509 {
@@ -130,10 +141,12 @@ impl Certificate {
     /// SHA-256 of the DER, lower-case hex: identifies a registered certificate across
     /// reorderings of the SP's list (the index would not).
     pub fn sha256_fingerprint(&self) -> String {
-        self.x509
-            .digest(openssl::hash::MessageDigest::sha256())
-            .map(|d| data_encoding::HEXLOWER.encode(&d))
-            .unwrap_or_default()
+        self.fingerprint.clone()
+    }
+
+    /// [`Self::sha256_fingerprint`] without a copy.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 }
 

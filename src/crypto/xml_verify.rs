@@ -143,45 +143,57 @@ fn ensure_reference_is_root(
 }
 
 fn verifies_with(signature: &Node, cert: &Certificate) -> bool {
-    let Some(key) = xmlsec_key(cert) else {
+    let fingerprint = cert.fingerprint();
+    let Some(key) = take_key(cert, fingerprint) else {
         return false;
     };
     let mut context = XmlSecSignatureContext::new();
     context.insert_key(key);
-    matches!(context.verify_node(signature), Ok(true))
+    let verified = matches!(context.verify_node(signature), Ok(true));
+    // The key goes back to the cache unchanged: verification only reads it.
+    if let Some(key) = context.release_key() {
+        put_key(fingerprint.to_string(), key);
+    }
+    verified
 }
 
 /// At most this many certificates' keys are kept per thread; past it the cache starts over.
 const KEY_CACHE_ENTRIES: usize = 256;
 
 thread_local! {
-    /// Each registered certificate's libxmlsec1 key, by the certificate's SHA-256, loaded
-    /// once per thread (the blocking pool's threads live as long as the server). Loading it
-    /// from PEM at every message was most of a message's verification cost (OpenSSL 3's
-    /// decoders and their locks, issue 23). A key is only ever used for the certificate it
-    /// was made from: the fingerprint of that very certificate names it. `XmlSecKey` is a raw
-    /// pointer (not `Send`): a thread-local is where it can live.
+    /// Each registered certificate's public key as a libxmlsec1 key, by the certificate's
+    /// SHA-256, loaded once per thread (the blocking pool's threads live as long as the
+    /// server). Loading it at every message was most of a message's verification cost, and
+    /// so was copying a key that carried its certificate (`xmlSecKeyDuplicate` re-decodes
+    /// the X.509 structure through OpenSSL 3's decoders and their locks, issue 23): the key
+    /// is lent to the verification context and taken back instead of copied. A key is only
+    /// ever used for the certificate it was made from: the fingerprint of that very
+    /// certificate names it. `XmlSecKey` is a raw pointer (not `Send`): a thread-local is
+    /// where it can live.
     static KEYS: std::cell::RefCell<std::collections::HashMap<String, XmlSecKey>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// A copy (`xmlSecKeyDuplicate`) of `cert`'s cached key, loading it on first use.
-fn xmlsec_key(cert: &Certificate) -> Option<XmlSecKey> {
-    let fingerprint = cert.sha256_fingerprint();
+/// `cert`'s key, out of the cache (loaded from the certificate's public key on first use);
+/// [`put_key`] returns it.
+fn take_key(cert: &Certificate, fingerprint: &str) -> Option<XmlSecKey> {
+    if let Some(key) = KEYS.with(|keys| keys.borrow_mut().remove(fingerprint)) {
+        return Some(key);
+    }
+    // The public key alone: only the certificate's key verifies; nothing else about the
+    // certificate is used by the signature check.
+    let pem = cert.public_key().public_key_to_pem().ok()?;
+    XmlSecKey::from_memory(&pem, XmlSecKeyFormat::Pem, None).ok()
+}
+
+fn put_key(fingerprint: String, key: XmlSecKey) {
     KEYS.with(|keys| {
         let mut keys = keys.borrow_mut();
-        if let Some(key) = keys.get(&fingerprint) {
-            return Some(key.clone());
-        }
-        let pem = cert.to_pem();
-        let key = XmlSecKey::from_memory(pem.as_bytes(), XmlSecKeyFormat::CertPem, None).ok()?;
         if keys.len() >= KEY_CACHE_ENTRIES {
             keys.clear();
         }
-        let copy = key.clone();
         keys.insert(fingerprint, key);
-        Some(copy)
-    })
+    });
 }
 
 fn ensure_unique_ids(all: &[Node]) -> Result<(), SignatureError> {

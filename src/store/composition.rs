@@ -44,4 +44,8 @@ impl DatabaseHealth for Database {
     fn pool_state(&self) -> (u32, u32, u32) {
         Database::pool_state(self)
     }
+
+    fn checkpoint(&self) -> Result<(), String> {
+        Database::checkpoint(self).map_err(|e| e.to_string())
+    }
 }

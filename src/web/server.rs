@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpServer};
 use super::{configure, default_headers, not_found, AppState};
 use crate::clock::Clock;
 use crate::idp::sp_cache::{Refresh, SpCache};
+use crate::ports::DatabaseHealth;
 use crate::sessions::purge::{PurgeCutoffs, Purger};
 
 /// Serves until a shutdown signal arrives.
@@ -26,6 +27,7 @@ pub async fn run(state: AppState, listen: &str) -> std::io::Result<()> {
             state.config.audit_retention_days,
         ));
     }
+    actix_web::rt::spawn(checkpoint_loop(state.stores.database.clone()));
     let audit = state.stores.audit_buffer.clone();
     let mail = state.mail_worker.start()?;
     let served = HttpServer::new(move || {
@@ -63,6 +65,23 @@ async fn refresh_loop(cache: Arc<SpCache>, every: Duration) {
             Ok(Ok(Refresh::Unchanged)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "service-provider registry refresh failed"),
             Err(e) => tracing::warn!(error = %e, "service-provider registry refresh was cancelled"),
+        }
+    }
+}
+
+/// How often SQLite's write-ahead log is copied back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// SQLite's write-ahead log, copied back into the database every `CHECKPOINT_EVERY` on a
+/// blocking thread instead of by a request's commit (`store::Database::checkpoint`).
+async fn checkpoint_loop(database: Arc<dyn DatabaseHealth>) {
+    loop {
+        actix_web::rt::time::sleep(CHECKPOINT_EVERY).await;
+        let database = database.clone();
+        match web::block(move || database.checkpoint()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "write-ahead log checkpoint failed"),
+            Err(e) => tracing::warn!(error = %e, "write-ahead log checkpoint was cancelled"),
         }
     }
 }

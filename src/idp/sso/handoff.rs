@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::pending::PendingRequest;
 use super::policy::Answer;
+use crate::accounts::UserRecord;
 use crate::idp::response::{self, Claims, Success};
 use crate::idp::{Deps, Error, SpProblem, UserProblem};
 use crate::registry::ServiceProvider;
@@ -43,7 +44,7 @@ pub fn recheck<'a>(deps: &Deps<'_>, pending: &'a PendingRequest) -> Result<Reche
         if !sp
             .certs
             .iter()
-            .any(|c| c.sha256_fingerprint() == *fingerprint)
+            .any(|c| c.fingerprint() == fingerprint.as_str())
         {
             return Err(Error::Sp(SpProblem::CertificateRemoved));
         }
@@ -59,13 +60,21 @@ pub fn recheck<'a>(deps: &Deps<'_>, pending: &'a PendingRequest) -> Result<Reche
     })
 }
 
+/// The browser's session and its user, as the policy read them.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedIn<'a> {
+    pub session: Option<&'a SessionRecord>,
+    pub user: Option<&'a UserRecord>,
+}
+
 /// The Response XML for a re-checked SP.
 pub fn respond(
     deps: &Deps<'_>,
     checked: &Rechecked<'_>,
-    session: Option<&SessionRecord>,
+    signed_in: SignedIn<'_>,
     answer: &Answer,
 ) -> Result<Vec<u8>, Error> {
+    let session = signed_in.session;
     let (pending, sp) = (checked.pending, checked.sp.as_ref());
     let year = SamlYear::new(pending.year).ok_or(Error::Sp(SpProblem::YearNotLive))?;
     let key = deps
@@ -83,7 +92,11 @@ pub fn respond(
             return Ok(xml);
         }
     };
-    let claims = claims(deps, sp, user_id)?;
+    let user = signed_in
+        .user
+        .filter(|u| u.id == user_id)
+        .ok_or(Error::User(UserProblem::Gone))?;
+    let claims = claims(deps, sp, user)?;
     let authn_instant = session
         .and_then(|s| s.mfa_at.or(s.password_at))
         .unwrap_or(deps.now);
@@ -121,11 +134,8 @@ fn audit(deps: &Deps<'_>, sp: &ServiceProvider, success: bool, detail: &str) -> 
 }
 
 /// The user's attributes, unsealed, and their persistent UUID for this SP's agency.
-fn claims(deps: &Deps<'_>, sp: &ServiceProvider, user_id: i64) -> Result<Claims, Error> {
-    let user = deps
-        .accounts
-        .get(user_id)?
-        .ok_or(Error::User(UserProblem::Gone))?;
+fn claims(deps: &Deps<'_>, sp: &ServiceProvider, user: &UserRecord) -> Result<Claims, Error> {
+    let user_id = user.id;
     let emails = deps.accounts.emails(user_id)?;
     let open = |e: &crate::accounts::EmailRecord| deps.crypto.open_email(&e.sealed, &e.lookup);
     let new_uuid = deps.ids.uuid();

@@ -23,6 +23,7 @@ use super::intake::{Inbound, IntakeError};
 use super::session;
 use super::token::{Token, TokenHash};
 use super::{Deps, Error};
+use crate::accounts::UserRecord;
 use crate::registry::ServiceProvider;
 use crate::sessions::SessionRecord;
 
@@ -122,8 +123,9 @@ pub fn authn(
     let pending = PendingRequest::from_verified(&verified, settings.year, deps.now);
     let session = load_session(deps, browser)?;
     let checked = handoff::recheck(deps, &pending)?;
-    match decide(deps, &checked, session.as_ref(), browser)? {
-        Step::Answer(answer) => post(deps, &checked, session.as_ref(), &answer),
+    let (step, user) = decide(deps, &checked, session.as_ref(), browser)?;
+    match step {
+        Step::Answer(answer) => post(deps, &checked, signed_in(&session, &user), &answer),
         Step::Stop(stop) => Ok(SsoReply::Stop {
             sp: checked.sp,
             stop,
@@ -152,13 +154,14 @@ pub fn resume(deps: &Deps<'_>, stored: &TokenHash, browser: &Browser) -> Result<
     }
     let session = load_session(deps, browser)?;
     let checked = handoff::recheck(deps, &pending)?;
-    match decide(deps, &checked, session.as_ref(), browser)? {
+    let (step, user) = decide(deps, &checked, session.as_ref(), browser)?;
+    match step {
         Step::Answer(answer) => {
             // Exactly one caller, on any node, answers a stored request.
             if !deps.pending.take(stored)? {
                 return Ok(SsoReply::NothingPending);
             }
-            post(deps, &checked, session.as_ref(), &answer)
+            post(deps, &checked, signed_in(&session, &user), &answer)
         }
         Step::Stop(stop) => Ok(SsoReply::Stop {
             sp: checked.sp,
@@ -199,13 +202,24 @@ fn load_session(deps: &Deps<'_>, browser: &Browser) -> Result<Option<SessionReco
     }
 }
 
+/// The session and its user, as `decide` read them (the user is not read twice).
+fn signed_in<'s>(
+    session: &'s Option<SessionRecord>,
+    user: &'s Option<UserRecord>,
+) -> handoff::SignedIn<'s> {
+    handoff::SignedIn {
+        session: session.as_ref(),
+        user: user.as_ref(),
+    }
+}
+
 fn post(
     deps: &Deps<'_>,
     checked: &handoff::Rechecked<'_>,
-    session: Option<&SessionRecord>,
+    signed_in: handoff::SignedIn<'_>,
     answer: &Answer,
 ) -> Result<SsoReply, Error> {
-    let saml_response = handoff::respond(deps, checked, session, answer)?;
+    let saml_response = handoff::respond(deps, checked, signed_in, answer)?;
     Ok(SsoReply::Post(Box::new(Post {
         sp: checked.sp.clone(),
         acs_url: checked.pending.acs_url.clone(),
@@ -214,13 +228,13 @@ fn post(
     })))
 }
 
-/// The facts about the user, from the stores, and the next step.
+/// The facts about the user, from the stores, and the next step; the user read for them.
 fn decide(
     deps: &Deps<'_>,
     checked: &handoff::Rechecked<'_>,
     session: Option<&SessionRecord>,
     browser: &Browser,
-) -> Result<Step, Error> {
+) -> Result<(Step, Option<UserRecord>), Error> {
     let pending = checked.pending;
     let user = match session.and_then(|s| s.user_id) {
         Some(id) => deps.accounts.get(id)?,
@@ -242,7 +256,7 @@ fn decide(
     };
     // A session whose user was removed counts as not signed in.
     let signed_in = session.filter(|_| user.is_some());
-    Ok(next_step(&Facts {
+    let step = next_step(&Facts {
         pending,
         sp: &checked.sp,
         password_at: signed_in.and_then(|s| s.password_at),
@@ -253,7 +267,8 @@ fn decide(
         mfa_method: signed_in.and_then(|s| s.mfa_method),
         keys,
         consented: consented.as_deref(),
-    }))
+    });
+    Ok((step, user))
 }
 
 #[cfg(test)]
