@@ -17,7 +17,12 @@
 //! ```
 //!
 //! gives each seeded user a live browser session and a persistent UUID at AGENCY_KEY
-//! (`sp:ISSUER` or `agency:NAME`), and writes the UUIDs to OUT, one per line.
+//! (`sp:ISSUER` or `agency:NAME`), and writes the UUIDs to OUT, one per line. The scaling row
+//! (issue 23) also gives every seeded user a live session and stores as many audit events:
+//!
+//! ```sh
+//! … bench_seed -- DATABASE_URL 100000 --signed-in agency:bench-seed /dev/null --audit-rows 100000
+//! ```
 
 use std::time::Instant;
 
@@ -26,25 +31,53 @@ use saml_idp::accounts::totp::TotpSecret;
 use saml_idp::accounts::{password, AccountStore, EmailRecord, NewUser};
 use saml_idp::clock::{Clock, SystemClock};
 use saml_idp::ids::{IdSource, RandomIds};
-use saml_idp::sessions::{IdentityStore, MfaMethod, SessionRecord, SessionStore};
+use saml_idp::sessions::{
+    AuditEvent, AuditKind, AuditLog, IdentityStore, MfaMethod, SessionRecord, SessionStore,
+};
 use saml_idp::store::{Database, DieselAccountStore, DieselSessionStore};
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (url, count, signed_in) = match args.as_slice() {
-        [url, count] => (url, count, None),
-        [url, count, flag, agency, out] if flag == "--signed-in" => {
-            (url, count, Some((agency.as_str(), out.as_str())))
-        }
-        _ => {
-            eprintln!(
-                "usage: bench_seed DATABASE_URL USERS [--signed-in AGENCY_KEY OUT] \
-                 (SAML_IDP_DATA_KEY in the environment)"
-            );
-            std::process::exit(2);
-        }
+/// What the command line asks for.
+struct Args {
+    url: String,
+    count: usize,
+    /// `--signed-in AGENCY_KEY OUT`.
+    signed_in: Option<(String, String)>,
+    /// `--audit-rows N`: that many audit events as well (the scaling row's history).
+    audit_rows: usize,
+}
+
+fn parse_args() -> Option<Args> {
+    let mut rest = std::env::args().skip(1);
+    let (url, count) = (rest.next()?, rest.next()?.parse().ok()?);
+    let mut args = Args {
+        url,
+        count,
+        signed_in: None,
+        audit_rows: 0,
     };
-    let count: usize = count.parse().expect("USERS is a number");
+    while let Some(flag) = rest.next() {
+        match flag.as_str() {
+            "--signed-in" => args.signed_in = Some((rest.next()?, rest.next()?)),
+            "--audit-rows" => args.audit_rows = rest.next()?.parse().ok()?,
+            _ => return None,
+        }
+    }
+    Some(args)
+}
+
+fn main() {
+    let Some(args) = parse_args() else {
+        eprintln!(
+            "usage: bench_seed DATABASE_URL USERS [--signed-in AGENCY_KEY OUT] \
+             [--audit-rows N] (SAML_IDP_DATA_KEY in the environment)"
+        );
+        std::process::exit(2);
+    };
+    let (url, count) = (&args.url, args.count);
+    let signed_in = args
+        .signed_in
+        .as_ref()
+        .map(|(agency, out)| (agency.as_str(), out.as_str()));
     let key = std::env::var("SAML_IDP_DATA_KEY").expect("SAML_IDP_DATA_KEY is set");
     let crypto = AccountCrypto::new(&key).expect("SAML_IDP_DATA_KEY is base64 of 32 bytes");
     let db = Database::connect(url).expect("database reachable");
@@ -71,7 +104,41 @@ fn main() {
     if let Some((_, out)) = signed_in {
         std::fs::write(out, uuids.join("\n") + "\n").expect("OUT written");
     }
-    println!("{count} users in {:.1?}", started.elapsed());
+    audit_history(&sessions, &clock, args.audit_rows);
+    println!(
+        "{count} users and {} audit events in {:.1?}",
+        args.audit_rows,
+        started.elapsed()
+    );
+}
+
+/// `rows` audit events of the last day (sign-ins and requests of seeded SPs), stored in
+/// batches of 1,000 as the server's audit writer stores them.
+fn audit_history(sessions: &DieselSessionStore, clock: &dyn Clock, rows: usize) {
+    let now = clock.now();
+    let events: Vec<(AuditEvent, chrono::DateTime<chrono::Utc>)> = (0..rows)
+        .map(|n| {
+            let kind = match n % 2 {
+                0 => AuditKind::SamlAuthRequest,
+                _ => AuditKind::SamlAuth,
+            };
+            let event = AuditEvent {
+                event: kind,
+                issuer: Some(format!("urn:bench:seed:{}", n % 1000)),
+                user_public_id: None,
+                success: true,
+                detail: Some("seeded".into()),
+                count: 1,
+                binding: None,
+                reference: None,
+            };
+            let seconds = i64::try_from(n % 86_400).unwrap_or(0);
+            (event, now - chrono::Duration::seconds(seconds))
+        })
+        .collect();
+    for batch in events.chunks(1_000) {
+        sessions.record_many(batch).expect("audit events stored");
+    }
 }
 
 /// A signed-in browser session for the user (password and second factor just now, for a

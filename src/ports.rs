@@ -13,6 +13,7 @@ use crate::idp::sso::pending::PendingStore;
 use crate::mail::queue::MailQueue;
 use crate::sessions::audit_buffer::AuditBuffer;
 use crate::sessions::purge::Purger;
+use crate::sessions::signed_in::SignedInReads;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
 
 /// What readiness and the metrics know of the database, whichever backend.
@@ -38,6 +39,8 @@ pub struct Stores {
     pub api_tokens: Arc<dyn ApiTokenStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub identities: Arc<dyn IdentityStore>,
+    /// What single sign-on reads about a signed-in browser, in one statement.
+    pub signed_in: Arc<dyn SignedInReads>,
     /// The audit log as the use cases write to it (buffered).
     pub audit: Arc<dyn AuditLog>,
     /// The same log's buffer, stored on shutdown.

@@ -20,7 +20,7 @@
       InResponseTo = the RelayState sent, Audience, Destination, validity window)
   saml_bench.py report DIR OUT.json
       reads DIR/meta.json, DIR/openssl.json and DIR/phases.jsonl (one object per wrk run:
-      name, connections, wrk, cpu_ticks, hwm_kb, ratio_to, validation), prints the table and
+      name, connections, wrk, cpu_ticks, db_ticks, wrk_cpu_s, hwm_kb, ratio_to, validation), prints the table and
       writes the results as JSON
 
 JOB.json: {"base_url", "year", "idp_cert", "sp_key", "sp_cert", "email", "password",
@@ -414,6 +414,15 @@ def row_of(run, phase):
         "p90_ms": round(lat["p90"] / 1000, 2),
         "p99_ms": round(lat["p99"] / 1000, 2),
         "cpu_ms_per_answer": round(cpu_ms / wrk["ok"], 3) if wrk["ok"] else None,
+        "db_cpu_ms_per_answer": (
+            round(phase["db_ticks"] * 1000.0 / run["clk_tck"] / wrk["ok"], 3)
+            if phase.get("db_ticks") is not None and wrk["ok"] else None
+        ),
+        # wrk's CPU as a share of all the cores over the run.
+        "wrk_cpu_share": (
+            round(phase["wrk_cpu_s"] / (seconds * run["cpus"]), 3)
+            if phase.get("wrk_cpu_s") is not None and seconds else None
+        ),
         "rss_peak_mb": round(phase["hwm_kb"] / 1024, 1),
         "ratio_to": ratio_to,
         "ratio": round(rate / denominator, 3) if denominator else None,
@@ -437,17 +446,19 @@ def report(directory, out_path):
         f"{o['single']['verify_per_s']:.0f} verify/s; -multi 2 {o['multi']['sign_per_s']:.0f} sign/s "
         f"{o['multi']['verify_per_s']:.0f} verify/s",
         "",
-        "| row | conn | answers/s | p50 ms | p90 ms | p99 ms | server CPU ms/answer | RSS peak MB | ratio | bad | python3-saml |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| row | conn | answers/s | p50 ms | p90 ms | p99 ms | server CPU ms/answer | database CPU ms/answer | wrk's share of the cores | RSS peak MB | ratio | bad | python3-saml |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in run["rows"]:
         ratio = f"{r['ratio']:.3f} × {r['ratio_to']}" if r["ratio"] is not None else ""
         v = r["validation"]
         checked = f"{v['valid']}/{v['checked']} valid" if v else ""
         cpu = f"{r['cpu_ms_per_answer']:.3f}" if r["cpu_ms_per_answer"] is not None else ""
+        db = f"{r['db_cpu_ms_per_answer']:.3f}" if r["db_cpu_ms_per_answer"] is not None else "in the server"
+        share = f"{100 * r['wrk_cpu_share']:.0f} %" if r["wrk_cpu_share"] is not None else ""
         lines.append(
             f"| {r['name']} | {r['connections']} | {r['per_s']:.0f} | {r['p50_ms']} | {r['p90_ms']} | "
-            f"{r['p99_ms']} | {cpu} | {r['rss_peak_mb']} | {ratio} | {r['bad']} | {checked} |"
+            f"{r['p99_ms']} | {cpu} | {db} | {share} | {r['rss_peak_mb']} | {ratio} | {r['bad']} | {checked} |"
         )
     wrapped = [f"{r['name']} c={r['connections']}" for r in run["rows"] if r["list_wrapped"]]
     if wrapped:

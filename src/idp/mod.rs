@@ -42,6 +42,7 @@ use crate::accounts::AccountStore;
 use crate::crypto::KeyRing;
 use crate::ids::IdSource;
 use crate::mail::Mailer;
+use crate::sessions::signed_in::SignedInReads;
 use crate::sessions::{AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionStore};
 use sso::pending::PendingStore;
 
@@ -53,6 +54,7 @@ pub struct Deps<'a> {
     pub crypto: &'a AccountCrypto,
     pub sessions: &'a dyn SessionStore,
     pub identities: &'a dyn IdentityStore,
+    pub signed_in: &'a dyn SignedInReads,
     pub audit: &'a dyn AuditLog,
     pub limiter: &'a dyn RateLimiter,
     pub replay: &'a dyn ReplayCache,

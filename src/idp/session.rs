@@ -33,13 +33,29 @@ pub fn load(
     hash: &TokenHash,
     now: DateTime<Utc>,
 ) -> Result<Option<SessionRecord>, Error> {
-    let session = sessions.get(hash, now, now - Duration::minutes(IDLE_MINUTES))?;
+    let session = sessions.get(hash, now, idle_cutoff(now))?;
     if let Some(s) = &session {
-        if now - s.last_seen_at >= Duration::seconds(TOUCH_EVERY_SECONDS) {
-            sessions.touch(hash, now)?;
-        }
+        touch_if_due(sessions, hash, s, now)?;
     }
     Ok(session)
+}
+
+/// Sessions last seen before this are idle.
+pub fn idle_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::minutes(IDLE_MINUTES)
+}
+
+/// Restarts the idle timer of a session just read, when its last write is old enough.
+pub fn touch_if_due(
+    sessions: &dyn SessionStore,
+    hash: &TokenHash,
+    session: &SessionRecord,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if now - session.last_seen_at >= Duration::seconds(TOUCH_EVERY_SECONDS) {
+        sessions.touch(hash, now)?;
+    }
+    Ok(())
 }
 
 /// A new session for `user_id`, replacing the browser's old one (`replace`). Returns the

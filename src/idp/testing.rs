@@ -141,6 +141,7 @@ impl Harness {
             crypto: &self.crypto,
             sessions: s.sessions.as_ref(),
             identities: s.sessions.as_ref(),
+            signed_in: s.sessions.as_ref(),
             audit: s.sessions.as_ref(),
             limiter: s.sessions.as_ref(),
             replay: s.sessions.as_ref(),

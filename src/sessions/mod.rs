@@ -6,6 +6,7 @@
 pub mod audit_buffer;
 pub mod audit_kind;
 pub mod purge;
+pub mod signed_in;
 
 pub use audit_kind::AuditKind;
 

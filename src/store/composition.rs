@@ -24,6 +24,7 @@ pub fn compose(db: &Database, clock: Arc<dyn Clock>) -> Stores {
         api_tokens: accounts,
         sessions: sessions.clone(),
         identities: sessions.clone(),
+        signed_in: sessions.clone(),
         audit: audit_buffer.clone(),
         audit_buffer,
         rate_limiter: sessions.clone(),

@@ -150,7 +150,13 @@ diesel::table! {
 }
 
 diesel::joinable!(user_emails -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, user_emails);
+diesel::allow_tables_to_appear_in_same_query!(
+    browser_sessions,
+    users,
+    sp_consents,
+    agency_identities,
+    user_emails
+);
 
 diesel::table! {
     seen_requests (issuer, request_id) {

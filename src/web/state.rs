@@ -59,6 +59,7 @@ impl AppState {
             crypto: &self.account_crypto,
             sessions: self.stores.sessions.as_ref(),
             identities: self.stores.identities.as_ref(),
+            signed_in: self.stores.signed_in.as_ref(),
             audit: self.stores.audit.as_ref(),
             limiter: self.stores.rate_limiter.as_ref(),
             replay: self.stores.replay_cache.as_ref(),

@@ -19,6 +19,7 @@ use saml_idp::idp::sso::pending::PendingStore;
 use saml_idp::mail::queue::MailQueue;
 use saml_idp::registry::SpRegistry;
 use saml_idp::sessions::purge::Purger;
+use saml_idp::sessions::signed_in::SignedInReads;
 use saml_idp::sessions::{
     AuditLog, IdentityStore, RateLimiter, ReplayCache, SessionRecord, SessionStore,
 };
@@ -42,6 +43,7 @@ pub struct Stores {
     pub security_keys: Arc<dyn SecurityKeyStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub identities: Arc<dyn IdentityStore>,
+    pub signed_in: Arc<dyn SignedInReads>,
     pub audit: Arc<dyn AuditLog>,
     pub limiter: Arc<dyn RateLimiter>,
     pub replay: Arc<dyn ReplayCache>,
@@ -113,6 +115,7 @@ fn memory_node(m: MemoryStores, clock: Arc<ManualClock>) -> Stores {
         security_keys: m.security_keys.clone(),
         sessions: m.sessions.clone(),
         identities: m.sessions.clone(),
+        signed_in: m.sessions.clone(),
         audit: m.sessions.clone(),
         limiter: m.sessions.clone(),
         replay: m.sessions.clone(),
@@ -156,6 +159,7 @@ fn sql_node(
         security_keys: Arc::new(DieselSecurityKeyStore::new(pool.clone())),
         sessions: sessions.clone(),
         identities: sessions.clone(),
+        signed_in: sessions.clone(),
         audit: sessions.clone(),
         limiter: sessions.clone(),
         replay: sessions,
@@ -223,6 +227,9 @@ impl Stores {
     }
     pub fn identities(&self) -> &dyn IdentityStore {
         &*self.identities
+    }
+    pub fn signed_in(&self) -> &dyn SignedInReads {
+        &*self.signed_in
     }
     pub fn audit(&self) -> &dyn AuditLog {
         &*self.audit

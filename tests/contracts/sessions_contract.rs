@@ -8,7 +8,8 @@ use crate::common;
 use chrono::{Duration, SubsecRound};
 
 use common::stores::{at, concurrently, fresh_session, Stores};
-use saml_idp::accounts::AccountStore;
+use saml_idp::accounts::{AccountStore, EmailRecord};
+use saml_idp::sessions::signed_in::SignedInQuery;
 use saml_idp::sessions::{IdentityStore, MfaMethod, SessionStore};
 
 common::stores::contract_tests! {
@@ -29,6 +30,7 @@ common::stores::contract_tests! {
     consent_names_an_existing_user(identities);
     record_authentication_stamps_only_existing_consent(accounts, identities);
     record_authentication_keeps_a_time_less_than_a_minute_old(accounts, identities);
+    one_read_gives_a_signed_in_session_with_its_users_facts(stores);
 }
 
 /// A user with no address; returns its id.
@@ -355,5 +357,101 @@ fn record_authentication_keeps_a_time_less_than_a_minute_old(
         last_authenticated(store, id, "sp1"),
         Some(71),
         "61 s: replaced"
+    );
+}
+
+/// `SignedInReads`: what single sign-on reads in one statement equals what the separate
+/// reads give, for the SP's issuer and agency only; nothing for a session without a live
+/// user.
+fn one_read_gives_a_signed_in_session_with_its_users_facts(s: &Stores) {
+    let mut user = common::stores::bare_user("user-read");
+    let email = |n: &str, for_sign_in| EmailRecord {
+        lookup: format!("lookup-{n}"),
+        sealed: format!("sealed-{n}"),
+        for_sign_in,
+    };
+    user.emails = vec![email("first", true), email("second", false)];
+    let id = s.accounts().create(&user, at(0)).expect("create user");
+    let mut session = fresh_session("full", Some(id));
+    session.password_at = Some(at(10));
+    session.mfa_at = Some(at(20));
+    session.mfa_method = Some(MfaMethod::Totp);
+    s.sessions().create(&session).expect("create");
+    s.sessions()
+        .create(&fresh_session("anon", None))
+        .expect("create anonymous");
+    let read = |token: &str, now: i64, idle: i64, issuer: &str, agency: &str| {
+        let query = SignedInQuery {
+            token_hash: token,
+            now: at(now),
+            idle_cutoff: at(idle),
+            issuer,
+            agency_key: agency,
+        };
+        s.signed_in().signed_in(&query).expect("read")
+    };
+    let first = read("full", 60, -60, "urn:sp", "agency:gsa").expect("signed in");
+    assert_eq!(
+        Some(&first.session),
+        s.sessions()
+            .get("full", at(60), at(-60))
+            .expect("get")
+            .as_ref()
+    );
+    assert_eq!(
+        Some(&first.user),
+        s.accounts().get(id).expect("get user").as_ref()
+    );
+    assert_eq!(
+        first.emails,
+        s.accounts().emails(id).expect("emails"),
+        "every email, in order"
+    );
+    assert_eq!(first.emails.len(), 2);
+    assert_eq!((first.consent, first.agency_uuid), (None, None), "none yet");
+    let ids = s.identities();
+    ids.save_consent(id, "urn:sp", &["email".to_string()], at(30))
+        .expect("consent");
+    ids.save_consent(id, "urn:other", &["all_emails".to_string()], at(30))
+        .expect("consent");
+    ids.agency_uuid(id, "agency:gsa", "uuid-gsa", at(30))
+        .expect("uuid");
+    ids.agency_uuid(id, "agency:nasa", "uuid-nasa", at(30))
+        .expect("uuid");
+    let later = read("full", 60, -60, "urn:sp", "agency:gsa").expect("signed in");
+    assert_eq!(
+        later.consent,
+        Some(vec!["email".to_string()]),
+        "this SP's consent"
+    );
+    assert_eq!(
+        later.agency_uuid.as_deref(),
+        Some("uuid-gsa"),
+        "this agency's UUID"
+    );
+    assert_eq!(later.emails.len(), 2, "one row per email, not per join");
+    let elsewhere = read("full", 60, -60, "urn:third", "agency:doe").expect("signed in");
+    assert_eq!((elsewhere.consent, elsewhere.agency_uuid), (None, None));
+    assert_eq!(
+        read("anon", 60, -60, "urn:sp", "agency:gsa"),
+        None,
+        "no user"
+    );
+    assert_eq!(
+        read("other", 60, -60, "urn:sp", "agency:gsa"),
+        None,
+        "unknown"
+    );
+    assert_eq!(read("full", 60, 0, "urn:sp", "agency:gsa"), None, "idle");
+    assert_eq!(
+        read("full", 12 * 3600, -60, "urn:sp", "agency:gsa"),
+        None,
+        "expired"
+    );
+    s.accounts().remove("user-read").expect("remove");
+    assert_eq!(
+        read("full", 60, -60, "urn:sp", "agency:gsa"),
+        None,
+        "user removed"
     );
 }

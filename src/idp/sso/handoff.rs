@@ -12,6 +12,7 @@ use crate::idp::response::{self, Claims, Success};
 use crate::idp::{Deps, Error, SpProblem, UserProblem};
 use crate::registry::ServiceProvider;
 use crate::saml::SamlYear;
+use crate::sessions::signed_in::SignedInRead;
 use crate::sessions::AuditKind;
 use crate::sessions::{AuditEvent, SessionRecord};
 
@@ -65,6 +66,8 @@ pub fn recheck<'a>(deps: &Deps<'_>, pending: &'a PendingRequest) -> Result<Reche
 pub struct SignedIn<'a> {
     pub session: Option<&'a SessionRecord>,
     pub user: Option<&'a UserRecord>,
+    /// The user's emails and agency UUID, when they were read with the session.
+    pub read: Option<&'a SignedInRead>,
 }
 
 /// The Response XML for a re-checked SP.
@@ -96,7 +99,7 @@ pub fn respond(
         .user
         .filter(|u| u.id == user_id)
         .ok_or(Error::User(UserProblem::Gone))?;
-    let claims = claims(deps, sp, user)?;
+    let claims = claims(deps, sp, user, signed_in.read)?;
     let authn_instant = session
         .and_then(|s| s.mfa_at.or(s.password_at))
         .unwrap_or(deps.now);
@@ -134,15 +137,28 @@ fn audit(deps: &Deps<'_>, sp: &ServiceProvider, success: bool, detail: &str) -> 
 }
 
 /// The user's attributes, unsealed, and their persistent UUID for this SP's agency.
-fn claims(deps: &Deps<'_>, sp: &ServiceProvider, user: &UserRecord) -> Result<Claims, Error> {
+fn claims(
+    deps: &Deps<'_>,
+    sp: &ServiceProvider,
+    user: &UserRecord,
+    read: Option<&SignedInRead>,
+) -> Result<Claims, Error> {
     let user_id = user.id;
-    let emails = deps.accounts.emails(user_id)?;
+    let read = read.filter(|r| r.user.id == user_id);
+    let emails = match read {
+        Some(read) => read.emails.clone(),
+        None => deps.accounts.emails(user_id)?,
+    };
     let open = |e: &crate::accounts::EmailRecord| deps.crypto.open_email(&e.sealed, &e.lookup);
     let new_uuid = deps.ids.uuid();
-    Ok(Claims {
-        agency_uuid: deps
+    let agency_uuid = match read.and_then(|r| r.agency_uuid.clone()) {
+        Some(uuid) => uuid,
+        None => deps
             .identities
             .agency_uuid(user_id, &sp.agency_key(), &new_uuid, deps.now)?,
+    };
+    Ok(Claims {
+        agency_uuid,
         email: emails.iter().find(|e| e.for_sign_in).and_then(open),
         all_emails: emails.iter().filter_map(open).collect(),
         locale: user.locale.clone(),

@@ -25,6 +25,7 @@ use super::token::{Token, TokenHash};
 use super::{Deps, Error};
 use crate::accounts::UserRecord;
 use crate::registry::ServiceProvider;
+use crate::sessions::signed_in::{SignedInQuery, SignedInRead};
 use crate::sessions::SessionRecord;
 
 /// What the browser sent besides the request: its session and remember-this-browser
@@ -121,11 +122,11 @@ pub fn authn(
         audit::Outcome::Accepted,
     )?;
     let pending = PendingRequest::from_verified(&verified, settings.year, deps.now);
-    let session = load_session(deps, browser)?;
     let checked = handoff::recheck(deps, &pending)?;
-    let (step, user) = decide(deps, &checked, session.as_ref(), browser)?;
+    let known = load(deps, browser, &checked)?;
+    let (step, user) = decide(deps, &checked, &known, browser)?;
     match step {
-        Step::Answer(answer) => post(deps, &checked, signed_in(&session, &user), &answer),
+        Step::Answer(answer) => post(deps, &checked, known.signed_in(&user), &answer),
         Step::Stop(stop) => Ok(SsoReply::Stop {
             sp: checked.sp,
             stop,
@@ -152,16 +153,16 @@ pub fn resume(deps: &Deps<'_>, stored: &TokenHash, browser: &Browser) -> Result<
     if deps.sps.get(&pending.issuer).is_none() {
         return Ok(SsoReply::NothingPending);
     }
-    let session = load_session(deps, browser)?;
     let checked = handoff::recheck(deps, &pending)?;
-    let (step, user) = decide(deps, &checked, session.as_ref(), browser)?;
+    let known = load(deps, browser, &checked)?;
+    let (step, user) = decide(deps, &checked, &known, browser)?;
     match step {
         Step::Answer(answer) => {
             // Exactly one caller, on any node, answers a stored request.
             if !deps.pending.take(stored)? {
                 return Ok(SsoReply::NothingPending);
             }
-            post(deps, &checked, signed_in(&session, &user), &answer)
+            post(deps, &checked, known.signed_in(&user), &answer)
         }
         Step::Stop(stop) => Ok(SsoReply::Stop {
             sp: checked.sp,
@@ -195,21 +196,56 @@ pub fn pending_lifetime() -> chrono::Duration {
     chrono::Duration::minutes(PENDING_LIFETIME_MINUTES)
 }
 
-fn load_session(deps: &Deps<'_>, browser: &Browser) -> Result<Option<SessionRecord>, Error> {
-    match &browser.session {
-        Some(hash) => session::load(deps.sessions, hash, deps.now),
-        None => Ok(None),
+/// What the stores say about this browser for the request's SP.
+#[derive(Default)]
+struct Known {
+    session: Option<SessionRecord>,
+    /// The session, its user and the user's facts for the SP in one statement, when the
+    /// session has a user (issue 23).
+    read: Option<SignedInRead>,
+}
+
+impl Known {
+    /// The session and the user `decide` settled on, for the Response.
+    fn signed_in<'s>(&'s self, user: &'s Option<UserRecord>) -> handoff::SignedIn<'s> {
+        handoff::SignedIn {
+            session: self.session.as_ref(),
+            user: user.as_ref(),
+            read: self.read.as_ref(),
+        }
     }
 }
 
-/// The session and its user, as `decide` read them (the user is not read twice).
-fn signed_in<'s>(
-    session: &'s Option<SessionRecord>,
-    user: &'s Option<UserRecord>,
-) -> handoff::SignedIn<'s> {
-    handoff::SignedIn {
-        session: session.as_ref(),
-        user: user.as_ref(),
+/// The browser's live session (its idle timer restarted) and, when it has a user, what
+/// the Response needs of that user, in one read; a session without a user is read alone.
+fn load(
+    deps: &Deps<'_>,
+    browser: &Browser,
+    checked: &handoff::Rechecked<'_>,
+) -> Result<Known, Error> {
+    let Some(hash) = &browser.session else {
+        return Ok(Known::default());
+    };
+    let agency_key = checked.sp.agency_key();
+    let query = SignedInQuery {
+        token_hash: hash.as_str(),
+        now: deps.now,
+        idle_cutoff: session::idle_cutoff(deps.now),
+        issuer: &checked.pending.issuer,
+        agency_key: &agency_key,
+    };
+    match deps.signed_in.signed_in(&query)? {
+        Some(read) => {
+            session::touch_if_due(deps.sessions, hash, &read.session, deps.now)?;
+            Ok(Known {
+                session: Some(read.session.clone()),
+                read: Some(read),
+            })
+        }
+        None => Ok(Known {
+            session: session::load(deps.sessions, hash, deps.now)?,
+            read: None,
+        }),
     }
 }
 
@@ -232,13 +268,15 @@ fn post(
 fn decide(
     deps: &Deps<'_>,
     checked: &handoff::Rechecked<'_>,
-    session: Option<&SessionRecord>,
+    known: &Known,
     browser: &Browser,
 ) -> Result<(Step, Option<UserRecord>), Error> {
     let pending = checked.pending;
-    let user = match session.and_then(|s| s.user_id) {
-        Some(id) => deps.accounts.get(id)?,
-        None => None,
+    let session = known.session.as_ref();
+    let user = match (&known.read, session.and_then(|s| s.user_id)) {
+        (Some(read), _) => Some(read.user.clone()),
+        (None, Some(id)) => deps.accounts.get(id)?,
+        (None, None) => None,
     };
     let keys = match &user {
         Some(u) => super::security_key::key_strength(deps, u.id)?,
@@ -250,7 +288,10 @@ fn decide(
                 Some(hash) => deps.sessions.is_remembered(hash, u.id, deps.now)?,
                 None => false,
             },
-            deps.identities.consent(u.id, &pending.issuer)?,
+            match &known.read {
+                Some(read) => read.consent.clone(),
+                None => deps.identities.consent(u.id, &pending.issuer)?,
+            },
         ),
         None => (false, None),
     };

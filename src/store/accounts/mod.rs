@@ -5,7 +5,7 @@
 mod bearer_tokens;
 mod changes;
 mod roles;
-mod rows;
+pub(super) mod rows;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;

@@ -14,7 +14,7 @@ use crate::store::DbConnection;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
-pub(super) struct UserRow {
+pub(in crate::store) struct UserRow {
     id: i64,
     public_id: String,
     password_hash: String,
@@ -32,7 +32,7 @@ pub(super) struct UserRow {
 
 impl UserRow {
     /// A status this code does not know is reported, not guessed.
-    pub(super) fn into_domain(self) -> Result<UserRecord, AccountError> {
+    pub(in crate::store) fn into_domain(self) -> Result<UserRecord, AccountError> {
         let status = UserStatus::parse(&self.status).ok_or_else(|| {
             AccountError::Storage(format!(
                 "user {} has an unknown status {:?}",

@@ -16,6 +16,7 @@ mod replay;
 mod rows;
 mod security_keys;
 mod sessions;
+mod signed_in;
 mod tables;
 mod tokens;
 

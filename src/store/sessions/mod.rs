@@ -8,6 +8,7 @@ mod history;
 mod identities;
 mod limits;
 mod rows;
+mod signed_in;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl;
