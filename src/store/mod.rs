@@ -58,6 +58,21 @@ impl From<diesel::result::Error> for StoreError {
     }
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection (the body is compiled once
+/// per backend). Through the multi-backend connection Diesel builds a statement's SQL text
+/// at every execution, even when the prepared statement is cached; on the backend's own
+/// connection a cached statement is found by the query's type. For the statements every
+/// request runs (issue 23).
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Postgresql($c) => $body,
+            $crate::store::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Postgresql(PgConnection),

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::{history, DieselSessionStore};
 use crate::sessions::{AuditEvent, AuditLog, RecordedEvent, SessionError};
 use crate::store::errors::session_err;
+use crate::store::per_backend;
 use crate::store::schema::audit_events;
 use crate::store::time::db_time;
 use crate::store::DbConnection;
@@ -29,19 +30,21 @@ fn insert_audit(
     event: &AuditEvent,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::event.eq(event.event.as_str()),
-            audit_events::issuer.eq(event.issuer.as_deref()),
-            audit_events::user_public_id.eq(event.user_public_id.as_deref()),
-            audit_events::success.eq(event.success),
-            audit_events::detail.eq(event.detail.as_deref()),
-            audit_events::created_at.eq(db_time(now)),
-            audit_events::count.eq(i32::try_from(event.count).unwrap_or(i32::MAX)),
-            audit_events::binding.eq(event.binding.map(|b| b.as_str())),
-            audit_events::reference.eq(event.reference.as_deref()),
-        ))
-        .execute(c)
+    per_backend!(c, |c| {
+        diesel::insert_into(audit_events::table)
+            .values((
+                audit_events::event.eq(event.event.as_str()),
+                audit_events::issuer.eq(event.issuer.as_deref()),
+                audit_events::user_public_id.eq(event.user_public_id.as_deref()),
+                audit_events::success.eq(event.success),
+                audit_events::detail.eq(event.detail.as_deref()),
+                audit_events::created_at.eq(db_time(now)),
+                audit_events::count.eq(i32::try_from(event.count).unwrap_or(i32::MAX)),
+                audit_events::binding.eq(event.binding.map(|b| b.as_str())),
+                audit_events::reference.eq(event.reference.as_deref()),
+            ))
+            .execute(c)
+    })
 }
 
 impl AuditLog for DieselSessionStore {

@@ -10,6 +10,7 @@ use super::{history, DieselSessionStore};
 use crate::sessions::{ConsentRecord, IdentityStore, SessionError};
 use crate::store::errors::retry_once_if_raced;
 use crate::store::errors::session_err;
+use crate::store::per_backend;
 use crate::store::schema::{agency_identities, sp_consents};
 use crate::store::time::db_time;
 use crate::store::DbConnection;
@@ -99,13 +100,15 @@ impl IdentityStore for DieselSessionStore {
         uuid: &str,
     ) -> Result<Option<i64>, SessionError> {
         let mut conn = self.conn()?;
-        agency_identities::table
-            .filter(agency_identities::agency_key.eq(agency_key))
-            .filter(agency_identities::uuid.eq(uuid))
-            .select(agency_identities::user_id)
-            .first(&mut *conn)
-            .optional()
-            .map_err(session_err)
+        per_backend!(&mut *conn, |c| {
+            agency_identities::table
+                .filter(agency_identities::agency_key.eq(agency_key))
+                .filter(agency_identities::uuid.eq(uuid))
+                .select(agency_identities::user_id)
+                .first(c)
+                .optional()
+        })
+        .map_err(session_err)
     }
 
     fn consent(&self, user_id: i64, issuer: &str) -> Result<Option<Vec<String>>, SessionError> {

@@ -13,6 +13,7 @@ use super::DieselSessionStore;
 use crate::sessions::{RateLimiter, ReplayCache, SessionError};
 use crate::store::errors::session_err;
 use crate::store::errors::{is_unique_violation, retry_once_if_raced};
+use crate::store::per_backend;
 use crate::store::schema::{rate_limits, seen_requests};
 use crate::store::time::db_time;
 use crate::store::DbConnection;
@@ -98,13 +99,15 @@ impl ReplayCache for DieselSessionStore {
             .execute(&mut *conn)
             .map_err(session_err)?;
         }
-        let inserted = diesel::insert_into(seen_requests::table)
-            .values((
-                seen_requests::issuer.eq(issuer),
-                seen_requests::request_id.eq(request_id),
-                seen_requests::seen_at.eq(db_time(now)),
-            ))
-            .execute(&mut *conn);
+        let inserted = per_backend!(&mut *conn, |c| {
+            diesel::insert_into(seen_requests::table)
+                .values((
+                    seen_requests::issuer.eq(issuer),
+                    seen_requests::request_id.eq(request_id),
+                    seen_requests::seen_at.eq(db_time(now)),
+                ))
+                .execute(c)
+        });
         match inserted {
             Ok(_) => Ok(true),
             Err(_) if is_unique_violation(&inserted) => Ok(false),

@@ -22,6 +22,7 @@ use super::time::db_time;
 use super::{Database, DbConnection};
 use crate::sessions::{MfaMethod, SessionError, SessionRecord, SessionStore};
 use crate::store::errors::retry_once_if_raced;
+use crate::store::per_backend;
 
 /// The Diesel-backed sessions, identities, consent, audit log and rate limiter.
 pub struct DieselSessionStore {
@@ -203,8 +204,12 @@ impl SessionStore for DieselSessionStore {
 
     fn delete_for_user(&self, user_id: i64) -> Result<usize, SessionError> {
         self.execute(|c| {
-            diesel::delete(browser_sessions::table.filter(browser_sessions::user_id.eq(user_id)))
+            per_backend!(c, |c| {
+                diesel::delete(
+                    browser_sessions::table.filter(browser_sessions::user_id.eq(user_id)),
+                )
                 .execute(c)
+            })
         })
     }
 

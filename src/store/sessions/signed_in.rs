@@ -11,6 +11,7 @@ use crate::sessions::signed_in::{SignedInQuery, SignedInRead, SignedInReads};
 use crate::sessions::SessionError;
 use crate::store::accounts::rows::UserRow;
 use crate::store::errors::session_err;
+use crate::store::per_backend;
 use crate::store::schema::{agency_identities, browser_sessions, sp_consents, user_emails, users};
 use crate::store::time::db_time;
 
@@ -24,44 +25,46 @@ type Row = (
 
 impl SignedInReads for DieselSessionStore {
     fn signed_in(&self, q: &SignedInQuery<'_>) -> Result<Option<SignedInRead>, SessionError> {
-        // The multi-backend connection binds owned values.
+        // Diesel's loading binds owned values.
         let (token_hash, issuer, agency_key) = (
             q.token_hash.to_string(),
             q.issuer.to_string(),
             q.agency_key.to_string(),
         );
         let mut conn = self.conn()?;
-        let rows: Vec<Row> = browser_sessions::table
-            .inner_join(users::table.on(browser_sessions::user_id.eq(users::id.nullable())))
-            .left_join(
-                sp_consents::table.on(sp_consents::user_id
-                    .eq(users::id)
-                    .and(sp_consents::issuer.eq(issuer))),
-            )
-            .left_join(
-                agency_identities::table.on(agency_identities::user_id
-                    .eq(users::id)
-                    .and(agency_identities::agency_key.eq(agency_key))),
-            )
-            .left_join(user_emails::table.on(user_emails::user_id.eq(users::id)))
-            .filter(browser_sessions::token_hash.eq(token_hash))
-            .filter(browser_sessions::expires_at.gt(db_time(q.now)))
-            .filter(browser_sessions::last_seen_at.gt(db_time(q.idle_cutoff)))
-            .order(user_emails::id)
-            .select((
-                SessionRow::as_select(),
-                UserRow::as_select(),
-                sp_consents::attributes.nullable(),
-                agency_identities::uuid.nullable(),
-                (
-                    user_emails::email_lookup,
-                    user_emails::email_sealed,
-                    user_emails::for_sign_in,
+        let rows: Vec<Row> = per_backend!(&mut *conn, |c| {
+            browser_sessions::table
+                .inner_join(users::table.on(browser_sessions::user_id.eq(users::id.nullable())))
+                .left_join(
+                    sp_consents::table.on(sp_consents::user_id
+                        .eq(users::id)
+                        .and(sp_consents::issuer.eq(issuer))),
                 )
-                    .nullable(),
-            ))
-            .load(&mut *conn)
-            .map_err(session_err)?;
+                .left_join(
+                    agency_identities::table.on(agency_identities::user_id
+                        .eq(users::id)
+                        .and(agency_identities::agency_key.eq(agency_key))),
+                )
+                .left_join(user_emails::table.on(user_emails::user_id.eq(users::id)))
+                .filter(browser_sessions::token_hash.eq(token_hash))
+                .filter(browser_sessions::expires_at.gt(db_time(q.now)))
+                .filter(browser_sessions::last_seen_at.gt(db_time(q.idle_cutoff)))
+                .order(user_emails::id)
+                .select((
+                    SessionRow::as_select(),
+                    UserRow::as_select(),
+                    sp_consents::attributes.nullable(),
+                    agency_identities::uuid.nullable(),
+                    (
+                        user_emails::email_lookup,
+                        user_emails::email_sealed,
+                        user_emails::for_sign_in,
+                    )
+                        .nullable(),
+                ))
+                .load::<Row>(c)
+        })
+        .map_err(session_err)?;
         let mut rows = rows.into_iter();
         let Some((session, user, consent, agency_uuid, email)) = rows.next() else {
             return Ok(None);
