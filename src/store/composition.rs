@@ -47,6 +47,8 @@ impl DatabaseHealth for Database {
     }
 
     fn checkpoint(&self) -> Result<(), String> {
-        Database::checkpoint(self).map_err(|e| e.to_string())
+        Database::checkpoint(self)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 }

@@ -297,15 +297,39 @@ impl Database {
     }
 
     /// SQLite: copies what the write-ahead log holds into the database without waiting for
-    /// readers or writers (`PASSIVE`: what cannot be copied now is copied next time).
-    /// PostgreSQL manages its own log: nothing to do.
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
-        match self.backend {
-            Backend::Sqlite => self
-                .conn()?
-                .batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
-                .map_err(StoreError::from),
-            Backend::Postgres => Ok(()),
+    /// readers or writers (`PASSIVE`: what cannot be copied now is copied next time), and
+    /// says how far it got. PostgreSQL manages its own log: nothing to do (`None`).
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        if self.backend == Backend::Postgres {
+            return Ok(None);
         }
+        let mut conn = self.conn()?;
+        let DbConnection::Sqlite(c) = &mut *conn else {
+            return Ok(None);
+        };
+        let row: CheckpointRow = diesel::RunQueryDsl::get_result(
+            diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)"),
+            c,
+        )?;
+        Ok(Some(Checkpoint {
+            frames_in_log: row.log,
+            frames_copied: row.checkpointed,
+        }))
     }
+}
+
+/// What one SQLite checkpoint did: the log's frames, and how many are now in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub frames_in_log: i64,
+    pub frames_copied: i64,
+}
+
+/// The row `PRAGMA wal_checkpoint` answers.
+#[derive(diesel::QueryableByName)]
+struct CheckpointRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    checkpointed: i64,
 }

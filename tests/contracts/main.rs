@@ -9,6 +9,7 @@ mod common;
 mod account_page_store;
 mod accounts_contract;
 mod api_tokens;
+mod checkpoint;
 mod mail_queue;
 mod one_time_tokens;
 mod pending_contract;
