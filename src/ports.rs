@@ -22,9 +22,10 @@ pub trait DatabaseHealth: Send + Sync {
     fn ping(&self) -> Result<(), String>;
     /// (open connections, idle connections, pool size).
     fn pool_state(&self) -> (u32, u32, u32);
-    /// Periodic log maintenance (SQLite's WAL checkpoint); the error in words for the log.
-    fn checkpoint(&self) -> Result<(), String> {
-        Ok(())
+    /// Periodic log maintenance (SQLite's WAL checkpoint): `false` when this database has
+    /// no such log (PostgreSQL), so there is nothing to repeat; the error in words for the log.
+    fn checkpoint(&self) -> Result<bool, String> {
+        Ok(false)
     }
 }
 

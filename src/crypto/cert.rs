@@ -140,12 +140,7 @@ impl Certificate {
 
     /// SHA-256 of the DER, lower-case hex: identifies a registered certificate across
     /// reorderings of the SP's list (the index would not).
-    pub fn sha256_fingerprint(&self) -> String {
-        self.fingerprint.clone()
-    }
-
-    /// [`Self::sha256_fingerprint`] without a copy.
-    pub fn fingerprint(&self) -> &str {
+    pub fn sha256_fingerprint(&self) -> &str {
         &self.fingerprint
     }
 }

@@ -143,7 +143,7 @@ fn ensure_reference_is_root(
 }
 
 fn verifies_with(signature: &Node, cert: &Certificate) -> bool {
-    let fingerprint = cert.fingerprint();
+    let fingerprint = cert.sha256_fingerprint();
     let Some(key) = take_key(cert, fingerprint) else {
         return false;
     };

@@ -294,7 +294,7 @@ fn recipient<'a>(
         Some(fingerprint) => sp
             .certs
             .iter()
-            .find(|c| c.fingerprint() == fingerprint.as_str()),
+            .find(|c| c.sha256_fingerprint() == fingerprint.as_str()),
         None => sp.certs.first(),
     }
     .ok_or(ResponseError::NoCertificate)

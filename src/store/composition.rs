@@ -46,9 +46,9 @@ impl DatabaseHealth for Database {
         Database::pool_state(self)
     }
 
-    fn checkpoint(&self) -> Result<(), String> {
+    fn checkpoint(&self) -> Result<bool, String> {
         Database::checkpoint(self)
-            .map(drop)
+            .map(|done| done.is_some())
             .map_err(|e| e.to_string())
     }
 }

@@ -73,13 +73,15 @@ async fn refresh_loop(cache: Arc<SpCache>, every: Duration) {
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// SQLite's write-ahead log, copied back into the database every `CHECKPOINT_EVERY` on a
-/// blocking thread instead of by a request's commit (`store::Database::checkpoint`).
+/// blocking thread instead of by a request's commit (`store::Database::checkpoint`). Ends
+/// at once on a database without such a log (PostgreSQL).
 async fn checkpoint_loop(database: Arc<dyn DatabaseHealth>) {
     loop {
         actix_web::rt::time::sleep(CHECKPOINT_EVERY).await;
         let database = database.clone();
         match web::block(move || database.checkpoint()).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return,
             Ok(Err(e)) => tracing::warn!(error = %e, "write-ahead log checkpoint failed"),
             Err(e) => tracing::warn!(error = %e, "write-ahead log checkpoint was cancelled"),
         }

@@ -398,7 +398,7 @@ async fn a_new_sp_from_pasted_metadata_is_reviewed_then_saved_and_its_certificat
         let confirm = f.get(&format!("{path}/certificates/{sha}/remove")).await;
         assert_eq!(confirm.status, 200, "{backend}");
         assert!(
-            confirm.body.contains(&sha),
+            confirm.body.contains(sha),
             "the page names the certificate"
         );
         let csrf = form_field(&confirm.body, "csrf").expect("csrf");

@@ -188,7 +188,7 @@ async fn python3_saml_redirect_keeps_relay_state_verbatim() {
             .expect("cert");
     assert_eq!(
         pending.matching_certificate,
-        Some(first.sha256_fingerprint()),
+        Some(first.sha256_fingerprint().to_string()),
         "the matching certificate is remembered by fingerprint"
     );
     assert_eq!(pending.year, 2026);

@@ -25,7 +25,7 @@ pub fn describe(cert: &Certificate, now: DateTime<Utc>) -> CertificateInfo {
     CertificateInfo {
         subject: cert.subject_line(),
         serial: cert.serial_hex(),
-        sha256: cert.sha256_fingerprint(),
+        sha256: cert.sha256_fingerprint().to_string(),
         not_after,
         expired,
         expires_soon: !expired

@@ -45,7 +45,7 @@ pub fn recheck<'a>(deps: &Deps<'_>, pending: &'a PendingRequest) -> Result<Reche
         if !sp
             .certs
             .iter()
-            .any(|c| c.fingerprint() == fingerprint.as_str())
+            .any(|c| c.sha256_fingerprint() == fingerprint.as_str())
         {
             return Err(Error::Sp(SpProblem::CertificateRemoved));
         }

@@ -53,7 +53,7 @@ impl PendingRequest {
             matching_certificate: v
                 .matching_certificate
                 .and_then(|i| v.sp.certs.get(i))
-                .map(|c| c.sha256_fingerprint()),
+                .map(|c| c.sha256_fingerprint().to_string()),
             received_at: now,
         }
     }

@@ -72,7 +72,7 @@ pub async fn idp_metadata(
                     .not_after()
                     .map(|t| t.format("%Y-%m-%d").to_string())
                     .unwrap_or_default(),
-                sha256: cert.sha256_fingerprint(),
+                sha256: cert.sha256_fingerprint().to_string(),
             })
         })
         .collect();
