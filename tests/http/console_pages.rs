@@ -397,10 +397,7 @@ async fn a_new_sp_from_pasted_metadata_is_reviewed_then_saved_and_its_certificat
         let sha = stored.certs[0].sha256_fingerprint();
         let confirm = f.get(&format!("{path}/certificates/{sha}/remove")).await;
         assert_eq!(confirm.status, 200, "{backend}");
-        assert!(
-            confirm.body.contains(sha),
-            "the page names the certificate"
-        );
+        assert!(confirm.body.contains(sha), "the page names the certificate");
         let csrf = form_field(&confirm.body, "csrf").expect("csrf");
         let version = form_field(&confirm.body, "version").expect("version");
         let removed = f
