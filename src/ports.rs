@@ -27,6 +27,12 @@ pub trait DatabaseHealth: Send + Sync {
     fn checkpoint(&self) -> Result<bool, String> {
         Ok(false)
     }
+    /// Whether a statement runs inside this process (SQLite's file) rather than as a round
+    /// trip to a server (PostgreSQL): short use cases then run on the thread that took the
+    /// request (`web::blocking::quick`).
+    fn in_process(&self) -> bool {
+        false
+    }
 }
 
 /// Every store, behind its trait.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{
-    Database, DieselAccountStore, DieselMailQueue, DieselPendingStore, DieselPurger,
+    Backend, Database, DieselAccountStore, DieselMailQueue, DieselPendingStore, DieselPurger,
     DieselSecurityKeyStore, DieselSessionStore, DieselTokenStore,
 };
 use crate::clock::Clock;
@@ -50,5 +50,9 @@ impl DatabaseHealth for Database {
         Database::checkpoint(self)
             .map(|done| done.is_some())
             .map_err(|e| e.to_string())
+    }
+
+    fn in_process(&self) -> bool {
+        self.backend() == Backend::Sqlite
     }
 }

@@ -15,6 +15,7 @@ mod schema;
 mod security_key_store;
 mod sessions;
 mod sp_store;
+mod sqlite_wait;
 mod time;
 mod token_store;
 
@@ -156,16 +157,18 @@ impl Manager {
                 .map(DbConnection::Postgresql)
                 .map_err(connect_err),
             Backend::Sqlite => {
-                let mut conn = SqliteConnection::establish(&self.target).map_err(connect_err)?;
-                // busy_timeout first: switching to WAL itself needs the lock (DESIGN). The
-                // write-ahead log is copied back into the database by the server's own
-                // thread (`Database::checkpoint`, every second: `web::server`), not by whichever
-                // request's commit crosses SQLite's 1,000 pages: that took 6 % of a remote
+                // The busy handler comes with the connection (`sqlite_wait`): switching to WAL
+                // itself may have to wait for the lock (DESIGN). The write-ahead log is copied
+                // back into the database by the server's own thread (`Database::checkpoint`,
+                // every second: `web::server`), not by whichever request's commit crosses
+                // SQLite's 1,000 pages: that took 6 % of a remote
                 // logout (issue 23), and pages written again within a second are copied
                 // once. The threshold stays as the bound when nothing else checkpoints (a
                 // CLI command, a stalled server thread).
+                sqlite_wait::install();
+                let mut conn = SqliteConnection::establish(&self.target).map_err(connect_err)?;
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                    "PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
                 ))

@@ -87,6 +87,12 @@ impl AppState {
         }
     }
 
+    /// Whether the database runs in this process (SQLite), so that short use cases run on
+    /// the worker that took the request (`blocking::quick`).
+    pub fn database_in_process(&self) -> bool {
+        self.stores.database.in_process()
+    }
+
     /// The same state sending mail through `mailer`.
     pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> AppState {
         self.mailer = mailer;

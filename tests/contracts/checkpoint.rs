@@ -8,7 +8,8 @@ use chrono::Duration;
 use saml_idp::sessions::{AuditEvent, AuditKind, AuditLog};
 use saml_idp::store::DieselSessionStore;
 
-fn event(n: usize) -> AuditEvent {
+/// An audit event, one per `n` (the contract tests of the SQLite log write them).
+pub(crate) fn event(n: usize) -> AuditEvent {
     AuditEvent {
         event: AuditKind::SamlAuth,
         issuer: Some(format!("urn:checkpoint:{n}")),

@@ -10,6 +10,7 @@ mod account_page_store;
 mod accounts_contract;
 mod api_tokens;
 mod checkpoint;
+mod lock_wait;
 mod mail_queue;
 mod one_time_tokens;
 mod pending_contract;

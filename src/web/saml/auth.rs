@@ -164,7 +164,7 @@ async fn handle(
     let worker = state.clone();
     let client = extract::client_address(&state, req);
     let binding = super::binding_of(req);
-    let reply = blocking::run(refused.locale, move || {
+    let reply = blocking::quick(&state, refused.locale, move || {
         let config = &worker.config;
         let deps = worker.deps_for(&client);
         let settings = Settings {

@@ -91,7 +91,7 @@ pub async fn logout(
     };
     let worker = state.clone();
     let relay_state = params.relay_state();
-    let reply = blocking::run(locale, move || {
+    let reply = blocking::quick(&state, locale, move || {
         let limits = &worker.config.limits;
         let query = params.signed_query();
         front_channel(
@@ -163,7 +163,7 @@ pub async fn remote_logout(
     };
     let (worker, locale) = (state.clone(), extract::locale(&req, None));
     let client = extract::client_address(&state, &req);
-    let answer = blocking::run(locale, move || {
+    let answer = blocking::quick(&state, locale, move || {
         remote(
             &worker.deps_for(&client),
             year,
