@@ -53,10 +53,19 @@ fn audit_events_are_listed_newest_first(store: &dyn AuditLog) {
 
 fn a_batch_of_events_is_recorded_in_order(store: &dyn AuditLog) {
     store.record(&event("before", true), at(0)).expect("record");
-    let batch: Vec<(AuditEvent, DateTime<Utc>)> = (1..=3)
+    let mut batch: Vec<(AuditEvent, DateTime<Utc>)> = (1..=3)
         .map(|i| (event(&format!("batch-{i}"), true), at(i)))
         .collect();
+    // Every column, NULLs included, survives the batch's one statement.
+    batch[0].0.binding = Some(saml_idp::sessions::Binding::BackChannel);
+    batch[0].0.count = 7;
+    batch[1].0.reference = Some("ref-2".into());
+    batch[1].0.issuer = None;
+    batch[1].0.success = false;
     store.record_many(&batch).expect("record_many");
+    let stored = store.recent(3).expect("recent");
+    let sent: Vec<AuditEvent> = batch.iter().rev().map(|(e, _)| e.clone()).collect();
+    assert_eq!(stored, sent, "the batch as sent, newest first");
     let names: Vec<String> = store
         .recent(10)
         .expect("recent")

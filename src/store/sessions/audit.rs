@@ -47,20 +47,65 @@ fn insert_audit(
     })
 }
 
+/// The batch as one INSERT over arrays, one per column (the same text whatever the batch's
+/// size, so one prepared statement); rows are numbered in the batch's order.
+fn insert_batch_postgres(
+    c: &mut diesel::PgConnection,
+    events: &[(AuditEvent, DateTime<Utc>)],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Timestamp};
+    let texts = |f: fn(&AuditEvent) -> Option<&str>| -> Vec<Option<&str>> {
+        events.iter().map(|(e, _)| f(e)).collect()
+    };
+    diesel::sql_query(
+        "INSERT INTO audit_events \
+         (event, issuer, user_public_id, success, detail, created_at, count, binding, reference) \
+         SELECT event, issuer, user_public_id, success, detail, created_at, count, binding, \
+         reference FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) WITH ORDINALITY \
+         AS batch(event, issuer, user_public_id, success, detail, created_at, count, binding, \
+         reference, position) ORDER BY position",
+    )
+    .bind::<Array<Text>, _>(
+        events
+            .iter()
+            .map(|(e, _)| e.event.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(texts(|e| e.issuer.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(texts(|e| e.user_public_id.as_deref()))
+    .bind::<Array<Bool>, _>(events.iter().map(|(e, _)| e.success).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(texts(|e| e.detail.as_deref()))
+    .bind::<Array<Timestamp>, _>(events.iter().map(|(_, t)| db_time(*t)).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(
+        events
+            .iter()
+            .map(|(e, _)| i32::try_from(e.count).unwrap_or(i32::MAX))
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(texts(|e| e.binding.map(|b| b.as_str())))
+    .bind::<Array<Nullable<Text>>, _>(texts(|e| e.reference.as_deref()))
+    .execute(c)
+}
+
 impl AuditLog for DieselSessionStore {
     fn record(&self, event: &AuditEvent, now: DateTime<Utc>) -> Result<(), SessionError> {
         self.execute(|c| insert_audit(c, event, now)).map(|_| ())
     }
 
     fn record_many(&self, events: &[(AuditEvent, DateTime<Utc>)]) -> Result<(), SessionError> {
-        // One transaction (one commit) for the batch; the multi-backend connection has no
-        // multi-row INSERT, so one prepared statement per row.
         let mut conn = self.conn()?;
-        conn.transaction(|c| {
-            events
-                .iter()
-                .try_for_each(|(event, now)| insert_audit(c, event, *now).map(|_| ()))
-        })
+        match &mut *conn {
+            // One statement for the whole batch: a row's INSERT was a round trip of its own,
+            // 9 % of the IdP's CPU under single sign-on (issue 23).
+            DbConnection::Postgresql(c) => insert_batch_postgres(c, events).map(drop),
+            // In the process, a statement costs no round trip: one transaction (one commit)
+            // and one prepared statement per row.
+            c => c.transaction(|c| {
+                events
+                    .iter()
+                    .try_for_each(|(event, now)| insert_audit(c, event, *now).map(drop))
+            }),
+        }
         .map_err(session_err)
     }
 
