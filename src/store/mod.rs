@@ -165,10 +165,13 @@ impl Manager {
                 // logout (issue 23), and pages written again within a second are copied
                 // once. The threshold stays as the bound when nothing else checkpoints (a
                 // CLI command, a stalled server thread).
-                sqlite_wait::install();
+                let wait = match sqlite_wait::install() {
+                    true => "",
+                    false => "PRAGMA busy_timeout = 5000; ",
+                };
                 let mut conn = SqliteConnection::establish(&self.target).map_err(connect_err)?;
                 conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; \
+                    "{wait}PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
                 ))

@@ -11,7 +11,7 @@
 #![allow(unsafe_code)]
 
 use std::os::raw::{c_char, c_int, c_void};
-use std::sync::Once;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use libsqlite3_sys as ffi;
@@ -23,19 +23,23 @@ const YIELDS: u32 = 2;
 const FIRST_SLEEP: Duration = Duration::from_micros(20);
 const LONGEST_SLEEP: Duration = Duration::from_millis(1);
 
-static INSTALL: Once = Once::new();
+static INSTALLED: OnceLock<bool> = OnceLock::new();
 
 /// Makes every SQLite connection opened from now on in this process wait with [`pause`].
-/// Call before the first connection is opened; later calls do nothing.
-pub(crate) fn install() {
-    INSTALL.call_once(|| {
+/// Call before opening a connection; the first call registers, later ones answer the same.
+/// `false` when SQLite refused the registration (it can only run out of memory): the caller
+/// then sets SQLite's own `busy_timeout`, so that a connection never fails at the first
+/// lock it finds taken.
+pub(crate) fn install() -> bool {
+    *INSTALLED.get_or_init(|| {
         // SAFETY: registers a function with the documented entry-point signature; SQLite
         // calls it once per new connection, on the opening thread, with a valid handle.
         let rc = unsafe { ffi::sqlite3_auto_extension(Some(on_open)) };
         if rc != ffi::SQLITE_OK {
             tracing::warn!(rc, "SQLite: the busy handler could not be registered");
         }
-    });
+        rc == ffi::SQLITE_OK
+    })
 }
 
 /// The auto-extension entry point: installs the busy handler on the new connection.
