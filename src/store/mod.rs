@@ -161,13 +161,15 @@ impl Manager {
                 // itself may have to wait for the lock (DESIGN). The write-ahead log is copied
                 // back into the database by the server's own thread (`Database::checkpoint`,
                 // every second: `web::server`), not by whichever request's commit crosses
-                // SQLite's 1,000 pages: that took 6 % of a remote
-                // logout (issue 23), and pages written again within a second are copied
-                // once. The threshold stays as the bound when nothing else checkpoints (a
-                // CLI command, a stalled server thread).
+                // SQLite's 1,000 pages: that took 6 % of a remote logout (issue 23), and pages
+                // written again within a second are copied once. The threshold stays as the
+                // bound when nothing else checkpoints (a CLI command, a stalled server thread).
                 let wait = match sqlite_wait::install() {
-                    true => "",
-                    false => "PRAGMA busy_timeout = 5000; ",
+                    true => String::new(),
+                    false => format!(
+                        "PRAGMA busy_timeout = {}; ",
+                        sqlite_wait::GIVE_UP_AFTER.as_millis()
+                    ),
                 };
                 let mut conn = SqliteConnection::establish(&self.target).map_err(connect_err)?;
                 conn.batch_execute(&format!(
