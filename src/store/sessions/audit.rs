@@ -39,12 +39,17 @@ fn insert_audit(
                 audit_events::success.eq(event.success),
                 audit_events::detail.eq(event.detail.as_deref()),
                 audit_events::created_at.eq(db_time(now)),
-                audit_events::count.eq(i32::try_from(event.count).unwrap_or(i32::MAX)),
+                audit_events::count.eq(stored_count(event)),
                 audit_events::binding.eq(event.binding.map(|b| b.as_str())),
                 audit_events::reference.eq(event.reference.as_deref()),
             ))
             .execute(c)
     })
+}
+
+/// The event's count as the column holds it (a count past `i32::MAX` is stored as the maximum).
+fn stored_count(event: &AuditEvent) -> i32 {
+    i32::try_from(event.count).unwrap_or(i32::MAX)
 }
 
 /// The batch as one INSERT over arrays, one per column (the same text whatever the batch's
@@ -79,7 +84,7 @@ fn insert_batch_postgres(
     .bind::<Array<Integer>, _>(
         events
             .iter()
-            .map(|(e, _)| i32::try_from(e.count).unwrap_or(i32::MAX))
+            .map(|(e, _)| stored_count(e))
             .collect::<Vec<_>>(),
     )
     .bind::<Array<Nullable<Text>>, _>(texts(|e| e.binding.map(|b| b.as_str())))
