@@ -21,7 +21,7 @@
   saml_bench.py report DIR OUT.json
       reads DIR/meta.json, DIR/openssl.json and DIR/phases.jsonl (one object per wrk run:
       name, connections, wrk, cpu_ticks, db_ticks, wrk_cpu_s, hwm_kb, ratio_to, validation), prints the table and
-      writes the results as JSON
+      writes the results as JSON, with the machine (CPU model, AVX-512 IFMA, openssl version)
 
 JOB.json: {"base_url", "year", "idp_cert", "sp_key", "sp_cert", "email", "password",
 "totp_secret", "sps": [{"issuer", "acs", "signed_response", "encrypted"}], "sp": issuer,
@@ -39,6 +39,7 @@ import os
 import secrets
 import socket
 import struct
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -450,8 +451,43 @@ def mean_speed(measured):
     return {**measured, **mean}
 
 
+def machine():
+    """What decides the RSA baseline on this machine: the CPU, whether it offers AVX-512
+    IFMA (OpenSSL 3 signs RSA-2048 with it 2.4 times as fast on the machine of docs/performance.md; a VM may
+    hide it), and OPENSSL_ia32cap when set (it can mask the flag from OpenSSL)."""
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model == "unknown":
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    try:
+        version = subprocess.run(["openssl", "version"], capture_output=True, text=True,
+                                 check=False).stdout.strip()
+    except OSError:
+        version = "unknown"
+    return {
+        "cpu_model": model,
+        "avx512ifma": "avx512ifma" in flags,
+        "openssl": version or "unknown",
+        "openssl_ia32cap": os.environ.get("OPENSSL_ia32cap"),
+    }
+
+
+def describe(m):
+    masked = f", OPENSSL_ia32cap={m['openssl_ia32cap']}" if m["openssl_ia32cap"] else ""
+    ifma = "offers AVX-512 IFMA" if m["avx512ifma"] else "no AVX-512 IFMA"
+    return f"CPU {m['cpu_model']}, {ifma}{masked}; {m['openssl']}"
+
+
 def report(directory, out_path):
     run = load(os.path.join(directory, "meta.json"))
+    run["machine"] = machine()
     run["openssl"] = mean_speed(load(os.path.join(directory, "openssl.json")))
     with open(os.path.join(directory, "phases.jsonl")) as f:
         run["phases"] = [json.loads(line) for line in f if line.strip()]
@@ -462,6 +498,7 @@ def report(directory, out_path):
     lines = [
         f"backend {run['backend']}, {run['seconds_per_run']} s per run, {run['cpus']} CPUs, "
         f"commit {run['commit']}, {run['date']}",
+        describe(run["machine"]),
         f"openssl speed rsa2048 ({o['seconds']} s), mean of before and after the rows: "
         f"1 process {o['single']['sign_per_s']:.0f} sign/s {o['single']['verify_per_s']:.0f} verify/s; "
         f"-multi 2 {o['multi']['sign_per_s']:.0f} sign/s {o['multi']['verify_per_s']:.0f} verify/s",
