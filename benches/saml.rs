@@ -7,7 +7,8 @@
 //!   whole intake (`idp::intake::authn::intake`) of each, against one RSA-2048 PKCS#1 v1.5 SHA-256 verify;
 //! - `authn_context`: the AuthnContextClassRef parser;
 //! - `response`: the Response with the assertion signed, with Response and assertion signed,
-//!   and with the signed assertion encrypted, against one RSA-2048 SHA-256 signature;
+//!   and with the signed assertion encrypted, against one RSA-2048 SHA-256 signature; and the
+//!   assertion's XML alone, unsigned (`response/write_assertion_unsigned`: the canonical writer);
 //! - `encrypt`: `encrypt_assertion` against bare AES-256-CBC + RSA-OAEP key wrap.
 //!
 //! Inputs come from `fixtures/` (TEST-ONLY keys; the embedded-signature request was signed by
@@ -45,6 +46,7 @@ use saml_idp::registry::{
 use saml_idp::saml::authn_context::{self, SpPolicy};
 use saml_idp::saml::authn_request;
 use saml_idp::saml::codec::{self, encode_redirect, Limits};
+use saml_idp::saml::response::{write_assertion, AssertionContent, Attribute};
 use saml_idp::saml::xml_doc::XmlDoc;
 use saml_idp::saml::{xml_reader, SamlYear};
 
@@ -381,6 +383,44 @@ fn bench_response(c: &mut Criterion) {
     g.finish();
 }
 
+/// The canonical writer alone: an Assertion with six attributes, unsigned (what
+/// `response/assertion_signed` writes before its digest and signature).
+fn bench_write_assertion(c: &mut Criterion) {
+    let attribute = |name: &str, value: &str| Attribute {
+        name: name.into(),
+        basic: false,
+        values: vec![value.into()],
+    };
+    let attributes = [
+        attribute("uuid", "4f3c1c2e-7c1b-4f5e-9d6a-2b8e1f0c9a11"),
+        attribute("email", "ada@example.gov"),
+        attribute("all_emails", "ada@example.gov"),
+        attribute("locale", "en"),
+        attribute("ial", "http://idmanagement.gov/ns/assurance/ial/1"),
+        attribute(
+            "aal",
+            "urn:gov:gsa:ac:classes:sp:PasswordProtectedTransport:duo",
+        ),
+    ];
+    let content = AssertionContent {
+        id: "_5b0a6c1e-2f7d-4c43-9d4e-0b7f1a2c3d4e",
+        issue_instant: now(),
+        issuer: ENTITY_ID,
+        name_id_format: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        name_id: "4f3c1c2e-7c1b-4f5e-9d6a-2b8e1f0c9a11",
+        recipient: "https://sp1.test.example.gov/acs",
+        in_response_to: "_flow",
+        audience: SP1,
+        attributes: &attributes,
+        authn_instant: now(),
+        session_index: "_0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+        authn_context_class_ref: "urn:gov:gsa:ac:classes:sp:PasswordProtectedTransport:duo",
+    };
+    c.bench_function("response/write_assertion_unsigned", |b| {
+        b.iter(|| write_assertion(&content))
+    });
+}
+
 fn bench_encrypt(c: &mut Criterion) {
     let keys = idp_key();
     let key = keys.get(year()).expect("2026 key");
@@ -458,6 +498,7 @@ criterion_group!(
     bench_verify,
     bench_authn_context,
     bench_response,
+    bench_write_assertion,
     bench_encrypt
 );
 criterion_main!(benches);

@@ -23,9 +23,20 @@ pub const PREFIXES: &[(&str, &str)] = &[
     ("xsi", XSI),
 ];
 
+/// The position of one of our prefixes in [`PREFIXES`]. Prefixes are a few bytes long and
+/// the canonical writer looks one up for every name it writes: they are compared byte by
+/// byte here rather than through a call to `memcmp` per candidate.
+pub fn prefix_index(prefix: &str) -> Option<usize> {
+    let wanted = prefix.as_bytes();
+    PREFIXES.iter().position(|(p, _)| {
+        let p = p.as_bytes();
+        p.len() == wanted.len() && p.iter().zip(wanted).all(|(a, b)| a == b)
+    })
+}
+
 /// The namespace bound to one of our prefixes.
 pub fn uri_of(prefix: &str) -> Option<&'static str> {
-    PREFIXES.iter().find(|(p, _)| *p == prefix).map(|(_, u)| *u)
+    prefix_index(prefix).map(|i| PREFIXES[i].1)
 }
 
 // Protocol support and bindings (saml-bindings §3.4, §3.5).
@@ -80,3 +91,19 @@ pub const LEGACY_IAL1: &str = "http://idmanagement.gov/ns/assurance/ial/1";
 pub const LEGACY_IAL2: &str = "http://idmanagement.gov/ns/assurance/ial/2";
 pub const LEGACY_IAL2_BIO_REQUIRED: &str =
     "http://idmanagement.gov/ns/assurance/ial/2?bio=required";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_prefix_is_found_at_its_own_position() {
+        for (i, (prefix, uri)) in PREFIXES.iter().enumerate() {
+            assert_eq!(prefix_index(prefix), Some(i));
+            assert_eq!(uri_of(prefix), Some(*uri));
+        }
+        for other in ["", "sam", "samlpx", "SAML", "x"] {
+            assert_eq!(prefix_index(other), None, "{other}");
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! A quick-xml writer that emits XML already in exclusive canonical form (xml-exc-c14n), so
+//! A writer that emits XML already in exclusive canonical form (xml-exc-c14n), so
 //! that an element can be digested and signed as written, with no re-parse and no
 //! re-canonicalisation:
 //!
@@ -7,31 +7,48 @@
 //! - declarations come first, sorted by prefix, then attributes sorted by (namespace, name)
 //!   (c14n §2.2: "Namespace nodes … then attribute nodes");
 //! - empty elements are written as a start and an end tag, never `<a/>`;
-//! - text and attribute values use c14n's escaping, which is not quick-xml's default (c14n
+//! - text and attribute values use c14n's escaping, which is not XML's usual one (c14n
 //!   writes `'` and `"` literally in text, `>` literally in attributes).
 //!
 //! Characters XML 1.0 cannot carry (most C0 controls) are written as U+FFFD.
 //! Only prefixed element names from `ns::PREFIXES` are written; the IdP never uses a default
 //! namespace, so the output never depends on one.
 
-use std::borrow::Cow;
-
-use quick_xml::events::attributes::Attribute;
-use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
-use quick_xml::name::QName;
-use quick_xml::Writer;
+use std::sync::LazyLock;
 
 use super::ns;
 
-struct Open {
-    name: String,
-    declared: Vec<&'static str>,
+/// A set of `ns::PREFIXES`, one bit per entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Prefixes(u32);
+
+impl Prefixes {
+    fn with(self, index: usize) -> Prefixes {
+        Prefixes(self.0 | 1 << index)
+    }
+
+    fn has(self, index: usize) -> bool {
+        self.0 & (1 << index) != 0
+    }
 }
 
-/// Writes one element tree in canonical form. See the module documentation.
+/// One open element: where its name starts in `CanonicalWriter::names`, and the prefixes
+/// in scope inside it (its ancestors' and its own declarations).
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    name_at: usize,
+    in_scope: Prefixes,
+}
+
+/// Writes one element tree in canonical form, straight into its output buffer. See the
+/// module documentation.
 pub struct CanonicalWriter {
-    writer: Writer<Vec<u8>>,
+    out: Vec<u8>,
+    /// The names of the open elements, one after the other.
+    names: String,
     open: Vec<Open>,
+    /// Attribute indexes in canonical order, reused from one start tag to the next.
+    order: Vec<usize>,
 }
 
 impl Default for CanonicalWriter {
@@ -43,41 +60,69 @@ impl Default for CanonicalWriter {
 impl CanonicalWriter {
     pub fn new() -> Self {
         CanonicalWriter {
-            writer: Writer::new(Vec::with_capacity(4096)),
-            open: Vec::new(),
+            out: Vec::with_capacity(4096),
+            names: String::with_capacity(256),
+            open: Vec::with_capacity(16),
+            order: Vec::with_capacity(8),
         }
     }
 
     /// Opens `prefix:local` with unescaped attribute values (`name`, `value`); the writer adds
     /// the namespace declarations and puts everything in canonical order.
     pub fn start(&mut self, name: &str, attributes: &[(&str, &str)]) {
-        let declared = self.undeclared_prefixes(name, attributes);
-        let mut start = BytesStart::new(name);
-        for prefix in &declared {
-            let uri = ns::uri_of(prefix).unwrap_or_default();
-            push(&mut start, &format!("xmlns:{prefix}"), uri.to_string());
+        let in_scope = self.open.last().map(|o| o.in_scope).unwrap_or_default();
+        let declared = undeclared_prefixes(in_scope, name, attributes);
+        self.out.push(b'<');
+        self.out.extend_from_slice(name.as_bytes());
+        for &i in by_prefix() {
+            if declared.has(i) {
+                let (prefix, uri) = ns::PREFIXES[i];
+                self.out.extend_from_slice(b" xmlns:");
+                self.out.extend_from_slice(prefix.as_bytes());
+                self.out.extend_from_slice(b"=\"");
+                self.out.extend_from_slice(uri.as_bytes());
+                self.out.push(b'"');
+            }
         }
-        let mut sorted: Vec<_> = attributes.iter().collect();
-        sorted.sort_by_key(|(n, _)| attribute_sort_key(n));
-        for (attr_name, value) in sorted {
-            push(&mut start, attr_name, escape_attribute(value));
-        }
-        self.emit(Event::Start(start));
-        self.open.push(Open {
-            name: name.to_string(),
-            declared,
+        self.order.clear();
+        self.order.extend(0..attributes.len());
+        self.order.sort_by(|&a, &b| {
+            let (a, b) = (
+                attribute_sort_key(attributes[a].0),
+                attribute_sort_key(attributes[b].0),
+            );
+            // Byte by byte: names are a few bytes long, shorter than a call to `memcmp`.
+            a.0.cmp(&b.0).then_with(|| a.1.bytes().cmp(b.1.bytes()))
         });
+        for &i in &self.order {
+            let (attr_name, value) = attributes[i];
+            self.out.push(b' ');
+            self.out.extend_from_slice(attr_name.as_bytes());
+            self.out.extend_from_slice(b"=\"");
+            escape_into(&mut self.out, value, Escaping::Attribute);
+            self.out.push(b'"');
+        }
+        self.out.push(b'>');
+        self.open.push(Open {
+            name_at: self.names.len(),
+            in_scope: Prefixes(in_scope.0 | declared.0),
+        });
+        self.names.push_str(name);
     }
 
     /// Closes the most recently opened element.
     pub fn end(&mut self) {
         if let Some(open) = self.open.pop() {
-            self.emit(Event::End(BytesEnd::new(open.name)));
+            self.out.extend_from_slice(b"</");
+            self.out
+                .extend_from_slice(&self.names.as_bytes()[open.name_at..]);
+            self.out.push(b'>');
+            self.names.truncate(open.name_at);
         }
     }
 
     pub fn text(&mut self, text: &str) {
-        self.emit(Event::Text(BytesText::from_escaped(escape_text(text))));
+        escape_into(&mut self.out, text, Escaping::Text);
     }
 
     /// `<name attrs>text</name>`
@@ -99,99 +144,127 @@ impl CanonicalWriter {
     /// inside its Response): it must declare every namespace it uses itself, and none of
     /// them may be declared by the elements open here.
     pub fn canonical_element(&mut self, bytes: &[u8]) {
-        self.writer.get_mut().extend_from_slice(bytes);
+        self.out.extend_from_slice(bytes);
     }
 
     /// Bytes written so far: a splice point for an enveloped signature.
     pub fn position(&self) -> usize {
-        self.writer.get_ref().len()
+        self.out.len()
     }
 
     /// The document; every element opened must have been closed.
     pub fn into_bytes(self) -> Vec<u8> {
         debug_assert!(self.open.is_empty(), "unclosed elements");
-        self.writer.into_inner()
-    }
-
-    fn emit(&mut self, event: Event<'_>) {
-        // Writing into a Vec<u8> cannot fail: the only error quick-xml reports is the sink's.
-        let _ = self.writer.write_event(event);
-    }
-
-    fn undeclared_prefixes(&self, name: &str, attributes: &[(&str, &str)]) -> Vec<&'static str> {
-        let used = std::iter::once(name).chain(attributes.iter().map(|(n, _)| *n));
-        let mut out: Vec<&'static str> = Vec::new();
-        for qname in used {
-            let Some((prefix, _)) = qname.split_once(':') else {
-                continue;
-            };
-            let Some(&(known, _)) = ns::PREFIXES.iter().find(|(p, _)| *p == prefix) else {
-                debug_assert!(false, "unknown prefix {prefix}");
-                continue;
-            };
-            let in_scope = self.open.iter().any(|o| o.declared.contains(&known));
-            if known != "xml" && !in_scope && !out.contains(&known) {
-                out.push(known);
-            }
-        }
-        out.sort_unstable();
-        out
+        self.out
     }
 }
 
-fn push(start: &mut BytesStart<'_>, name: &str, escaped_value: String) {
-    start.push_attribute(Attribute {
-        key: QName(name.as_bytes()),
-        value: Cow::Owned(escaped_value.into_bytes()),
+/// The indexes of `ns::PREFIXES` in the order of their prefixes: declarations are written
+/// in that order.
+fn by_prefix() -> &'static [usize] {
+    static ORDER: LazyLock<Vec<usize>> = LazyLock::new(|| {
+        let mut order: Vec<usize> = (0..ns::PREFIXES.len()).collect();
+        order.sort_by_key(|&i| ns::PREFIXES[i].0);
+        order
     });
+    &ORDER
 }
 
-/// c14n orders attributes by namespace URI (none first), then local name.
-fn attribute_sort_key(name: &str) -> (&'static str, &str) {
-    match name.split_once(':') {
-        Some((prefix, local)) => (ns::uri_of(prefix).unwrap_or("\u{10FFFF}"), local),
-        None => ("", name),
-    }
-}
-
-fn xml_char(c: char) -> char {
-    match c {
-        '\t' | '\n' | '\r' => c,
-        c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
-        c => c,
-    }
-}
-
-/// c14n §2.3 text nodes: `&` `<` `>` and CR escaped, nothing else.
-pub fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars().map(xml_char) {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
+/// The prefixes `name` and the attribute names use that `in_scope` does not declare
+/// (`xml` is never declared).
+fn undeclared_prefixes(in_scope: Prefixes, name: &str, attributes: &[(&str, &str)]) -> Prefixes {
+    let used = std::iter::once(name).chain(attributes.iter().map(|(n, _)| *n));
+    let mut out = Prefixes::default();
+    for qname in used {
+        let Some((prefix, _)) = split_prefix(qname) else {
+            continue;
+        };
+        let Some(index) = ns::prefix_index(prefix) else {
+            debug_assert!(false, "unknown prefix {prefix}");
+            continue;
+        };
+        if prefix != "xml" && !in_scope.has(index) {
+            out = out.with(index);
         }
     }
     out
 }
 
-/// c14n §2.3 attribute nodes: `&` `<` `"` TAB LF CR escaped, nothing else.
-pub fn escape_attribute(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars().map(xml_char) {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
+/// `prefix:local` split at its colon.
+fn split_prefix(qname: &str) -> Option<(&str, &str)> {
+    let colon = qname.bytes().position(|b| b == b':')?;
+    Some((&qname[..colon], &qname[colon + 1..]))
+}
+
+/// c14n orders attributes by namespace URI (none first), then local name: the URI is
+/// given as its rank among our namespaces' URIs (an unknown prefix last).
+fn attribute_sort_key(name: &str) -> (usize, &str) {
+    match split_prefix(name) {
+        Some((prefix, local)) => {
+            let rank = ns::prefix_index(prefix).map_or(usize::MAX, |i| by_uri()[i]);
+            (rank, local)
         }
+        None => (0, name),
     }
-    out
+}
+
+/// For each index of `ns::PREFIXES`, 1 + the rank of its URI among their URIs.
+fn by_uri() -> &'static [usize] {
+    static RANKS: LazyLock<Vec<usize>> = LazyLock::new(|| {
+        let uris: Vec<&str> = ns::PREFIXES.iter().map(|(_, uri)| *uri).collect();
+        uris.iter()
+            .map(|uri| 1 + uris.iter().filter(|other| *other < uri).count())
+            .collect()
+    });
+    &RANKS
+}
+
+/// Which of c14n's two escapings (§2.3) a value gets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Escaping {
+    /// Text nodes: `&` `<` `>` and CR escaped, nothing else.
+    Text,
+    /// Attribute values: `&` `<` `"` TAB LF CR escaped, nothing else.
+    Attribute,
+}
+
+/// Appends `text` escaped as `escaping` says; characters XML 1.0 cannot carry (C0 controls
+/// other than TAB, LF and CR; U+FFFE and U+FFFF) become U+FFFD. Every escaped character is
+/// ASCII, so the scan is over bytes, and the bytes between escapes are copied in runs.
+fn escape_into(out: &mut Vec<u8>, text: &str, escaping: Escaping) {
+    let bytes = text.as_bytes();
+    let attribute = escaping == Escaping::Attribute;
+    let mut run = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let (replacement, width): (&str, usize) = match bytes[at] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' if !attribute => ("&gt;", 1),
+            b'"' if attribute => ("&quot;", 1),
+            b'\t' if attribute => ("&#x9;", 1),
+            b'\n' if attribute => ("&#xA;", 1),
+            b'\r' => ("&#xD;", 1),
+            b'\t' | b'\n' => {
+                at += 1;
+                continue;
+            }
+            0..=0x1F => ("\u{FFFD}", 1),
+            // U+FFFE and U+FFFF, in UTF-8.
+            0xEF if matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                ("\u{FFFD}", 3)
+            }
+            _ => {
+                at += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[run..at]);
+        out.extend_from_slice(replacement.as_bytes());
+        at += width;
+        run = at;
+    }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 #[cfg(test)]
@@ -232,6 +305,47 @@ mod tests {
         assert_eq!(
             out,
             "<saml:A xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" v=\"&lt;&amp;&quot;>'&#x9;&#xA;&#xD;\">&lt;&amp;\"&gt;'\t\n&#xD;\u{FFFD}é</saml:A>"
+        );
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_become_the_replacement_character() {
+        // U+FFFE and U+FFFF are replaced; their UTF-8 neighbours (U+FFFD, U+F000, U+EFFF
+        // all start with the byte 0xEF) are kept, and so are TAB and LF in text.
+        let out = render(|w| {
+            w.leaf(
+                "saml:A",
+                &[("v", "\u{FFFF}\u{1F}\u{FFFD}")],
+                "\u{FFFE}\u{FFFD}\u{F000}\u{EFFF}\t\n\u{0}x\u{FFFF}",
+            )
+        });
+        assert_eq!(
+            out,
+            "<saml:A xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" v=\"\u{FFFD}\u{FFFD}\u{FFFD}\">\
+             \u{FFFD}\u{FFFD}\u{F000}\u{EFFF}\t\n\u{FFFD}x\u{FFFD}</saml:A>"
+        );
+    }
+
+    #[test]
+    fn attributes_sort_by_namespace_uri_then_local_name() {
+        // Unqualified attributes first; then xsi's (http://www.w3.org/2001/…) before xml's
+        // (http://www.w3.org/XML/…): by URI, not by prefix.
+        let out = render(|w| {
+            w.empty(
+                "saml:A",
+                &[
+                    ("xsi:type", "t"),
+                    ("b", "2"),
+                    ("xml:lang", "en"),
+                    ("a", "1"),
+                ],
+            )
+        });
+        assert_eq!(
+            out,
+            "<saml:A xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" a=\"1\" b=\"2\" \
+             xsi:type=\"t\" xml:lang=\"en\"></saml:A>"
         );
     }
 
