@@ -22,6 +22,8 @@ use super::ns;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Prefixes(u32);
 
+const _: () = assert!(ns::PREFIXES.len() <= 32, "one bit per prefix in a u32");
+
 impl Prefixes {
     fn with(self, index: usize) -> Prefixes {
         Prefixes(self.0 | 1 << index)
