@@ -397,10 +397,7 @@ fn bench_write_assertion(c: &mut Criterion) {
         attribute("all_emails", "ada@example.gov"),
         attribute("locale", "en"),
         attribute("ial", "http://idmanagement.gov/ns/assurance/ial/1"),
-        attribute(
-            "aal",
-            "urn:gov:gsa:ac:classes:sp:PasswordProtectedTransport:duo",
-        ),
+        attribute("aal", "http://idmanagement.gov/ns/assurance/aal/2"),
     ];
     let content = AssertionContent {
         id: "_5b0a6c1e-2f7d-4c43-9d4e-0b7f1a2c3d4e",
@@ -414,7 +411,7 @@ fn bench_write_assertion(c: &mut Criterion) {
         attributes: &attributes,
         authn_instant: now(),
         session_index: "_0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
-        authn_context_class_ref: "urn:gov:gsa:ac:classes:sp:PasswordProtectedTransport:duo",
+        authn_context_class_ref: "http://idmanagement.gov/ns/assurance/aal/2",
     };
     c.bench_function("response/write_assertion_unsigned", |b| {
         b.iter(|| write_assertion(&content))
