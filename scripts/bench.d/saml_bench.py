@@ -453,8 +453,9 @@ def mean_speed(measured):
 
 def machine():
     """What decides the RSA baseline on this machine: the CPU, whether it offers AVX-512
-    IFMA (OpenSSL 3 signs RSA-2048 with it 2.4 times as fast on the machine of docs/performance.md; a VM may
-    hide it), and OPENSSL_ia32cap when set (it can mask the flag from OpenSSL)."""
+    IFMA (OpenSSL 3 signs RSA-2048 with it 2.4 times as fast on the machine of
+    docs/performance.md; a VM may hide it), and OPENSSL_ia32cap when set (it can mask the
+    flag from OpenSSL)."""
     model, flags = "unknown", set()
     try:
         with open("/proc/cpuinfo") as f:

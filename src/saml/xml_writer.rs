@@ -76,9 +76,9 @@ impl CanonicalWriter {
         let declared = undeclared_prefixes(in_scope, name, attributes);
         self.out.push(b'<');
         self.out.extend_from_slice(name.as_bytes());
-        for &i in by_prefix() {
+        // `ns::PREFIXES` is sorted by prefix: declarations come out in canonical order.
+        for (i, (prefix, uri)) in ns::PREFIXES.iter().enumerate() {
             if declared.has(i) {
-                let (prefix, uri) = ns::PREFIXES[i];
                 self.out.extend_from_slice(b" xmlns:");
                 self.out.extend_from_slice(prefix.as_bytes());
                 self.out.extend_from_slice(b"=\"");
@@ -161,17 +161,6 @@ impl CanonicalWriter {
     }
 }
 
-/// The indexes of `ns::PREFIXES` in the order of their prefixes: declarations are written
-/// in that order.
-fn by_prefix() -> &'static [usize] {
-    static ORDER: LazyLock<Vec<usize>> = LazyLock::new(|| {
-        let mut order: Vec<usize> = (0..ns::PREFIXES.len()).collect();
-        order.sort_by_key(|&i| ns::PREFIXES[i].0);
-        order
-    });
-    &ORDER
-}
-
 /// The prefixes `name` and the attribute names use that `in_scope` does not declare
 /// (`xml` is never declared).
 fn undeclared_prefixes(in_scope: Prefixes, name: &str, attributes: &[(&str, &str)]) -> Prefixes {
@@ -239,27 +228,25 @@ fn escape_into(out: &mut Vec<u8>, text: &str, escaping: Escaping) {
     let mut run = 0;
     let mut at = 0;
     while at < bytes.len() {
-        let (replacement, width): (&str, usize) = match bytes[at] {
-            b'&' => ("&amp;", 1),
-            b'<' => ("&lt;", 1),
-            b'>' if !attribute => ("&gt;", 1),
-            b'"' if attribute => ("&quot;", 1),
-            b'\t' if attribute => ("&#x9;", 1),
-            b'\n' if attribute => ("&#xA;", 1),
-            b'\r' => ("&#xD;", 1),
-            b'\t' | b'\n' => {
-                at += 1;
-                continue;
-            }
-            0..=0x1F => ("\u{FFFD}", 1),
+        let escaped = match bytes[at] {
+            b'&' => Some(("&amp;", 1)),
+            b'<' => Some(("&lt;", 1)),
+            b'>' if !attribute => Some(("&gt;", 1)),
+            b'"' if attribute => Some(("&quot;", 1)),
+            b'\t' if attribute => Some(("&#x9;", 1)),
+            b'\n' if attribute => Some(("&#xA;", 1)),
+            b'\r' => Some(("&#xD;", 1)),
+            b'\t' | b'\n' => None,
+            0..=0x1F => Some(("\u{FFFD}", 1)),
             // U+FFFE and U+FFFF, in UTF-8.
             0xEF if matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) => {
-                ("\u{FFFD}", 3)
+                Some(("\u{FFFD}", 3))
             }
-            _ => {
-                at += 1;
-                continue;
-            }
+            _ => None,
+        };
+        let Some((replacement, width)) = escaped else {
+            at += 1;
+            continue;
         };
         out.extend_from_slice(&bytes[run..at]);
         out.extend_from_slice(replacement.as_bytes());
