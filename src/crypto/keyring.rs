@@ -4,7 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use std::sync::Mutex;
+
+use openssl::error::ErrorStack;
+use openssl::hash::{hash, MessageDigest};
+use openssl::md::Md;
 use openssl::pkey::{PKey, Private};
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::Padding;
 use thiserror::Error;
 
 use super::cert::{first_reason, Certificate, CertificateError};
@@ -58,7 +65,14 @@ pub struct SigningKey {
     certificate: Certificate,
     certificate_b64: String,
     private_key: PKey<Private>,
+    /// Signing contexts already set up for RSA-SHA256 with this key, lent out one per
+    /// signature (see [`SigningKey::sign_rsa_sha256`]).
+    contexts: Mutex<Vec<PkeyCtx<Private>>>,
 }
+
+/// At most this many idle signing contexts are kept per key: one per thread that signs at
+/// the same moment is enough (HTTP workers and blocking threads); more are dropped.
+const IDLE_CONTEXTS: usize = 16;
 
 impl SigningKey {
     pub fn year(&self) -> SamlYear {
@@ -73,6 +87,38 @@ impl SigningKey {
     }
     pub fn private_key(&self) -> &PKey<Private> {
         &self.private_key
+    }
+
+    /// The RSA-SHA256 signature (PKCS #1 v1.5 over the SHA-256 of `data`) that xmldsig's
+    /// `rsa-sha256` and the Redirect binding's `SigAlg` name. The same bytes as
+    /// `openssl::sign::Signer`, without setting up a signing context per signature: that
+    /// (`EVP_DigestSignInit`: fetching the algorithm, binding the key) was a cost of its own
+    /// on every Response (issue 23). A context is taken from this key's pool, or set up
+    /// when the pool is empty, and goes back after a successful signature; `openssl speed`
+    /// signs the same way, once set up.
+    pub fn sign_rsa_sha256(&self, data: &[u8]) -> Result<Vec<u8>, ErrorStack> {
+        let digest = hash(MessageDigest::sha256(), data)?;
+        let idle = self.contexts.lock().ok().and_then(|mut idle| idle.pop());
+        let mut context = match idle {
+            Some(context) => context,
+            None => self.signing_context()?,
+        };
+        let mut signature = Vec::with_capacity(self.private_key.size());
+        context.sign_to_vec(&digest, &mut signature)?;
+        if let Ok(mut idle) = self.contexts.lock() {
+            if idle.len() < IDLE_CONTEXTS {
+                idle.push(context);
+            }
+        }
+        Ok(signature)
+    }
+
+    fn signing_context(&self) -> Result<PkeyCtx<Private>, ErrorStack> {
+        let mut context = PkeyCtx::new(&self.private_key)?;
+        context.sign_init()?;
+        context.set_rsa_padding(Padding::PKCS1)?;
+        context.set_signature_md(Md::sha256())?;
+        Ok(context)
     }
 
     /// Builds a key from material already in memory, checking that key and certificate match.
@@ -90,6 +136,7 @@ impl SigningKey {
             certificate,
             certificate_b64,
             private_key,
+            contexts: Mutex::new(Vec::new()),
         })
     }
 }
@@ -264,6 +311,32 @@ mod tests {
             ring.years().map(SamlYear::value).collect::<Vec<_>>(),
             vec![2025, 2026]
         );
+    }
+
+    /// The pooled context signs exactly as a fresh `Signer` does, every time it is reused,
+    /// and the signature verifies with the certificate's public key.
+    #[test]
+    fn pooled_rsa_sha256_matches_a_fresh_signer() {
+        use openssl::sign::{Signer, Verifier};
+        let c = config(
+            2026,
+            "idp-2026-test-only.crt",
+            "idp-2026-test-only.key",
+            None,
+        );
+        let ring = KeyRing::load_with_env(std::slice::from_ref(&c), no_env).expect("ring");
+        let key = ring.get(c.year).expect("key");
+        for message in [&b"first"[..], b"", b"<ds:SignedInfo>third</ds:SignedInfo>"] {
+            let pooled = key.sign_rsa_sha256(message).expect("pooled");
+            let mut fresh = Signer::new(MessageDigest::sha256(), key.private_key()).unwrap();
+            fresh.update(message).unwrap();
+            assert_eq!(pooled, fresh.sign_to_vec().unwrap());
+            let public = key.certificate().public_key();
+            let mut verifier = Verifier::new(MessageDigest::sha256(), public).unwrap();
+            verifier.update(message).unwrap();
+            assert!(verifier.verify(&pooled).unwrap());
+        }
+        assert_eq!(key.contexts.lock().unwrap().len(), 1, "one context, reused");
     }
 
     #[test]

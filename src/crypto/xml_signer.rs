@@ -6,7 +6,6 @@
 
 use base64::Engine;
 use openssl::hash::{hash, MessageDigest};
-use openssl::sign::Signer;
 use thiserror::Error;
 
 use super::keyring::SigningKey;
@@ -43,9 +42,7 @@ pub fn sign_enveloped(
     let digest = b64(&hash(MessageDigest::sha256(), element)?);
     let mut standalone = CanonicalWriter::new();
     write_signed_info(&mut standalone, reference_id, &digest);
-    let mut signer = Signer::new(MessageDigest::sha256(), key.private_key())?;
-    signer.update(&standalone.into_bytes())?;
-    let signature_value = b64(&signer.sign_to_vec()?);
+    let signature_value = b64(&key.sign_rsa_sha256(&standalone.into_bytes())?);
     crate::metrics::METRICS.signing(started.elapsed());
 
     let mut w = CanonicalWriter::new();
