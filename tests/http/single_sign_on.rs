@@ -106,6 +106,22 @@ async fn a_signed_in_browser_is_answered_at_once_for_any_sp() {
         assert_accepted(&done, SP_B, "_b1");
         let b_again = f.request(&request(SP_B, "_b2", "", &[AUTH_ONLY])).await;
         assert_accepted(&b_again, SP_B, "_b2");
+        // Each page may post to its own SP's origin alone, however often it was built.
+        for (page, origin) in [
+            (&first, "http://localhost:9001"),
+            (&again, "http://localhost:9001"),
+            (&done, "http://localhost:9004"),
+            (&b_again, "http://localhost:9004"),
+        ] {
+            assert_eq!(
+                page.header("content-security-policy"),
+                format!(
+                    "default-src 'self'; form-action 'self' {origin}; \
+                     frame-ancestors 'none'; base-uri 'none'"
+                ),
+                "{backend}"
+            );
+        }
         // IsPassive with a live session: a real Response, not NoPassive.
         let passive = f
             .request(&request(SP1, "_p1", "IsPassive=\"true\"", &[AUTH_ONLY]))
