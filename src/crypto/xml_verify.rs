@@ -9,7 +9,7 @@
 use base64::Engine;
 use libxml::tree::Node;
 use thiserror::Error;
-use xmlsec::{XmlSecDocumentExt, XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
+use xmlsec::{XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
 
 use super::cert::Certificate;
 use crate::saml::ns;
@@ -90,9 +90,6 @@ pub fn verify_root(doc: &XmlDoc, certs: &[Certificate]) -> Result<Signed, Signat
     if certs.is_empty() {
         return Err(SignatureError::NoCertificates);
     }
-    doc.document()
-        .specify_idattr("/*", "ID", None)
-        .map_err(|_| SignatureError::Structure("the root ID cannot be registered"))?;
     ensure_reference_is_root(doc, &root, &root_id)?;
     for (index, cert) in certs.iter().enumerate() {
         if verifies_with(&signature, cert) {
@@ -120,23 +117,19 @@ fn refuse_other_ids(all: &[Node]) -> Result<(), SignatureError> {
     Ok(())
 }
 
-/// The Reference's `#ID` must resolve, through the ID table xmlsec uses (XPath `id()`), to
-/// the root itself and nothing else (defence in depth after `check_signed_info`).
+/// The Reference's `#ID` must resolve, through the ID table xmlsec uses (its XPointer
+/// `id()`), to the root itself and nothing else (defence in depth after `check_signed_info`).
 fn ensure_reference_is_root(
     doc: &XmlDoc,
     root: &Node,
     root_id: &str,
 ) -> Result<(), SignatureError> {
-    // An NCName holds no quote, so it cannot break out of the XPath literal.
     if !crate::saml::xs_id::is_valid_id(root_id) {
         return Err(SignatureError::Structure("the root ID is not an xs:ID"));
     }
-    let found = libxml::xpath::Context::new(doc.document())
-        .ok()
-        .and_then(|mut ctx| ctx.findnodes(&format!("id('{root_id}')"), None).ok());
-    match found.as_deref() {
-        Some([only]) if only == root => Ok(()),
-        _ => Err(SignatureError::Structure(
+    match super::xmlsec_ffi::register_root_id(doc.document(), root, root_id) {
+        true => Ok(()),
+        false => Err(SignatureError::Structure(
             "the reference does not resolve to the root element alone",
         )),
     }
