@@ -9,7 +9,7 @@
 use base64::Engine;
 use libxml::tree::Node;
 use thiserror::Error;
-use xmlsec::{XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
+use xmlsec::{XmlSecKey, XmlSecKeyFormat};
 
 use super::cert::Certificate;
 use crate::saml::ns;
@@ -140,11 +140,9 @@ fn verifies_with(signature: &Node, cert: &Certificate) -> bool {
     let Some(key) = take_key(cert, fingerprint) else {
         return false;
     };
-    let mut context = XmlSecSignatureContext::new();
-    context.insert_key(key);
-    let verified = matches!(context.verify_node(signature), Ok(true));
+    let (verified, key) = super::xmlsec_ffi::verify_with_key(signature, key);
     // The key goes back to the cache unchanged: verification only reads it.
-    if let Some(key) = context.release_key() {
+    if let Some(key) = key {
         put_key(fingerprint.to_string(), key);
     }
     verified
@@ -300,4 +298,89 @@ pub fn check_key_info(doc: &XmlDoc, certs: &[Certificate]) -> Result<(), Signatu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keyring::SigningKey;
+    use crate::crypto::test_fixtures::fixture;
+    use crate::crypto::xml_signer::sign_enveloped;
+    use crate::saml::xml_reader::Limits;
+    use crate::saml::SamlYear;
+
+    fn certificate(name: &str) -> Certificate {
+        Certificate::from_pem(&fixture(name)).expect("certificate")
+    }
+
+    /// A LogoutRequest signed by `sp1`'s TEST-ONLY key, as an SP would send it.
+    fn signed(text: &str) -> Vec<u8> {
+        let key = SigningKey::new(
+            SamlYear::new(2026).unwrap(),
+            certificate("sp1-test-only.crt"),
+            openssl::pkey::PKey::private_key_from_pem(&fixture("sp1-test-only.key")).unwrap(),
+        )
+        .expect("key");
+        let element = format!(
+            "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+             ID=\"_r1\" Version=\"2.0\"><samlp:SessionIndex>{text}</samlp:SessionIndex>\
+             </samlp:LogoutRequest>"
+        );
+        let at = element.find("<samlp:SessionIndex>").unwrap();
+        sign_enveloped(element.as_bytes(), at, "_r1", &key).expect("signed")
+    }
+
+    fn verify(xml: &[u8], certs: &[Certificate]) -> Result<Signed, SignatureError> {
+        verify_root(
+            &XmlDoc::parse(xml, &Limits::default()).expect("parse"),
+            certs,
+        )
+    }
+
+    /// The cached key is lent to libxmlsec1 and comes back whether verification succeeds,
+    /// fails at the digest (before libxmlsec1 asks for a key) or fails at the signature value:
+    /// the same thread verifies again and again with the same cached key.
+    #[test]
+    fn the_lent_key_verifies_and_comes_back_on_every_path() {
+        let registered = [
+            certificate("sp2-test-only.crt"),
+            certificate("sp1-test-only.crt"),
+        ];
+        let good = signed("abc");
+        let tampered = String::from_utf8(good.clone())
+            .unwrap()
+            .replace(">abc<", ">abd<");
+        let other_value = {
+            let other = String::from_utf8(signed("xyz")).unwrap();
+            let value = |xml: &str| {
+                let start = xml.find("<ds:SignatureValue>").unwrap();
+                let end = xml.find("</ds:SignatureValue>").unwrap();
+                xml[start..end].to_string()
+            };
+            let good = String::from_utf8(good.clone()).unwrap();
+            good.replace(&value(&good), &value(&other))
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                verify(&good, &registered),
+                Ok(Signed::Yes { certificate: 1 })
+            );
+            assert_eq!(
+                verify(tampered.as_bytes(), &registered),
+                Err(SignatureError::NoMatchingCertificate)
+            );
+            assert_eq!(
+                verify(other_value.as_bytes(), &registered),
+                Err(SignatureError::NoMatchingCertificate)
+            );
+            assert_eq!(
+                verify(&good, &registered[..1]),
+                Err(SignatureError::NoMatchingCertificate)
+            );
+        }
+        assert_eq!(
+            verify(&good, &registered),
+            Ok(Signed::Yes { certificate: 1 })
+        );
+    }
 }

@@ -63,3 +63,89 @@ pub fn register_root_id(doc: &libxml::tree::Document, root: &libxml::tree::Node,
         xmlGetID(doc_ptr, c_id.as_ptr().cast()) == attr
     }
 }
+
+/// Verifies the `ds:Signature` at `signature` with `key` alone and hands the key back
+/// (`None` only if libxmlsec1 lost it, which it does not).
+///
+/// libxmlsec1 checks that the key it was given is of the type the signature method asks
+/// for; for RSA under OpenSSL 3 that means asking the key for its private exponent
+/// (`EVP_PKEY_get_bn_param`), which a public key answers by building the parameters and
+/// raising an error: 4 % of a remote logout (issue 23). So the key is not set on the
+/// context beforehand; a keys manager whose one callback lends it, through the key-info
+/// context's `userData` (which libxmlsec1 never touches), clears that type requirement,
+/// which is only about private or public halves: the key was made from a registered
+/// certificate's public key, and its algorithm is still matched by libxmlsec1 against the
+/// signature method. `KeyInfo` is never read, as before.
+pub fn verify_with_key(
+    signature: &libxml::tree::Node,
+    key: xmlsec::XmlSecKey,
+) -> (bool, Option<xmlsec::XmlSecKey>) {
+    let mut context = xmlsec::XmlSecSignatureContext::new();
+    let Some(manager) = lending_manager() else {
+        context.insert_key(key);
+        let verified = matches!(context.verify_node(signature), Ok(true));
+        return (verified, context.release_key());
+    };
+    // SAFETY: `context` is a live signature context created above; its key-info context
+    // is a plain struct inside it. The manager lives as long as the process. The key is
+    // leaked into `userData` and comes back below either as the context's key (if the
+    // callback lent it) or from `userData` (if verification stopped earlier): it is owned
+    // by exactly one of them at any time, and taken back before the context is dropped.
+    unsafe {
+        let raw = context.as_ptr();
+        (*raw).keyInfoReadCtx.keysMngr = manager;
+        (*raw).keyInfoReadCtx.userData = xmlsec::XmlSecKey::leak(key).cast();
+        // Called directly: the crate's `verify_node` refuses a context without a key set.
+        let verified = xmlsec::bindings::xmlSecDSigCtxVerify(raw, signature.node_ptr().cast()) >= 0
+            && (*raw).status == xmlsec::bindings::xmlSecDSigStatus_xmlSecDSigStatusSucceeded;
+        let unlent = std::mem::replace(&mut (*raw).keyInfoReadCtx.userData, std::ptr::null_mut());
+        (*raw).keyInfoReadCtx.keysMngr = std::ptr::null_mut();
+        let key = match unlent.is_null() {
+            true => context.release_key(),
+            false => Some(xmlsec::XmlSecKey::from_ptr(unlent.cast())),
+        };
+        (verified, key)
+    }
+}
+
+/// The keys manager of [`verify_with_key`], created once: nothing in it changes after.
+fn lending_manager() -> Option<*mut xmlsec::bindings::xmlSecKeysMngr> {
+    struct Manager(*mut xmlsec::bindings::xmlSecKeysMngr);
+    // SAFETY: the manager holds no keys store and its callback pointer is written once,
+    // before it is shared; libxmlsec1 only reads it.
+    unsafe impl Send for Manager {}
+    unsafe impl Sync for Manager {}
+    static MANAGER: std::sync::OnceLock<Manager> = std::sync::OnceLock::new();
+    let manager = MANAGER.get_or_init(|| {
+        init();
+        // SAFETY: creates an empty manager (no keys store) and sets its callback.
+        unsafe {
+            let manager = xmlsec::bindings::xmlSecKeysMngrCreate();
+            if !manager.is_null() {
+                (*manager).getKey = Some(lend_key);
+            }
+            Manager(manager)
+        }
+    });
+    (!manager.0.is_null()).then_some(manager.0)
+}
+
+/// The keys manager's callback: the key [`verify_with_key`] put in `userData`, with the
+/// key-type requirement cleared (see there).
+unsafe extern "C" fn lend_key(
+    _key_info: xmlsec::bindings::xmlNodePtr,
+    context: xmlsec::bindings::xmlSecKeyInfoCtxPtr,
+) -> xmlsec::bindings::xmlSecKeyPtr {
+    if context.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: libxmlsec1 passes the key-info context of the signature context being
+    // verified, alive for the call.
+    unsafe {
+        let key = std::mem::replace(&mut (*context).userData, std::ptr::null_mut());
+        if !key.is_null() {
+            (*context).keyReq.keyType = xmlsec::bindings::xmlSecKeyDataTypeUnknown;
+        }
+        key.cast()
+    }
+}
