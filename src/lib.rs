@@ -4,7 +4,7 @@
 //! Layers (see DESIGN.md): `web` → `idp` → {`saml`, `crypto`, `registry`, `store`}; `cli` and
 //! `config` sit on top. `saml`, `crypto`, `registry` and `idp` import no actix-web or Diesel.
 // `unsafe` is denied everywhere but `crypto::xmlsec_ffi` and `store::sqlite_wait` (FFI calls
-// to libxmlsec1 and SQLite, commented there).
+// to libxml2, libxmlsec1 and SQLite, commented there).
 #![deny(unsafe_code)]
 // No `unwrap`/`expect` outside tests: a failure is a typed error, or a start-up panic with a
 // message where DESIGN.md allows one (test code is compiled with `cfg(test)` and exempt).

@@ -2,9 +2,9 @@
 //! verification failure to standard error by default, and the `xmlsec` crate's bindings do
 //! not expose the switch: this declares `xmlSecErrorsDefaultCallbackEnableOutput`
 //! (xmlsec/errors.h, present since xmlsec 1.2) and turns that printing off; failures still
-//! come back as return codes, which the callers turn into typed errors. And
-//! [`register_root_id`] puts a signed root's `ID` in the document's ID table with two
-//! libxml2 calls.
+//! come back as return codes, which the callers turn into typed errors.
+//! [`register_root_id`] puts a signed root's `ID` in the document's ID table, and
+//! [`verify_with_key`] verifies with a key lent to libxmlsec1 through a keys manager.
 #![allow(unsafe_code)]
 
 use std::os::raw::c_int;
@@ -39,8 +39,7 @@ pub fn init() {
 /// context (5 % of a remote logout, issue 23).
 pub fn register_root_id(doc: &libxml::tree::Document, root: &libxml::tree::Node, id: &str) -> bool {
     use libxml::bindings::{xmlAddID, xmlAttrPtr, xmlGetID, xmlHasNsProp};
-    use std::ffi::CString;
-    let (Ok(c_id), Ok(c_name)) = (CString::new(id), CString::new("ID")) else {
+    let Ok(c_id) = std::ffi::CString::new(id) else {
         return false;
     };
     let doc_ptr = doc.doc_ptr();
@@ -51,7 +50,7 @@ pub fn register_root_id(doc: &libxml::tree::Document, root: &libxml::tree::Node,
     // an entry to the document's own ID table, which the document frees with itself.
     unsafe {
         let attr: xmlAttrPtr =
-            xmlHasNsProp(root.node_ptr(), c_name.as_ptr().cast(), std::ptr::null()).cast();
+            xmlHasNsProp(root.node_ptr(), c"ID".as_ptr().cast(), std::ptr::null()).cast();
         if attr.is_null() || (*attr).parent != root.node_ptr() {
             return false;
         }
@@ -80,12 +79,11 @@ pub fn verify_with_key(
     signature: &libxml::tree::Node,
     key: xmlsec::XmlSecKey,
 ) -> (bool, Option<xmlsec::XmlSecKey>) {
-    let mut context = xmlsec::XmlSecSignatureContext::new();
+    // Without a manager (libxmlsec1 could not allocate one) nothing verifies: refused.
     let Some(manager) = lending_manager() else {
-        context.insert_key(key);
-        let verified = matches!(context.verify_node(signature), Ok(true));
-        return (verified, context.release_key());
+        return (false, Some(key));
     };
+    let mut context = xmlsec::XmlSecSignatureContext::new();
     // SAFETY: `context` is a live signature context created above; its key-info context
     // is a plain struct inside it. The manager lives as long as the process. The key is
     // leaked into `userData` and comes back below either as the context's key (if the

@@ -5,8 +5,6 @@
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use openssl::hash::MessageDigest;
-use openssl::sign::Signer;
 
 use super::error::DemoSpError;
 use super::sp::DemoSp;
@@ -174,11 +172,9 @@ impl DemoSp {
             encode(&codec::encode_redirect(xml)),
             encode(ns::ALG_RSA_SHA256)
         );
-        let mut signer = Signer::new(MessageDigest::sha256(), self.key.private_key())
-            .map_err(|e| DemoSpError::Sign(e.to_string()))?;
-        let signature = signer
-            .update(signed_part.as_bytes())
-            .and_then(|()| signer.sign_to_vec())
+        let signature = self
+            .key
+            .sign_rsa_sha256(signed_part.as_bytes())
             .map_err(|e| DemoSpError::Sign(e.to_string()))?;
         let signature = base64::engine::general_purpose::STANDARD.encode(signature);
         let separator = if endpoint.contains('?') { '&' } else { '?' };
